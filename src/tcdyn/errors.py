@@ -1,0 +1,152 @@
+"""Every exception tcdyn raises, in one place.
+
+The names follow the official ``taskcluster`` client (``TaskclusterFailure``,
+``TaskclusterRestFailure``, ``TaskclusterAuthFailure``, ``TaskclusterConnectionError``)
+so that ``except`` clauses keep working after switching imports. No exception here ever
+carries an access token, a temporary token or a signature.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TaskclusterFailure(Exception):
+    """Base class of every tcdyn error."""
+
+
+class ReferenceLoadError(TaskclusterFailure):
+    """A reference (or the manifest listing them) is missing or malformed.
+
+    ``source`` names the file or URL, ``field`` the JSON path inside it (if known).
+    """
+
+    def __init__(self, source: str, message: str, field: str | None = None) -> None:
+        self.source = source
+        self.field = field
+        where = f"{source}: {field}" if field else source
+        super().__init__(f"{where}: {message}")
+
+
+class CredentialsError(TaskclusterFailure, ValueError):
+    """Credentials (or a request to derive new ones) are invalid."""
+
+
+class SchemaValidationError(TaskclusterFailure, ValueError):
+    """A payload, response or message does not satisfy its JSON schema.
+
+    ``errors`` lists every problem found (see ``tcdyn.schemas``); nothing was sent.
+    """
+
+    def __init__(self, message: str, errors: list[Any] | None = None,
+                 schema: str | None = None) -> None:
+        self.errors = list(errors or [])
+        self.schema = schema
+        super().__init__(message)
+
+
+class TaskclusterRestFailure(TaskclusterFailure):
+    """The service answered with an error status.
+
+    Attributes: ``status_code``, ``code`` (Taskcluster's error code, e.g.
+    ``ResourceNotFound``), ``message`` (the server's full message), ``body`` (parsed JSON,
+    or ``None``), ``raw_body`` (text when the body was not JSON), ``request_info``,
+    ``service``, ``method_name``, ``http_method``, ``url`` and ``attempts``.
+    """
+
+    #: Taskcluster error code this class stands for (``None`` for the generic class).
+    taskcluster_code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        body: Any = None,
+        raw_body: str | None = None,
+        service: str | None = None,
+        method_name: str | None = None,
+        http_method: str | None = None,
+        url: str | None = None,
+        attempts: int = 1,
+        superExc: BaseException | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.body = body
+        self.raw_body = raw_body
+        self.request_info = body.get("requestInfo") if isinstance(body, dict) else None
+        self.service = service
+        self.method_name = method_name
+        self.http_method = http_method
+        self.url = url
+        self.attempts = attempts
+        self.superExc = superExc
+        super().__init__(self._summary())
+
+    def _summary(self) -> str:
+        where = ".".join(p for p in (self.service, self.method_name) if p)
+        head = f"{where}: " if where else ""
+        req = f" ({self.http_method} {self.url})" if self.http_method and self.url else ""
+        code = f" {self.code}" if self.code else ""
+        tries = f", after {self.attempts} attempts" if self.attempts > 1 else ""
+        return f"{head}HTTP {self.status_code}{code}{req}{tries}: {self.message}"
+
+
+class TaskclusterAuthFailure(TaskclusterRestFailure):
+    """HTTP 401: the request could not be authenticated."""
+
+
+class TaskclusterConnectionError(TaskclusterFailure):
+    """No response after every retry (connection refused, reset, timed out, ...)."""
+
+    def __init__(self, message: str, *, url: str | None = None, attempts: int = 1,
+                 superExc: BaseException | None = None) -> None:
+        self.url = url
+        self.attempts = attempts
+        self.superExc = superExc
+        super().__init__(message)
+
+
+class TaskclusterTopicExchangeFailure(TaskclusterFailure, TypeError):
+    """A routing-key binding was asked for with bad arguments."""
+
+
+def _code_class(name: str, base: type[TaskclusterRestFailure], doc: str
+                ) -> type[TaskclusterRestFailure]:
+    return type(name, (base,), {"__doc__": doc, "taskcluster_code": name,
+                                "__module__": __name__})
+
+
+MalformedPayload = _code_class("MalformedPayload", TaskclusterRestFailure,
+                               "400: the body is not valid JSON.")
+InvalidRequestArguments = _code_class("InvalidRequestArguments", TaskclusterRestFailure,
+                                      "400: route or query arguments are invalid.")
+InputValidationError = _code_class("InputValidationError", TaskclusterRestFailure,
+                                   "400: the payload fails the entry's input schema.")
+InputError = _code_class("InputError", TaskclusterRestFailure,
+                         "400: the input is semantically wrong.")
+AuthenticationFailed = _code_class("AuthenticationFailed", TaskclusterAuthFailure,
+                                   "401: credentials were rejected.")
+InsufficientScopes = _code_class("InsufficientScopes", TaskclusterRestFailure,
+                                 "403: the credentials lack a required scope.")
+ResourceNotFound = _code_class("ResourceNotFound", TaskclusterRestFailure,
+                               "404: no such resource.")
+RequestConflict = _code_class("RequestConflict", TaskclusterRestFailure,
+                              "409: the resource exists with different content.")
+ResourceExpired = _code_class("ResourceExpired", TaskclusterRestFailure,
+                              "410: the resource has expired.")
+InputTooLarge = _code_class("InputTooLarge", TaskclusterRestFailure,
+                            "413: the payload is too large.")
+InternalServerError = _code_class("InternalServerError", TaskclusterRestFailure,
+                                  "500: the service failed.")
+
+#: Taskcluster error code -> exception class.
+BY_CODE: dict[str, type[TaskclusterRestFailure]] = {
+    cls.taskcluster_code: cls  # type: ignore[misc]
+    for cls in (MalformedPayload, InvalidRequestArguments, InputValidationError, InputError,
+                AuthenticationFailed, InsufficientScopes, ResourceNotFound, RequestConflict,
+                ResourceExpired, InputTooLarge, InternalServerError)
+}

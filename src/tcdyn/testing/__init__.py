@@ -1,0 +1,1 @@
+"""A local Taskcluster deployment for tests and demos (see ``tcdyn.testing.server``)."""
