@@ -1,0 +1,77 @@
+"""tcdyn: Taskcluster clients built at runtime from a deployment's API references.
+
+``tcdyn.Queue``, ``tcdyn.Auth``, ``tcdyn.QueueEvents``, ... are built on first access from the
+bundled references (or ``$TASKCLUSTER_REFERENCES``); ``tcdyn.aio.Queue`` is the async twin;
+``tcdyn.load(rootUrl)`` builds the classes of any deployment from its own references.
+Importing tcdyn is cheap: nothing is parsed, and neither httpx, jsonschema nor aio-pika is
+imported, until a class or function is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import (
+    BY_CODE,
+    CredentialsError,
+    ReferenceLoadError,
+    SchemaValidationError,
+    TaskclusterAuthFailure,
+    TaskclusterConnectionError,
+    TaskclusterFailure,
+    TaskclusterRestFailure,
+    TaskclusterTopicExchangeFailure,
+)
+
+__version__ = "0.1.0"
+
+# name -> module that defines it, imported on first access.
+_LAZY = {
+    "load": "deployment",
+    "Deployment": "deployment",
+    "Credentials": "credentials",
+    "createTemporaryCredentials": "credentials",
+    "RetryPolicy": "request",
+    "Binding": "exchanges",
+    "slugId": "utils",
+    "stableSlugId": "utils",
+    "fromNow": "utils",
+    "fromNowJSON": "utils",
+    "optionsFromEnvironment": "utils",
+}
+_SUBMODULES = {"aio", "credentials", "deployment", "errors", "exchanges", "pulse",
+               "references", "schemas", "scopes", "testing", "utils"}
+
+globals().update({name: cls for name, cls in
+                  ((c.__name__, c) for c in BY_CODE.values())})
+
+__all__ = [
+    "CredentialsError", "ReferenceLoadError", "SchemaValidationError",
+    "TaskclusterAuthFailure", "TaskclusterConnectionError", "TaskclusterFailure",
+    "TaskclusterRestFailure", "TaskclusterTopicExchangeFailure", *BY_CODE, *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    elif name[:1].isupper():
+        from .deployment import default
+
+        try:
+            value = default().build(name)
+        except AttributeError:
+            raise AttributeError(f"module 'tcdyn' has no attribute {name!r}") from None
+    else:
+        raise AttributeError(f"module 'tcdyn' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    from .deployment import default
+
+    return sorted({*globals(), *_LAZY, *_SUBMODULES, *default().references.names()})

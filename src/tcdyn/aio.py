@@ -1,0 +1,25 @@
+"""Asynchronous clients: ``tcdyn.aio.Queue`` has the methods of ``tcdyn.Queue``, awaitable,
+on an ``httpx.AsyncClient``; ``async with tcdyn.aio.Queue(...) as q: await q.task(id)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    if not name[:1].isupper():
+        raise AttributeError(f"module 'tcdyn.aio' has no attribute {name!r}")
+    from .deployment import default
+
+    try:
+        value = default().build(name, asynchronous=True)
+    except AttributeError:
+        raise AttributeError(f"module 'tcdyn.aio' has no attribute {name!r}") from None
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    from .deployment import default
+
+    return sorted({*globals(), *default().references.names()})

@@ -1,0 +1,268 @@
+"""Base classes of every built HTTP client: options, credentials, URLs, sync and async calls.
+
+``ServiceMeta`` (in ``meta``) subclasses ``Client`` or ``AsyncClient`` once per reference and
+adds one method per entry; each method ends in ``_call`` here. Options follow the official
+client: ``Queue({"rootUrl": ..., "credentials": {...}})`` or keywords.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from . import request as rq
+from .credentials import Credentials
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .deployment import Deployment
+    from .model import EntryModel, ServiceModel
+
+LEGACY_ROOT_URL = "https://taskcluster.net"
+_OPTION_NAMES = ("rootUrl", "credentials", "authorizedScopes", "maxRetries",
+                 "signedUrlExpiration", "timeout")
+_UNSET: Any = object()
+
+
+def api_base_url(root_url: str, service: str, api_version: str) -> str:
+    """``<rootUrl>/api/<service>/<apiVersion>`` (the legacy form for taskcluster.net)."""
+    root_url = root_url.rstrip("/")
+    if root_url == LEGACY_ROOT_URL:
+        return f"https://{service}.taskcluster.net/{api_version}"
+    import taskcluster_urls
+
+    return taskcluster_urls.api(root_url, service, api_version, "").rstrip("/")
+
+
+class _Base:
+    """What sync and async clients share: configuration, binding, URLs, repr."""
+
+    serviceName: ClassVar[str]
+    apiVersion: ClassVar[str]
+    _model: ClassVar[ServiceModel]
+    _deployment: ClassVar[Deployment]
+
+    def __init__(self, options: Mapping[str, Any] | None = None, session: Any = None, *,
+                 rootUrl: str | None = None, credentials: Any = _UNSET,
+                 authorizedScopes: list[str] | None = None, maxRetries: int | None = None,
+                 retry: rq.RetryPolicy | None = None, timeout: float | None = _UNSET,
+                 client: Any = None, signedUrlExpiration: float | None = None,
+                 validate: bool | None = None, validate_responses: bool = False) -> None:
+        opts = dict(options or {})
+        for key in opts:
+            if key not in _OPTION_NAMES:
+                raise TypeError(f"{type(self).__name__}() got an unknown option {key!r}; "
+                                f"known: {', '.join(_OPTION_NAMES)}")
+        root = rootUrl or opts.get("rootUrl") or self._deployment.root_url
+        if not root:
+            raise TypeError(f"{type(self).__name__}() needs a rootUrl (rootUrl=..., the "
+                            "options dict, or from_env() with TASKCLUSTER_ROOT_URL)")
+        if not isinstance(root, str) or not root.startswith(("http://", "https://")):
+            raise ValueError(f"rootUrl must be an http(s) URL, got {root!r}")
+        self.rootUrl = root.rstrip("/")
+        self._base_url = api_base_url(self.rootUrl, self.serviceName, self.apiVersion)
+
+        creds = opts.get("credentials") if credentials is _UNSET else credentials
+        scopes = authorizedScopes if authorizedScopes is not None else opts.get(
+            "authorizedScopes")
+        self._credentials_source = _credentials_source(creds, scopes)
+
+        retries = maxRetries if maxRetries is not None else opts.get("maxRetries")
+        if retry is None:
+            retry = rq.RetryPolicy(max_retries=5 if retries is None else retries)
+        elif retries is not None:
+            retry = dataclasses.replace(retry, max_retries=retries)
+        self.retry = retry
+        self.signedUrlExpiration = float(signedUrlExpiration or opts.get(
+            "signedUrlExpiration") or 15 * 60)
+        self.timeout = opts.get("timeout", 30.0) if timeout is _UNSET else timeout
+        self.validate = validate
+        self.validate_responses = validate_responses
+        self._make_transport(client if client is not None else session)
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> Any:
+        """A client configured from TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID,
+        TASKCLUSTER_ACCESS_TOKEN and TASKCLUSTER_CERTIFICATE (keywords override them)."""
+        kwargs.setdefault("rootUrl", os.environ.get("TASKCLUSTER_ROOT_URL"))
+        if "credentials" not in kwargs:
+            kwargs["credentials"] = Credentials.from_env()
+        return cls(**kwargs)
+
+    def _make_transport(self, client: Any) -> None:
+        raise NotImplementedError
+
+    def _auth(self) -> httpx.Auth | None:
+        from .hawk import HawkAuth, origin_of
+
+        if self._credentials_source is None:
+            return None
+        return HawkAuth(self._credentials_source, origin_of(self.rootUrl))
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """The credentials the next request will be signed with (never printed in full)."""
+        return self._credentials_source() if self._credentials_source else None
+
+    def _bind(self, entry: EntryModel, args: tuple, kwargs: dict) -> rq.Call:
+        return rq.bind(self.serviceName, self._base_url, entry, args, kwargs)
+
+    def _entry(self, method_name: str) -> EntryModel:
+        try:
+            return self._model.entries[method_name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no method {method_name!r}"
+                                 ) from None
+
+    def buildUrl(self, methodName: str, *args: Any, **kwargs: Any) -> str:
+        """The unsigned URL of a call (query included), as the official client builds it."""
+        entry = self._entry(methodName)
+        call = self._bind(entry, args, kwargs)
+        if call.query:
+            import httpx
+
+            return str(httpx.URL(call.url, params=call.query))
+        return call.url
+
+    def buildSignedUrl(self, methodName: str, *args: Any, expiration: float | None = None,
+                       **kwargs: Any) -> str:
+        """A URL carrying a Hawk bewit, valid ``expiration`` seconds (default 15 minutes),
+        for a GET entry without payload."""
+        from .credentials import signed_url
+
+        entry = self._entry(methodName)
+        if entry.method != "GET" or entry.input is not None:
+            raise TypeError(f"{methodName}() is {entry.method}: only GET entries without a "
+                            "payload can be signed into a URL")
+        credentials = self.credentials
+        if credentials is None:
+            raise TypeError(f"{type(self).__name__} has no credentials to sign a URL with")
+        url = self.buildUrl(methodName, *args, **kwargs)
+        return signed_url(credentials, url, expiration or self.signedUrlExpiration)
+
+    def __repr__(self) -> str:
+        creds = self.credentials if self._credentials_source else None
+        who = f"clientId={creds.clientId!r}" if creds is not None else "no credentials"
+        return (f"<tcdyn.{type(self).__name__} rootUrl={self.rootUrl!r} "
+                f"references={self._deployment.references.describe()!r} {who}>")
+
+
+def _credentials_source(value: Any, authorized_scopes: Any) -> Any:
+    """A zero-argument callable returning the credentials to sign with, or None."""
+    if value is None or value is _UNSET:
+        return None
+    if callable(value) and not isinstance(value, (Credentials, Mapping)):
+        provider = value
+
+        def source() -> Credentials | None:
+            creds = Credentials.coerce(provider())
+            if creds is not None and authorized_scopes is not None:
+                creds = creds.with_authorized_scopes(authorized_scopes)
+            return creds
+
+        return source
+    creds = Credentials.coerce(value)
+    if creds is None:
+        return None
+    if authorized_scopes is not None:
+        creds = creds.with_authorized_scopes(authorized_scopes)
+    return lambda: creds
+
+
+class Client(_Base):
+    """Base of every synchronous service client (``tcdyn.Queue``, ...)."""
+
+    def _make_transport(self, client: httpx.Client | None) -> None:
+        from .transport import SyncTransport
+
+        self._transport = SyncTransport(self._auth(), self.retry, client=client,
+                                        timeout=self.timeout)
+
+    def _call(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
+        return self._transport.send(self._bind(entry, args, kwargs))
+
+    def _pages(self, entry: EntryModel, args: tuple, kwargs: dict,
+               max_pages: int | None = None) -> Iterator[Any]:
+        call = self._bind(entry, args, kwargs)
+        count = 0
+        while True:
+            page = self._transport.send(call)
+            yield page
+            count += 1
+            query = rq.next_query(call.query, page)
+            if query is None or (max_pages is not None and count >= max_pages):
+                return
+            call = dataclasses.replace(call, query=query)
+
+    def _items(self, entry: EntryModel, args: tuple, kwargs: dict, key: str | None,
+               max_items: int | None) -> Iterator[Any]:
+        count = 0
+        if max_items is not None and max_items <= 0:
+            return
+        for page in self._pages(entry, args, kwargs):
+            for item in rq.page_items(entry, page, key):
+                yield item
+                count += 1
+                if max_items is not None and count >= max_items:
+                    return
+
+    def close(self) -> None:
+        """Close the HTTP client tcdyn created (a client you passed in stays open)."""
+        self._transport.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_Base):
+    """Base of every asynchronous service client (``tcdyn.aio.Queue``, ...)."""
+
+    def _make_transport(self, client: httpx.AsyncClient | None) -> None:
+        from .transport import AsyncTransport
+
+        self._transport = AsyncTransport(self._auth(), self.retry, client=client,
+                                         timeout=self.timeout)
+
+    async def _call(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
+        return await self._transport.send(self._bind(entry, args, kwargs))
+
+    async def _pages(self, entry: EntryModel, args: tuple, kwargs: dict,
+                     max_pages: int | None = None) -> AsyncIterator[Any]:
+        call = self._bind(entry, args, kwargs)
+        count = 0
+        while True:
+            page = await self._transport.send(call)
+            yield page
+            count += 1
+            query = rq.next_query(call.query, page)
+            if query is None or (max_pages is not None and count >= max_pages):
+                return
+            call = dataclasses.replace(call, query=query)
+
+    async def _items(self, entry: EntryModel, args: tuple, kwargs: dict, key: str | None,
+                     max_items: int | None) -> AsyncIterator[Any]:
+        count = 0
+        if max_items is not None and max_items <= 0:
+            return
+        async for page in self._pages(entry, args, kwargs):
+            for item in rq.page_items(entry, page, key):
+                yield item
+                count += 1
+                if max_items is not None and count >= max_items:
+                    return
+
+    async def aclose(self) -> None:
+        """Close the HTTP client tcdyn created (a client you passed in stays open)."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

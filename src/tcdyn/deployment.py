@@ -1,0 +1,121 @@
+"""A deployment: the service classes built from one ``ReferenceSet``.
+
+``tcdyn.load(rootUrl_or_dir)`` returns one; ``tcdyn.Queue`` is an attribute of the default one
+(bundled references, or ``$TASKCLUSTER_REFERENCES``). Classes are built on first access and
+kept; ``.aio`` holds the asynchronous twins.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .references import DEFAULT_MAX_AGE, ReferenceSet
+
+
+class Deployment:
+    """The service classes of one deployment, built on first use."""
+
+    def __init__(self, references: ReferenceSet, *, module: str = "tcdyn") -> None:
+        self.references = references
+        self._module = module
+        self._classes: dict[tuple[str, bool], type] = {}
+        self._schemas: Any = None
+        self.aio = AsyncNamespace(self)
+
+    @property
+    def root_url(self) -> str | None:
+        """The deployment's rootUrl (None for the bundled references)."""
+        return self.references.root_url
+
+    def build(self, name: str, *, asynchronous: bool = False) -> type:
+        """The class ``name`` (``Queue``, ``QueueEvents``, ...), built once."""
+        key = (name, asynchronous)
+        cls = self._classes.get(key)
+        if cls is None:
+            from .meta import build_class
+
+            model = self.references.model(name)
+            if model.kind == "exchanges":
+                from .exchanges import BaseEvents
+
+                if asynchronous:  # exchange classes do no I/O: one class serves both
+                    return self.build(name)
+                base: type = BaseEvents
+            else:
+                from .client import AsyncClient, Client
+
+                base = AsyncClient if asynchronous else Client
+            module = f"{self._module}.aio" if asynchronous else self._module
+            cls = self._classes[key] = build_class(name, model, base, self, module)
+        return cls
+
+    @property
+    def schemas(self) -> Any:
+        """The deployment's schema registry (``tcdyn.schemas.SchemaRegistry``), or None
+        when its references came without schemas (the bundled set)."""
+        if self._schemas is None and self.references.has_schemas:
+            from .schemas import SchemaRegistry
+
+            self._schemas = SchemaRegistry(self.references.schema,
+                                           root_url=self.references.root_url)
+        return self._schemas
+
+    def __getattr__(self, name: str) -> type:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.build(name)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self.references.names()})
+
+    def __repr__(self) -> str:
+        return f"<tcdyn.Deployment {self.references.describe()}: " \
+               f"{', '.join(self.references.names())}>"
+
+
+class AsyncNamespace:
+    """``deployment.aio``: the asynchronous service classes."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self._deployment = deployment
+
+    def __getattr__(self, name: str) -> type:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._deployment.build(name, asynchronous=True)
+
+    def __dir__(self) -> list[str]:
+        return self._deployment.references.names()
+
+    def __repr__(self) -> str:
+        return f"<tcdyn async classes of {self._deployment.references.describe()}>"
+
+
+def load(source: str | os.PathLike[str], *, refresh: bool = False,
+         max_age: float = DEFAULT_MAX_AGE) -> Deployment:
+    """Classes built from a deployment's own references.
+
+    ``source`` is a rootUrl (references fetched once, then read from the disk cache for
+    ``max_age`` seconds; ``refresh=True`` fetches again) or a directory: a mirror made by
+    ``tcdyn references pull`` or a references folder.
+    """
+    text = os.fspath(source)
+    if text.startswith(("http://", "https://")):
+        return Deployment(ReferenceSet.from_root_url(text, refresh=refresh, max_age=max_age))
+    return Deployment(ReferenceSet.from_directory(text))
+
+
+_default: Deployment | None = None
+
+
+def default() -> Deployment:
+    """The deployment behind ``tcdyn.Queue``: ``$TASKCLUSTER_REFERENCES`` or the bundle."""
+    global _default
+    if _default is None:
+        env = os.environ.get("TASKCLUSTER_REFERENCES")
+        refs = ReferenceSet.from_directory(env) if env else ReferenceSet.bundled()
+        if not env:
+            refs.origin = "bundled"
+        _default = Deployment(refs)
+    return _default

@@ -1,0 +1,280 @@
+"""The metaclass: one class per reference, one method per entry.
+
+A method is a ``Method`` descriptor on the class, built once per reference; ``help()``,
+``inspect.signature`` and ``dir()`` read it like a function (its ``__doc__`` and
+``__signature__`` come from the reference, rendered on first use). On an instance it binds
+into a ``BoundMethod``, which calls the client and also offers ``pages``/``items`` for
+paginated entries and the entry's ``scopes``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+import types
+from typing import Any
+
+from .model import EntryModel, ExchangesModel, ServiceModel
+
+_P = inspect.Parameter
+
+
+def _describe_scopes(expr: Any, indent: str = "  ") -> list[str]:
+    if expr is None:
+        return []
+    if isinstance(expr, str):
+        return [indent + expr]
+    for key in ("AllOf", "AnyOf"):
+        if key in expr:
+            lines = [f"{indent}{'All of' if key == 'AllOf' else 'Any of'}:"]
+            for sub in expr[key]:
+                lines += _describe_scopes(sub, indent + "  ")
+            return lines
+    if "if" in expr:
+        lines = [f"{indent}If {expr['if']}:", *_describe_scopes(expr.get("then"), indent + "  ")]
+        if "else" in expr:
+            lines += [f"{indent}Else:", *_describe_scopes(expr["else"], indent + "  ")]
+        return lines
+    if "for" in expr:
+        return [f"{indent}For each {expr['for']} in {expr['in']}: {expr['each']}"]
+    return [indent + repr(expr)]
+
+
+class Method:
+    """An API method of a service class (a descriptor, built once per reference entry)."""
+
+    def __init__(self, entry: EntryModel, service: ServiceModel, owner_name: str,
+                 module: str) -> None:
+        self.entry = entry
+        self._service = service
+        self._owner_name = owner_name
+        self.__name__ = entry.name
+        self.__qualname__ = f"{owner_name}.{entry.name}"
+        self.__module__ = module
+        self._doc: str | None = None
+        self._sig: inspect.Signature | None = None
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        return self if obj is None else BoundMethod(self, obj)
+
+    def __call__(self, client: Any, *args: Any, **kwargs: Any) -> Any:
+        return client._call(self.entry, args, kwargs)
+
+    @property
+    def scopes(self) -> Any:
+        """The entry's scope expression (None when it needs no scopes)."""
+        return self.entry.scopes
+
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        if self._doc is None:
+            self._doc = self._render_doc()
+        return self._doc
+
+    def _render_doc(self) -> str:
+        e = self.entry
+        lines = [e.title or e.name, ""]
+        if e.description:
+            lines += [textwrap.dedent(e.description).strip(), ""]
+        lines.append(f"{e.method} {e.route}  [{e.stability}]  "
+                     f"({self._service.serviceName}/{self._service.apiVersion})")
+        args = list(e.args)
+        if e.input:
+            args.append(f"payload ({e.input})")
+        lines.append(f"Arguments: {', '.join(args) if args else 'none'}")
+        if e.query:
+            lines.append(f"Query (query={{...}}): {', '.join(e.query)}")
+        if e.output:
+            lines.append(f"Returns: {e.output}")
+        if e.paginated:
+            lines.append(f"Paginated: .{e.name}.pages(...) / .{e.name}.items(...)")
+        if e.scopes is not None:
+            lines += ["Scopes:", *_describe_scopes(e.scopes)]
+        return "\n".join(lines)
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        if self._sig is None:
+            self._sig = inspect.Signature(self._parameters(with_self=True),
+                                          return_annotation=Any)
+        return self._sig
+
+    def _parameters(self, with_self: bool) -> list[inspect.Parameter]:
+        e = self.entry
+        params = [_P("self", _P.POSITIONAL_ONLY)] if with_self else []
+        params += [_P(a, _P.POSITIONAL_OR_KEYWORD, annotation=str) for a in e.args]
+        if e.input:
+            params.append(_P("payload", _P.POSITIONAL_OR_KEYWORD, annotation=dict))
+        if e.query:
+            params.append(_P("query", _P.KEYWORD_ONLY, default=None,
+                             annotation="dict[str, str | int] | None"))
+        return params
+
+    def __repr__(self) -> str:
+        return f"<tcdyn method {self.__qualname__}{self._bound_signature()}>"
+
+    def _bound_signature(self) -> str:
+        return str(inspect.Signature(self._parameters(with_self=False)))
+
+
+class BoundMethod:
+    """A ``Method`` bound to a client instance."""
+
+    __slots__ = ("__self__", "method")
+
+    def __init__(self, method: Method, client: Any) -> None:
+        self.method = method
+        self.__self__ = client
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.__self__._call(self.method.entry, args, kwargs)
+
+    def pages(self, *args: Any, max_pages: int | None = None, **kwargs: Any) -> Any:
+        """Iterate every page of a paginated entry (``async for`` on async clients)."""
+        self._require_paginated()
+        return self.__self__._pages(self.method.entry, args, kwargs, max_pages)
+
+    def items(self, *args: Any, key: str | None = None, max_items: int | None = None,
+              **kwargs: Any) -> Any:
+        """Iterate every item of every page (the page's list field, or ``key``)."""
+        self._require_paginated()
+        return self.__self__._items(self.method.entry, args, kwargs, key, max_items)
+
+    def _require_paginated(self) -> None:
+        if not self.method.entry.paginated:
+            raise TypeError(f"{self.method.__qualname__}() is not paginated "
+                            "(it takes no continuationToken)")
+
+    @property
+    def entry(self) -> EntryModel:
+        return self.method.entry
+
+    @property
+    def scopes(self) -> Any:
+        return self.method.entry.scopes
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("__name__", "__qualname__", "__module__"):
+            return getattr(self.method, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        return self.method.__doc__
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.Signature(self.method._parameters(with_self=False),
+                                 return_annotation=Any)
+
+    def __repr__(self) -> str:
+        return f"<bound method {self.method.__qualname__} of {self.__self__!r}>"
+
+
+class Topic:
+    """An exchange of an events class: calling it gives a ``Binding``."""
+
+    def __init__(self, entry: dict, model: ExchangesModel, owner_name: str, module: str
+                 ) -> None:
+        self.entry = entry
+        self._prefix = model.exchangePrefix
+        self.__name__ = entry["name"]
+        self.__qualname__ = f"{owner_name}.{entry['name']}"
+        self.__module__ = module
+        self._doc: str | None = None
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        return self if obj is None else types.MethodType(self, obj)
+
+    def __call__(self, events: Any, *args: Any, **kwargs: Any) -> Any:
+        return events._binding(self.entry["name"], args, kwargs)
+
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        if self._doc is None:
+            e = self.entry
+            lines = [e.get("title") or e["name"], ""]
+            if e.get("description"):
+                lines += [textwrap.dedent(e["description"]).strip(), ""]
+            lines.append(f"Exchange: {self._prefix}{e['exchange']}")
+            lines.append(f"Message schema: {e['schema']}")
+            lines.append("Routing key:")
+            for key in e["routingKey"]:
+                flags = [f for f, on in (("constant " + repr(key.get("constant")),
+                                          "constant" in key),
+                                         ("required", key.get("required")),
+                                         ("multiple words", key.get("multipleWords"))) if on]
+                summary = " ".join(str(key.get("summary", "")).split())
+                lines.append(f"  {key['name']}: {summary}"
+                             + (f" ({', '.join(flags)})" if flags else ""))
+            self._doc = "\n".join(lines)
+        return self._doc
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        params = [_P("self", _P.POSITIONAL_ONLY),
+                  _P("routingKeyPattern", _P.POSITIONAL_ONLY, default=None,
+                     annotation="dict | str | None")]
+        params += [_P(k["name"], _P.KEYWORD_ONLY, default=None, annotation="str | None")
+                   for k in self.entry["routingKey"] if "constant" not in k]
+        return inspect.Signature(params)
+
+    def __repr__(self) -> str:
+        return f"<tcdyn exchange {self.__qualname__}>"
+
+
+class ServiceMeta(type):
+    """Builds a service class from a model: ``ServiceMeta.build(model, base, deployment)``."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
+                model: ServiceModel | ExchangesModel | None = None, deployment: Any = None
+                ) -> ServiceMeta:
+        if model is not None:
+            module = namespace.get("__module__", "tcdyn")
+            namespace.update(serviceName=model.serviceName, apiVersion=model.apiVersion,
+                             _model=model, _deployment=deployment,
+                             __doc__=_class_doc(model))
+            for entry_name, entry in model.entries.items():
+                if entry_name in namespace or any(hasattr(b, entry_name) for b in bases):
+                    raise TypeError(f"{model.source}: entry {entry_name!r} would shadow "
+                                    f"an attribute of {name}")
+                namespace[entry_name] = (
+                    Method(entry, model, name, module) if isinstance(model, ServiceModel)
+                    else Topic(dict(entry), model, name, module))
+            if isinstance(model, ExchangesModel):
+                namespace.update(exchangePrefix=model.exchangePrefix, reference=model.raw,
+                                 _entries=dict(model.entries))
+        return super().__new__(mcs, name, bases, namespace)
+
+    def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
+                 model: Any = None, deployment: Any = None) -> None:
+        super().__init__(name, bases, namespace)
+
+    def __repr__(cls) -> str:
+        model = getattr(cls, "_model", None)
+        if model is None:
+            return super().__repr__()
+        deployment = cls._deployment  # type: ignore[attr-defined]
+        where = deployment.references.describe() if deployment is not None else "?"
+        return (f"<class {cls.__module__}.{cls.__name__}: {model.serviceName}/"
+                f"{model.apiVersion}, {len(model.entries)} "
+                f"{'methods' if model.kind == 'api' else 'exchanges'}, {where}>")
+
+    @property
+    def methods(cls) -> list[str]:
+        """The names of the class's API methods or exchanges, in reference order."""
+        model = getattr(cls, "_model", None)
+        return list(model.entries) if model is not None else []
+
+
+def _class_doc(model: ServiceModel | ExchangesModel) -> str:
+    head = model.title or model.serviceName
+    body = textwrap.dedent(model.description).strip()
+    return f"{head}\n\n{body}\n\nBuilt from {model.source}."
+
+
+def build_class(name: str, model: ServiceModel | ExchangesModel, base: type,
+                deployment: Any, module: str = "tcdyn") -> type:
+    """A new service class ``name`` deriving from ``base``, with the model's entries."""
+    return ServiceMeta(name, (base,), {"__module__": module}, model=model,
+                       deployment=deployment)

@@ -1,0 +1,277 @@
+"""Read-only views over one reference: a service's entries, their arguments and schemas.
+
+A model is built from the parsed JSON of an ``api.json`` or ``exchanges.json`` after its shape
+has been checked (``check_reference``), so the rest of tcdyn can rely on every field it
+reads. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ReferenceLoadError
+
+API_SCHEMA_SUFFIX = "api-reference-v0.json#"
+EXCHANGES_SCHEMA_SUFFIX = "exchanges-reference-v0.json#"
+HTTP_METHODS = ("get", "post", "put", "delete", "patch", "head")
+_PARAM = re.compile(r"<([^<>/]+)>")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def reference_kind(reference: Any) -> str | None:
+    """``"api"``, ``"exchanges"`` or ``None`` (logs, metrics, ...), told apart by ``$schema``."""
+    schema = reference.get("$schema") if isinstance(reference, dict) else None
+    if not isinstance(schema, str):
+        return None
+    if schema.endswith(API_SCHEMA_SUFFIX):
+        return "api"
+    if schema.endswith(EXCHANGES_SCHEMA_SUFFIX):
+        return "exchanges"
+    return None
+
+
+def class_name(service_name: str, kind: str) -> str:
+    """``purge-cache`` -> ``PurgeCache``; exchanges get ``Events`` (``QueueEvents``)."""
+    base = "".join(w[:1].upper() + w[1:] for w in re.split(r"[-_]", service_name) if w)
+    return base + ("Events" if kind == "exchanges" else "")
+
+
+# -- shape checks -------------------------------------------------------------------------
+
+class _Checker:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, message: str) -> None:
+        raise ReferenceLoadError(self.source, message, field=where)
+
+    def typed(self, obj: Mapping, key: str, kind: type | tuple, where: str,
+              required: bool = True) -> Any:
+        if key not in obj:
+            if required:
+                self.fail(f"{where}.{key}" if where else key, "required field is missing")
+            return None
+        value = obj[key]
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            self.fail(f"{where}.{key}" if where else key,
+                      f"expected {names}, got {type(value).__name__} {value!r:.60}")
+        return value
+
+    def strings(self, obj: Mapping, key: str, where: str, required: bool = True) -> list:
+        values = self.typed(obj, key, list, where, required) or []
+        for i, v in enumerate(values):
+            if not isinstance(v, str):
+                self.fail(f"{where}.{key}[{i}]", f"expected str, got {v!r:.60}")
+        return values
+
+
+def check_reference(reference: Any, source: str) -> str:
+    """Check a reference's shape; return its kind. Raises ``ReferenceLoadError`` naming the
+    file (``source``) and the JSON path of the first bad field."""
+    c = _Checker(source)
+    if not isinstance(reference, dict):
+        c.fail("", f"a reference must be a JSON object, got {type(reference).__name__}")
+    kind = reference_kind(reference)
+    if kind is None:
+        c.fail("$schema", f"not an api or exchanges reference: {reference.get('$schema')!r:.80}")
+    service = c.typed(reference, "serviceName", str, "")
+    if not re.match(r"^[a-z][a-z0-9_-]*$", service):
+        c.fail("serviceName", f"invalid service name {service!r}")
+    version = c.typed(reference, "apiVersion", str, "")
+    if not re.match(r"^v[0-9]+$", version):
+        c.fail("apiVersion", f"invalid apiVersion {version!r}")
+    for key in ("title", "description"):
+        c.typed(reference, key, str, "", required=False)
+    entries = c.typed(reference, "entries", list, "")
+    if kind == "exchanges":
+        c.typed(reference, "exchangePrefix", str, "")
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        where = f"entries[{i}]"
+        if not isinstance(entry, dict):
+            c.fail(where, "an entry must be an object")
+        name = c.typed(entry, "name", str, where)
+        if not _IDENT.match(name):
+            c.fail(f"{where}.name", f"{name!r} is not a usable method name")
+        if name in seen:
+            c.fail(f"{where}.name", f"duplicate entry name {name!r}")
+        seen.add(name)
+        for key in ("title", "description"):
+            c.typed(entry, key, str, where, required=False)
+        if kind == "api":
+            _check_api_entry(c, entry, where)
+        else:
+            _check_exchange_entry(c, entry, where)
+    return kind  # type: ignore[return-value]
+
+
+def _check_api_entry(c: _Checker, entry: dict, where: str) -> None:
+    if entry.get("type", "function") != "function":
+        c.fail(f"{where}.type", f"expected 'function', got {entry.get('type')!r}")
+    method = c.typed(entry, "method", str, where)
+    if method not in HTTP_METHODS:
+        c.fail(f"{where}.method", f"unknown HTTP method {method!r}")
+    route = c.typed(entry, "route", str, where)
+    if not route.startswith("/"):
+        c.fail(f"{where}.route", f"a route must start with '/': {route!r}")
+    args = c.strings(entry, "args", where)
+    if sorted(_PARAM.findall(route)) != sorted(args):
+        c.fail(f"{where}.args", f"{args} do not match the placeholders of route {route!r}")
+    for i, a in enumerate(args):
+        if not _IDENT.match(a):
+            c.fail(f"{where}.args[{i}]", f"{a!r} is not a usable argument name")
+    c.strings(entry, "query", where, required=False)
+    for key in ("input", "output"):
+        c.typed(entry, key, str, where, required=False)
+    c.typed(entry, "stability", str, where, required=False)
+    if "scopes" in entry:
+        _check_scopes(c, entry["scopes"], f"{where}.scopes")
+
+
+def _check_scopes(c: _Checker, expr: Any, where: str) -> None:
+    if isinstance(expr, str):
+        return
+    if not isinstance(expr, dict):
+        c.fail(where, f"a scope expression must be a string or object, got {expr!r:.60}")
+    for key in ("AllOf", "AnyOf"):
+        if key in expr:
+            items = expr[key]
+            if not isinstance(items, list):
+                c.fail(f"{where}.{key}", "expected a list")
+            for i, sub in enumerate(items):
+                _check_scopes(c, sub, f"{where}.{key}[{i}]")
+            return
+    if "if" in expr:
+        c.typed(expr, "if", str, where)
+        _check_scopes(c, expr.get("then"), f"{where}.then")
+        if "else" in expr:
+            _check_scopes(c, expr["else"], f"{where}.else")
+        return
+    if "for" in expr:
+        for key in ("for", "in", "each"):
+            c.typed(expr, key, str, where)
+        return
+    c.fail(where, f"unknown scope expression {expr!r:.60}")
+
+
+def _check_exchange_entry(c: _Checker, entry: dict, where: str) -> None:
+    c.typed(entry, "exchange", str, where)
+    c.typed(entry, "schema", str, where)
+    keys = c.typed(entry, "routingKey", list, where)
+    multi = 0
+    for j, key in enumerate(keys):
+        kw = f"{where}.routingKey[{j}]"
+        if not isinstance(key, dict):
+            c.fail(kw, "a routing key must be an object")
+        c.typed(key, "name", str, kw)
+        c.typed(key, "constant", str, kw, required=False)
+        multi += bool(c.typed(key, "multipleWords", bool, kw, required=False))
+        c.typed(key, "required", bool, kw, required=False)
+    if multi > 1:
+        c.fail(f"{where}.routingKey", "more than one multipleWords key cannot be parsed")
+
+
+# -- models -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class EntryModel:
+    """One API method: its route, arguments, query names, schemas and scopes."""
+
+    name: str
+    method: str          # upper case
+    route: str
+    args: tuple[str, ...]
+    query: tuple[str, ...]
+    input: str | None
+    output: str | None
+    scopes: Any
+    stability: str
+    title: str
+    description: str
+    category: str
+    raw: Mapping[str, Any] = field(repr=False)
+    #: The route split into literal text (str) and argument positions (int).
+    route_parts: tuple[str | int, ...] = field(repr=False, default=())
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> EntryModel:
+        args = tuple(raw["args"])
+        parts: list[str | int] = []
+        pos = 0
+        for m in _PARAM.finditer(raw["route"]):
+            parts.append(raw["route"][pos:m.start()])
+            parts.append(args.index(m.group(1)))
+            pos = m.end()
+        parts.append(raw["route"][pos:])
+        return cls(
+            name=raw["name"], method=raw["method"].upper(), route=raw["route"], args=args,
+            query=tuple(raw.get("query", ())), input=raw.get("input"),
+            output=raw.get("output"), scopes=raw.get("scopes"),
+            stability=raw.get("stability", "stable"), title=raw.get("title", ""),
+            description=raw.get("description", ""), category=raw.get("category", ""),
+            raw=raw, route_parts=tuple(p for p in parts if p != ""),
+        )
+
+    @property
+    def paginated(self) -> bool:
+        """Whether the entry pages its results with ``continuationToken``."""
+        return "continuationToken" in self.query
+
+
+@dataclass(frozen=True, eq=False)
+class ServiceModel:
+    """An ``api.json`` reference: the service and its entries, in reference order."""
+
+    serviceName: str
+    apiVersion: str
+    title: str
+    description: str
+    entries: Mapping[str, EntryModel]
+    source: str
+    raw: Mapping[str, Any] = field(repr=False)
+    kind: str = "api"
+
+    @classmethod
+    def from_reference(cls, raw: Mapping[str, Any], source: str) -> ServiceModel:
+        return cls(
+            serviceName=raw["serviceName"], apiVersion=raw["apiVersion"],
+            title=raw.get("title", ""), description=raw.get("description", ""),
+            entries={e["name"]: EntryModel.from_raw(e) for e in raw["entries"]},
+            source=source, raw=raw,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ExchangesModel:
+    """An ``exchanges.json`` reference: the exchange prefix and one entry per exchange."""
+
+    serviceName: str
+    apiVersion: str
+    title: str
+    description: str
+    exchangePrefix: str
+    entries: Mapping[str, Mapping[str, Any]]
+    source: str
+    raw: Mapping[str, Any] = field(repr=False)
+    kind: str = "exchanges"
+
+    @classmethod
+    def from_reference(cls, raw: Mapping[str, Any], source: str) -> ExchangesModel:
+        return cls(
+            serviceName=raw["serviceName"], apiVersion=raw["apiVersion"],
+            title=raw.get("title", ""), description=raw.get("description", ""),
+            exchangePrefix=raw["exchangePrefix"],
+            entries={e["name"]: e for e in raw["entries"]}, source=source, raw=raw,
+        )
+
+
+def build_model(reference: Any, source: str) -> ServiceModel | ExchangesModel:
+    """Check a parsed reference and return its model."""
+    kind = check_reference(reference, source)
+    if kind == "api":
+        return ServiceModel.from_reference(reference, source)
+    return ExchangesModel.from_reference(reference, source)

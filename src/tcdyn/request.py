@@ -1,0 +1,328 @@
+"""Everything about an API call that needs no I/O, shared by the sync and async clients.
+
+``bind`` turns a method's arguments into a ``Call`` (HTTP method, URL, query, body);
+``exchange`` is the retry loop as a generator that asks its driver to send or to sleep, so
+both transports run the very same decisions; ``result`` maps a response to a value or a typed
+error; ``next_page`` / ``page_items`` drive pagination.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import random
+import time
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from .errors import (
+    BY_CODE,
+    TaskclusterAuthFailure,
+    TaskclusterConnectionError,
+    TaskclusterRestFailure,
+)
+from .model import EntryModel
+
+_MISSING = object()
+
+
+@dataclass(slots=True)
+class Call:
+    """One API request, fully decided: what the transport sends (and re-sends)."""
+
+    service: str
+    name: str
+    method: str
+    url: str
+    query: dict[str, str] | None
+    body: bytes | None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The official clients' policy: 5 retries on 5xx and connection errors with exponential
+    backoff (0.1 s factor, +-25 % jitter, 30 s cap), and on 429 after ``Retry-After``."""
+
+    max_retries: int = 5
+    delay_factor: float = 0.1
+    randomization_factor: float = 0.25
+    max_delay: float = 30.0
+    #: The longest ``Retry-After`` honoured; a longer one ends the retries.
+    max_retry_after: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ValueError(f"max_retries must be an int >= 0, got {self.max_retries!r}")
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based)."""
+        base = self.delay_factor * 2 ** (retry - 1)
+        jitter = 1 + self.randomization_factor * (2 * random.random() - 1)
+        return min(base * jitter, self.max_delay)
+
+
+# -- binding arguments ------------------------------------------------------------------
+
+def encode_segment(entry: EntryModel, name: str, value: Any) -> str:
+    """A route argument, percent-encoded so that it can never change the route."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"{entry.name}() argument {name!r} must be a str (or int), "
+                        f"got {type(value).__name__}")
+    value = str(value)
+    if not value:
+        raise ValueError(f"{entry.name}() argument {name!r} must not be empty")
+    encoded = quote(value, safe="")
+    # '.' and '..' are path segments of their own: a URL normaliser would remove them.
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+
+
+def _encode_query(entry: EntryModel, query: Any) -> dict[str, str] | None:
+    if query is None:
+        return None
+    if not entry.query:
+        raise TypeError(f"{entry.name}() takes no query arguments")
+    if not isinstance(query, Mapping):
+        raise TypeError(f"{entry.name}() query must be a dict, got {type(query).__name__}")
+    out = {}
+    for key, value in query.items():
+        if key not in entry.query:
+            raise TypeError(f"{entry.name}() got an unknown query argument {key!r}; "
+                            f"accepted: {', '.join(entry.query)}")
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif not isinstance(value, (str, int, float)):
+            raise TypeError(f"{entry.name}() query argument {key!r} must be a str or number, "
+                            f"got {type(value).__name__}")
+        out[key] = str(value)
+    return out or None
+
+
+def json_default(value: Any) -> Any:
+    """Encode what JSON cannot: datetimes as Taskcluster expects (UTC, ms, ``Z``)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat(timespec="milliseconds") + "Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def encode_body(entry: EntryModel, payload: Any) -> bytes:
+    try:
+        return json.dumps(payload, separators=(",", ":"), default=json_default,
+                          allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{entry.name}() payload cannot be sent as JSON: {exc}") from None
+
+
+def bind_arguments(entry: EntryModel, args: tuple, kwargs: dict
+                   ) -> tuple[list[Any], Any, Any]:
+    """Match a call's arguments to the entry: (route values in ``args`` order, payload,
+    query). Raises ``TypeError`` naming the problem, as Python does for functions.
+
+    Accepted forms (those of the official client too): ``m(a, b, payload)``;
+    ``m(a=..., b=..., payload=...)``; ``m(payload, a=..., b=...)``;
+    ``m(payload=..., params={"a": ...}, query={...})``.
+    """
+    n = entry.name
+    values: list[Any] = [_MISSING] * len(entry.args)
+    payload: Any = _MISSING
+    query = None
+    if kwargs:
+        kwargs = dict(kwargs)
+        params = kwargs.pop("params", None)
+        if params is not None:
+            if not isinstance(params, Mapping):
+                raise TypeError(f"{n}() params must be a dict of route arguments")
+            for key, value in params.items():
+                if key in kwargs:
+                    raise TypeError(f"{n}() got multiple values for argument {key!r}")
+                kwargs[key] = value
+        query = kwargs.pop("query", None)
+        if "payload" in kwargs:
+            if entry.input is None:
+                raise TypeError(f"{n}() takes no payload")
+            payload = kwargs.pop("payload")
+        for key, value in kwargs.items():
+            try:
+                values[entry.args.index(key)] = value
+            except ValueError:
+                accepted = [*entry.args, *(["payload"] if entry.input else []),
+                            *(["query"] if entry.query else [])]
+                raise TypeError(f"{n}() got an unexpected keyword argument {key!r}; "
+                                f"accepted: {', '.join(accepted) or 'none'}") from None
+    # Positional arguments fill the route arguments not given by keyword, then the payload.
+    free = [i for i, v in enumerate(values) if v is _MISSING]
+    takes_payload = entry.input is not None and payload is _MISSING
+    if len(args) > len(free) + takes_payload:
+        names = [entry.args[i] for i in free] + (["payload"] if takes_payload else [])
+        raise TypeError(f"{n}() takes {len(names)} positional argument"
+                        f"{'' if len(names) == 1 else 's'} ({', '.join(names) or 'none'}) "
+                        f"but {len(args)} were given")
+    for slot, value in zip(free, args, strict=False):
+        values[slot] = value
+    if len(args) > len(free):
+        payload = args[-1]
+    missing = [entry.args[i] for i, v in enumerate(values) if v is _MISSING]
+    if entry.input is not None and payload is _MISSING:
+        missing.append("payload")
+    if missing:
+        raise TypeError(f"{n}() missing {len(missing)} required argument"
+                        f"{'' if len(missing) == 1 else 's'}: "
+                        f"{', '.join(repr(m) for m in missing)}")
+    return values, (None if payload is _MISSING else payload), query
+
+
+def build_url(base_url: str, entry: EntryModel, values: list[Any]) -> str:
+    """``<base_url><route>`` with each argument percent-encoded in place."""
+    parts = [base_url]
+    for part in entry.route_parts:
+        parts.append(part if type(part) is str else
+                     encode_segment(entry, entry.args[part], values[part]))  # type: ignore
+    return "".join(parts)
+
+
+def bind(service: str, base_url: str, entry: EntryModel, args: tuple, kwargs: dict) -> Call:
+    """A call's arguments -> ``Call``; every check happens here, before anything is sent."""
+    if not kwargs and len(args) == len(entry.args) and entry.input is None:
+        values: list[Any] = list(args)  # the common case: positional route arguments
+        payload = query = None
+    else:
+        values, payload, query = bind_arguments(entry, args, kwargs)
+    url = build_url(base_url, entry, values)
+    if payload is None and entry.input is not None:
+        raise TypeError(f"{entry.name}() payload must not be None")
+    return Call(service, entry.name, entry.method, url, _encode_query(entry, query),
+                None if payload is None else encode_body(entry, payload))
+
+
+# -- responses ----------------------------------------------------------------------------
+
+def decode(status: int, content: bytes) -> Any:
+    """A successful response's value: parsed JSON; ``None`` for 204 or an empty body."""
+    if status == 204 or not content:
+        return None
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return content.decode("utf-8", "replace")
+
+
+_CLOCK_HINT = (" (Hawk timestamps are checked against the server's clock: check this "
+               "machine's clock; local UTC time is {now})")
+
+
+def error_for(call: Call, status: int, content: bytes, attempts: int,
+              http_url: str | None = None) -> TaskclusterRestFailure:
+    """The typed exception for an error response."""
+    body: Any = None
+    raw: str | None = None
+    try:
+        body = json.loads(content) if content else None
+    except (ValueError, UnicodeDecodeError):
+        raw = content[:2000].decode("utf-8", "replace")
+    code = body.get("code") if isinstance(body, dict) else None
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, str):
+        message = raw or f"HTTP {status} with no message"
+    if status == 401 and any(w in message.lower() for w in ("stale", "timestamp", "skew")):
+        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        message += _CLOCK_HINT.format(now=now)
+    cls = BY_CODE.get(code) if isinstance(code, str) else None
+    if cls is None or (status == 401) != issubclass(cls, TaskclusterAuthFailure):
+        cls = TaskclusterAuthFailure if status == 401 else TaskclusterRestFailure
+    return cls(message, status_code=status, code=code if isinstance(code, str) else None,
+               body=body, raw_body=raw, service=call.service, method_name=call.name,
+               http_method=call.method, url=http_url or call.url, attempts=attempts)
+
+
+def retry_after(value: str | None, policy: RetryPolicy) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return max(0.0, seconds)
+
+
+@dataclass(slots=True)
+class Sleep:
+    """Ask the driver to wait this many seconds, then resume."""
+
+    seconds: float
+
+
+SEND = "send"
+
+
+def exchange(call: Call, policy: RetryPolicy
+             ) -> Generator[str | Sleep, Any, Any]:
+    """The retry loop, as a generator shared by the sync and async transports.
+
+    It yields ``SEND`` and expects back either ``(status, headers, content, url)`` or the
+    transport exception that prevented a response; it yields ``Sleep`` between tries. Its
+    return value is the call's result; errors are raised from it.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        outcome = yield SEND
+        retries_left = attempt <= policy.max_retries
+        if isinstance(outcome, BaseException):
+            if not retries_left:
+                raise TaskclusterConnectionError(
+                    f"{call.service}.{call.name}: {call.method} {call.url} failed after "
+                    f"{attempt} attempts: {type(outcome).__name__}: {outcome}",
+                    url=call.url, attempts=attempt, superExc=outcome) from outcome
+            yield Sleep(policy.delay(attempt))
+            continue
+        status, headers, content, url = outcome
+        if status < 400:
+            return decode(status, content)
+        if retries_left and status >= 500:
+            yield Sleep(policy.delay(attempt))
+            continue
+        if retries_left and status == 429:
+            wait = retry_after(headers.get("retry-after"), policy)
+            if wait is None:
+                wait = policy.delay(attempt)
+            if wait <= policy.max_retry_after:
+                yield Sleep(wait)
+                continue
+        raise error_for(call, status, content, attempt, url)
+
+
+# -- pagination ---------------------------------------------------------------------------
+
+def next_query(query: dict[str, str] | None, page: Any) -> dict[str, str] | None:
+    """The query for the page after ``page``, or ``None`` when it was the last."""
+    token = page.get("continuationToken") if isinstance(page, dict) else None
+    if not token:
+        return None
+    return {**(query or {}), "continuationToken": str(token)}
+
+
+def page_items(entry: EntryModel, page: Any, key: str | None = None) -> list[Any]:
+    """The list of items one page carries (its only list-valued field, or ``key``)."""
+    if not isinstance(page, dict):
+        raise TypeError(f"{entry.name}() returned {type(page).__name__}, not a page object")
+    if key is not None:
+        if not isinstance(page.get(key), list):
+            raise KeyError(f"{entry.name}() pages have no list field {key!r}")
+        return page[key]
+    lists = [k for k, v in page.items() if isinstance(v, list)]
+    if len(lists) != 1:
+        raise TypeError(f"{entry.name}() pages have list fields {lists}: pass key=")
+    return page[lists[0]]
