@@ -103,8 +103,7 @@ class LocalDeployment:
         self.requests: list[ApiRequest] = []
         self.rejections: list[str] = []
         self._routes = self._build_routes()
-        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), _make_handler(self))
         self._thread: threading.Thread | None = None
 
     # -- set-up ---------------------------------------------------------------------
@@ -262,6 +261,13 @@ class LocalDeployment:
             return (f"Client {request.client_id or 'anonymous'} lacks scopes for "
                     f"{route.service}.{route.entry_name}; missing: {result.missing}")
         return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (timeouts, dropped connections) is not news."""
 
 
 def _make_handler(deployment: LocalDeployment) -> type[BaseHTTPRequestHandler]:
