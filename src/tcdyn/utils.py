@@ -1,0 +1,142 @@
+"""Helpers with the official ``taskcluster.utils`` names: slugids, relative dates, JSON.
+
+``fromNow`` accepts the official grammar (years = 365 days, months = 30 days, weeks, days,
+hours, minutes, seconds; long or short unit names; a leading ``-`` or ``+``) plus the
+``yr``/``wk``/``hr`` forms of the JavaScript client.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import slugid
+import taskcluster_urls
+
+__all__ = [
+    "dumpJson",
+    "fromNow",
+    "fromNowJSON",
+    "optionsFromEnvironment",
+    "slugId",
+    "stableSlugId",
+    "stringDate",
+]
+
+_OFFSET = re.compile(
+    r"^(\s*(?P<years>\d+)\s*y(ears?|rs?)?)?"
+    r"(\s*(?P<months>\d+)\s*mo(nths?)?)?"
+    r"(\s*(?P<weeks>\d+)\s*w(eeks?|ks?)?)?"
+    r"(\s*(?P<days>\d+)\s*d(ays?)?)?"
+    r"(\s*(?P<hours>\d+)\s*h(ours?|rs?)?)?"
+    r"(\s*(?P<minutes>\d+)\s*m(in(utes?)?)?)?\s*"
+    r"(\s*(?P<seconds>\d+)\s*s(ec(onds?)?)?)?\s*$"
+)
+
+
+def slugId() -> str:
+    """A new "nice" slugid (22 characters, URL-safe, never starting with ``-``)."""
+    return slugid.nice()
+
+
+def stableSlugId() -> Callable[[str], str]:
+    """A function giving one fresh slugid per name, the same one each time it is asked."""
+    cache: dict[str, str] = {}
+
+    def get(name: str) -> str:
+        if name not in cache:
+            cache[name] = slugid.nice()
+        return cache[name]
+
+    return get
+
+
+def _offset(offset: str) -> tuple[bool, timedelta]:
+    if not isinstance(offset, str):
+        raise TypeError(f"offset must be a string like '2 days 3 hours', "
+                        f"got {type(offset).__name__}")
+    text = offset.lstrip()
+    future = True
+    if text.startswith("-"):
+        future, text = False, text[1:].lstrip()
+    if text.startswith("+"):
+        text = text[1:].lstrip()
+    m = _OFFSET.match(text)
+    if m is None:
+        raise ValueError(
+            f"offset {offset!r} does not parse: expected e.g. '1 year 2 months 3 weeks "
+            "4 days 5 hours 6 minutes 7 seconds', '-1d', '2h30m'")
+    n = {k: int(v) if v else 0 for k, v in m.groupdict().items()}
+    return future, timedelta(weeks=n["weeks"], days=365 * n["years"] + 30 * n["months"]
+                             + n["days"], hours=n["hours"], minutes=n["minutes"],
+                             seconds=n["seconds"])
+
+
+def fromNow(offset: str, dateObj: datetime | None = None) -> datetime:
+    """``dateObj`` (default: now, UTC) moved by ``offset``, e.g. ``"2 days 3 hours"``,
+    ``"-1 year"``, ``"1d2h"``."""
+    future, delta = _offset(offset)
+    if dateObj is None:
+        dateObj = datetime.now(timezone.utc)
+    elif not isinstance(dateObj, datetime):
+        raise TypeError(f"dateObj must be a datetime, got {type(dateObj).__name__}")
+    return dateObj + delta if future else dateObj - delta
+
+
+def fromNowJSON(offset: str) -> str:
+    """:func:`fromNow` as a Taskcluster JSON date string."""
+    return stringDate(fromNow(offset))
+
+
+def stringDate(date_: datetime | date) -> str:
+    """``2026-01-01T00:00:00.000Z``: UTC, milliseconds, as JavaScript's ``toJSON``.
+
+    Naive datetimes are taken as UTC; a ``date`` is its midnight UTC.
+    """
+    if isinstance(date_, datetime):
+        value = date_ if date_.tzinfo is None else date_.astimezone(timezone.utc)
+    elif isinstance(date_, date):
+        value = datetime(date_.year, date_.month, date_.day)
+    else:
+        raise TypeError(f"expected a datetime, got {type(date_).__name__}")
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return stringDate(value)
+    if isinstance(value, bytes):
+        return value.decode()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumpJson(obj: Any, **kwargs: Any) -> str:
+    """Compact JSON (like ``JSON.stringify``), datetimes as :func:`stringDate`."""
+    return json.dumps(obj, separators=(",", ":"), default=_json_default, **kwargs)
+
+
+def optionsFromEnvironment(defaults: Mapping[str, Any] | None = None, *,
+                           environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Client options from ``TASKCLUSTER_ROOT_URL``, ``TASKCLUSTER_CLIENT_ID``,
+    ``TASKCLUSTER_ACCESS_TOKEN`` and ``TASKCLUSTER_CERTIFICATE`` over ``defaults`` (which is
+    copied, not changed): ``{"rootUrl": ..., "credentials": {...}}``."""
+    env = os.environ if environ is None else environ
+    options = copy.deepcopy(dict(defaults or {}))
+    credentials = dict(options.get("credentials") or {})
+    root_url = env.get("TASKCLUSTER_ROOT_URL")
+    if root_url:
+        options["rootUrl"] = taskcluster_urls.normalize_root_url(root_url)
+    for key, var in (("clientId", "TASKCLUSTER_CLIENT_ID"),
+                     ("accessToken", "TASKCLUSTER_ACCESS_TOKEN"),
+                     ("certificate", "TASKCLUSTER_CERTIFICATE")):
+        value = env.get(var)
+        if value:
+            credentials[key] = value
+    if credentials:
+        options["credentials"] = credentials
+    return options
