@@ -405,19 +405,24 @@ def _fetch_each(client: httpx.Client, root_url: str, schemas: bool) -> dict[str,
             continue  # reported when the class is built
         if schemas and isinstance(reference, dict):
             pending += _schemas_named(reference)
+    missing: set[str] = set()
     while schemas and pending:
         rel = pending.pop()
-        if rel in files:
+        if rel in files or rel in missing:
             continue
         try:
             files[rel] = _get(client, f"{root_url}/{rel}")
         except ReferenceLoadError as exc:
-            log.warning("schema not mirrored: %s", exc)
+            log.debug("schema not mirrored: %s", exc)
+            missing.add(rel)
             continue
         try:
             pending += [r for r in _refs_in(json.loads(files[rel]), rel) if r not in files]
         except json.JSONDecodeError:
             continue
+    if missing:
+        log.warning("%s does not serve %d of the schemas its references name (e.g. %s); "
+                    "they will not be validated", root_url, len(missing), min(missing))
     return files
 
 
@@ -431,8 +436,7 @@ def _schemas_named(reference: dict) -> list[str]:
     for entry in reference.get("entries", []) if isinstance(reference.get("entries"), list) else []:
         for key in ("input", "output", "schema"):
             name = entry.get(key) if isinstance(entry, dict) else None
-            if (isinstance(name, str) and name.endswith(".json#")) or (
-                    isinstance(name, str) and name.endswith(".json")):
+            if isinstance(name, str) and name.split("#")[0].endswith(".json"):
                 found.append(f"schemas/{service}/{name.split('#')[0].lstrip('/')}")
     return found
 

@@ -1,0 +1,86 @@
+"""The ``tcdyn`` command.
+
+    tcdyn demo                              a tour against an embedded local deployment
+    tcdyn references pull ROOT_URL DIR      mirror a deployment's references and schemas
+    tcdyn references list [ROOT_URL|DIR]    the classes a reference set builds
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from .references import ReferenceSet, pull
+
+    changes = pull(args.root_url, args.dir)
+    refs = ReferenceSet.from_directory(args.dir)
+    schemas = sum(1 for p in refs.schemas_dir.rglob("*.json")) if refs.schemas_dir else 0
+    print(f"mirrored {args.root_url} into {args.dir}: {len(refs.names())} services, "
+          f"{schemas} schemas")
+    for kind in ("added", "removed", "changed"):
+        if changes[kind]:
+            print(f"  {kind}: {len(changes[kind])}" + "".join(
+                f"\n    {p}" for p in changes[kind][:20]) +
+                  ("\n    ..." if len(changes[kind]) > 20 else ""))
+    if not any(changes.values()):
+        print("  nothing changed")
+    print(f"use it offline with tcdyn.load({str(args.dir)!r}) or "
+          f"TASKCLUSTER_REFERENCES={args.dir}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from .deployment import default, load
+
+    deployment = load(args.source) if args.source else default()
+    print(deployment.references.describe())
+    for name in deployment.references.names():
+        try:
+            model = deployment.references.model(name)
+        except Exception as exc:
+            print(f"  {name:<22} ERROR {exc}")
+            continue
+        print(f"  {name:<22} {model.serviceName}/{model.apiVersion}  "
+              f"{len(model.entries)} {'methods' if model.kind == 'api' else 'exchanges'}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import main
+
+    return main()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tcdyn", description="Taskcluster clients built "
+                                     "at run time from a deployment's references.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="a tour against an embedded local deployment"
+                   ).set_defaults(run=_demo)
+    refs = sub.add_parser("references", help="mirror or inspect references")
+    refs_sub = refs.add_subparsers(dest="action", required=True)
+    pull_p = refs_sub.add_parser("pull", help="mirror a deployment's references and schemas")
+    pull_p.add_argument("root_url")
+    pull_p.add_argument("dir")
+    pull_p.set_defaults(run=_pull)
+    list_p = refs_sub.add_parser("list", help="the classes a reference set builds")
+    list_p.add_argument("source", nargs="?", help="rootUrl or directory (default: bundled)")
+    list_p.set_defaults(run=_list)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from .errors import TaskclusterFailure
+
+    try:
+        return args.run(args)
+    except (TaskclusterFailure, ValueError) as exc:
+        print(f"tcdyn: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
