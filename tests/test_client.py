@@ -428,3 +428,20 @@ def test_datetime_payloads_are_encoded_as_taskcluster_expects(server, tc):
         answer = q.createTask("t", {"deadline": when})
     assert answer["payload"] == {"deadline": "2026-01-02T03:04:05.678Z"}
     assert json.loads(server.requests[-1].body) == {"deadline": "2026-01-02T03:04:05.678Z"}
+
+
+def test_scope_enforcement_in_the_local_deployment(deployment_dir):
+    task = {"provisionerId": "p", "workerType": "w", "schedulerId": "s", "projectId": "x",
+            "priority": "high", "routes": ["index.a"], "scopes": ["secrets:get:a"]}
+    needed = ["queue:create-task:project:x", "queue:scheduler-id:s", "queue:route:index.a",
+              "secrets:get:a"]
+    clients = {"ok": ClientRecord("t1", (*needed, "queue:create-task:very-high:p/w")),
+               "low": ClientRecord("t2", (*needed, "queue:create-task:low:p/w"))}
+    with LocalDeployment(deployment_dir, clients=clients, check_scopes=True) as dep:
+        ok = tcdyn.Queue(rootUrl=dep.root_url, credentials={"clientId": "ok",
+                                                             "accessToken": "t1"})
+        assert ok.createTask("t", task)["clientId"] == "ok"
+        low = tcdyn.Queue(rootUrl=dep.root_url, credentials={"clientId": "low",
+                                                              "accessToken": "t2"})
+        with pytest.raises(tcdyn.InsufficientScopes, match="lacks scopes"):
+            low.createTask("t", task)

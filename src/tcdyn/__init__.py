@@ -9,20 +9,23 @@ imported, until a class or function is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .errors import (
     BY_CODE,
     CredentialsError,
     ReferenceLoadError,
     SchemaValidationError,
+    ScopeExpressionError,
     TaskclusterAuthFailure,
     TaskclusterConnectionError,
     TaskclusterFailure,
     TaskclusterRestFailure,
     TaskclusterTopicExchangeFailure,
 )
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 
@@ -47,13 +50,15 @@ globals().update({name: cls for name, cls in
                   ((c.__name__, c) for c in BY_CODE.values())})
 
 __all__ = [
-    "CredentialsError", "ReferenceLoadError", "SchemaValidationError",
+    "CredentialsError", "ReferenceLoadError", "SchemaValidationError", "ScopeExpressionError",
     "TaskclusterAuthFailure", "TaskclusterConnectionError", "TaskclusterFailure",
     "TaskclusterRestFailure", "TaskclusterTopicExchangeFailure", *BY_CODE, *_LAZY,
 ]
 
 
 def __getattr__(name: str) -> Any:
+    import importlib
+
     if name in _LAZY:
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     elif name in _SUBMODULES:
@@ -74,4 +79,5 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     from .deployment import default
 
-    return sorted({*globals(), *_LAZY, *_SUBMODULES, *default().references.names()})
+    public = {n for n in globals() if not n.startswith("_")} - {"annotations", "TYPE_CHECKING"}
+    return sorted({*public, *_LAZY, *_SUBMODULES, *default().references.names()})

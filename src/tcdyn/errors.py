@@ -45,6 +45,17 @@ class SchemaValidationError(TaskclusterFailure, ValueError):
         super().__init__(message)
 
 
+class ScopeExpressionError(TaskclusterFailure, ValueError):
+    """A scope expression is malformed, or a parameter has the wrong type.
+
+    ``path`` locates the problem inside the expression (``$.AllOf[1].in``).
+    """
+
+    def __init__(self, message: str, path: str = "$") -> None:
+        self.path = path
+        super().__init__(f"scope expression at {path}: {message}")
+
+
 class TaskclusterRestFailure(TaskclusterFailure):
     """The service answered with an error status.
 

@@ -19,25 +19,13 @@ from .model import EntryModel, ExchangesModel, ServiceModel
 _P = inspect.Parameter
 
 
-def _describe_scopes(expr: Any, indent: str = "  ") -> list[str]:
-    if expr is None:
-        return []
-    if isinstance(expr, str):
-        return [indent + expr]
-    for key in ("AllOf", "AnyOf"):
-        if key in expr:
-            lines = [f"{indent}{'All of' if key == 'AllOf' else 'Any of'}:"]
-            for sub in expr[key]:
-                lines += _describe_scopes(sub, indent + "  ")
-            return lines
-    if "if" in expr:
-        lines = [f"{indent}If {expr['if']}:", *_describe_scopes(expr.get("then"), indent + "  ")]
-        if "else" in expr:
-            lines += [f"{indent}Else:", *_describe_scopes(expr["else"], indent + "  ")]
-        return lines
-    if "for" in expr:
-        return [f"{indent}For each {expr['for']} in {expr['in']}: {expr['each']}"]
-    return [indent + repr(expr)]
+def _describe_scopes(expr: Any) -> list[str]:
+    from .scopes import ScopeExpressionError, describe
+
+    try:
+        return ["  " + line for line in describe(expr).splitlines()]
+    except ScopeExpressionError:
+        return [f"  {expr!r}"]
 
 
 class Method:

@@ -102,21 +102,12 @@ def _encode_query(entry: EntryModel, query: Any) -> dict[str, str] | None:
     return out or None
 
 
-def json_default(value: Any) -> Any:
-    """Encode what JSON cannot: datetimes as Taskcluster expects (UTC, ms, ``Z``)."""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(timespec="milliseconds") + "Z"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
 def encode_body(entry: EntryModel, payload: Any) -> bytes:
+    """The payload as compact JSON, datetimes as Taskcluster expects (``utils.dumpJson``)."""
+    from .utils import dumpJson
+
     try:
-        return json.dumps(payload, separators=(",", ":"), default=json_default,
-                          allow_nan=False).encode()
+        return dumpJson(payload, allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{entry.name}() payload cannot be sent as JSON: {exc}") from None
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import TaskclusterFailure
+from .errors import ScopeExpressionError
 
 __all__ = [
     "Check",
@@ -44,17 +44,6 @@ Expression = str | Mapping[str, Any]
 _PARAM = re.compile(r"<([a-zA-Z][a-zA-Z0-9_]*)>")
 _NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
 _SCOPE = re.compile(r"^[\x20-\x7e]*$")
-
-
-class ScopeExpressionError(TaskclusterFailure, ValueError):
-    """A scope expression is malformed, or a parameter has the wrong type.
-
-    ``path`` locates the problem inside the expression (``$.AllOf[1].in``).
-    """
-
-    def __init__(self, message: str, path: str = "$") -> None:
-        self.path = path
-        super().__init__(f"scope expression at {path}: {message}")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ from ..references import ReferenceSet
 from .auth import Authenticated, AuthRejected, ClientRecord, authenticate
 
 
+PRIORITY_LEVELS = ["highest", "very-high", "high", "medium", "low", "very-low", "lowest"]
+
+
 class DropConnection(Exception):
     """Raised by a handler: close the connection without answering."""
 
@@ -256,6 +259,12 @@ class LocalDeployment:
         if isinstance(request.payload, dict):
             params.update(request.payload)
         params.update(request.params)
+        if (route.service, route.entry_name) == ("queue", "createTask"):
+            # The queue asks for any priority at or above the task's own.
+            priority = params.get("priority", "lowest")
+            priority = "lowest" if priority == "normal" else priority
+            if priority in PRIORITY_LEVELS:
+                params["priorities"] = PRIORITY_LEVELS[:PRIORITY_LEVELS.index(priority) + 1]
         result = sc.check(request.scopes, route.scopes, params)
         if result.ok is False:
             return (f"Client {request.client_id or 'anonymous'} lacks scopes for "
