@@ -67,6 +67,7 @@ def test_every_entry_of_every_service_is_reachable_with_its_route(server, tc):
     services = [n for n in tc.references.names() if not n.endswith("Events")]
     assert {"Queue", "Auth", "Hooks", "Index", "Object", "PurgeCache", "Secrets",
             "WorkerManager", "WebServer", "Github", "Notify"} <= set(services)
+    server.handle("auth", "currentScopes", server.echo)  # a built-in answer otherwise
     seen = 0
     for name in services:
         cls = getattr(tc, name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
 
 LEGACY_ROOT_URL = "https://taskcluster.net"
 _OPTION_NAMES = ("rootUrl", "credentials", "authorizedScopes", "maxRetries",
-                 "signedUrlExpiration", "timeout")
+                 "signedUrlExpiration", "timeout", "proxyUrl")
+#: How long a client trusts ``auth.currentScopes`` for its preflight checks.
+SCOPES_TTL = 300.0
 _UNSET: Any = object()
 
 
@@ -50,13 +53,20 @@ class _Base:
                  authorizedScopes: list[str] | None = None, maxRetries: int | None = None,
                  retry: rq.RetryPolicy | None = None, timeout: float | None = _UNSET,
                  client: Any = None, signedUrlExpiration: float | None = None,
-                 validate: bool | None = None, validate_responses: bool = False) -> None:
+                 proxyUrl: str | None = None, validate: bool | None = None,
+                 validate_responses: bool = False) -> None:
         opts = dict(options or {})
         for key in opts:
             if key not in _OPTION_NAMES:
                 raise TypeError(f"{type(self).__name__}() got an unknown option {key!r}; "
                                 f"known: {', '.join(_OPTION_NAMES)}")
-        root = rootUrl or opts.get("rootUrl") or self._deployment.root_url
+        proxy = proxyUrl or opts.get("proxyUrl")
+        if proxy and (credentials not in (_UNSET, None) or opts.get("credentials")):
+            raise TypeError(f"{type(self).__name__}() takes proxyUrl or credentials, not both: "
+                            "the taskcluster-proxy signs requests itself")
+        #: The taskcluster-proxy requests go to (unsigned), or None.
+        self.proxyUrl = proxy.rstrip("/") if proxy else None
+        root = proxy or rootUrl or opts.get("rootUrl") or self._deployment.root_url
         if not root:
             raise TypeError(f"{type(self).__name__}() needs a rootUrl (rootUrl=..., the "
                             "options dict, or from_env() with TASKCLUSTER_ROOT_URL)")
@@ -81,15 +91,25 @@ class _Base:
         self.timeout = opts.get("timeout", 30.0) if timeout is _UNSET else timeout
         self.validate = validate
         self.validate_responses = validate_responses
+        self._scopes_cache: tuple[float, Any, tuple[str, ...]] | None = None
         self._make_transport(client if client is not None else session)
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Any:
         """A client configured from TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID,
-        TASKCLUSTER_ACCESS_TOKEN and TASKCLUSTER_CERTIFICATE (keywords override them)."""
-        kwargs.setdefault("rootUrl", os.environ.get("TASKCLUSTER_ROOT_URL"))
-        if "credentials" not in kwargs:
-            kwargs["credentials"] = Credentials.from_env()
+        TASKCLUSTER_ACCESS_TOKEN and TASKCLUSTER_CERTIFICATE (keywords override them).
+
+        Inside a task with no credentials in the environment but TASKCLUSTER_PROXY_URL set,
+        requests go to the taskcluster-proxy, unsigned (the proxy signs them)."""
+        if "credentials" not in kwargs and "proxyUrl" not in kwargs:
+            creds = Credentials.from_env()
+            proxy = os.environ.get("TASKCLUSTER_PROXY_URL")
+            if creds is None and proxy:
+                kwargs["proxyUrl"] = proxy
+            else:
+                kwargs["credentials"] = creds
+        if "proxyUrl" not in kwargs:
+            kwargs.setdefault("rootUrl", os.environ.get("TASKCLUSTER_ROOT_URL"))
         return cls(**kwargs)
 
     def _make_transport(self, client: Any) -> None:
@@ -143,9 +163,48 @@ class _Base:
         url = self.buildUrl(methodName, *args, **kwargs)
         return signed_url(credentials, url, expiration or self.signedUrlExpiration)
 
+    def _auth_client_kwargs(self) -> dict[str, Any]:
+        """How to reach this deployment's auth service as this client does."""
+        if self.proxyUrl:
+            return {"proxyUrl": self.proxyUrl}
+        return {"rootUrl": self.rootUrl, "credentials": self._credentials_source}
+
+    def _fresh_scopes(self) -> tuple[str, ...] | None:
+        cached = self._scopes_cache
+        if cached is None or time.monotonic() - cached[0] > SCOPES_TTL:
+            return None
+        return cached[2] if cached[1] == self.credentials else None
+
+    def _keep_scopes(self, scopes: Any) -> tuple[str, ...]:
+        held = tuple(scopes)
+        self._scopes_cache = (time.monotonic(), self.credentials, held)
+        return held
+
+    def _check_scopes(self, entry: EntryModel, args: tuple, kwargs: dict,
+                      held: tuple[str, ...]) -> Any:
+        from .scopes import check, service_params
+
+        values, payload, _ = rq.bind_arguments(entry, args, kwargs)
+        params: dict[str, Any] = dict(payload) if isinstance(payload, Mapping) else {}
+        params.update(zip(entry.args, values, strict=True))
+        return check(held, entry.scopes if entry.scopes is not None else {"AllOf": []},
+                     service_params(self.serviceName, entry.name, params))
+
+    def _whoami(self, held: tuple[str, ...]) -> dict[str, Any]:
+        creds = self.credentials
+        return {"rootUrl": self.rootUrl, "proxy": self.proxyUrl,
+                "clientId": creds.clientId if creds else None,
+                "temporary": bool(creds and creds.is_temporary()),
+                "expires": creds.expires if creds else None,
+                "authorizedScopes": list(creds.authorizedScopes)
+                if creds and creds.authorizedScopes is not None else None,
+                "scopes": list(held)}
+
     def __repr__(self) -> str:
         creds = self.credentials if self._credentials_source else None
         who = f"clientId={creds.clientId!r}" if creds is not None else "no credentials"
+        if self.proxyUrl:
+            who = "via taskcluster-proxy (unsigned)"
         return (f"<tcdyn.{type(self).__name__} rootUrl={self.rootUrl!r} "
                 f"references={self._deployment.references.describe()!r} {who}>")
 
@@ -209,6 +268,24 @@ class Client(_Base):
                 if max_items is not None and count >= max_items:
                     return
 
+    def current_scopes(self, *, refresh: bool = False) -> tuple[str, ...]:
+        """The scopes this client's requests carry, as ``auth.currentScopes`` says (roles
+        expanded by the server); kept for a few minutes."""
+        held = None if refresh else self._fresh_scopes()
+        if held is None:
+            with self._deployment.build("Auth")(**self._auth_client_kwargs()) as auth:
+                held = self._keep_scopes(auth.currentScopes()["scopes"])
+        return held
+
+    def _preflight(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
+        self._bind(entry, args, kwargs)  # every argument check first
+        return self._check_scopes(entry, args, kwargs, self.current_scopes())
+
+    def whoami(self) -> dict[str, Any]:
+        """Who this client is to the deployment: clientId, temporary or not, expiry,
+        authorizedScopes, and the effective scopes from ``auth.currentScopes``."""
+        return self._whoami(self.current_scopes(refresh=True))
+
     def close(self) -> None:
         """Close the HTTP client tcdyn created (a client you passed in stays open)."""
         self._transport.close()
@@ -256,6 +333,23 @@ class AsyncClient(_Base):
                 count += 1
                 if max_items is not None and count >= max_items:
                     return
+
+    async def current_scopes(self, *, refresh: bool = False) -> tuple[str, ...]:
+        """The scopes this client's requests carry, as ``auth.currentScopes`` says."""
+        held = None if refresh else self._fresh_scopes()
+        if held is None:
+            async with self._deployment.build("Auth", asynchronous=True)(
+                    **self._auth_client_kwargs()) as auth:
+                held = self._keep_scopes((await auth.currentScopes())["scopes"])
+        return held
+
+    async def _preflight(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
+        self._bind(entry, args, kwargs)
+        return self._check_scopes(entry, args, kwargs, await self.current_scopes())
+
+    async def whoami(self) -> dict[str, Any]:
+        """Who this client is to the deployment (see ``Client.whoami``)."""
+        return self._whoami(await self.current_scopes(refresh=True))
 
     async def aclose(self) -> None:
         """Close the HTTP client tcdyn created (a client you passed in stays open)."""

@@ -128,6 +128,13 @@ class BoundMethod:
         self._require_paginated()
         return self.__self__._items(self.method.entry, args, kwargs, key, max_items)
 
+    def preflight(self, *args: Any, **kwargs: Any) -> Any:
+        """Check, without sending, whether this call's scopes are held: a
+        ``tcdyn.scopes.Check`` with ``ok`` (True, False, or None = cannot check because a
+        parameter is unknown), ``missing`` and ``unknown``. Held scopes come from
+        ``auth.currentScopes`` (awaitable on async clients)."""
+        return self.__self__._preflight(self.method.entry, args, kwargs)
+
     def _require_paginated(self) -> None:
         if not self.method.entry.paginated:
             raise TypeError(f"{self.method.__qualname__}() is not paginated "

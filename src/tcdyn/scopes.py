@@ -451,3 +451,23 @@ def _describe(expr: Any, depth: int) -> list[str]:
         lines.append(f"{pad}  - {sub[0].lstrip()}")
         lines.extend(sub[1:])
     return lines
+
+
+# -- parameters services derive themselves ----------------------------------------------------
+
+#: The queue's task priorities, highest first.
+PRIORITY_LEVELS = ("highest", "very-high", "high", "medium", "low", "very-low", "lowest")
+
+
+def service_params(service: str, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` plus the parameters a service computes before checking scopes.
+
+    The queue's ``createTask`` asks for ``priorities``: the task's priority and every one
+    above it (``normal`` is the legacy name of ``lowest``)."""
+    out = dict(params)
+    if (service, method) == ("queue", "createTask") and "priorities" not in out:
+        priority = out.get("priority", "lowest")
+        priority = "lowest" if priority == "normal" else priority
+        if priority in PRIORITY_LEVELS:
+            out["priorities"] = list(PRIORITY_LEVELS[:PRIORITY_LEVELS.index(priority) + 1])
+    return out
