@@ -36,6 +36,15 @@ def test_slug_id_is_a_nice_v4_slug():
         assert uuid.UUID(str(slugid.decode(value))).version == 4
 
 
+def test_slug_id_v4_covers_every_v4_uuid():
+    from tcdyn.utils import slugIdV4
+
+    ids = [slugIdV4() for _ in range(400)]
+    assert len(set(ids)) == 400
+    assert all(uuid.UUID(str(slugid.decode(v))).version == 4 for v in ids)
+    assert any(not re.match(r"[A-Za-f]", v) for v in ids)  # unlike nice ones
+
+
 def test_stable_slug_id():
     first, second = stableSlugId(), stableSlugId()
     assert first("build") == first("build")

@@ -38,6 +38,7 @@ _LAZY = {
     "RetryPolicy": "request",
     "Binding": "exchanges",
     "slugId": "utils",
+    "slugIdV4": "utils",
     "stableSlugId": "utils",
     "fromNow": "utils",
     "fromNowJSON": "utils",

@@ -24,6 +24,7 @@ __all__ = [
     "fromNowJSON",
     "optionsFromEnvironment",
     "slugId",
+    "slugIdV4",
     "stableSlugId",
     "stringDate",
 ]
@@ -42,6 +43,11 @@ _OFFSET = re.compile(
 def slugId() -> str:
     """A new "nice" slugid (22 characters, URL-safe, never starting with ``-``)."""
     return slugid.nice()
+
+
+def slugIdV4() -> str:
+    """A new v4 slugid (any of the 2**122 values; may start with ``-``)."""
+    return slugid.v4()
 
 
 def stableSlugId() -> Callable[[str], str]:
