@@ -15,6 +15,7 @@ from .errors import (
     BY_CODE,
     CredentialsError,
     ReferenceLoadError,
+    SchemaNotAvailable,
     SchemaValidationError,
     ScopeExpressionError,
     TaskclusterAuthFailure,
@@ -51,7 +52,8 @@ globals().update({name: cls for name, cls in
                   ((c.__name__, c) for c in BY_CODE.values())})
 
 __all__ = [
-    "CredentialsError", "ReferenceLoadError", "SchemaValidationError", "ScopeExpressionError",
+    "CredentialsError", "ReferenceLoadError", "SchemaNotAvailable", "SchemaValidationError",
+    "ScopeExpressionError",
     "TaskclusterAuthFailure", "TaskclusterConnectionError", "TaskclusterFailure",
     "TaskclusterRestFailure", "TaskclusterTopicExchangeFailure", *BY_CODE, *_LAZY,
 ]

@@ -8,6 +8,7 @@ client: ``Queue({"rootUrl": ..., "credentials": {...}})`` or keywords.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -128,7 +129,18 @@ class _Base:
         return self._credentials_source() if self._credentials_source else None
 
     def _bind(self, entry: EntryModel, args: tuple, kwargs: dict) -> rq.Call:
-        return rq.bind(self.serviceName, self._base_url, entry, args, kwargs)
+        call = rq.bind(self.serviceName, self._base_url, entry, args, kwargs)
+        if call.body is not None and self.validate is not False:
+            # The JSON that will be sent, so that datetimes are checked as strings.
+            self._deployment.check(self.serviceName, entry.input, json.loads(call.body),
+                                   f"{entry.name} payload")
+        return call
+
+    def _checked_result(self, entry: EntryModel, result: Any) -> Any:
+        if self.validate_responses and entry.output and result is not None:
+            self._deployment.check(self.serviceName, entry.output, result,
+                                   f"{entry.name} response")
+        return result
 
     def _entry(self, method_name: str) -> EntryModel:
         try:
@@ -241,7 +253,8 @@ class Client(_Base):
                                         timeout=self.timeout)
 
     def _call(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
-        return self._transport.send(self._bind(entry, args, kwargs))
+        result = self._transport.send(self._bind(entry, args, kwargs))
+        return self._checked_result(entry, result) if self.validate_responses else result
 
     def _pages(self, entry: EntryModel, args: tuple, kwargs: dict,
                max_pages: int | None = None) -> Iterator[Any]:
@@ -307,7 +320,8 @@ class AsyncClient(_Base):
                                          timeout=self.timeout)
 
     async def _call(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
-        return await self._transport.send(self._bind(entry, args, kwargs))
+        result = await self._transport.send(self._bind(entry, args, kwargs))
+        return self._checked_result(entry, result) if self.validate_responses else result
 
     async def _pages(self, entry: EntryModel, args: tuple, kwargs: dict,
                      max_pages: int | None = None) -> AsyncIterator[Any]:

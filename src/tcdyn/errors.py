@@ -56,6 +56,18 @@ class ScopeExpressionError(TaskclusterFailure, ValueError):
         super().__init__(f"scope expression at {path}: {message}")
 
 
+class SchemaNotAvailable(TaskclusterFailure, LookupError):
+    """A schema (or one it references) is not available from the deployment's source, so
+    what it describes cannot be validated."""
+
+    def __init__(self, path: str, url: str, referenced_by: str | None = None) -> None:
+        self.path = path
+        self.url = url
+        self.referenced_by = referenced_by
+        by = f" (referenced by {referenced_by})" if referenced_by else ""
+        super().__init__(f"schema not available: {url}{by}")
+
+
 class TaskclusterRestFailure(TaskclusterFailure):
     """The service answered with an error status.
 

@@ -32,9 +32,10 @@ class Method:
     """An API method of a service class (a descriptor, built once per reference entry)."""
 
     def __init__(self, entry: EntryModel, service: ServiceModel, owner_name: str,
-                 module: str) -> None:
+                 module: str, deployment: Any = None) -> None:
         self.entry = entry
         self._service = service
+        self._deployment = deployment
         self._owner_name = owner_name
         self.__name__ = entry.name
         self.__qualname__ = f"{owner_name}.{entry.name}"
@@ -58,6 +59,36 @@ class Method:
         if self._doc is None:
             self._doc = self._render_doc()
         return self._doc
+
+    def _schema(self, name: str | None) -> Any:
+        registry = self._deployment.schemas
+        if name is None or registry is None:
+            return None
+        return registry.resolved(registry.schema_path(self._service.serviceName, name))
+
+    @property
+    def input_schema(self) -> Any:
+        """The payload's schema with every ``$ref`` resolved (None without schemas)."""
+        return self._schema(self.entry.input)
+
+    @property
+    def output_schema(self) -> Any:
+        """The response's schema with every ``$ref`` resolved (None without schemas)."""
+        return self._schema(self.entry.output)
+
+    def validate(self, payload: Any) -> None:
+        """Check a payload against the entry's input schema without sending anything;
+        raises ``SchemaValidationError`` (or ``SchemaNotAvailable``)."""
+        from .errors import SchemaNotAvailable
+
+        if self.entry.input is None:
+            raise TypeError(f"{self.__qualname__}() takes no payload")
+        registry = self._deployment.schemas
+        if registry is None:
+            raise SchemaNotAvailable(self.entry.input, self.entry.input,
+                                     self._deployment.references.describe())
+        registry.validate(registry.schema_path(self._service.serviceName, self.entry.input),
+                          payload, what=f"{self.entry.name} payload")
 
     def _render_doc(self) -> str:
         e = self.entry
@@ -134,6 +165,18 @@ class BoundMethod:
         parameter is unknown), ``missing`` and ``unknown``. Held scopes come from
         ``auth.currentScopes`` (awaitable on async clients)."""
         return self.__self__._preflight(self.method.entry, args, kwargs)
+
+    def validate(self, payload: Any) -> None:
+        """Check a payload against the entry's input schema without sending it."""
+        self.method.validate(payload)
+
+    @property
+    def input_schema(self) -> Any:
+        return self.method.input_schema
+
+    @property
+    def output_schema(self) -> Any:
+        return self.method.output_schema
 
     def _require_paginated(self) -> None:
         if not self.method.entry.paginated:
@@ -234,7 +277,8 @@ class ServiceMeta(type):
                     raise TypeError(f"{model.source}: entry {entry_name!r} would shadow "
                                     f"an attribute of {name}")
                 namespace[entry_name] = (
-                    Method(entry, model, name, module) if isinstance(model, ServiceModel)
+                    Method(entry, model, name, module, deployment)
+                    if isinstance(model, ServiceModel)
                     else Topic(dict(entry), model, name, module))
             if isinstance(model, ExchangesModel):
                 namespace.update(exchangePrefix=model.exchangePrefix, reference=model.raw,
