@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/rabbitmq.sh
+export TCDYN_REQUIRE_BROKER=1  # the broker was just started: a Pulse test may not skip
 .venv/bin/ruff check src tests bench examples scripts
 exec .venv/bin/python -m pytest "$@"

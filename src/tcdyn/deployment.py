@@ -87,6 +87,12 @@ class Deployment:
             return False
         return True
 
+    def validate_message(self, binding: Any, payload: Any) -> None:
+        """Check a Pulse message against its exchange's schema (for
+        ``tcdyn.pulse.Consumer(validate=...)``); raises ``SchemaValidationError``."""
+        if binding.schema and binding.service:
+            self.check(binding.service, binding.schema, payload, f"{binding.name} message")
+
     def _notice(self, key: str, message: str, *args: Any) -> None:
         if key not in self._notices:
             self._notices.add(key)
@@ -132,6 +138,12 @@ class AsyncNamespace:
             self._notice(exc.url, "not validated: %s", exc)
             return False
         return True
+
+    def validate_message(self, binding: Any, payload: Any) -> None:
+        """Check a Pulse message against its exchange's schema (for
+        ``tcdyn.pulse.Consumer(validate=...)``); raises ``SchemaValidationError``."""
+        if binding.schema and binding.service:
+            self.check(binding.service, binding.schema, payload, f"{binding.name} message")
 
     def _notice(self, key: str, message: str, *args: Any) -> None:
         if key not in self._notices:

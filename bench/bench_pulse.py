@@ -1,0 +1,209 @@
+"""Throughput of tcdyn.pulse.Consumer against a raw aio-pika consumer, on the local broker.
+
+Each repetition publishes N Taskcluster-shaped ``task-completed`` messages into a durable
+queue, then drains it three ways, timing from the first delivery to the last ack:
+
+- raw:        aio-pika ``queue.consume`` whose callback only acks;
+- tcdyn:      ``Consumer.run`` (decode JSON, parse the routing key and CC'd routes, ack);
+- validated:  the same with ``validate`` from ``tcdyn.schemas.SchemaRegistry`` over the
+              deployment's schemas (skipped if that module is absent);
+- jsonschema: the same with a plain ``jsonschema.Draft6Validator`` (a reference point).
+
+Prints the medians and the ratios to raw (targets: >= 0.9x without validation, >= 0.7x
+with it, judged on ``validated``). Needs the broker from scripts/rabbitmq.sh.
+
+    python bench/bench_pulse.py [--messages 20000] [--repeat 3] [--prefetch 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import slugid
+
+from tcdyn.exchanges import Binding
+from tcdyn.pulse import Consumer
+
+URL = os.environ.get("TCDYN_AMQP_URL", "amqp://tcdyn:tcdyn-pass@localhost:5672/")
+ADMIN_URL = os.environ.get("TCDYN_AMQP_ADMIN_URL",
+                           "amqp://tcdyn-admin:tcdyn-admin-pass@localhost:5672/")
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOYMENT = Path(os.environ.get("TCDYN_SHARED", ROOT.parent / "shared")) / "taskcluster-deployment"
+EXCHANGE = "exchange/taskcluster-queue/v1/task-completed"
+QUEUE = "bench-pulse"
+
+
+def reference_binding() -> Binding:
+    """The taskCompleted binding, built from the deployment's reference."""
+    import tcdyn
+
+    return tcdyn.load(DEPLOYMENT).QueueEvents().taskCompleted()
+
+
+def registry_validator() -> Any:
+    """``validate(binding, payload)`` from the deployment's schema registry."""
+    import tcdyn
+
+    return tcdyn.load(DEPLOYMENT).validate_message
+
+
+def jsonschema_validator() -> Any:
+    """``validate(binding, payload)`` with a plain jsonschema validator per schema."""
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT6
+
+    resources = []
+    for path in sorted((DEPLOYMENT / "schemas").rglob("*.json")):
+        schema = json.loads(path.read_text())
+        if isinstance(schema, dict) and "$id" in schema:
+            resources.append((schema["$id"].rstrip("#"),
+                              Resource.from_contents(schema, default_specification=DRAFT6)))
+    registry = Registry().with_resources(resources)
+    cache: dict[str, Any] = {}
+
+    def validate(binding: Binding, payload: Any) -> None:
+        validator = cache.get(binding.schema)
+        if validator is None:
+            validator = cache[binding.schema] = jsonschema.Draft6Validator(
+                registry.contents(binding.schema.rstrip("#")), registry=registry)
+        error = next(validator.iter_errors(payload), None)
+        if error is not None:
+            raise ValueError(error.message)
+
+    return validate
+
+
+def message(i: int, group: str) -> tuple[str, bytes]:
+    task = slugid.nice()
+    status = {
+        "taskId": task, "provisionerId": "proj-bench", "workerType": "ci",
+        "taskQueueId": "proj-bench/ci", "schedulerId": "bench", "projectId": "none",
+        "taskGroupId": group, "deadline": "2030-01-02T00:00:00.000Z",
+        "expires": "2031-01-01T00:00:00.000Z", "retriesLeft": 5, "state": "completed",
+        "runs": [{"runId": 0, "state": "completed", "reasonCreated": "scheduled",
+                  "reasonResolved": "completed", "scheduled": "2030-01-01T00:00:00.000Z",
+                  "started": "2030-01-01T00:00:01.000Z",
+                  "resolved": "2030-01-01T00:05:00.000Z", "workerGroup": "wg-1",
+                  "workerId": f"worker-{i % 50}", "takenUntil": "2030-01-01T00:20:00.000Z"}],
+    }
+    payload = {"version": 1, "status": status, "runId": 0, "workerGroup": "wg-1",
+               "workerId": f"worker-{i % 50}"}
+    key = f"primary.{task}.0.wg-1.worker-{i % 50}.proj-bench.ci.bench.{group}._"
+    return key, json.dumps(payload).encode()
+
+
+async def fill(n: int, queue_name: str) -> None:
+    """Publish ``n`` messages and wait until the queue holds them all."""
+    connection = await aio_pika.connect(ADMIN_URL)
+    channel = await connection.channel(publisher_confirms=False)
+    exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC,
+                                              durable=True)
+    group = slugid.nice()
+    for i in range(n):
+        key, body = message(i, group)
+        await exchange.publish(aio_pika.Message(
+            body, content_type="application/json", delivery_mode=2,
+            headers={"CC": [f"route.index.bench.{i % 10}"]}), routing_key=key)
+    while True:
+        queue = await channel.declare_queue(queue_name, passive=True)
+        if queue.declaration_result.message_count >= n:
+            break
+        await asyncio.sleep(0.05)
+    await connection.close()
+
+
+async def run_raw(n: int, queue_name: str, prefetch: int) -> float:
+    connection = await aio_pika.connect(URL)
+    channel = await connection.channel()
+    await channel.set_qos(prefetch_count=prefetch)
+    queue = await channel.declare_queue(queue_name, durable=True)
+    done = asyncio.Event()
+    state = {"count": 0, "start": 0.0}
+
+    async def on_message(msg: aio_pika.abc.AbstractIncomingMessage) -> None:
+        if state["count"] == 0:
+            state["start"] = time.perf_counter()
+        await msg.ack()
+        state["count"] += 1
+        if state["count"] == n:
+            done.set()
+
+    await queue.consume(on_message)
+    await done.wait()
+    elapsed = time.perf_counter() - state["start"]
+    await connection.close()
+    return n / elapsed
+
+
+async def run_tcdyn(n: int, binding: Binding, prefetch: int, validate: Any) -> float:
+    state = {"count": 0, "start": 0.0}
+
+    def handler(message: Any) -> None:
+        if state["count"] == 0:
+            state["start"] = time.perf_counter()
+        state["count"] += 1
+
+    async with Consumer(URL, QUEUE, [binding], prefetch=prefetch, validate=validate) as c:
+        await c.run(handler, limit=n)
+        elapsed = time.perf_counter() - state["start"]
+    assert c.stats.acked == n and c.stats.rejected == 0, c.stats
+    return n / elapsed
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--prefetch", type=int, default=64)
+    args = parser.parse_args()
+    binding = reference_binding()
+    validators = {"tcdyn": None, "validated": registry_validator(),
+                  "jsonschema": jsonschema_validator()}
+    if validators["validated"] is None:
+        print("tcdyn.schemas is not available: 'validated' is skipped", file=sys.stderr)
+        del validators["validated"]
+    queue_name = f"queue/tcdyn/{QUEUE}"
+    # Declare and bind the queue once (tcdyn's consumer does it), then start empty.
+    async with Consumer(URL, QUEUE, [binding]):
+        pass
+    admin = await aio_pika.connect(ADMIN_URL)
+    await (await (await admin.channel()).declare_queue(queue_name, passive=True)).purge()
+    results: dict[str, list[float]] = {"raw": [], **{name: [] for name in validators}}
+    try:
+        for rep in range(args.repeat):
+            for name in results:
+                await fill(args.messages, queue_name)
+                if name == "raw":
+                    rate = await run_raw(args.messages, queue_name, args.prefetch)
+                else:
+                    rate = await run_tcdyn(args.messages, binding, args.prefetch,
+                                           validators[name])
+                results[name].append(rate)
+                print(f"rep {rep + 1} {name:10} {rate:9.0f} msg/s", flush=True)
+    finally:
+        await (await admin.channel()).queue_delete(queue_name)
+        await admin.close()
+    medians = {name: statistics.median(rates) for name, rates in results.items()}
+    print(f"\n{args.messages} messages x {args.repeat} repetitions, prefetch "
+          f"{args.prefetch}; medians:")
+    for name, rate in medians.items():
+        print(f"  {name:10} {rate:9.0f} msg/s  {rate / medians['raw']:.2f}x raw")
+    ok = (medians["tcdyn"] / medians["raw"] >= 0.9
+          and medians.get("validated", 0) / medians["raw"] >= 0.7)
+    print("targets (>= 0.9x without validation, >= 0.7x with it):",
+          "met" if ok else "NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,503 @@
+"""The Pulse consumer on aio-pika: binds a queue, hands out decoded messages, acks each one
+after it was handled, and owns its recovery.
+
+aio-pika's robust connection is not used: it does not restore a consumer the broker
+cancelled (aio-pika issue #334) and may forget queues it holds only weakly (#594). Instead
+every connection loss or broker cancel ends a *session*; the supervisor opens a new one
+(connect, passive-declare the exchanges, declare and bind the queue, consume) with backoff.
+Deliveries of a dead session are dropped unacked: the broker redelivers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+from aiormq import exceptions as amqp
+
+from ..exchanges import Binding, RoutingKeyError
+from .errors import PulseConnectionError, PulseError
+from .message import Message, cc_routes
+from .options import (
+    ConsumerOptions,
+    QueueOptions,
+    check_bindings,
+    check_url,
+    mask_url,
+    queue_full_name,
+    scrub,
+)
+from .retry import RequeueBudget
+
+log = logging.getLogger("tcdyn.pulse")
+
+_STOP = object()
+_TRANSIENT = (ConnectionError, OSError, asyncio.TimeoutError, amqp.AMQPError,
+              amqp.ChannelInvalidStateError)
+Handler = Callable[[Message], Awaitable[Any] | Any]
+
+
+@dataclass
+class ConsumerStats:
+    """Counters since the consumer started."""
+
+    delivered: int = 0
+    acked: int = 0
+    requeued: int = 0
+    rejected: int = 0
+    recoveries: int = 0
+
+
+class _Session:
+    """One connection, channel and consumer; ``lost`` resolves with the reason it ended."""
+
+    __slots__ = ("cancelled", "connection", "generation", "lost")
+
+    def __init__(self, connection: Any, generation: int) -> None:
+        self.connection = connection
+        self.generation = generation
+        self.cancelled = False
+        self.lost: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def end(self, reason: str, *, cancelled: bool = False) -> None:
+        if not self.lost.done():
+            self.cancelled = cancelled
+            self.lost.set_result(reason)
+
+
+class Consumer:
+    """Consume Pulse messages from ``queue/<username>/<queue_name>`` bound with ``bindings``.
+
+    Use as ``async with Consumer(...) as consumer: async for message in consumer: ...``
+    (each message is acked once the loop body returns, ``break`` included; an exception in
+    the body nacks it under the requeue budget and ends the loop) or
+    ``await consumer.run(handler)``. A consumer is started once; ``close()`` ends it.
+
+    Queue: durable by default; ``exclusive``/``auto_delete`` on request (a ``queue_name`` of
+    ``None`` gets a generated name and an exclusive queue); ``queue_type`` ``"classic"`` or
+    ``"quorum"``; ``expires`` (seconds), ``max_length``, ``dead_letter_exchange`` (rejected
+    messages go there). Messages: ``prefetch`` unacked at a time; a body that is not JSON or
+    that ``validate(binding, payload)`` raises on is rejected with a logged reason; a
+    failed handler's message is requeued ``max_requeues`` times, then rejected. Recovery:
+    reconnects with exponential backoff from ``reconnect_delay`` to ``max_reconnect_delay``
+    seconds (forever unless ``max_reconnect_attempts``), re-declaring and re-binding.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        queue_name: str | None,
+        bindings: Iterable[Binding | dict[str, Any]],
+        *,
+        prefetch: int = 32,
+        validate: Callable[[Binding, Any], None] | None = None,
+        max_requeues: int = 1,
+        durable: bool | None = None,
+        exclusive: bool | None = None,
+        auto_delete: bool = False,
+        queue_type: str = "classic",
+        expires: float | None = None,
+        max_length: int | None = None,
+        dead_letter_exchange: str | None = None,
+        dead_letter_routing_key: str | None = None,
+        reconnect_delay: float = 1.0,
+        max_reconnect_delay: float = 30.0,
+        max_reconnect_attempts: int | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.username = check_url(url)
+        self._url = url
+        self.url = mask_url(url)
+        if queue_name is None:
+            import slugid
+
+            queue_name = f"anonymous-{slugid.nice()}"
+            exclusive = True if exclusive is None else exclusive
+        exclusive = False if exclusive is None else exclusive
+        if durable is None:
+            durable = not (exclusive or auto_delete)
+        self.queue_name = queue_full_name(self.username, queue_name)
+        self.bindings = check_bindings(bindings)
+        self.queue_options = QueueOptions(
+            durable=durable, exclusive=exclusive, auto_delete=auto_delete,
+            queue_type=queue_type, expires=expires, max_length=max_length,
+            dead_letter_exchange=dead_letter_exchange,
+            dead_letter_routing_key=dead_letter_routing_key)
+        self.options = ConsumerOptions(
+            prefetch=prefetch, max_requeues=max_requeues, validate=validate,
+            reconnect_delay=reconnect_delay, max_reconnect_delay=max_reconnect_delay,
+            max_reconnect_attempts=max_reconnect_attempts, connect_timeout=connect_timeout)
+        self._by_exchange: dict[str, Binding] = {}
+        for b in self.bindings:
+            known = self._by_exchange.get(b.exchange)
+            if known is None or (b.routingKeyReference and not known.routingKeyReference):
+                self._by_exchange[b.exchange] = b
+        self.stats = ConsumerStats()
+        self._budget = RequeueBudget(max_requeues)
+        self._session: _Session | None = None
+        self._generation = 0
+        self._inbox: asyncio.Queue[Any] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._pending: Message | None = None
+        self._ack_batch = max(1, prefetch // 4)
+        self._ack_last: Any = None  # the last handled, not yet acked delivery
+        self._ack_count = 0
+        self._ack_generation = 0
+        self._reader: asyncio.Task[Any] | None = None  # the task that got ``_pending``
+        self._started = False
+        self._stopped = False
+        self._closing = False
+
+    def __repr__(self) -> str:
+        return (f"<Consumer {self.queue_name} on {self.url}, {len(self.bindings)} "
+                f"binding(s)>")
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def __aenter__(self) -> Consumer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        pending, self._pending = self._pending, None
+        reader, self._reader = self._reader, None
+        try:
+            if pending is not None:
+                if exc is None and _returned(reader):
+                    await self._settle(pending)
+                elif isinstance(exc, Exception):
+                    await self._settle(pending, exc)
+                # Otherwise (cancelled, interrupted, or the loop ran in another task that did
+                # not finish cleanly) leave it unacked: closing returns it to the queue.
+        finally:
+            await self.close()
+
+    @property
+    def connected(self) -> bool:
+        """Whether a session is up (bound and consuming)."""
+        s = self._session
+        return s is not None and not s.lost.done()
+
+    async def start(self) -> None:
+        """Connect, declare and bind the queue, and start consuming.
+
+        Raises ``PulseConnectionError`` if the broker cannot be reached and ``PulseError``
+        if it refuses the setup; later losses are recovered in the background.
+        """
+        if self._started:
+            raise RuntimeError(f"{self!r} is already started")
+        self._inbox = asyncio.Queue()
+        self._session = await self._open()
+        self._started = True
+        self._supervisor = asyncio.create_task(self._supervise(),
+                                               name=f"tcdyn-pulse {self.queue_name}")
+
+    def stop(self) -> None:
+        """End iteration (or ``run``) after the current message; safe from a handler."""
+        self._stopped = True
+        if self._inbox is not None:
+            self._inbox.put_nowait(_STOP)
+
+    async def close(self) -> None:
+        """Stop consuming and close the connection; unacked messages return to the queue."""
+        self._closing = True
+        self._stopped = True
+        if self._ack_last is not None:
+            await self._flush_acks()
+        task, self._supervisor = self._supervisor, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        session, self._session = self._session, None
+        if session is not None:
+            session.end("closed")
+            await _close_quietly(session.connection)
+
+    # -- sessions ---------------------------------------------------------------------
+
+    async def _open(self) -> _Session:
+        self._generation += 1
+        generation = self._generation
+        try:
+            connection = await aio_pika.connect(
+                self._url, timeout=self.options.connect_timeout,
+                client_properties={"connection_name": f"tcdyn {self.queue_name}"})
+        except _TRANSIENT as e:
+            raise PulseConnectionError(
+                f"cannot connect to {self.url}: {self._scrub(e)}", url=self.url) from None
+        session = _Session(connection, generation)
+        try:
+            await self._setup(session)
+        except BaseException:
+            session.end("setup failed")
+            await _close_quietly(connection)
+            raise
+        return session
+
+    async def _setup(self, session: _Session) -> None:
+        q = self.queue_options
+        step = f"opening a channel on {self.url}"
+        try:
+            channel = await session.connection.channel(publisher_confirms=False)
+            await channel.set_qos(prefetch_count=self.options.prefetch)
+            for exchange in self._by_exchange:
+                step = f"checking exchange {exchange!r} (passive declare)"
+                await channel.get_exchange(exchange, ensure=True)
+            step = (f"declaring queue {self.queue_name!r} (durable={q.durable}, "
+                    f"exclusive={q.exclusive}, auto_delete={q.auto_delete}, "
+                    f"arguments={q.arguments()})")
+            queue = await channel.declare_queue(
+                self.queue_name, durable=q.durable, exclusive=q.exclusive,
+                auto_delete=q.auto_delete, arguments=q.arguments() or None)
+            for b in self.bindings:
+                step = (f"binding queue {self.queue_name!r} to {b.exchange!r} with "
+                        f"{b.routingKeyPattern!r}")
+                await queue.bind(b.exchange, routing_key=b.routingKeyPattern)
+            step = f"consuming from {self.queue_name!r}"
+            underlay = await channel.get_underlay_channel()
+            underlay.on_consumer_cancel_callbacks.add(
+                lambda _frame: session.end("the broker cancelled the consumer "
+                                           "(queue deleted?)", cancelled=True))
+            session.connection.close_callbacks.add(
+                lambda _sender, exc=None: session.end(f"connection closed: {exc}"))
+            channel.close_callbacks.add(
+                lambda _sender, exc=None: session.end(f"channel closed: {exc}"))
+            await queue.consume(functools.partial(self._on_delivery, session.generation),
+                                no_ack=False)
+        except amqp.ChannelNotFoundEntity as e:
+            raise PulseError(f"{step}: not found on the broker: {self._scrub(e)}") from None
+        except amqp.ChannelAccessRefused as e:
+            raise PulseError(f"{step}: access refused for user {self.username!r}: "
+                             f"{self._scrub(e)}") from None
+        except amqp.ChannelPreconditionFailed as e:
+            raise PulseError(f"{step}: the existing queue differs: {self._scrub(e)}") from None
+        except amqp.ChannelLockedResource as e:
+            raise PulseError(f"{step}: locked (exclusive to another connection): "
+                             f"{self._scrub(e)}") from None
+        except _TRANSIENT as e:
+            raise PulseConnectionError(f"{step}: {self._scrub(e)}", url=self.url) from None
+
+    async def _supervise(self) -> None:
+        while not self._closing:
+            session = self._session
+            assert session is not None
+            reason = await session.lost
+            if self._closing:
+                return
+            log.warning("%s: %s; recovering", self.queue_name, self._scrub(reason))
+            await _close_quietly(session.connection)
+            attempt = 0
+            while not self._closing:
+                if attempt or not session.cancelled:
+                    await asyncio.sleep(self._backoff(attempt))
+                try:
+                    self._session = await self._open()
+                except Exception as e:
+                    attempt += 1
+                    log.warning("%s: recovery attempt %d failed: %s", self.queue_name,
+                                attempt, self._scrub(e))
+                    limit = self.options.max_reconnect_attempts
+                    if limit is not None and attempt >= limit:
+                        assert self._inbox is not None
+                        self._inbox.put_nowait(PulseConnectionError(
+                            f"{self.queue_name}: gave up after {attempt} recovery "
+                            f"attempt(s); last error: {self._scrub(e)}",
+                            url=self.url, attempts=attempt))
+                        return
+                    continue
+                self.stats.recoveries += 1
+                log.info("%s: recovered (session %d)", self.queue_name, self._generation)
+                break
+
+    def _backoff(self, attempt: int) -> float:
+        o = self.options
+        delay = min(o.reconnect_delay * 2 ** attempt, o.max_reconnect_delay)
+        return delay * random.uniform(0.75, 1.0)
+
+    async def _on_delivery(self, generation: int, raw: Any) -> None:
+        assert self._inbox is not None
+        self._inbox.put_nowait((generation, raw))
+
+    def _scrub(self, exc: BaseException | str) -> str:
+        return scrub(str(exc) or type(exc).__name__, self._url)
+
+    # -- messages ---------------------------------------------------------------------
+
+    def __aiter__(self) -> Consumer:
+        return self
+
+    async def __anext__(self) -> Message:
+        if not self._started:
+            raise RuntimeError("iterate inside `async with Consumer(...) as consumer:`")
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await self._settle(pending)
+        message = await self._next()
+        if message is None:
+            raise StopAsyncIteration
+        self._pending = message
+        self._reader = asyncio.current_task()
+        return message
+
+    async def run(self, handler: Handler, *, limit: int | None = None) -> int:
+        """Call ``handler(message)`` (sync or async) for each message until ``stop()`` or
+        ``limit`` messages; ack on return, requeue/reject on exception. Starts and closes
+        the consumer if it is not started. Returns the number of messages handled."""
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, got {type(handler).__name__}")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):
+            raise ValueError(f"limit must be a positive int or None, got {limit!r}")
+        owned = not self._started
+        if owned:
+            await self.start()
+        handled = 0
+        try:
+            while limit is None or handled < limit:
+                message = await self._next()
+                if message is None:
+                    break
+                try:
+                    result = handler(message)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception as e:
+                    log.warning("%s: handler failed on %s %s: %r", self.queue_name,
+                                message.exchange, message.routing_key, e)
+                    await self._settle(message, e)
+                else:
+                    await self._settle(message)
+                handled += 1
+        finally:
+            if owned:
+                await self.close()
+        return handled
+
+    async def _next(self) -> Message | None:
+        inbox = self._inbox
+        assert inbox is not None
+        while not self._stopped:
+            if inbox.empty() and self._ack_last is not None:
+                await self._flush_acks()
+            item = await inbox.get()
+            if item is _STOP:
+                break
+            if isinstance(item, BaseException):
+                self._stopped = True
+                raise item
+            generation, raw = item
+            if generation != self._generation:
+                continue  # its channel is gone: the broker redelivers it
+            self.stats.delivered += 1
+            message = await self._decode(generation, raw)
+            if message is not None:
+                return message
+        return None
+
+    async def _decode(self, generation: int, raw: Any) -> Message | None:
+        try:
+            payload = json.loads(raw.body)
+        except ValueError as e:
+            await self._reject(raw, f"body is not JSON: {e}")
+            return None
+        binding = self._by_exchange.get(raw.exchange)
+        routing = None
+        if binding is not None and binding.routingKeyReference:
+            try:
+                routing = binding.parse(raw.routing_key)
+            except RoutingKeyError as e:
+                log.debug("%s: %s", self.queue_name, e)
+        validate = self.options.validate
+        if validate is not None and binding is not None:
+            try:
+                validate(binding, payload)
+            except Exception as e:
+                await self._reject(raw, f"payload fails {binding.schema or 'its schema'}: {e}")
+                return None
+        return Message(exchange=raw.exchange, routing_key=raw.routing_key, payload=payload,
+                       routing=routing, routes=cc_routes(raw.headers),
+                       redelivered=bool(raw.redelivered), binding=binding, raw=raw,
+                       generation=generation)
+
+    async def _reject(self, raw: Any, reason: str) -> None:
+        log.warning("%s: rejected a message from %s (%s): %s", self.queue_name,
+                    raw.exchange, raw.routing_key, reason)
+        if await _settle_quietly(raw.reject(requeue=False)):
+            self.stats.rejected += 1
+
+    async def _settle(self, message: Message, error: BaseException | None = None) -> None:
+        """Ack ``message``, or after a failure requeue it within the budget or reject it.
+
+        Acks are coalesced: the highest handled delivery tag is acked with ``multiple``
+        when ``_ack_batch`` are waiting, when no delivery is waiting, and on close (so a
+        message is only ever acked after it was handled).
+        """
+        if message._generation != self._generation:
+            return  # delivered on a session that ended: the broker redelivers it
+        raw = message._raw
+        if error is None:
+            if self._budget.tracking:
+                self._budget.succeeded(_identity(raw))
+            if self._ack_generation != message._generation:
+                self._ack_count = 0
+            self._ack_last, self._ack_generation = raw, message._generation
+            self._ack_count += 1
+            if self._ack_count >= self._ack_batch:
+                await self._flush_acks()
+            return
+        count = (raw.headers or {}).get("x-delivery-count")
+        requeue = self._budget.failed(_identity(raw), redelivered=bool(raw.redelivered),
+                                      delivery_count=count if isinstance(count, int) else None)
+        if requeue:
+            if await _settle_quietly(raw.nack(requeue=True)):
+                self.stats.requeued += 1
+        else:
+            log.error("%s: dropping a message from %s (%s) after %d requeue(s): %r",
+                      self.queue_name, raw.exchange, raw.routing_key,
+                      self.options.max_requeues, error)
+            if await _settle_quietly(raw.reject(requeue=False)):
+                self.stats.rejected += 1
+
+    async def _flush_acks(self) -> None:
+        """Ack every handled message up to the last one (one ``basic.ack multiple``)."""
+        raw, count = self._ack_last, self._ack_count
+        self._ack_last, self._ack_count = None, 0
+        if (raw is not None and self._ack_generation == self._generation
+                and await _settle_quietly(raw.ack(multiple=True))):
+            self.stats.acked += count
+
+
+def _identity(raw: Any) -> tuple[str, str, Any]:
+    return (raw.exchange, raw.routing_key, raw.message_id or hash(raw.body))
+
+
+def _returned(reader: asyncio.Task[Any] | None) -> bool:
+    """Whether the loop body that got the last message ended normally: it ran in this task
+    (which is leaving the ``async with`` without an exception) or in one that finished."""
+    if reader is None or reader is asyncio.current_task():
+        return True
+    return reader.done() and not reader.cancelled() and reader.exception() is None
+
+
+async def _settle_quietly(call: Awaitable[Any]) -> bool:
+    try:
+        await call
+    except _TRANSIENT as e:
+        log.debug("could not settle a message (the broker will redeliver it): %r", e)
+        return False
+    return True
+
+
+async def _close_quietly(connection: Any) -> None:
+    try:
+        await connection.close()
+    except Exception as e:  # the connection is already broken
+        log.debug("closing a lost connection: %r", e)
