@@ -4,19 +4,17 @@
 
 Binds an exclusive queue (gone when the sniffer stops) to every queue exchange whose
 routing key carries the task group. ``--url`` defaults to ``$PULSE_URL``. The exchange
-classes come from ``tcdyn.QueueEvents``, or from an ``exchanges.json`` given with
-``--exchanges-json`` (for a deployment whose references are at hand).
+classes come from ``tcdyn.QueueEvents``, or from a deployment's own references given with
+``--references`` (a rootUrl or a mirror directory, as ``tcdyn.load`` takes).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import tcdyn
@@ -24,16 +22,9 @@ from tcdyn.exchanges import BaseEvents
 from tcdyn.pulse import Consumer, Message
 
 
-def queue_events(exchanges_json: str | None) -> BaseEvents:
-    """``tcdyn.QueueEvents()``, or a class built from an ``exchanges.json`` file."""
-    if exchanges_json is None:
-        return tcdyn.QueueEvents()
-    reference = json.loads(Path(exchanges_json).read_text())
-    entries = {e["name"]: e for e in reference["entries"]}
-    cls = type("QueueEvents", (BaseEvents,), {
-        "serviceName": reference["serviceName"], "exchangePrefix": reference["exchangePrefix"],
-        "reference": reference, "_entries": entries})
-    return cls()
+def queue_events(references: str | None) -> BaseEvents:
+    """``tcdyn.QueueEvents()``, or the one a deployment's own references build."""
+    return (tcdyn.load(references) if references else tcdyn).QueueEvents()
 
 
 def describe(message: Message) -> str:
@@ -63,12 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("task_group_id")
     parser.add_argument("--url", default=os.environ.get("PULSE_URL"),
                         help="AMQP URL of the Pulse broker (default: $PULSE_URL)")
-    parser.add_argument("--exchanges-json", help="the queue's exchanges.json to build from")
+    parser.add_argument("--references", help="rootUrl or directory to build the classes from")
     parser.add_argument("--count", type=int, help="exit after this many messages")
     args = parser.parse_args(argv)
     if not args.url:
         parser.error("--url (or $PULSE_URL) is required")
-    events = queue_events(args.exchanges_json)
+    events = queue_events(args.references)
     bindings = events.bindings_for(taskGroupId=args.task_group_id)
 
     try:

@@ -19,7 +19,7 @@ async def test_sniffer_prints_each_state_change(broker, publisher, deployment_di
     group, task = slugid.nice(), slugid.nice()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(SNIFFER), "--url", broker["url"], "--count", "4",
-        "--exchanges-json", str(deployment_dir / "references/queue/v1/exchanges.json"),
+        "--references", str(deployment_dir),
         group, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         banner = await asyncio.wait_for(proc.stderr.readline(), 30)
