@@ -258,16 +258,13 @@ class Client(_Base):
 
     def _pages(self, entry: EntryModel, args: tuple, kwargs: dict,
                max_pages: int | None = None) -> Iterator[Any]:
-        call = self._bind(entry, args, kwargs)
+        call: rq.Call | None = self._bind(entry, args, kwargs)
         count = 0
-        while True:
-            page = self._transport.send(call)
+        while call is not None:
+            page = self._checked_result(entry, self._transport.send(call))
             yield page
             count += 1
-            query = rq.next_query(call.query, page)
-            if query is None or (max_pages is not None and count >= max_pages):
-                return
-            call = dataclasses.replace(call, query=query)
+            call = rq.next_page(call, page, count, max_pages)
 
     def _items(self, entry: EntryModel, args: tuple, kwargs: dict, key: str | None,
                max_items: int | None) -> Iterator[Any]:
@@ -325,16 +322,13 @@ class AsyncClient(_Base):
 
     async def _pages(self, entry: EntryModel, args: tuple, kwargs: dict,
                      max_pages: int | None = None) -> AsyncIterator[Any]:
-        call = self._bind(entry, args, kwargs)
+        call: rq.Call | None = self._bind(entry, args, kwargs)
         count = 0
-        while True:
-            page = await self._transport.send(call)
+        while call is not None:
+            page = self._checked_result(entry, await self._transport.send(call))
             yield page
             count += 1
-            query = rq.next_query(call.query, page)
-            if query is None or (max_pages is not None and count >= max_pages):
-                return
-            call = dataclasses.replace(call, query=query)
+            call = rq.next_page(call, page, count, max_pages)
 
     async def _items(self, entry: EntryModel, args: tuple, kwargs: dict, key: str | None,
                      max_items: int | None) -> AsyncIterator[Any]:

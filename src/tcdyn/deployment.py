@@ -117,39 +117,6 @@ class AsyncNamespace:
     def __init__(self, deployment: Deployment) -> None:
         self._deployment = deployment
 
-    def check(self, service: str, schema: str, instance: Any, what: str) -> bool:
-        """Validate ``instance`` against a schema an entry names (``v1/task.json#``).
-
-        Raises ``SchemaValidationError`` listing every problem. Returns False, after a
-        one-time notice, when the schema is not at hand (the bundled references carry no
-        schemas): such a request goes out unvalidated rather than failing.
-        """
-        from .errors import SchemaNotAvailable
-
-        registry = self.schemas
-        if registry is None:
-            self._notice("no-schemas", "%s carry no schemas: requests and responses are not "
-                         "validated (tcdyn.load(rootUrl) or a mirror brings them)",
-                         self.references.describe())
-            return False
-        try:
-            registry.validate(registry.schema_path(service, schema), instance, what=what)
-        except SchemaNotAvailable as exc:
-            self._notice(exc.url, "not validated: %s", exc)
-            return False
-        return True
-
-    def validate_message(self, binding: Any, payload: Any) -> None:
-        """Check a Pulse message against its exchange's schema (for
-        ``tcdyn.pulse.Consumer(validate=...)``); raises ``SchemaValidationError``."""
-        if binding.schema and binding.service:
-            self.check(binding.service, binding.schema, payload, f"{binding.name} message")
-
-    def _notice(self, key: str, message: str, *args: Any) -> None:
-        if key not in self._notices:
-            self._notices.add(key)
-            log.warning(message, *args)
-
     def __getattr__(self, name: str) -> type:
         if name.startswith("_"):
             raise AttributeError(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import ReferenceLoadError
 
@@ -223,50 +223,48 @@ class EntryModel:
 
 
 @dataclass(frozen=True, eq=False)
-class ServiceModel:
-    """An ``api.json`` reference: the service and its entries, in reference order."""
+class _ReferenceModel:
+    """What every reference has: the service, its version, texts and where it came from."""
 
     serviceName: str
     apiVersion: str
     title: str
     description: str
-    entries: Mapping[str, EntryModel]
     source: str
     raw: Mapping[str, Any] = field(repr=False)
-    kind: str = "api"
 
-    @classmethod
-    def from_reference(cls, raw: Mapping[str, Any], source: str) -> ServiceModel:
-        return cls(
-            serviceName=raw["serviceName"], apiVersion=raw["apiVersion"],
-            title=raw.get("title", ""), description=raw.get("description", ""),
-            entries={e["name"]: EntryModel.from_raw(e) for e in raw["entries"]},
-            source=source, raw=raw,
-        )
+    @staticmethod
+    def _common(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
+        return {"serviceName": raw["serviceName"], "apiVersion": raw["apiVersion"],
+                "title": raw.get("title", ""), "description": raw.get("description", ""),
+                "source": source, "raw": raw}
 
 
 @dataclass(frozen=True, eq=False)
-class ExchangesModel:
+class ServiceModel(_ReferenceModel):
+    """An ``api.json`` reference: the service and its entries, in reference order."""
+
+    entries: Mapping[str, EntryModel] = field(default_factory=dict)
+    kind: ClassVar[str] = "api"
+
+    @classmethod
+    def from_reference(cls, raw: Mapping[str, Any], source: str) -> ServiceModel:
+        return cls(**cls._common(raw, source),
+                   entries={e["name"]: EntryModel.from_raw(e) for e in raw["entries"]})
+
+
+@dataclass(frozen=True, eq=False)
+class ExchangesModel(_ReferenceModel):
     """An ``exchanges.json`` reference: the exchange prefix and one entry per exchange."""
 
-    serviceName: str
-    apiVersion: str
-    title: str
-    description: str
-    exchangePrefix: str
-    entries: Mapping[str, Mapping[str, Any]]
-    source: str
-    raw: Mapping[str, Any] = field(repr=False)
-    kind: str = "exchanges"
+    exchangePrefix: str = ""
+    entries: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    kind: ClassVar[str] = "exchanges"
 
     @classmethod
     def from_reference(cls, raw: Mapping[str, Any], source: str) -> ExchangesModel:
-        return cls(
-            serviceName=raw["serviceName"], apiVersion=raw["apiVersion"],
-            title=raw.get("title", ""), description=raw.get("description", ""),
-            exchangePrefix=raw["exchangePrefix"],
-            entries={e["name"]: e for e in raw["entries"]}, source=source, raw=raw,
-        )
+        return cls(**cls._common(raw, source), exchangePrefix=raw["exchangePrefix"],
+                   entries={e["name"]: e for e in raw["entries"]})
 
 
 def build_model(reference: Any, source: str) -> ServiceModel | ExchangesModel:

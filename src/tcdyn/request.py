@@ -8,6 +8,7 @@ error; ``next_page`` / ``page_items`` drive pagination.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import json
@@ -303,6 +304,15 @@ def next_query(query: dict[str, str] | None, page: Any) -> dict[str, str] | None
     if not token:
         return None
     return {**(query or {}), "continuationToken": str(token)}
+
+
+def next_page(call: Call, page: Any, pages_seen: int, max_pages: int | None
+              ) -> Call | None:
+    """The call for the page after ``page``; ``None`` after the last or ``max_pages``."""
+    if max_pages is not None and pages_seen >= max_pages:
+        return None
+    query = next_query(call.query, page)
+    return None if query is None else dataclasses.replace(call, query=query)
 
 
 def page_items(entry: EntryModel, page: Any, key: str | None = None) -> list[Any]:

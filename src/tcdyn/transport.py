@@ -28,17 +28,35 @@ def _request(client: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Requ
                                 headers=_HEADERS if call.body is not None else None)
 
 
-class SyncTransport:
-    """Sends calls with an ``httpx.Client`` (its own, created on first use, or the user's)."""
+class _Transport:
+    """What both transports share: the auth flow, the retry policy, the client's life."""
 
     def __init__(self, auth: httpx.Auth | None, policy: RetryPolicy, *,
-                 client: httpx.Client | None = None, timeout: float | None = DEFAULT_TIMEOUT
-                 ) -> None:
+                 client: Any = None, timeout: float | None = DEFAULT_TIMEOUT) -> None:
         self.auth = auth
         self.policy = policy
         self.timeout = timeout
         self._client = client
         self._owns_client = client is None
+
+    @staticmethod
+    def _received(response: httpx.Response) -> tuple[int, httpx.Headers, bytes, str]:
+        return response.status_code, response.headers, response.content, str(response.url)
+
+    @staticmethod
+    def _failed(call: Call, exc: httpx.TransportError) -> httpx.TransportError:
+        log.warning("%s.%s: %s, will retry if allowed", call.service, call.name,
+                    type(exc).__name__)
+        return exc
+
+    @staticmethod
+    def _waiting(call: Call, seconds: float) -> float:
+        log.info("%s.%s: retrying in %.2fs", call.service, call.name, seconds)
+        return seconds
+
+
+class SyncTransport(_Transport):
+    """Sends calls with an ``httpx.Client`` (its own, created on first use, or the user's)."""
 
     @property
     def client(self) -> httpx.Client:
@@ -54,16 +72,12 @@ class SyncTransport:
         while True:
             if step is SEND:
                 try:
-                    response = client.send(request, auth=self.auth, follow_redirects=False)
-                    outcome: Any = (response.status_code, response.headers, response.content,
-                                    str(response.url))
+                    outcome: Any = self._received(
+                        client.send(request, auth=self.auth, follow_redirects=False))
                 except httpx.TransportError as exc:
-                    log.warning("%s.%s: %s, will retry if allowed", call.service, call.name,
-                                type(exc).__name__)
-                    outcome = exc
+                    outcome = self._failed(call, exc)
             else:
-                log.info("%s.%s: retrying in %.2fs", call.service, call.name, step.seconds)
-                time.sleep(step.seconds)
+                time.sleep(self._waiting(call, step.seconds))
                 outcome = None
             try:
                 step = flow.send(outcome)
@@ -76,17 +90,8 @@ class SyncTransport:
             self._client = None
 
 
-class AsyncTransport:
+class AsyncTransport(_Transport):
     """Sends calls with an ``httpx.AsyncClient``; the same decisions as ``SyncTransport``."""
-
-    def __init__(self, auth: httpx.Auth | None, policy: RetryPolicy, *,
-                 client: httpx.AsyncClient | None = None,
-                 timeout: float | None = DEFAULT_TIMEOUT) -> None:
-        self.auth = auth
-        self.policy = policy
-        self.timeout = timeout
-        self._client = client
-        self._owns_client = client is None
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -102,17 +107,12 @@ class AsyncTransport:
         while True:
             if step is SEND:
                 try:
-                    response = await client.send(request, auth=self.auth,
-                                                 follow_redirects=False)
-                    outcome: Any = (response.status_code, response.headers, response.content,
-                                    str(response.url))
+                    outcome: Any = self._received(
+                        await client.send(request, auth=self.auth, follow_redirects=False))
                 except httpx.TransportError as exc:
-                    log.warning("%s.%s: %s, will retry if allowed", call.service, call.name,
-                                type(exc).__name__)
-                    outcome = exc
+                    outcome = self._failed(call, exc)
             else:
-                log.info("%s.%s: retrying in %.2fs", call.service, call.name, step.seconds)
-                await asyncio.sleep(step.seconds)
+                await asyncio.sleep(self._waiting(call, step.seconds))
                 outcome = None
             try:
                 step = flow.send(outcome)
