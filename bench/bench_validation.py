@@ -1,0 +1,171 @@
+"""How much client-side schema validation adds to a call, against a loopback HTTP request.
+
+Run: ``python bench/bench_validation.py`` (needs ``../shared/taskcluster-deployment`` or
+``$TCDYN_SHARED``). Prints median times per call for a realistic createTask and createHook
+payload (``validate()``: fastjsonschema, then jsonschema only if it does not accept; and
+plain jsonschema for comparison), the first call's cost (load + draft-06 check + both
+compilations), and the median ``httpx.Client.get`` against a tiny HTTP server in a child
+process, then the ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tcdyn.errors import SchemaValidationError
+from tcdyn.schemas import SchemaRegistry, _fast_accepts
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOYMENT = Path(os.environ.get("TCDYN_SHARED", ROOT.parent / "shared")) / \
+    "taskcluster-deployment"
+CREATE_TASK = "/schemas/queue/v1/create-task-request.json"
+CREATE_HOOK = "/schemas/hooks/v1/create-hook-request.json"
+
+SERVER = """
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def do_GET(self):
+        body = b'{"alive": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+TASK = {
+    "provisionerId": "proj-releng",
+    "workerType": "b-linux-large",
+    "schedulerId": "gecko-level-3",
+    "taskGroupId": "fD8K6RuIQ5iNbNc0bY8oCg",
+    "projectId": "releng",
+    "dependencies": ["eYN0HRI6SXuTaTuxKaa1mw", "Z3RmQ6BLSlmRnxU2y0LkHQ"],
+    "requires": "all-completed",
+    "routes": ["index.project.releng.build.latest", "tc-treeherder.v2.releng.abc123"],
+    "priority": "low",
+    "retries": 5,
+    "created": "2024-05-01T12:00:00.000Z",
+    "deadline": "2024-05-02T12:00:00.000Z",
+    "expires": "2025-05-01T12:00:00.000Z",
+    "scopes": ["queue:get-artifact:private/build/*", "secrets:get:project/releng/deploy"],
+    "payload": {
+        "image": "ubuntu:22.04",
+        "command": ["/bin/bash", "-c", "make -j8 && make check"],
+        "maxRunTime": 3600,
+        "env": {"MOZ_BUILD": "1", "TASK_OWNER": "releng"},
+        "artifacts": {"public/build": {"type": "directory", "path": "/builds/out",
+                                       "expires": "2025-01-01T00:00:00.000Z"}},
+    },
+    "metadata": {"name": "build linux64", "description": "Builds and tests the tree",
+                 "owner": "releng@example.com",
+                 "source": "https://github.com/example/tree/blob/main/.taskcluster.yml"},
+    "tags": {"kind": "build", "createdForUser": "releng@example.com"},
+    "extra": {"treeherder": {"symbol": "B", "groupSymbol": "Linux"}},
+}
+
+HOOK = {
+    "metadata": {"name": "nightly build", "description": "Builds the tree every night",
+                 "owner": "releng@example.com", "emailOnError": True},
+    "schedule": ["0 0 3 * * *", "0 0 15 * * 6"],
+    "task": {"provisionerId": "proj-releng", "workerType": "nightly",
+             "payload": {"command": ["./nightly.sh"]}},
+    "bindings": [{"exchange": "exchange/taskcluster-github/v1/push",
+                  "routingKeyPattern": "primary.example.#"}],
+    "triggerSchema": {"type": "object", "additionalProperties": False},
+}
+
+
+def load(path: str) -> dict[str, Any] | None:
+    file = DEPLOYMENT / path.lstrip("/")
+    return json.loads(file.read_text()) if file.is_file() else None
+
+
+def median_us(call: Callable[[], Any], runs: int, warmup: int = 50) -> float:
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter_ns()
+        call()
+        times.append(time.perf_counter_ns() - start)
+    return statistics.median(times) / 1000
+
+
+def http_baseline(runs: int) -> float:
+    server = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        port = int(server.stdout.readline())  # type: ignore[union-attr]
+        url = f"http://127.0.0.1:{port}/api/queue/v1/ping"
+        with httpx.Client() as client:
+            return median_us(lambda: client.get(url).raise_for_status(), runs)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    if not DEPLOYMENT.is_dir():
+        sys.exit(f"{DEPLOYMENT} is absent: the shared deployment files are needed")
+    registry = SchemaRegistry(load, root_url="https://tc.example.com")
+    start = time.perf_counter()
+    registry.validate(CREATE_TASK, TASK, what="createTask payload")
+    first = (time.perf_counter() - start) * 1000
+    registry.validate(CREATE_HOOK, HOOK, what="createHook payload")
+
+    bad = dict(TASK, provisionerId=3, priority="urgent")
+    del bad["metadata"]
+
+    def invalid() -> None:
+        try:
+            registry.validate(CREATE_TASK, bad, what="createTask payload")
+        except SchemaValidationError:
+            return
+        raise AssertionError("the invalid payload passed")
+
+    task = median_us(lambda: registry.validate(CREATE_TASK, TASK, what="x"), 5000)
+    hook = median_us(lambda: registry.validate(CREATE_HOOK, HOOK, what="x"), 5000)
+    fast = registry._fast[CREATE_TASK]
+    assert fast is not None and _fast_accepts(fast, TASK), "no fast path for createTask"
+    fast_only = median_us(lambda: fast(TASK), 5000)
+    plain_task = median_us(lambda: registry.validator(CREATE_TASK).is_valid(TASK), 500)
+    plain_hook = median_us(lambda: registry.validator(CREATE_HOOK).is_valid(HOOK), 500)
+    error = median_us(invalid, 200)
+    http = http_baseline(1000)
+
+    print(f"first createTask validation (load, draft-06 check, compile): {first:8.1f} ms")
+    print(f"createTask payload, validate():              {task:8.1f} us  "
+          f"({task / http:6.1%} of the HTTP call)")
+    print(f"createHook payload, validate():              {hook:8.1f} us  "
+          f"({hook / http:6.1%} of the HTTP call)")
+    print(f"createTask, fastjsonschema's function alone: {fast_only:8.1f} us")
+    print(f"createTask, plain jsonschema is_valid():     {plain_task:8.1f} us  "
+          f"({plain_task / http:6.1%}; validate() {plain_task / task:.0f}x quicker)")
+    print(f"createHook, plain jsonschema is_valid():     {plain_hook:8.1f} us  "
+          f"({plain_hook / http:6.1%}; validate() {plain_hook / hook:.0f}x quicker)")
+    print(f"invalid createTask (3 errors, full report):  {error:8.1f} us")
+    print(f"baseline: loopback httpx.Client.get:         {http:8.1f} us")
+
+
+if __name__ == "__main__":
+    main()
