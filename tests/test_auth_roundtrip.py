@@ -161,3 +161,25 @@ def test_taskcluster_proxy_from_env(server, monkeypatch):
         assert "authorization" not in server.requests[-1].headers
     with pytest.raises(TypeError, match="proxyUrl or credentials"):
         tcdyn.Queue(proxyUrl=server.root_url, credentials=OWNER)
+
+
+def test_every_get_entry_of_every_service_can_be_signed_into_a_url(server, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setenv("TCDYN_CACHE_DIR", str(tmp_path))
+    tc = tcdyn.load(server.root_url)
+    server.handle("auth", "currentScopes", server.echo)
+    signed = 0
+    with httpx.Client() as plain:  # no credentials at all: the bewit is the proof
+        for name in tc.references.names():
+            if name.endswith("Events"):
+                continue
+            client = getattr(tc, name)(credentials=OWNER)
+            for entry in client._model.entries.values():
+                if entry.method != "GET" or entry.input:
+                    continue
+                args = [f"{a}-x" for a in entry.args]
+                url = client.buildSignedUrl(entry.name, *args)
+                answer = plain.get(url).json()
+                assert (answer["name"], answer["clientId"]) == (entry.name, "owner"), url
+                signed += 1
+    assert signed > 80 and server.rejections == []

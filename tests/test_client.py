@@ -247,10 +247,14 @@ def test_error_codes_map_to_classes_and_are_not_retried(server, flavour, tc, sta
 
 
 def test_non_json_error_body_is_kept_raw(server, flavour, tc):
-    server.handle("queue", "task", lambda r: Reply("<html>bad gateway</html>", 400))
+    server.handle("queue", "task", lambda r: Reply(raw=b"<html>bad request</html>",
+                                                   status=400))
     with pytest.raises(tcdyn.TaskclusterRestFailure) as info:
         run(flavour, "Queue", tc, lambda q: q.task("t"), **client_kwargs(server))
-    assert info.value.body == "<html>bad gateway</html>"  # it was JSON-encoded text
+    err = info.value
+    assert err.body is None and err.raw_body == "<html>bad request</html>"
+    assert err.message == "<html>bad request</html>" and err.code is None
+    assert err.status_code == 400 and "<html>bad request</html>" in str(err)
 
 
 def test_5xx_is_retried_then_succeeds(server, flavour, tc):

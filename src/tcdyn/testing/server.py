@@ -51,11 +51,15 @@ class ApiRequest:
 
 @dataclass
 class Reply:
-    """A handler's answer, when it needs more than a JSON body with status 200."""
+    """A handler's answer, when it needs more than a JSON body with status 200.
+
+    ``raw`` sends those bytes as they are instead of ``body`` as JSON (e.g. a proxy's HTML).
+    """
 
     body: Any = None
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
 
 
 def error(status: int, code: str, message: str, **headers: str) -> Reply:
@@ -290,10 +294,13 @@ def _make_handler(deployment: LocalDeployment) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _respond(self, reply: Reply) -> None:
-            data = b"" if reply.body is None or reply.status == 204 else json.dumps(
-                reply.body).encode()
+            if reply.raw is not None:
+                data = reply.raw
+            else:
+                data = b"" if reply.body is None or reply.status == 204 else json.dumps(
+                    reply.body).encode()
             self.send_response(reply.status)
-            if data:
+            if data and reply.raw is None:
                 self.send_header("Content-Type", "application/json")
             for key, value in reply.headers.items():
                 self.send_header(key, value)
