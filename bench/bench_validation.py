@@ -24,6 +24,7 @@ import httpx
 
 from tcdyn.errors import SchemaValidationError
 from tcdyn.schemas import SchemaRegistry, _fast_accepts
+from tcdyn.testing.payloads import create_hook, create_task
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENT = Path(os.environ.get("TCDYN_SHARED", ROOT.parent / "shared")) / \
@@ -53,46 +54,8 @@ print(server.server_address[1], flush=True)
 server.serve_forever()
 """
 
-TASK = {
-    "provisionerId": "proj-releng",
-    "workerType": "b-linux-large",
-    "schedulerId": "gecko-level-3",
-    "taskGroupId": "fD8K6RuIQ5iNbNc0bY8oCg",
-    "projectId": "releng",
-    "dependencies": ["eYN0HRI6SXuTaTuxKaa1mw", "Z3RmQ6BLSlmRnxU2y0LkHQ"],
-    "requires": "all-completed",
-    "routes": ["index.project.releng.build.latest", "tc-treeherder.v2.releng.abc123"],
-    "priority": "low",
-    "retries": 5,
-    "created": "2024-05-01T12:00:00.000Z",
-    "deadline": "2024-05-02T12:00:00.000Z",
-    "expires": "2025-05-01T12:00:00.000Z",
-    "scopes": ["queue:get-artifact:private/build/*", "secrets:get:project/releng/deploy"],
-    "payload": {
-        "image": "ubuntu:22.04",
-        "command": ["/bin/bash", "-c", "make -j8 && make check"],
-        "maxRunTime": 3600,
-        "env": {"MOZ_BUILD": "1", "TASK_OWNER": "releng"},
-        "artifacts": {"public/build": {"type": "directory", "path": "/builds/out",
-                                       "expires": "2025-01-01T00:00:00.000Z"}},
-    },
-    "metadata": {"name": "build linux64", "description": "Builds and tests the tree",
-                 "owner": "releng@example.com",
-                 "source": "https://github.com/example/tree/blob/main/.taskcluster.yml"},
-    "tags": {"kind": "build", "createdForUser": "releng@example.com"},
-    "extra": {"treeherder": {"symbol": "B", "groupSymbol": "Linux"}},
-}
-
-HOOK = {
-    "metadata": {"name": "nightly build", "description": "Builds the tree every night",
-                 "owner": "releng@example.com", "emailOnError": True},
-    "schedule": ["0 0 3 * * *", "0 0 15 * * 6"],
-    "task": {"provisionerId": "proj-releng", "workerType": "nightly",
-             "payload": {"command": ["./nightly.sh"]}},
-    "bindings": [{"exchange": "exchange/taskcluster-github/v1/push",
-                  "routingKeyPattern": "primary.example.#"}],
-    "triggerSchema": {"type": "object", "additionalProperties": False},
-}
+TASK = create_task()
+HOOK = create_hook()
 
 
 def load(path: str) -> dict[str, Any] | None:

@@ -14,19 +14,10 @@ import pytest
 import tcdyn
 from helpers import CREDS, SECRET, run
 from tcdyn.testing.auth import ClientRecord
+from tcdyn.testing.payloads import create_hook, create_task, create_worker_pool, set_secret
 from tcdyn.testing.server import LocalDeployment, Reply
 
-TASK = {
-    "provisionerId": "proj-build", "workerType": "linux", "schedulerId": "-",
-    "taskGroupId": "fN1SbArXTPSVFNUvaOlinQ", "dependencies": [], "requires": "all-completed",
-    "routes": ["index.project.build.latest"], "priority": "low", "retries": 5,
-    "created": "2026-11-28T10:00:00.000Z", "deadline": "2026-11-29T10:00:00.000Z",
-    "expires": "2027-11-29T10:00:00.000Z", "scopes": [],
-    "payload": {"image": "ubuntu:24.04", "command": ["make", "test"], "maxRunTime": 600},
-    "metadata": {"name": "build", "description": "builds it", "owner": "dev@example.com",
-                 "source": "https://example.com/repo"},
-    "tags": {"kind": "build"}, "extra": {},
-}
+TASK = create_task()
 
 
 @pytest.fixture(scope="module")
@@ -118,16 +109,9 @@ def test_bundled_references_degrade_to_not_validated_once(server, caplog):
 
 
 @pytest.mark.parametrize(("service", "method", "args", "payload"), [
-    ("Hooks", "createHook", ("project-x", "nightly"), {
-        "metadata": {"name": "nightly", "description": "d", "owner": "a@example.com",
-                     "emailOnError": False},
-        "schedule": ["0 0 3 * * *"], "task": {"$eval": "task"},
-        "triggerSchema": {"type": "object"}}),
-    ("WorkerManager", "createWorkerPool", ("proj/linux",), {
-        "providerId": "aws", "description": "linux workers", "owner": "a@example.com",
-        "emailOnError": False, "config": {}}),
-    ("Secrets", "set", ("project/x/token",), {"secret": {"token": "abc"},
-                                               "expires": "2027-01-01T00:00:00.000Z"}),
+    ("Hooks", "createHook", ("project-x", "nightly"), create_hook()),
+    ("WorkerManager", "createWorkerPool", ("proj/linux",), create_worker_pool()),
+    ("Secrets", "set", ("project/x/token",), set_secret()),
 ])
 def test_other_services_payloads(server, tc, service, method, args, payload):
     client = getattr(tc, service)(credentials=CREDS)
