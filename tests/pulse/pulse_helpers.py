@@ -37,7 +37,7 @@ def rabbitmqctl(*args: str, timeout: float = 60) -> str:
     return proc.stdout
 
 
-# -- exchange classes (hand-made until the metaclass builds tcdyn.QueueEvents) ----------
+# -- messages as Taskcluster publishes them -----------------------------------------------
 
 
 

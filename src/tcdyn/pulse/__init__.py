@@ -1,6 +1,7 @@
 """Consume Taskcluster's Pulse messages (AMQP 0-9-1 via aio-pika).
 
-``Consumer`` is asynchronous; ``listen`` is its blocking form for scripts. Importing this
+``Consumer`` is asynchronous; ``SyncConsumer`` (``with``/``for``) and ``listen`` (a callback)
+are its blocking forms for scripts. Importing this
 package imports aio-pika; ``import tcdyn`` does not.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 from .consumer import Consumer, ConsumerStats
 from .errors import PulseConnectionError, PulseError
 from .message import Message
-from .sync import listen
+from .sync import SyncConsumer, listen
 
 __all__ = [
     "Consumer",
@@ -17,5 +18,6 @@ __all__ = [
     "Message",
     "PulseConnectionError",
     "PulseError",
+    "SyncConsumer",
     "listen",
 ]

@@ -1,13 +1,87 @@
-"""Blocking entry point for scripts."""
+"""Blocking forms for scripts: ``SyncConsumer`` (a ``with``/``for`` iterator) and ``listen``.
+
+Both run the asynchronous ``Consumer`` on a private event loop, so they keep its semantics:
+a message is acked once the loop body returns (``break`` included), nacked under the requeue
+budget when the body raises, and the consumer recovers from connection loss by itself.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import Any
+import threading
+from collections.abc import Coroutine, Iterable
+from typing import Any, TypeVar
 
 from ..exchanges import Binding
 from .consumer import Consumer, Handler
+from .message import Message
+
+T = TypeVar("T")
+
+
+class SyncConsumer:
+    """``with SyncConsumer(url, queue_name, bindings) as consumer: for message in consumer:``
+
+    Takes the options of ``Consumer`` (checked at once, before connecting).
+    """
+
+    def __init__(self, url: str, queue_name: str | None,
+                 bindings: Iterable[Binding | dict[str, Any]], **options: Any) -> None:
+        self.consumer = Consumer(url, queue_name, bindings, **options)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        assert self._loop is not None, "use SyncConsumer inside a `with` block"
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # e.g. Ctrl-C while waiting: the message stays unacked
+            raise
+
+    def __enter__(self) -> SyncConsumer:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name=f"tcdyn-pulse {self.consumer.queue_name}")
+        self._thread.start()
+        try:
+            self._run(self.consumer.__aenter__())
+        except BaseException:
+            self._shutdown()
+            raise
+        return self
+
+    def __iter__(self) -> SyncConsumer:
+        return self
+
+    def __next__(self) -> Message:
+        try:
+            return self._run(self.consumer.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def stop(self) -> None:
+        """End the iteration after the current message (safe from any thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.consumer.stop)
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            self._run(self.consumer.__aexit__(exc_type, exc, tb))
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
+
+    def __repr__(self) -> str:
+        return f"<SyncConsumer of {self.consumer!r}>"
 
 
 def listen(url: str, queue_name: str | None, bindings: Iterable[Binding | dict[str, Any]],
