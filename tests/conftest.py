@@ -30,3 +30,21 @@ def vectors_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} is absent")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Every test session caches fetched references in a directory of its own."""
+    previous = os.environ.get("TCDYN_CACHE_DIR")
+    os.environ["TCDYN_CACHE_DIR"] = str(tmp_path_factory.mktemp("tcdyn-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("TCDYN_CACHE_DIR", None)
+    else:
+        os.environ["TCDYN_CACHE_DIR"] = previous
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavour(request):
+    """Run a scenario through the sync and the async client: they must agree."""
+    return request.param

@@ -26,14 +26,7 @@ def server(deployment_dir):
 
 @pytest.fixture(autouse=True)
 def fresh(server):
-    server.handlers.clear()
-    server.requests.clear()
-    server.rejections.clear()
-
-
-@pytest.fixture(params=["sync", "async"])
-def flavour(request):
-    return request.param
+    server.reset()
 
 
 OWNER = Credentials("owner", SECRET)

@@ -31,26 +31,14 @@ def server(deployment_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tc(server, tmp_path_factory):
-    import os
-
-    os.environ["TCDYN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+def tc(server):
     return tcdyn.load(server.root_url)
 
 
 @pytest.fixture(autouse=True)
 def fresh(request):
     if "server" in request.fixturenames:
-        dep = request.getfixturevalue("server")
-        dep.handlers.clear()
-        dep.requests.clear()
-        dep.rejections.clear()
-    yield
-
-
-@pytest.fixture(params=["sync", "async"])
-def flavour(request):
-    return request.param
+        request.getfixturevalue("server").reset()
 
 
 def client_kwargs(server, **kw):

@@ -28,22 +28,13 @@ def server(deployment_dir):
 
 
 @pytest.fixture(scope="module")
-def tc(server, tmp_path_factory):
-    import os
-
-    os.environ["TCDYN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+def tc(server):
     return tcdyn.load(server.root_url)
 
 
 @pytest.fixture(autouse=True)
 def fresh(server):
-    server.handlers.clear()
-    server.requests.clear()
-
-
-@pytest.fixture(params=["sync", "async"])
-def flavour(request):
-    return request.param
+    server.reset()
 
 
 def test_invalid_payload_is_refused_before_sending(server, tc, flavour):

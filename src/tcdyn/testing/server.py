@@ -139,6 +139,12 @@ class LocalDeployment:
             return fn
         return register(handler) if handler is not None else register
 
+    def reset(self) -> None:
+        """Forget registered handlers, recorded requests and rejections (between tests)."""
+        self.handlers.clear()
+        self.requests.clear()
+        self.rejections.clear()
+
     def echo(self, request: ApiRequest) -> dict:
         """The default answer: what the server understood of the request."""
         return {"service": request.service, "name": request.name, "method": request.method,
