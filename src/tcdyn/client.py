@@ -130,7 +130,8 @@ class _Base:
 
     def _bind(self, entry: EntryModel, args: tuple, kwargs: dict) -> rq.Call:
         call = rq.bind(self.serviceName, self._base_url, entry, args, kwargs)
-        if call.body is not None and self.validate is not False:
+        if call.body is not None and self.validate is not False and \
+                self._deployment.validating():
             # The JSON that will be sent, so that datetimes are checked as strings.
             self._deployment.check(self.serviceName, entry.input, json.loads(call.body),
                                    f"{entry.name} payload")

@@ -74,16 +74,22 @@ class Deployment:
         """
         from .errors import SchemaNotAvailable
 
-        registry = self.schemas
-        if registry is None:
-            self._notice("no-schemas", "%s carry no schemas: requests and responses are not "
-                         "validated (tcdyn.load(rootUrl) or a mirror brings them)",
-                         self.references.describe())
+        if not self.validating():
             return False
+        registry = self.schemas
         try:
             registry.validate(registry.schema_path(service, schema), instance, what=what)
         except SchemaNotAvailable as exc:
             self._notice(exc.url, "not validated: %s", exc)
+            return False
+        return True
+
+    def validating(self) -> bool:
+        """Whether this deployment's schemas are at hand; says once when they are not."""
+        if self.schemas is None:
+            self._notice("no-schemas", "%s carry no schemas: requests and responses are not "
+                         "validated (tcdyn.load(rootUrl) or a mirror brings them)",
+                         self.references.describe())
             return False
         return True
 
