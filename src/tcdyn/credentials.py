@@ -176,8 +176,9 @@ def _from_ms(ms: float) -> datetime:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
-        f"{value.microsecond // 1000:03d}Z"
+    from .utils import stringDate
+
+    return stringDate(value)
 
 
 # -- temporary credentials -----------------------------------------------------------------

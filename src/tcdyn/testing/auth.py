@@ -18,7 +18,7 @@ import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import mohawk
@@ -26,7 +26,7 @@ import mohawk.base
 import mohawk.exc
 import mohawk.util
 
-from ..credentials import certificate_signature, temporary_access_token
+from ..credentials import _from_ms, _is_number, certificate_signature, temporary_access_token
 from ..scopes import scope_match, valid_scope
 
 SKEW_SECONDS = 15 * 60
@@ -234,10 +234,6 @@ def _truthy(value: Any) -> bool:
     return bool(value) or isinstance(value, (list, dict))
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _certificate(cert: Any, client_id: str, issuer: str, record: ClientRecord, now: float
                  ) -> tuple[str, tuple[str, ...], datetime]:
     if not isinstance(cert, dict):
@@ -249,7 +245,7 @@ def _certificate(cert: Any, client_id: str, issuer: str, record: ClientRecord, n
     if len(cert["seed"]) != 44:
         raise AuthRejected("ext.certificate.seed must be 44 characters")
     for key in ("start", "expiry"):
-        if not _number(cert.get(key)):
+        if not _is_number(cert.get(key)):
             raise AuthRejected(f"ext.certificate.{key} must be a number")
     if not isinstance(cert.get("scopes"), list):
         raise AuthRejected("ext.certificate.scopes must be an array")
@@ -282,6 +278,5 @@ def _certificate(cert: Any, client_id: str, issuer: str, record: ClientRecord, n
             signature.encode(), expected.encode()):
         raise AuthRejected("ext.certificate.signature is not valid, or wrong clientId provided"
                            if named else "ext.certificate.signature is not valid")
-    expires = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=cert["expiry"])
     return (temporary_access_token(record.accessToken, cert["seed"]), tuple(cert["scopes"]),
-            expires)
+            _from_ms(cert["expiry"]))
