@@ -120,11 +120,12 @@ class Deployment:
         no such service (saying how to get one), any other failure as a
         ``ReferenceLoadError`` that chains its cause."""
         if name not in self.references:
-            owner = owner or repr(self)
+            hint = (f"; tcdyn.load(rootUrl).{name} builds a deployment's own services"
+                    if owner else "")
             raise AttributeError(
-                f"{owner} has no attribute {name!r}: {self.references.describe()} have no "
-                f"service {name!r} (they have {', '.join(self.references.names())}); "
-                f"tcdyn.load(rootUrl).{name} builds a deployment's own services")
+                f"{owner or 'tcdyn.Deployment'} has no attribute {name!r}: "
+                f"{self.references.describe()} have no service {name!r} (they have "
+                f"{', '.join(self.references.names())}){hint}")
         return _building(name, self.references.describe(),
                          lambda: self.build(name, asynchronous=asynchronous))
 
