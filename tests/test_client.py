@@ -320,11 +320,11 @@ def test_no_secret_in_logs(server, flavour, tc, caplog):
 # -- bad arguments never reach the server -----------------------------------------------
 
 @pytest.mark.parametrize(("call", "message"), [
-    (lambda q: q.task(), "missing 1 required argument: 'taskId'"),
-    (lambda q: q.task("a", "b"), "takes 1 positional argument (taskId) but 2 were given"),
+    (lambda q: q.task(), "missing 1 required positional argument: 'taskId'"),
+    (lambda q: q.task("a", "b"), "takes 1 positional argument but 2 were given"),
     (lambda q: q.task(taskid="a"), "unexpected keyword argument 'taskid'"),
-    (lambda q: q.createTask("a"), "missing 1 required argument: 'payload'"),
-    (lambda q: q.createTask("a", {}, taskId="b"), "takes 1 positional argument (payload)"),
+    (lambda q: q.createTask("a"), "missing 1 required positional argument: 'payload'"),
+    (lambda q: q.createTask("a", {}, taskId="b"), "got multiple values for argument 'taskId'"),
     (lambda q: q.listTaskGroup("g", query={"limt": 1}), "unknown query argument 'limt'"),
     (lambda q: q.task("t", query={"limit": 1}), "takes no query arguments"),
     (lambda q: q.task(""), "must not be empty"),

@@ -18,6 +18,7 @@ from .errors import (
     SchemaNotAvailable,
     SchemaValidationError,
     ScopeExpressionError,
+    TaskclusterArgumentError,
     TaskclusterAuthFailure,
     TaskclusterConnectionError,
     TaskclusterFailure,
@@ -44,6 +45,14 @@ _LAZY = {
     "fromNow": "utils",
     "fromNowJSON": "utils",
     "optionsFromEnvironment": "utils",
+    "stringDate": "utils",
+    "dumpJson": "utils",
+    "scopeMatch": "utils",
+    "isExpired": "utils",
+    "createSession": "utils",
+    "encodeStringForB64Header": "utils",
+    "makeB64UrlSafe": "utils",
+    "makeB64UrlUnsafe": "utils",
 }
 _SUBMODULES = {"aio", "credentials", "deployment", "errors", "exchanges", "pulse",
                "references", "schemas", "scopes", "testing", "utils"}
@@ -53,7 +62,7 @@ globals().update({name: cls for name, cls in
 
 __all__ = [
     "CredentialsError", "ReferenceLoadError", "SchemaNotAvailable", "SchemaValidationError",
-    "ScopeExpressionError",
+    "ScopeExpressionError", "TaskclusterArgumentError",
     "TaskclusterAuthFailure", "TaskclusterConnectionError", "TaskclusterFailure",
     "TaskclusterRestFailure", "TaskclusterTopicExchangeFailure", *BY_CODE, *_LAZY,
 ]
@@ -67,12 +76,9 @@ def __getattr__(name: str) -> Any:
     elif name in _SUBMODULES:
         value = importlib.import_module(f".{name}", __name__)
     elif name[:1].isupper():
-        from .deployment import default
+        from .deployment import default_class
 
-        try:
-            value = default().build(name)
-        except AttributeError:
-            raise AttributeError(f"module 'tcdyn' has no attribute {name!r}") from None
+        value = default_class(name)
     else:
         raise AttributeError(f"module 'tcdyn' has no attribute {name!r}")
     globals()[name] = value

@@ -9,12 +9,9 @@ from typing import Any
 def __getattr__(name: str) -> Any:
     if not name[:1].isupper():
         raise AttributeError(f"module 'tcdyn.aio' has no attribute {name!r}")
-    from .deployment import default
+    from .deployment import default_class
 
-    try:
-        value = default().build(name, asynchronous=True)
-    except AttributeError:
-        raise AttributeError(f"module 'tcdyn.aio' has no attribute {name!r}") from None
+    value = default_class(name, asynchronous=True)
     globals()[name] = value
     return value
 

@@ -8,6 +8,7 @@ client: ``Queue({"rootUrl": ..., "credentials": {...}})`` or keywords.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import os
 import time
@@ -16,6 +17,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import request as rq
 from .credentials import Credentials
+from .errors import InsufficientScopes, UnknownMethodError
+from .errors import TaskclusterArgumentError as ArgumentError
+from .meta import Extras
 
 if TYPE_CHECKING:
     import httpx
@@ -26,6 +30,8 @@ if TYPE_CHECKING:
 LEGACY_ROOT_URL = "https://taskcluster.net"
 _OPTION_NAMES = ("rootUrl", "credentials", "authorizedScopes", "maxRetries",
                  "signedUrlExpiration", "timeout", "proxyUrl")
+#: Keyword-only options beyond the official ones.
+_KEYWORD_NAMES = ("retry", "client", "session", "validate", "validate_responses")
 #: How long a client trusts ``auth.currentScopes`` for its preflight checks.
 SCOPES_TTL = 300.0
 _UNSET: Any = object()
@@ -55,26 +61,29 @@ class _Base:
                  retry: rq.RetryPolicy | None = None, timeout: float | None = _UNSET,
                  client: Any = None, signedUrlExpiration: float | None = None,
                  proxyUrl: str | None = None, validate: bool | None = None,
-                 validate_responses: bool = False) -> None:
+                 validate_responses: bool = False, **unknown: Any) -> None:
+        name = type(self).__name__
+        if options is not None and not isinstance(options, Mapping):
+            raise ArgumentError(f"{name}() options must be a dict, got "
+                                f"{type(options).__name__}")
         opts = dict(options or {})
-        for key in opts:
-            if key not in _OPTION_NAMES:
-                raise TypeError(f"{type(self).__name__}() got an unknown option {key!r}; "
-                                f"known: {', '.join(_OPTION_NAMES)}")
+        for key in (*opts, *unknown):
+            if key not in (_OPTION_NAMES if key in opts else (*_OPTION_NAMES, *_KEYWORD_NAMES)):
+                raise unknown_option(name, key, (*_OPTION_NAMES, *_KEYWORD_NAMES))
         proxy = proxyUrl or opts.get("proxyUrl")
         if proxy and (credentials not in (_UNSET, None) or opts.get("credentials")):
-            raise TypeError(f"{type(self).__name__}() takes proxyUrl or credentials, not both: "
-                            "the taskcluster-proxy signs requests itself")
-        #: The taskcluster-proxy requests go to (unsigned), or None.
-        self.proxyUrl = proxy.rstrip("/") if proxy else None
+            raise ArgumentError(f"{name}() takes proxyUrl or credentials, not both: "
+                                "the taskcluster-proxy signs requests itself")
+        self._proxy_url = proxy.rstrip("/") if proxy else None
         root = proxy or rootUrl or opts.get("rootUrl") or self._deployment.root_url
         if not root:
-            raise TypeError(f"{type(self).__name__}() needs a rootUrl (rootUrl=..., the "
-                            "options dict, or from_env() with TASKCLUSTER_ROOT_URL)")
+            raise ArgumentError(f"{name}() needs a rootUrl (rootUrl=..., the "
+                                "options dict, or from_env() with TASKCLUSTER_ROOT_URL)")
         if not isinstance(root, str) or not root.startswith(("http://", "https://")):
-            raise ValueError(f"rootUrl must be an http(s) URL, got {root!r}")
-        self.rootUrl = root.rstrip("/")
-        self._base_url = api_base_url(self.rootUrl, self.serviceName, self.apiVersion)
+            raise ArgumentError(f"rootUrl must be an http(s) URL, got {root!r}")
+        self._root_url = root.rstrip("/")
+        self._base_url = api_base_url(self._root_url, self._model.serviceName,
+                                      self._model.apiVersion)
 
         creds = opts.get("credentials") if credentials is _UNSET else credentials
         scopes = authorizedScopes if authorizedScopes is not None else opts.get(
@@ -86,14 +95,87 @@ class _Base:
             retry = rq.RetryPolicy(max_retries=5 if retries is None else retries)
         elif retries is not None:
             retry = dataclasses.replace(retry, max_retries=retries)
-        self.retry = retry
-        self.signedUrlExpiration = float(signedUrlExpiration or opts.get(
-            "signedUrlExpiration") or 15 * 60)
-        self.timeout = opts.get("timeout", 30.0) if timeout is _UNSET else timeout
-        self.validate = validate
-        self.validate_responses = validate_responses
+        self._retry = retry
+        expiration = signedUrlExpiration if signedUrlExpiration is not None else opts.get(
+            "signedUrlExpiration")
+        self._signed_url_expiration = 15 * 60.0 if expiration is None else _positive(
+            name, "signedUrlExpiration", expiration)
+        self._timeout = opts.get("timeout", 30.0) if timeout is _UNSET else timeout
+        if self._timeout is not None:
+            self._timeout = _positive(name, "timeout", self._timeout)
+        self._validate = validate
+        self._validate_responses = validate_responses
+        self._options = {"rootUrl": self._root_url, "credentials": creds,
+                         "authorizedScopes": scopes, "maxRetries": retry.max_retries,
+                         "signedUrlExpiration": self._signed_url_expiration,
+                         "timeout": self._timeout, "proxyUrl": self._proxy_url}
+        if isinstance(creds, Mapping):  # never a secret in a printable dict
+            self._options["credentials"] = self._credentials_source()
         self._scopes_cache: tuple[float, Any, tuple[str, ...]] | None = None
-        self._make_transport(client if client is not None else session)
+        self._make_transport(self._http_client(name, client, session))
+
+    # -- tcdyn's own public names: API entries of the same name take precedence on a
+    # client; every one stays reachable as ``client.meta.<name>``.
+
+    meta = property(Extras, doc="tcdyn's own attributes, apart from the API's names.")
+    #: The same; no API entry can take a name starting with ``_``.
+    _meta = meta
+
+    @property
+    def rootUrl(self) -> str:
+        """The deployment's rootUrl (the taskcluster-proxy's URL when going through it)."""
+        return self._root_url
+
+    @property
+    def proxyUrl(self) -> str | None:
+        """The taskcluster-proxy requests go to (unsigned), or None."""
+        return self._proxy_url
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The official client's options dict (a copy); ``credentials`` is the
+        ``Credentials`` (whose repr hides the secrets) or the provider, never a raw dict."""
+        return dict(self._options)
+
+    @property
+    def retry(self) -> rq.RetryPolicy:
+        return self._retry
+
+    @property
+    def timeout(self) -> float | None:
+        return self._timeout
+
+    @property
+    def signedUrlExpiration(self) -> float:
+        return self._signed_url_expiration
+
+    @property
+    def validate(self) -> bool | None:
+        return self._validate
+
+    @property
+    def validate_responses(self) -> bool:
+        return self._validate_responses
+
+    def _http_client(self, name: str, client: Any, session: Any) -> Any:
+        if client is not None and session is not None:
+            raise ArgumentError(f"{name}() takes client= or session=, not both")
+        given = client if client is not None else session
+        if given is None:
+            return None
+        import httpx
+
+        kind = self._http_client_type(httpx)
+        if not isinstance(given, kind):
+            hint = (" (tcdyn uses httpx, not requests)" if type(given).__module__.startswith(
+                "requests") else "")
+            raise ArgumentError(f"{name}() needs an {kind.__module__}.{kind.__name__} as "
+                                f"client=/session=, got {type(given).__name__}{hint}")
+        return given
+
+    @staticmethod
+    def _http_client_type(httpx: Any) -> type:
+        raise NotImplementedError
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Any:
@@ -121,25 +203,29 @@ class _Base:
 
         if self._credentials_source is None:
             return None
-        return HawkAuth(self._credentials_source, origin_of(self.rootUrl))
+        return HawkAuth(self._credentials_source, origin_of(self._root_url))
 
     @property
     def credentials(self) -> Credentials | None:
-        """The credentials the next request will be signed with (never printed in full)."""
+        """The credentials the next request will be signed with (never printed in full);
+        asks the provider, if credentials come from one."""
+        return self._current_credentials()
+
+    def _current_credentials(self) -> Credentials | None:
         return self._credentials_source() if self._credentials_source else None
 
     def _bind(self, entry: EntryModel, args: tuple, kwargs: dict) -> rq.Call:
-        call = rq.bind(self.serviceName, self._base_url, entry, args, kwargs)
-        if call.body is not None and self.validate is not False and \
+        call = rq.bind(self._model.serviceName, self._base_url, entry, args, kwargs)
+        if call.body is not None and self._validate is not False and \
                 self._deployment.validating():
             # The JSON that will be sent, so that datetimes are checked as strings.
-            self._deployment.check(self.serviceName, entry.input, json.loads(call.body),
-                                   f"{entry.name} payload")
+            self._deployment.check(self._model.serviceName, entry.input,
+                                   json.loads(call.body), f"{entry.name} payload")
         return call
 
     def _checked_result(self, entry: EntryModel, result: Any) -> Any:
-        if self.validate_responses and entry.output and result is not None:
-            self._deployment.check(self.serviceName, entry.output, result,
+        if self._validate_responses and entry.output and result is not None:
+            self._deployment.check(self._model.serviceName, entry.output, result,
                                    f"{entry.name} response")
         return result
 
@@ -147,8 +233,8 @@ class _Base:
         try:
             return self._model.entries[method_name]
         except KeyError:
-            raise AttributeError(f"{type(self).__name__} has no method {method_name!r}"
-                                 ) from None
+            raise UnknownMethodError(f"{type(self).__name__} has no method "
+                                     f"{method_name!r}") from None
 
     def buildUrl(self, methodName: str, *args: Any, **kwargs: Any) -> str:
         """The unsigned URL of a call (query included), as the official client builds it."""
@@ -168,44 +254,44 @@ class _Base:
 
         entry = self._entry(methodName)
         if entry.method != "GET" or entry.input is not None:
-            raise TypeError(f"{methodName}() is {entry.method}: only GET entries without a "
-                            "payload can be signed into a URL")
-        credentials = self.credentials
+            raise ArgumentError(f"{methodName}() is {entry.method}: only GET entries without "
+                                "a payload can be signed into a URL")
+        credentials = self._current_credentials()
         if credentials is None:
-            raise TypeError(f"{type(self).__name__} has no credentials to sign a URL with")
-        url = self.buildUrl(methodName, *args, **kwargs)
-        return signed_url(credentials, url, expiration or self.signedUrlExpiration)
+            raise ArgumentError(f"{type(self).__name__} has no credentials to sign a URL with")
+        url = _Base.buildUrl(self, methodName, *args, **kwargs)
+        return signed_url(credentials, url, self._signed_url_expiration
+                          if expiration is None else expiration)
 
-    def _auth_client_kwargs(self) -> dict[str, Any]:
+    def _auth_client_kwargs(self, creds: Credentials | None) -> dict[str, Any]:
         """How to reach this deployment's auth service as this client does."""
-        if self.proxyUrl:
-            return {"proxyUrl": self.proxyUrl}
-        return {"rootUrl": self.rootUrl, "credentials": self._credentials_source}
+        if self._proxy_url:
+            return {"proxyUrl": self._proxy_url}
+        return {"rootUrl": self._root_url, "credentials": creds}
 
-    def _fresh_scopes(self) -> tuple[str, ...] | None:
+    def _fresh_scopes(self, creds: Credentials | None) -> tuple[str, ...] | None:
         cached = self._scopes_cache
         if cached is None or time.monotonic() - cached[0] > SCOPES_TTL:
             return None
-        return cached[2] if cached[1] == self.credentials else None
+        return cached[2] if cached[1] == creds else None
 
-    def _keep_scopes(self, scopes: Any) -> tuple[str, ...]:
+    def _keep_scopes(self, creds: Credentials | None, scopes: Any) -> tuple[str, ...]:
         held = tuple(scopes)
-        self._scopes_cache = (time.monotonic(), self.credentials, held)
+        self._scopes_cache = (time.monotonic(), creds, held)
         return held
 
     def _check_scopes(self, entry: EntryModel, args: tuple, kwargs: dict,
                       held: tuple[str, ...]) -> Any:
         from .scopes import check, service_params
 
-        values, payload, _ = rq.bind_arguments(entry, args, kwargs)
+        values, payload, _ = rq.bind_arguments(entry, args, _call_kwargs(kwargs)[0])
         params: dict[str, Any] = dict(payload) if isinstance(payload, Mapping) else {}
         params.update(zip(entry.args, values, strict=True))
         return check(held, entry.scopes if entry.scopes is not None else {"AllOf": []},
-                     service_params(self.serviceName, entry.name, params))
+                     service_params(self._model.serviceName, entry.name, params))
 
-    def _whoami(self, held: tuple[str, ...]) -> dict[str, Any]:
-        creds = self.credentials
-        return {"rootUrl": self.rootUrl, "proxy": self.proxyUrl,
+    def _whoami(self, creds: Credentials | None, held: tuple[str, ...]) -> dict[str, Any]:
+        return {"rootUrl": self._root_url, "proxy": self._proxy_url,
                 "clientId": creds.clientId if creds else None,
                 "temporary": bool(creds and creds.is_temporary()),
                 "expires": creds.expires if creds else None,
@@ -214,12 +300,75 @@ class _Base:
                 "scopes": list(held)}
 
     def __repr__(self) -> str:
-        creds = self.credentials if self._credentials_source else None
-        who = f"clientId={creds.clientId!r}" if creds is not None else "no credentials"
-        if self.proxyUrl:
+        # Never calls a credentials provider: repr must not fail nor have side effects.
+        source = self._credentials_source
+        if self._proxy_url:
             who = "via taskcluster-proxy (unsigned)"
-        return (f"<tcdyn.{type(self).__name__} rootUrl={self.rootUrl!r} "
+        elif source is None:
+            who = "no credentials"
+        elif isinstance(source, _Fixed):
+            who = f"clientId={source.credentials.clientId!r}"
+        else:
+            who = "credentials from a provider"
+        return (f"<tcdyn.{type(self).__name__} rootUrl={self._root_url!r} "
                 f"references={self._deployment.references.describe()!r} {who}>")
+
+
+def unknown_option(owner: str, key: Any, known: tuple[str, ...]) -> ArgumentError:
+    """The error for an option ``owner`` does not know (keyword or options dict alike)."""
+    import difflib
+
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ArgumentError(f"{owner}() got an unknown option {key!r}{hint} "
+                         f"(known: {', '.join(known)})")
+
+
+def _positive(owner: str, name: str, value: Any) -> float:
+    """A number of seconds > 0, or a clear error (0 is not silently a default)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not 0 < value < float("inf"):
+        raise ArgumentError(f"{owner}() {name} must be a number of seconds > 0, "
+                            f"got {value!r}")
+    return float(value)
+
+
+def _call_kwargs(kwargs: dict) -> tuple[dict, Any]:
+    """A call's keywords without the official ``paginationHandler`` / ``paginationLimit``,
+    and (handler, limit)."""
+    if "paginationHandler" not in kwargs and "paginationLimit" not in kwargs:
+        return kwargs, None
+    rest = dict(kwargs)
+    handler = rest.pop("paginationHandler", None)
+    limit = rest.pop("paginationLimit", None)
+    if handler is not None and not callable(handler):
+        raise ArgumentError(f"paginationHandler must be callable, got {type(handler).__name__}")
+    return rest, (handler, limit)
+
+
+def _with_limit(entry: EntryModel, kwargs: dict, limit: Any) -> dict:
+    if limit is None or "limit" not in entry.query:
+        return kwargs
+    return {**kwargs, "query": {**(kwargs.get("query") or {}), "limit": limit}}
+
+
+class _Fixed:
+    """A credentials source that always gives the same credentials."""
+
+    __slots__ = ("credentials",)
+
+    def __init__(self, credentials: Credentials) -> None:
+        self.credentials = credentials
+
+    def __call__(self) -> Credentials:
+        return self.credentials
+
+
+def _cannot_check(exc: InsufficientScopes) -> Any:
+    from .scopes import Check
+
+    return Check(None, None, (), reason="cannot read this client's scopes: auth.currentScopes "
+                 f"answered {exc.code or exc.status_code}: {exc.message}")
 
 
 def _credentials_source(value: Any, authorized_scopes: Any) -> Any:
@@ -241,7 +390,7 @@ def _credentials_source(value: Any, authorized_scopes: Any) -> Any:
         return None
     if authorized_scopes is not None:
         creds = creds.with_authorized_scopes(authorized_scopes)
-    return lambda: creds
+    return _Fixed(creds)
 
 
 class Client(_Base):
@@ -250,12 +399,25 @@ class Client(_Base):
     def _make_transport(self, client: httpx.Client | None) -> None:
         from .transport import SyncTransport
 
-        self._transport = SyncTransport(self._auth(), self.retry, client=client,
-                                        timeout=self.timeout)
+        self._transport = SyncTransport(self._auth(), self._retry, client=client,
+                                        timeout=self._timeout)
+
+    @staticmethod
+    def _http_client_type(httpx: Any) -> type:
+        return httpx.Client
 
     def _call(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
+        if kwargs:
+            kwargs, paging = _call_kwargs(kwargs)
+            if paging is not None:
+                handler, limit = paging
+                kwargs = _with_limit(entry, kwargs, limit)
+                if handler is not None:  # the official form: each page to the handler
+                    for page in self._pages(entry, args, kwargs):
+                        handler(page)
+                    return None
         result = self._transport.send(self._bind(entry, args, kwargs))
-        return self._checked_result(entry, result) if self.validate_responses else result
+        return self._checked_result(entry, result) if self._validate_responses else result
 
     def _pages(self, entry: EntryModel, args: tuple, kwargs: dict,
                max_pages: int | None = None) -> Iterator[Any]:
@@ -265,7 +427,7 @@ class Client(_Base):
             page = self._checked_result(entry, self._transport.send(call))
             yield page
             count += 1
-            call = rq.next_page(call, page, count, max_pages)
+            call = rq.next_page(call, page, count, max_pages) if entry.paginated else None
 
     def _items(self, entry: EntryModel, args: tuple, kwargs: dict, key: str | None,
                max_items: int | None) -> Iterator[Any]:
@@ -282,20 +444,28 @@ class Client(_Base):
     def current_scopes(self, *, refresh: bool = False) -> tuple[str, ...]:
         """The scopes this client's requests carry, as ``auth.currentScopes`` says (roles
         expanded by the server); kept for a few minutes."""
-        held = None if refresh else self._fresh_scopes()
+        return self._held(self._current_credentials(), refresh)
+
+    def _held(self, creds: Credentials | None, refresh: bool) -> tuple[str, ...]:
+        held = None if refresh else self._fresh_scopes(creds)
         if held is None:
-            with self._deployment.build("Auth")(**self._auth_client_kwargs()) as auth:
-                held = self._keep_scopes(auth.currentScopes()["scopes"])
+            with self._deployment.build("Auth")(**self._auth_client_kwargs(creds)) as auth:
+                held = self._keep_scopes(creds, auth.currentScopes()["scopes"])
         return held
 
     def _preflight(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
-        self._bind(entry, args, kwargs)  # every argument check first
-        return self._check_scopes(entry, args, kwargs, self.current_scopes())
+        self._bind(entry, args, _call_kwargs(kwargs)[0])  # every argument check first
+        try:
+            held = self._held(self._current_credentials(), False)
+        except InsufficientScopes as exc:
+            return _cannot_check(exc)
+        return self._check_scopes(entry, args, kwargs, held)
 
     def whoami(self) -> dict[str, Any]:
         """Who this client is to the deployment: clientId, temporary or not, expiry,
         authorizedScopes, and the effective scopes from ``auth.currentScopes``."""
-        return self._whoami(self.current_scopes(refresh=True))
+        creds = self._current_credentials()  # once: a provider may rotate them
+        return self._whoami(creds, self._held(creds, True))
 
     def close(self) -> None:
         """Close the HTTP client tcdyn created (a client you passed in stays open)."""
@@ -305,7 +475,7 @@ class Client(_Base):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        Client.close(self)  # not an API entry named close
 
 
 class AsyncClient(_Base):
@@ -314,12 +484,27 @@ class AsyncClient(_Base):
     def _make_transport(self, client: httpx.AsyncClient | None) -> None:
         from .transport import AsyncTransport
 
-        self._transport = AsyncTransport(self._auth(), self.retry, client=client,
-                                         timeout=self.timeout)
+        self._transport = AsyncTransport(self._auth(), self._retry, client=client,
+                                         timeout=self._timeout)
+
+    @staticmethod
+    def _http_client_type(httpx: Any) -> type:
+        return httpx.AsyncClient
 
     async def _call(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
+        if kwargs:
+            kwargs, paging = _call_kwargs(kwargs)
+            if paging is not None:
+                handler, limit = paging
+                kwargs = _with_limit(entry, kwargs, limit)
+                if handler is not None:  # the official form: each page to the handler
+                    async for page in self._pages(entry, args, kwargs):
+                        done = handler(page)
+                        if inspect.isawaitable(done):
+                            await done
+                    return None
         result = await self._transport.send(self._bind(entry, args, kwargs))
-        return self._checked_result(entry, result) if self.validate_responses else result
+        return self._checked_result(entry, result) if self._validate_responses else result
 
     async def _pages(self, entry: EntryModel, args: tuple, kwargs: dict,
                      max_pages: int | None = None) -> AsyncIterator[Any]:
@@ -329,7 +514,7 @@ class AsyncClient(_Base):
             page = self._checked_result(entry, await self._transport.send(call))
             yield page
             count += 1
-            call = rq.next_page(call, page, count, max_pages)
+            call = rq.next_page(call, page, count, max_pages) if entry.paginated else None
 
     async def _items(self, entry: EntryModel, args: tuple, kwargs: dict, key: str | None,
                      max_items: int | None) -> AsyncIterator[Any]:
@@ -345,20 +530,28 @@ class AsyncClient(_Base):
 
     async def current_scopes(self, *, refresh: bool = False) -> tuple[str, ...]:
         """The scopes this client's requests carry, as ``auth.currentScopes`` says."""
-        held = None if refresh else self._fresh_scopes()
+        return await self._held(self._current_credentials(), refresh)
+
+    async def _held(self, creds: Credentials | None, refresh: bool) -> tuple[str, ...]:
+        held = None if refresh else self._fresh_scopes(creds)
         if held is None:
             async with self._deployment.build("Auth", asynchronous=True)(
-                    **self._auth_client_kwargs()) as auth:
-                held = self._keep_scopes((await auth.currentScopes())["scopes"])
+                    **self._auth_client_kwargs(creds)) as auth:
+                held = self._keep_scopes(creds, (await auth.currentScopes())["scopes"])
         return held
 
     async def _preflight(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
-        self._bind(entry, args, kwargs)
-        return self._check_scopes(entry, args, kwargs, await self.current_scopes())
+        self._bind(entry, args, _call_kwargs(kwargs)[0])
+        try:
+            held = await self._held(self._current_credentials(), False)
+        except InsufficientScopes as exc:
+            return _cannot_check(exc)
+        return self._check_scopes(entry, args, kwargs, held)
 
     async def whoami(self) -> dict[str, Any]:
         """Who this client is to the deployment (see ``Client.whoami``)."""
-        return self._whoami(await self.current_scopes(refresh=True))
+        creds = self._current_credentials()
+        return self._whoami(creds, await self._held(creds, True))
 
     async def aclose(self) -> None:
         """Close the HTTP client tcdyn created (a client you passed in stays open)."""
@@ -368,4 +561,4 @@ class AsyncClient(_Base):
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+        await AsyncClient.aclose(self)  # not an API entry named aclose

@@ -40,6 +40,11 @@ class Deployment:
             from .meta import build_class
 
             model = self.references.model(name)
+            for exc in model.refused:  # entries left out; the rest of the class is built
+                key = f"{name}.{exc.field}"
+                if key not in self.references.problems:
+                    self.references.problems[key] = exc
+                    log.warning("%s", exc)
             if model.kind == "exchanges":
                 from .exchanges import BaseEvents
 
@@ -107,7 +112,22 @@ class Deployment:
     def __getattr__(self, name: str) -> type:
         if name.startswith("_"):
             raise AttributeError(name)
-        return self.build(name)
+        return self.service_class(name)
+
+    def service_class(self, name: str, *, asynchronous: bool = False,
+                      owner: str | None = None) -> type:
+        """``build(name)`` for attribute access: an ``AttributeError`` only when the set has
+        no such service (saying how to get one), any other failure as a
+        ``ReferenceLoadError`` that chains its cause."""
+        if name not in self.references:
+            hint = (f"; tcdyn.load(rootUrl).{name} builds a deployment's own services"
+                    if owner else "")
+            raise AttributeError(
+                f"{owner or 'tcdyn.Deployment'} has no attribute {name!r}: "
+                f"{self.references.describe()} have no service {name!r} (they have "
+                f"{', '.join(self.references.names())}){hint}")
+        return _building(name, self.references.describe(),
+                         lambda: self.build(name, asynchronous=asynchronous))
 
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *self.references.names()})
@@ -126,7 +146,7 @@ class AsyncNamespace:
     def __getattr__(self, name: str) -> type:
         if name.startswith("_"):
             raise AttributeError(name)
-        return self._deployment.build(name, asynchronous=True)
+        return self._deployment.service_class(name, asynchronous=True)
 
     def __dir__(self) -> list[str]:
         return self._deployment.references.names()
@@ -147,6 +167,27 @@ def load(source: str | os.PathLike[str], *, refresh: bool = False,
     if text.startswith(("http://", "https://")):
         return Deployment(ReferenceSet.from_root_url(text, refresh=refresh, max_age=max_age))
     return Deployment(ReferenceSet.from_directory(text))
+
+
+def _building(name: str, where: str, build: Any) -> Any:
+    """``build()``, with an ``AttributeError`` raised inside it turned into a
+    ``ReferenceLoadError`` (an attribute lookup would otherwise hide it)."""
+    from .errors import ReferenceLoadError
+
+    try:
+        return build()
+    except AttributeError as exc:
+        raise ReferenceLoadError(where, f"building {name} failed: {type(exc).__name__}: "
+                                 f"{exc}") from exc
+
+
+def default_class(name: str, *, asynchronous: bool = False) -> type:
+    """``tcdyn.<name>`` / ``tcdyn.aio.<name>``: a class of the default deployment."""
+    module = "tcdyn.aio" if asynchronous else "tcdyn"
+    source = os.environ.get("TASKCLUSTER_REFERENCES") or "the bundled references"
+    deployment = _building(name, source, default)
+    return deployment.service_class(name, asynchronous=asynchronous,
+                                    owner=f"module {module!r}")
 
 
 _default: Deployment | None = None

@@ -75,6 +75,9 @@ class TaskclusterRestFailure(TaskclusterFailure):
     ``ResourceNotFound``), ``message`` (the server's full message), ``body`` (parsed JSON,
     or ``None``), ``raw_body`` (text when the body was not JSON), ``request_info``,
     ``service``, ``method_name``, ``http_method``, ``url`` and ``attempts``.
+
+    The official constructor works too: ``TaskclusterRestFailure(msg, superExc,
+    status_code, body)``.
     """
 
     #: Taskcluster error code this class stands for (``None`` for the generic class).
@@ -83,17 +86,17 @@ class TaskclusterRestFailure(TaskclusterFailure):
     def __init__(
         self,
         message: str,
-        *,
+        superExc: BaseException | None = None,
         status_code: int | None = None,
-        code: str | None = None,
         body: Any = None,
+        *,
+        code: str | None = None,
         raw_body: str | None = None,
         service: str | None = None,
         method_name: str | None = None,
         http_method: str | None = None,
         url: str | None = None,
         attempts: int = 1,
-        superExc: BaseException | None = None,
     ) -> None:
         self.message = message
         self.status_code = status_code
@@ -123,10 +126,13 @@ class TaskclusterAuthFailure(TaskclusterRestFailure):
 
 
 class TaskclusterConnectionError(TaskclusterFailure):
-    """No response after every retry (connection refused, reset, timed out, ...)."""
+    """No response after every retry (connection refused, reset, timed out, ...).
 
-    def __init__(self, message: str, *, url: str | None = None, attempts: int = 1,
-                 superExc: BaseException | None = None) -> None:
+    The official constructor works too: ``TaskclusterConnectionError(msg, superExc)``.
+    """
+
+    def __init__(self, message: str, superExc: BaseException | None = None, *,
+                 url: str | None = None, attempts: int = 1) -> None:
         self.url = url
         self.attempts = attempts
         self.superExc = superExc
@@ -135,6 +141,17 @@ class TaskclusterConnectionError(TaskclusterFailure):
 
 class TaskclusterTopicExchangeFailure(TaskclusterFailure, TypeError):
     """A routing-key binding was asked for with bad arguments."""
+
+
+class TaskclusterArgumentError(TaskclusterFailure, TypeError, ValueError):
+    """A call or a constructor got bad arguments (wrong count, unknown name, wrong type or
+    value); raised before anything is sent. Also a ``TypeError`` (and ``ValueError``), as
+    Python raises for functions, and a ``TaskclusterFailure``, as the official client
+    raises."""
+
+
+class UnknownMethodError(TaskclusterArgumentError, AttributeError):
+    """``buildUrl``/``buildSignedUrl`` were asked for a method the service does not have."""
 
 
 def _code_class(name: str, base: type[TaskclusterRestFailure], doc: str

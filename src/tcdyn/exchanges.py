@@ -12,7 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .errors import TaskclusterFailure, TaskclusterTopicExchangeFailure
+from .errors import TaskclusterArgumentError, TaskclusterFailure, TaskclusterTopicExchangeFailure
+from .meta import Extras
 
 __all__ = [
     "BaseEvents",
@@ -234,11 +235,19 @@ class Binding(Mapping[str, str]):
         return len(_MAPPING_KEYS)
 
 
+#: Options an events class takes: its own, and the HTTP clients' (ignored: an options dict
+#: may serve both kinds of classes, as with the official client).
+EVENTS_OPTIONS = ("rootUrl", "exchangePrefix", "credentials", "authorizedScopes",
+                  "maxRetries", "signedUrlExpiration", "timeout", "proxyUrl")
+
+
 class BaseEvents:
     """Base of every exchange class; the metaclass fills the class attributes below.
 
     ``options`` is the official client's options dict (``rootUrl``, ``exchangePrefix``;
-    ``credentials`` are accepted and ignored: bindings need none).
+    the HTTP clients' options, e.g. ``credentials``, are accepted and ignored: bindings need
+    none). An unknown option is refused. Exchange entries named like an attribute here take
+    the name; ``events.meta.<name>`` still reaches tcdyn's.
     """
 
     serviceName: ClassVar[str] = ""
@@ -247,30 +256,56 @@ class BaseEvents:
     _entries: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init__(self, options: Mapping[str, Any] | None = None, *,
-                 rootUrl: str | None = None, **kw: Any) -> None:
+                 rootUrl: str | None = None, exchangePrefix: str | None = None,
+                 **kw: Any) -> None:
+        from .client import unknown_option
+
+        name = type(self).__name__
         if options is not None and not isinstance(options, Mapping):
-            raise TypeError(f"{type(self).__name__}: options must be a dict, "
-                            f"got {type(options).__name__}")
+            raise TaskclusterArgumentError(f"{name}() options must be a dict, "
+                                           f"got {type(options).__name__}")
         merged = {**(options or {}), **kw}
+        for key in merged:
+            if key not in EVENTS_OPTIONS:
+                raise unknown_option(name, key, EVENTS_OPTIONS)
         if rootUrl is not None:
             merged["rootUrl"] = rootUrl
+        if exchangePrefix is not None:
+            merged["exchangePrefix"] = exchangePrefix
         merged.pop("credentials", None)
-        self.options: dict[str, Any] = merged
-        self.rootUrl: str | None = merged.get("rootUrl")
-        prefix = merged.get("exchangePrefix", type(self).exchangePrefix)
+        self._options: dict[str, Any] = merged
+        model = _model_of(type(self))
+        prefix = merged.get("exchangePrefix", model.exchangePrefix if model else "")
         if not isinstance(prefix, str):
-            raise TypeError(f"{type(self).__name__}: exchangePrefix must be a str, "
-                            f"got {type(prefix).__name__}")
+            raise TaskclusterArgumentError(f"{name}() exchangePrefix must be a str, "
+                                           f"got {type(prefix).__name__}")
         self._prefix = prefix
         self._layouts: dict[str, KeyLayout] = {}
 
+    meta = property(Extras, doc="tcdyn's own attributes, apart from the exchanges' names.")
+    _meta = meta
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options given (``credentials`` left out)."""
+        return self._options
+
+    @property
+    def rootUrl(self) -> str | None:
+        return self._options.get("rootUrl")
+
     def __repr__(self) -> str:
-        root = f" rootUrl={self.rootUrl!r}" if self.rootUrl else ""
-        return f"<{type(self).__name__} {self._prefix!r}{root}>"
+        root = self._options.get("rootUrl")
+        return f"<{type(self).__name__} {self._prefix!r}" + (
+            f" rootUrl={root!r}>" if root else ">")
 
     def exchange_name(self, entry_name: str) -> str:
         """The full exchange name of an entry (``exchangePrefix + exchange``)."""
         return self._join(self._entry(entry_name)["exchange"])
+
+    def _service(self) -> str:
+        model = _model_of(type(self))
+        return model.serviceName if model is not None else ""
 
     def _join(self, exchange: str) -> str:
         return f"{self._prefix.rstrip('/')}/{exchange}" if self._prefix else exchange
@@ -307,8 +342,8 @@ class BaseEvents:
             pattern = build_routing_key(reference, args[0] if args else kwargs, where=where)
         return Binding(
             exchange=self._join(entry["exchange"]), routingKeyPattern=pattern,
-            name=entry_name, service=self.serviceName, routingKeyReference=reference,
-            schema=schema_path(self.serviceName, entry.get("schema")),
+            name=entry_name, service=self._service(), routingKeyReference=reference,
+            schema=schema_path(self._service(), entry.get("schema")),
         )
 
     def _lookup(self, exchange: str) -> tuple[str, dict[str, Any]]:
@@ -339,3 +374,9 @@ class BaseEvents:
             if set(words) <= have:
                 out.append(self._binding(name, (), words))
         return out
+
+
+def _model_of(cls: type) -> Any:
+    """The exchanges model a built class carries (read past any entry named like an
+    attribute), or None."""
+    return next((vars(k)["_model"] for k in cls.__mro__ if "_model" in vars(k)), None)

@@ -272,17 +272,16 @@ class ServiceMeta(type):
             namespace.update(serviceName=model.serviceName, apiVersion=model.apiVersion,
                              _model=model, _deployment=deployment,
                              __doc__=_class_doc(model))
+            if isinstance(model, ExchangesModel):
+                namespace.update(exchangePrefix=model.exchangePrefix, reference=model.raw,
+                                 _entries=dict(model.entries))
+            # The API's names win over tcdyn's own (which stay reachable as
+            # ``client.meta.<name>``); private names never reach here (see model.py).
             for entry_name, entry in model.entries.items():
-                if entry_name in namespace or any(hasattr(b, entry_name) for b in bases):
-                    raise TypeError(f"{model.source}: entry {entry_name!r} would shadow "
-                                    f"an attribute of {name}")
                 namespace[entry_name] = (
                     Method(entry, model, name, module, deployment)
                     if isinstance(model, ServiceModel)
                     else Topic(dict(entry), model, name, module))
-            if isinstance(model, ExchangesModel):
-                namespace.update(exchangePrefix=model.exchangePrefix, reference=model.raw,
-                                 _entries=dict(model.entries))
         return super().__new__(mcs, name, bases, namespace)
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
@@ -304,6 +303,56 @@ class ServiceMeta(type):
         """The names of the class's API methods or exchanges, in reference order."""
         model = getattr(cls, "_model", None)
         return list(model.entries) if model is not None else []
+
+
+class Extras:
+    """``client.meta``: tcdyn's own attributes of a client or events object, apart from the
+    API's names (as botocore keeps its own under ``client.meta``).
+
+    ``client.meta.close()`` is tcdyn's ``close`` even where a reference has an entry named
+    ``close``, which then takes ``client.close``. Also ``serviceName``, ``apiVersion`` and
+    ``methods`` (entry names, in reference order).
+    """
+
+    __slots__ = ("_base", "_obj")
+
+    def __init__(self, obj: Any) -> None:
+        self._obj = obj
+        #: The built service class: lookups start after it, skipping the entries.
+        self._base = next((k for k in type(obj).__mro__ if "_model" in vars(k)), None)
+
+    def _model(self) -> Any:
+        return getattr(self._base, "_model", None)
+
+    @property
+    def serviceName(self) -> str:
+        return self._model().serviceName
+
+    @property
+    def apiVersion(self) -> str:
+        return self._model().apiVersion
+
+    @property
+    def methods(self) -> list[str]:
+        return list(self._model().entries)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        target = self._obj if self._base is None else super(self._base, self._obj)
+        try:
+            return getattr(target, name)
+        except AttributeError:
+            raise AttributeError(f"tcdyn's {type(self._obj).__name__} has no attribute "
+                                 f"{name!r} of its own") from None
+
+    def __dir__(self) -> list[str]:
+        own = {n for k in type(self._obj).__mro__ if k is not self._base
+               and "_model" not in vars(k) for n in vars(k) if not n.startswith("_")}
+        return sorted(own | {"serviceName", "apiVersion", "methods"})
+
+    def __repr__(self) -> str:
+        return f"<tcdyn attributes of {type(self._obj).__name__} (client.meta)>"
 
 
 def _class_doc(model: ServiceModel | ExchangesModel) -> str:

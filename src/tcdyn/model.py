@@ -7,6 +7,7 @@ reads. Nothing here does I/O.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -69,9 +70,15 @@ class _Checker:
         return values
 
 
-def check_reference(reference: Any, source: str) -> str:
+def check_reference(reference: Any, source: str,
+                    refused: list[ReferenceLoadError] | None = None) -> str:
     """Check a reference's shape; return its kind. Raises ``ReferenceLoadError`` naming the
-    file (``source``) and the JSON path of the first bad field."""
+    file (``source``) and the JSON path of the first bad field.
+
+    An entry whose name is private (``_x``) or a Python protocol name (``__del__``) could
+    turn ``del``, ``bool()`` or attribute lookups into requests: with a ``refused`` list it
+    is removed from ``entries`` and its error appended there; without, it is an error.
+    """
     c = _Checker(source)
     if not isinstance(reference, dict):
         c.fail("", f"a reference must be a JSON object, got {type(reference).__name__}")
@@ -81,7 +88,8 @@ def check_reference(reference: Any, source: str) -> str:
     service = c.typed(reference, "serviceName", str, "")
     if not re.match(r"^[a-z][a-z0-9_-]*$", service):
         c.fail("serviceName", f"invalid service name {service!r}")
-    version = c.typed(reference, "apiVersion", str, "")
+    # The official clients default a missing apiVersion to v1.
+    version = c.typed(reference, "apiVersion", str, "", required=False) or "v1"
     if not re.match(r"^v[0-9]+$", version):
         c.fail("apiVersion", f"invalid apiVersion {version!r}")
     for key in ("title", "description"):
@@ -90,11 +98,20 @@ def check_reference(reference: Any, source: str) -> str:
     if kind == "exchanges":
         c.typed(reference, "exchangePrefix", str, "")
     seen: set[str] = set()
+    bad: list[int] = []
     for i, entry in enumerate(entries):
         where = f"entries[{i}]"
         if not isinstance(entry, dict):
             c.fail(where, "an entry must be an object")
         name = c.typed(entry, "name", str, where)
+        if name.startswith("_"):
+            why = (f"entry {name!r} left out: a name starting with '_' is private to Python "
+                   "and tcdyn, not an API method")
+            if refused is None:
+                c.fail(f"{where}.name", why)
+            refused.append(ReferenceLoadError(source, why, field=f"{where}.name"))
+            bad.append(i)
+            continue
         if not _IDENT.match(name):
             c.fail(f"{where}.name", f"{name!r} is not a usable method name")
         if name in seen:
@@ -106,6 +123,8 @@ def check_reference(reference: Any, source: str) -> str:
             _check_api_entry(c, entry, where)
         else:
             _check_exchange_entry(c, entry, where)
+    for i in reversed(bad):
+        del entries[i]
     return kind  # type: ignore[return-value]
 
 
@@ -232,10 +251,12 @@ class _ReferenceModel:
     description: str
     source: str
     raw: Mapping[str, Any] = field(repr=False)
+    #: Entries left out of the class, each as the ``ReferenceLoadError`` that says why.
+    refused: tuple[ReferenceLoadError, ...] = field(default=(), repr=False)
 
     @staticmethod
     def _common(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
-        return {"serviceName": raw["serviceName"], "apiVersion": raw["apiVersion"],
+        return {"serviceName": raw["serviceName"], "apiVersion": raw.get("apiVersion", "v1"),
                 "title": raw.get("title", ""), "description": raw.get("description", ""),
                 "source": source, "raw": raw}
 
@@ -268,8 +289,11 @@ class ExchangesModel(_ReferenceModel):
 
 
 def build_model(reference: Any, source: str) -> ServiceModel | ExchangesModel:
-    """Check a parsed reference and return its model."""
-    kind = check_reference(reference, source)
-    if kind == "api":
-        return ServiceModel.from_reference(reference, source)
-    return ExchangesModel.from_reference(reference, source)
+    """Check a parsed reference and return its model; entries left out (see
+    ``check_reference``) are listed in the model's ``refused``."""
+    refused: list[ReferenceLoadError] = []
+    if isinstance(reference, dict) and isinstance(reference.get("entries"), list):
+        reference = {**reference, "entries": list(reference["entries"])}
+    kind = check_reference(reference, source, refused)
+    cls = ServiceModel if kind == "api" else ExchangesModel
+    return dataclasses.replace(cls.from_reference(reference, source), refused=tuple(refused))

@@ -25,6 +25,9 @@ from .errors import (
     TaskclusterConnectionError,
     TaskclusterRestFailure,
 )
+from .errors import (
+    TaskclusterArgumentError as ArgumentError,
+)
 from .model import EntryModel
 
 _MISSING = object()
@@ -70,11 +73,11 @@ class RetryPolicy:
 def encode_segment(entry: EntryModel, name: str, value: Any) -> str:
     """A route argument, percent-encoded so that it can never change the route."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise TypeError(f"{entry.name}() argument {name!r} must be a str (or int), "
+        raise ArgumentError(f"{entry.name}() argument {name!r} must be a str (or int), "
                         f"got {type(value).__name__}")
     value = str(value)
     if not value:
-        raise ValueError(f"{entry.name}() argument {name!r} must not be empty")
+        raise ArgumentError(f"{entry.name}() argument {name!r} must not be empty")
     encoded = quote(value, safe="")
     # '.' and '..' are path segments of their own: a URL normaliser would remove them.
     return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
@@ -84,20 +87,20 @@ def _encode_query(entry: EntryModel, query: Any) -> dict[str, str] | None:
     if query is None:
         return None
     if not entry.query:
-        raise TypeError(f"{entry.name}() takes no query arguments")
+        raise ArgumentError(f"{entry.name}() takes no query arguments")
     if not isinstance(query, Mapping):
-        raise TypeError(f"{entry.name}() query must be a dict, got {type(query).__name__}")
+        raise ArgumentError(f"{entry.name}() query must be a dict, got {type(query).__name__}")
     out = {}
     for key, value in query.items():
         if key not in entry.query:
-            raise TypeError(f"{entry.name}() got an unknown query argument {key!r}; "
+            raise ArgumentError(f"{entry.name}() got an unknown query argument {key!r}; "
                             f"accepted: {', '.join(entry.query)}")
         if value is None:
             continue
         if isinstance(value, bool):
             value = "true" if value else "false"
         elif not isinstance(value, (str, int, float)):
-            raise TypeError(f"{entry.name}() query argument {key!r} must be a str or number, "
+            raise ArgumentError(f"{entry.name}() query argument {key!r} must be a str or number, "
                             f"got {type(value).__name__}")
         out[key] = str(value)
     return out or None
@@ -110,64 +113,95 @@ def encode_body(entry: EntryModel, payload: Any) -> bytes:
     try:
         return dumpJson(payload, allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{entry.name}() payload cannot be sent as JSON: {exc}") from None
+        raise ArgumentError(f"{entry.name}() payload cannot be sent as JSON: {exc}") from None
+
+
+def _names(names: list[str]) -> str:
+    """``'a'``, ``'a' and 'b'``, ``'a', 'b', and 'c'``: as Python lists missing arguments."""
+    quoted = [repr(n) for n in names]
+    if len(quoted) < 3:
+        return " and ".join(quoted)
+    return ", ".join(quoted[:-1]) + ", and " + quoted[-1]
 
 
 def bind_arguments(entry: EntryModel, args: tuple, kwargs: dict
                    ) -> tuple[list[Any], Any, Any]:
     """Match a call's arguments to the entry: (route values in ``args`` order, payload,
-    query). Raises ``TypeError`` naming the problem, as Python does for functions.
+    query). Raises ``TaskclusterArgumentError`` (a ``TypeError``) in Python's own words.
 
     Accepted forms (those of the official client too): ``m(a, b, payload)``;
     ``m(a=..., b=..., payload=...)``; ``m(payload, a=..., b=...)``;
-    ``m(payload=..., params={"a": ...}, query={...})``.
+    ``m(payload=..., params={"a": ...}, query={...})``. Route arguments go either all
+    positionally or all by keyword, as the official client requires.
     """
     n = entry.name
-    values: list[Any] = [_MISSING] * len(entry.args)
+    names = list(entry.args)
+    values: list[Any] = [_MISSING] * len(names)
     payload: Any = _MISSING
     query = None
+    given: dict[str, Any] = {}
     if kwargs:
         kwargs = dict(kwargs)
         params = kwargs.pop("params", None)
-        if params is not None:
-            if not isinstance(params, Mapping):
-                raise TypeError(f"{n}() params must be a dict of route arguments")
-            for key, value in params.items():
-                if key in kwargs:
-                    raise TypeError(f"{n}() got multiple values for argument {key!r}")
-                kwargs[key] = value
         query = kwargs.pop("query", None)
         if "payload" in kwargs:
             if entry.input is None:
-                raise TypeError(f"{n}() takes no payload")
+                raise ArgumentError(f"{n}() got an unexpected keyword argument 'payload' "
+                                    "(it takes no payload)")
             payload = kwargs.pop("payload")
+        if params is not None:
+            if not isinstance(params, Mapping):
+                raise ArgumentError(f"{n}() params must be a dict of route arguments, "
+                                    f"got {type(params).__name__}")
+            for key, value in params.items():
+                if key in kwargs:
+                    raise ArgumentError(f"{n}() got multiple values for argument {key!r}")
+                kwargs[key] = value
         for key, value in kwargs.items():
-            try:
-                values[entry.args.index(key)] = value
-            except ValueError:
-                accepted = [*entry.args, *(["payload"] if entry.input else []),
+            if key not in names:
+                accepted = [*names, *(["payload"] if entry.input else []),
                             *(["query"] if entry.query else [])]
-                raise TypeError(f"{n}() got an unexpected keyword argument {key!r}; "
-                                f"accepted: {', '.join(accepted) or 'none'}") from None
-    # Positional arguments fill the route arguments not given by keyword, then the payload.
-    free = [i for i, v in enumerate(values) if v is _MISSING]
-    takes_payload = entry.input is not None and payload is _MISSING
-    if len(args) > len(free) + takes_payload:
-        names = [entry.args[i] for i in free] + (["payload"] if takes_payload else [])
-        raise TypeError(f"{n}() takes {len(names)} positional argument"
-                        f"{'' if len(names) == 1 else 's'} ({', '.join(names) or 'none'}) "
-                        f"but {len(args)} were given")
-    for slot, value in zip(free, args, strict=False):
-        values[slot] = value
-    if len(args) > len(free):
-        payload = args[-1]
-    missing = [entry.args[i] for i, v in enumerate(values) if v is _MISSING]
-    if entry.input is not None and payload is _MISSING:
+                raise ArgumentError(f"{n}() got an unexpected keyword argument {key!r}; "
+                                    f"accepted: {', '.join(accepted) or 'none'}")
+            given[key] = value
+    takes_payload = entry.input is not None
+    if given and args:
+        # The official form m(payload, a=..., b=...): the one positional is the payload.
+        route_like = isinstance(args[0], (str, int)) and bool(names) and names[0] in given
+        if not (takes_payload and payload is _MISSING and len(args) == 1) or route_like:
+            for i in range(min(len(args), len(names))):
+                if names[i] in given:
+                    raise ArgumentError(f"{n}() got multiple values for argument "
+                                        f"{names[i]!r}")
+            raise ArgumentError(
+                f"{n}() takes its route arguments either positionally or by keyword, not "
+                f"both (as the official client): got {len(args)} positionally and "
+                f"{_names(list(given))} by keyword")
+        payload, args = args[0], ()
+    for key, value in given.items():
+        values[names.index(key)] = value
+    slots = len(names) + (takes_payload and payload is _MISSING)
+    if len(args) > slots:
+        if takes_payload and payload is not _MISSING and len(args) == len(names) + 1:
+            raise ArgumentError(f"{n}() got multiple values for argument 'payload'")
+        total = len(names) + takes_payload
+        raise ArgumentError(f"{n}() takes {total} positional argument"
+                            f"{'' if total == 1 else 's'} but {len(args)} "
+                            f"{'was' if len(args) == 1 else 'were'} given")
+    for i, value in enumerate(args[:len(names)]):
+        values[i] = value
+    if len(args) > len(names):
+        payload = args[len(names)]
+    missing = [names[i] for i, v in enumerate(values) if v is _MISSING]
+    if takes_payload and payload is _MISSING:
         missing.append("payload")
     if missing:
-        raise TypeError(f"{n}() missing {len(missing)} required argument"
-                        f"{'' if len(missing) == 1 else 's'}: "
-                        f"{', '.join(repr(m) for m in missing)}")
+        message = (f"{n}() missing {len(missing)} required positional argument"
+                   f"{'' if len(missing) == 1 else 's'}: {_names(missing)}")
+        stray = [names[i] for i, v in enumerate(args[:len(names)]) if isinstance(v, Mapping)]
+        if stray:
+            message += f" (a dict was given as {_names(stray)})"
+        raise ArgumentError(message)
     return values, (None if payload is _MISSING else payload), query
 
 
@@ -189,7 +223,7 @@ def bind(service: str, base_url: str, entry: EntryModel, args: tuple, kwargs: di
         values, payload, query = bind_arguments(entry, args, kwargs)
     url = build_url(base_url, entry, values)
     if payload is None and entry.input is not None:
-        raise TypeError(f"{entry.name}() payload must not be None")
+        raise ArgumentError(f"{entry.name}() payload must not be None")
     return Call(service, entry.name, entry.method, url, _encode_query(entry, query),
                 None if payload is None else encode_body(entry, payload))
 

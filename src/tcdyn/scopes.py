@@ -54,11 +54,14 @@ class Check:
     ``missing``: what is not satisfied (an expression, in the form of
     ``removeGivenScopes``), ``None`` when ``ok`` is True.
     ``unknown``: names of parameters the expression uses that were not given.
+    ``reason``: why it cannot tell, when that is not an unknown parameter (e.g. the
+    credentials may not read their own scopes).
     """
 
     ok: bool | None
     missing: Any
     unknown: tuple[str, ...] = ()
+    reason: str | None = None
 
 
 def valid_scope(scope: Any) -> bool:
@@ -462,11 +465,29 @@ PRIORITY_LEVELS = ("highest", "very-high", "high", "medium", "low", "very-low", 
 def service_params(service: str, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` plus the parameters a service computes before checking scopes.
 
-    The queue's ``createTask`` asks for ``priorities``: the task's priority and every one
-    above it (``normal`` is the legacy name of ``lowest``)."""
+    The queue's ``createTask`` (services/queue/src/api.js, v106) authorizes with the task
+    after its schema defaults (``scopes``/``routes`` ``[]``, ``schedulerId`` ``-``,
+    ``priority`` ``lowest``, ``projectId`` ``none``), ``taskGroupId`` defaulting to the
+    taskId, ``provisionerId``/``workerType`` split from ``taskQueueId`` (or ``taskQueueId``
+    joined from them), and ``priorities``: the task's priority and every one above it
+    (``normal`` is the legacy name of ``lowest``)."""
     out = dict(params)
-    if (service, method) == ("queue", "createTask") and "priorities" not in out:
-        priority = out.get("priority", "lowest")
+    if (service, method) != ("queue", "createTask"):
+        return out
+    for key, default in (("scopes", []), ("routes", []), ("schedulerId", "-"),
+                         ("priority", "lowest")):
+        out.setdefault(key, default)
+    if not out.get("projectId"):
+        out["projectId"] = "none"
+    if not out.get("taskGroupId") and "taskId" in out:
+        out["taskGroupId"] = out["taskId"]
+    queue_id = out.get("taskQueueId")
+    if isinstance(out.get("provisionerId"), str) and isinstance(out.get("workerType"), str):
+        out.setdefault("taskQueueId", f"{out['provisionerId']}/{out['workerType']}")
+    elif isinstance(queue_id, str) and queue_id.count("/") == 1:
+        out["provisionerId"], out["workerType"] = queue_id.split("/")
+    if "priorities" not in out:
+        priority = out["priority"]
         priority = "lowest" if priority == "normal" else priority
         if priority in PRIORITY_LEVELS:
             out["priorities"] = list(PRIORITY_LEVELS[:PRIORITY_LEVELS.index(priority) + 1])

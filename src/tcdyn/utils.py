@@ -7,11 +7,13 @@ hours, minutes, seconds; long or short unit names; a leading ``-`` or ``+``) plu
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -19,10 +21,16 @@ import slugid
 import taskcluster_urls
 
 __all__ = [
+    "createSession",
     "dumpJson",
+    "encodeStringForB64Header",
     "fromNow",
     "fromNowJSON",
+    "isExpired",
+    "makeB64UrlSafe",
+    "makeB64UrlUnsafe",
     "optionsFromEnvironment",
+    "scopeMatch",
     "slugId",
     "slugIdV4",
     "stableSlugId",
@@ -146,3 +154,54 @@ def optionsFromEnvironment(defaults: Mapping[str, Any] | None = None, *,
     if credentials:
         options["credentials"] = credentials
     return options
+
+
+# -- the rest of the official ``taskcluster.utils`` names, with its behaviour ------------
+
+def scopeMatch(assumedScopes: Iterable[str], requiredScopeSets: Iterable[Iterable[str]]
+               ) -> bool:
+    """Whether the held scopes satisfy any of the required scope sets (disjunctive normal
+    form: ``[["a", "b"], ["c"]]`` is (a and b) or c), with the ``*`` suffix rule."""
+    from .scopes import scope_match
+
+    held = list(assumedScopes)
+    return any(all(any(scope_match(h, required) for h in held) for required in scope_set)
+               for scope_set in requiredScopeSets)
+
+
+def isExpired(certificate: str | Mapping[str, Any]) -> bool:
+    """Whether a temporary-credentials certificate (JSON text or dict) has expired, as the
+    official client decides it: ``expiry`` (ms) before now plus 1.2 s (its ``20 * 60``
+    margin is in milliseconds); a certificate without ``expiry`` is expired."""
+    if isinstance(certificate, (str, bytes)):
+        certificate = json.loads(certificate)
+    if not isinstance(certificate, Mapping):
+        raise TypeError(f"a certificate must be a dict or JSON text, "
+                        f"got {type(certificate).__name__}")
+    return certificate.get("expiry", 0) < int(time.time() * 1000) + 20 * 60
+
+
+def createSession(*args: Any, **kwargs: Any) -> Any:
+    """A new ``httpx.Client`` (the official client gives a ``requests.Session``), to pass
+    as ``session=`` to several synchronous clients so that they share one pool."""
+    import httpx
+
+    return httpx.Client(*args, **kwargs)
+
+
+def makeB64UrlSafe(b64str: str | bytes) -> bytes:
+    """Standard base64 made URL-safe (``+`` -> ``-``, ``/`` -> ``_``), as bytes."""
+    data = b64str.encode() if isinstance(b64str, str) else b64str
+    return data.replace(b"+", b"-").replace(b"/", b"_")
+
+
+def makeB64UrlUnsafe(b64str: str | bytes) -> bytes:
+    """URL-safe base64 made standard (``-`` -> ``+``, ``_`` -> ``/``), as bytes."""
+    data = b64str.encode() if isinstance(b64str, str) else b64str
+    return data.replace(b"-", b"+").replace(b"_", b"/")
+
+
+def encodeStringForB64Header(s: str | bytes) -> bytes:
+    """Base64 of ``s`` on one line (no newlines), fit for an HTTP header, as bytes."""
+    data = s.encode() if isinstance(s, str) else s
+    return base64.b64encode(data)
