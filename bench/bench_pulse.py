@@ -24,7 +24,6 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -32,12 +31,12 @@ import slugid
 
 from tcdyn.exchanges import Binding
 from tcdyn.pulse import Consumer
+from tcdyn.references import bundled_dir
 
 URL = os.environ.get("TCDYN_AMQP_URL", "amqp://tcdyn:tcdyn-pass@localhost:5672/")
 ADMIN_URL = os.environ.get("TCDYN_AMQP_ADMIN_URL",
                            "amqp://tcdyn-admin:tcdyn-admin-pass@localhost:5672/")
-ROOT = Path(__file__).resolve().parents[1]
-DEPLOYMENT = Path(os.environ.get("TCDYN_SHARED", ROOT.parent / "shared")) / "taskcluster-deployment"
+DEPLOYMENT = bundled_dir()  # the bundled v106 set: references/ and schemas/
 EXCHANGE = "exchange/taskcluster-queue/v1/task-completed"
 QUEUE = "bench-pulse"
 

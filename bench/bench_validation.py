@@ -1,34 +1,30 @@
 """How much client-side schema validation adds to a call, against a loopback HTTP request.
 
-Run: ``python bench/bench_validation.py`` (needs ``../shared/taskcluster-deployment`` or
-``$TCDYN_SHARED``). Prints median times per call for a realistic createTask and createHook
-payload (``validate()``: fastjsonschema, then jsonschema only if it does not accept; and
-plain jsonschema for comparison), the first call's cost (load + draft-06 check + both
-compilations), and the median ``httpx.Client.get`` against a tiny HTTP server in a child
-process, then the ratios.
+Run: ``python bench/bench_validation.py`` (reads the bundled v106 schemas). Prints median
+times per call for a realistic createTask and createHook payload (``validate()``:
+fastjsonschema, then jsonschema only if it does not accept; and plain jsonschema for
+comparison), the first call's cost (load + draft-06 check + both compilations), and the
+median ``httpx.Client.get`` against a tiny HTTP server in a child process, then the ratios.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tcdyn.errors import SchemaValidationError
+from tcdyn.references import bundled_dir
 from tcdyn.schemas import SchemaRegistry, _fast_accepts
 from tcdyn.testing.payloads import create_hook, create_task
 
-ROOT = Path(__file__).resolve().parents[1]
-DEPLOYMENT = Path(os.environ.get("TCDYN_SHARED", ROOT.parent / "shared")) / \
-    "taskcluster-deployment"
+DEPLOYMENT = bundled_dir()  # the bundled v106 set: references/ and schemas/
 CREATE_TASK = "/schemas/queue/v1/create-task-request.json"
 CREATE_HOOK = "/schemas/hooks/v1/create-hook-request.json"
 
@@ -88,8 +84,6 @@ def http_baseline(runs: int) -> float:
 
 
 def main() -> None:
-    if not DEPLOYMENT.is_dir():
-        sys.exit(f"{DEPLOYMENT} is absent: the shared deployment files are needed")
     registry = SchemaRegistry(load, root_url="https://tc.example.com")
     start = time.perf_counter()
     registry.validate(CREATE_TASK, TASK, what="createTask payload")

@@ -1,35 +1,32 @@
-"""Fixtures shared by every test module."""
+"""Fixtures shared by every test module, and the CI rule that a skipped test fails the run.
+
+The suite reads only the repository: the bundled Taskcluster v106 set (``references/``) is
+the test deployment and ``tests/data/`` holds the test vectors.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_dir() -> Path:
-    """``../shared`` beside the checkout (or ``$TCDYN_SHARED``)."""
-    return Path(os.environ.get("TCDYN_SHARED", ROOT.parent / "shared"))
+DATA = Path(__file__).resolve().parent / "data"
+ALLOWED_SKIPS_KEY = "[tool.tcdyn.allowed-skips]"
 
 
 @pytest.fixture(scope="session")
 def deployment_dir() -> Path:
-    """The v106 deployment files, read in place; tests that need them skip without them."""
-    path = shared_dir() / "taskcluster-deployment"
-    if not (path / "references" / "manifest.json").is_file():
-        pytest.skip(f"{path} is absent: the shared deployment files are needed")
-    return path
+    """The test deployment: the bundled v106 references and schemas (a mirror directory)."""
+    return ROOT / "references"
 
 
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
-    path = shared_dir() / "vectors"
-    if not path.is_dir():
-        pytest.skip(f"{path} is absent")
-    return path
+    """Test vectors (``tests/data/README.md`` says where they come from)."""
+    return DATA
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -48,3 +45,54 @@ def isolated_cache(tmp_path_factory):
 def flavour(request):
     """Run a scenario through the sync and the async client: they must agree."""
     return request.param
+
+
+# -- in CI, a skip is a failure ---------------------------------------------------------
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def allowed_skips(rootpath: Path) -> dict[str, str]:
+    """``[tool.tcdyn.allowed-skips]`` of pyproject.toml: skip reason (or a part of it) ->
+    why that skip is acceptable in CI."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: pytest itself depends on tomli there
+        import tomli as tomllib
+    file = rootpath / "pyproject.toml"
+    if not file.is_file():
+        return {}
+    table = tomllib.loads(file.read_text()).get("tool", {}).get("tcdyn", {})
+    return dict(table.get("allowed-skips", {}))
+
+
+def _skip_reason(report: Any) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _fail_unallowed_skip(config: pytest.Config, report: Any) -> None:
+    if not (_in_ci() and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = _skip_reason(report)
+    if any(allowed in reason for allowed in allowed_skips(config.rootpath)):
+        return
+    report.outcome = "failed"
+    report.longrepr = (f"skipped in CI (CI={os.environ.get('CI')}): {reason}\n"
+                       f"A skipped test fails the run in CI; fix the cause, or list the reason "
+                       f"under {ALLOWED_SKIPS_KEY} in pyproject.toml with why it is acceptable.")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    outcome = yield
+    _fail_unallowed_skip(item.config, outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    outcome = yield
+    _fail_unallowed_skip(collector.config, outcome.get_result())

@@ -333,13 +333,14 @@ for get in (lambda: tcdyn.Queue, lambda: tcdyn.aio.Queue):
 
 
 def test_a_service_missing_from_the_bundle_says_how_to_get_it():
-    for module, get in ((tcdyn, lambda: tcdyn.WebServer),
-                        (tcdyn.aio, lambda: tcdyn.aio.WebServer)):
+    # v106 bundles WebServer; a service of another deployment (the seed's EC2Manager) is not.
+    for module, get in ((tcdyn, lambda: tcdyn.EC2Manager),
+                        (tcdyn.aio, lambda: tcdyn.aio.EC2Manager)):
         with pytest.raises(AttributeError) as info:
             get()
-        assert "tcdyn.load(rootUrl).WebServer" in str(info.value)
+        assert "tcdyn.load(rootUrl).EC2Manager" in str(info.value)
         assert module.__name__ in str(info.value)
-    assert not hasattr(tcdyn, "WebServer")
+    assert not hasattr(tcdyn, "EC2Manager")
 
 
 # -- 22: official-client compatibility ---------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 
 import tcdyn
 from tcdyn.errors import ReferenceLoadError
-from tcdyn.references import ReferenceSet, cache_path, pull
+from tcdyn.references import ReferenceSet, bundled_dir, cache_path, pull
 from tcdyn.testing.server import LocalDeployment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,16 +25,18 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
-def test_bundled_references_have_every_service_and_their_source():
+def test_bundled_references_are_taskcluster_v106_with_schemas():
     refs = ReferenceSet.bundled()
     names = set(refs.names())
     assert {"Auth", "AuthEvents", "Github", "GithubEvents", "Hooks", "HooksEvents", "Index",
             "Notify", "NotifyEvents", "Object", "PurgeCache", "Queue", "QueueEvents",
-            "Secrets", "WorkerManager", "WorkerManagerEvents"} <= names
-    source = json.loads((refs.references_dir / "SOURCE.json").read_text())
-    assert source["package"] == "taskcluster-client" and source["license"] == "MPL-2.0"
-    assert source["version"] and "MPL" in (refs.references_dir / "README.md").read_text()
-    assert not refs.has_schemas
+            "Secrets", "WebServer", "WorkerManager", "WorkerManagerEvents"} <= names
+    source = json.loads((bundled_dir() / "SOURCE.json").read_text())
+    assert source["source"] == "bundle" and source["license"] == "MPL-2.0"
+    assert source["version"] == "v106.0.0" and len(source["sha256"]) == 64
+    assert "Licence: MPL-2.0" in (bundled_dir() / "README.md").read_text()
+    assert refs.has_schemas and refs.origin == "bundled" and refs.root_url is None
+    assert refs.schema("/schemas/queue/v1/task.json#")["$id"] == "/schemas/queue/v1/task.json#"
 
 
 def test_index_is_lazy_and_models_are_kept():

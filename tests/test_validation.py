@@ -87,16 +87,29 @@ def test_responses_are_validated_on_request(server, tc, flavour):
         "status": {"taskId": 7}}
 
 
-def test_bundled_references_degrade_to_not_validated_once(server, caplog):
+def _schemaless(deployment_dir, tmp_path):
+    """A bare references folder (manifest and the queue's reference, no schemas)."""
+    refs = tmp_path / "schemaless"
+    (refs / "queue/v1").mkdir(parents=True)
+    src = deployment_dir / "references"
+    (refs / "queue/v1/api.json").write_bytes((src / "queue/v1/api.json").read_bytes())
+    (refs / "manifest.json").write_text('{"references": ["/references/queue/v1/api.json"]}')
+    return refs
+
+
+def test_references_without_schemas_degrade_to_not_validated_once(server, deployment_dir,
+                                                                     tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="tcdyn")
-    with tcdyn.Queue(rootUrl=server.root_url, credentials=CREDS) as q:
+    bare = tcdyn.load(_schemaless(deployment_dir, tmp_path))
+    assert not bare.references.has_schemas
+    with bare.Queue(rootUrl=server.root_url, credentials=CREDS) as q:
         q.createTask("t", {"not": "a task"})
         q.createTask("u", {"not": "a task"})
     notices = [r for r in caplog.records if "not validated" in r.getMessage()]
-    assert len(notices) <= 1 and len(server.requests) == 2
+    assert len(notices) == 1 and len(server.requests) == 2
     with pytest.raises(tcdyn.SchemaNotAvailable):
-        tcdyn.Queue(rootUrl=server.root_url).createTask.validate(TASK)
-    assert tcdyn.Queue.createTask.input_schema is None
+        bare.Queue(rootUrl=server.root_url).createTask.validate(TASK)
+    assert bare.Queue.createTask.input_schema is None
 
 
 @pytest.mark.parametrize(("service", "method", "args", "payload"), [

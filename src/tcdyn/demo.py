@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import textwrap
 from datetime import timedelta
 
@@ -105,9 +104,6 @@ def main() -> int:
         show("routingKeyPattern", binding.routingKeyPattern)
 
         say("Any deployment's own API: tcdyn.load(rootUrl)")
-        # This local deployment serves the bundled references, which carry no schemas:
-        # the warning that they cannot be validated is expected here.
-        logging.getLogger("tcdyn.references").setLevel(logging.ERROR)
         tc = tcdyn.load(root, refresh=True)
         show("tcdyn.load(root)", tc)
         show("its Queue", tc.Queue(credentials=creds).task(task_ids[3])["taskGroupId"] == group)

@@ -62,7 +62,7 @@ class Deployment:
     @property
     def schemas(self) -> Any:
         """The deployment's schema registry (``tcdyn.schemas.SchemaRegistry``), or None
-        when its references came without schemas (the bundled set)."""
+        when its references came without schemas (a bare references folder)."""
         if self._schemas is None and self.references.has_schemas:
             from .schemas import SchemaRegistry
 
@@ -74,7 +74,7 @@ class Deployment:
         """Validate ``instance`` against a schema an entry names (``v1/task.json#``).
 
         Raises ``SchemaValidationError`` listing every problem. Returns False, after a
-        one-time notice, when the schema is not at hand (the bundled references carry no
+        one-time notice, when the schema is not at hand (a bare references folder carries no
         schemas): such a request goes out unvalidated rather than failing.
         """
         from .errors import SchemaNotAvailable

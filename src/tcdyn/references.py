@@ -38,11 +38,11 @@ DEFAULT_MAX_AGE = 24 * 3600
 
 
 def bundled_dir() -> Path:
-    """The references shipped with tcdyn (``tcdyn/_references`` in a wheel, or the
-    checkout's top-level ``references/``)."""
+    """The reference set shipped with tcdyn, a mirror with references and schemas
+    (``tcdyn/_references`` in a wheel, or the checkout's top-level ``references/``)."""
     here = Path(__file__).resolve().parent
     for candidate in (here / "_references", here.parents[1] / "references"):
-        if (candidate / "manifest.json").is_file():
+        if (candidate / "references" / "manifest.json").is_file():
             return candidate
     raise ReferenceLoadError(str(here / "_references"), "bundled references are missing")
 
@@ -105,7 +105,8 @@ class ReferenceSet:
 
     @classmethod
     def bundled(cls) -> ReferenceSet:
-        return cls(bundled_dir(), origin="bundled")
+        """The set shipped with tcdyn (see ``references/SOURCE.json`` for its version)."""
+        return cls.from_directory(bundled_dir(), origin="bundled")
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str], *, origin: str = "directory"
@@ -228,7 +229,7 @@ class ReferenceSet:
 
     def schema(self, path: str) -> Any | None:
         """A schema document by abstract path (``/schemas/queue/v1/task.json``), or None
-        when this set has no schemas (the bundled set) or the deployment lacks it."""
+        when this set has no schemas (a bare references folder) or the deployment lacks it."""
         rel = path.split("#", 1)[0].lstrip("/")
         if not rel.startswith("schemas/") or self.schemas_dir is None:
             return None

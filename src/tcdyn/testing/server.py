@@ -210,10 +210,20 @@ class LocalDeployment:
         return doc
 
     def _bundle(self) -> Any | None:
-        """``references.json``: the deployment's own if it has one, else None."""
+        """``references.json``: the deployment's own if it has one, else made from its
+        files (abstract form, as a deployment serves it); None when a file is not JSON."""
         root = self.references.references_dir
         file = root / "references.json"
-        return json.loads(file.read_bytes()) if file.is_file() else None
+        if file.is_file():
+            return json.loads(file.read_bytes())
+        tops = [("references", root), ("schemas", self.references.schemas_dir)]
+        try:
+            return [{"filename": f"{top}/{p.relative_to(base).as_posix()}",
+                     "content": json.loads(p.read_bytes())}
+                    for top, base in tops if base is not None and base.is_dir()
+                    for p in sorted(base.rglob("*.json"))]
+        except ValueError:
+            return None
 
     # -- serving the API ------------------------------------------------------------
 
