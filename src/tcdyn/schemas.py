@@ -30,6 +30,7 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT6
 
 from .errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
+from .redact import REDACTED, looks_secret, sensitive_container, sensitive_name
 
 __all__ = ["SchemaNotAvailable", "SchemaRegistry", "SchemaViolation"]
 
@@ -195,18 +196,26 @@ def _walk(schema: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]
 
 # --- messages -------------------------------------------------------------------------------
 
-_SENSITIVE = re.compile(
-    r"secret|token|passw|signature|certificate|credential|private.?key|api.?key", re.I)
-_REDACTED = "<redacted>"
+def _strings(value: Any, out: set[str], depth: int = 0) -> None:
+    """Collect the text of every string and number inside ``value`` (to scrub it)."""
+    if isinstance(value, str) or (isinstance(value, (int, float)) and value is not True
+                                  and value is not False):
+        out.add(value if isinstance(value, str) else repr(value))
+    elif depth < 50 and isinstance(value, dict):
+        for item in value.values():
+            _strings(item, out, depth + 1)
+    elif depth < 50 and isinstance(value, (list, tuple)):
+        for item in value:
+            _strings(item, out, depth + 1)
 
 
-def _sensitive(key: object) -> bool:
-    return isinstance(key, str) and _SENSITIVE.search(key) is not None
-
-
-def _bounded(value: Any, depth: int = 0) -> Any:
-    """A small copy of ``value``: sensitive keys redacted, long strings and containers cut."""
+def _bounded(value: Any, secrets: set[str], depth: int = 0) -> Any:
+    """A small copy of ``value``: secrets redacted (and collected), long strings and
+    containers cut."""
     if isinstance(value, str):
+        if looks_secret(value):
+            secrets.add(value)
+            return REDACTED
         return value if len(value) <= 60 else f"{value[:40]}...(+{len(value) - 40} chars)"
     if isinstance(value, dict):
         if depth >= 3:
@@ -216,18 +225,25 @@ def _bounded(value: Any, depth: int = 0) -> Any:
             if index == 8:
                 out["..."] = f"+{len(value) - 8} keys"
                 break
-            out[key] = _REDACTED if _sensitive(key) else _bounded(item, depth + 1)
+            if sensitive_name(key) or sensitive_container(key):
+                _strings(item, secrets)
+                out[key] = REDACTED
+            else:
+                out[key] = _bounded(item, secrets, depth + 1)
+        for key, item in list(value.items())[8:]:  # cut from the copy, maybe in the message
+            if sensitive_name(key) or sensitive_container(key):
+                _strings(item, secrets)
         return out
     if isinstance(value, (list, tuple)):
         if depth >= 3:
             return [f"... {len(value)} items"] if value else []
-        head = [_bounded(item, depth + 1) for item in value[:8]]
+        head = [_bounded(item, secrets, depth + 1) for item in value[:8]]
         return [*head, f"... +{len(value) - 8} items"] if len(value) > 8 else head
     return value
 
 
-def _short_repr(value: Any, limit: int = REPR_LIMIT) -> str:
-    text = repr(_bounded(value))
+def _short_repr(value: Any, secrets: set[str], limit: int = REPR_LIMIT) -> str:
+    text = repr(_bounded(value, secrets))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -247,19 +263,35 @@ def _clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _hidden_path(path: Sequence[Any]) -> bool:
+    return any(sensitive_name(part) or sensitive_container(part) for part in path)
+
+
+def _scrub(message: str, secrets: set[str]) -> str:
+    """``message`` with every collected secret (as written or as repr'd) redacted."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            for form in {secret, repr(secret)[1:-1]}:
+                message = message.replace(form, REDACTED)
+    return message
+
+
 def _message(error: ValidationError) -> str:
-    """jsonschema's message with the instance's repr bounded (or redacted)."""
+    """jsonschema's message with the instance's repr bounded, and secrets redacted."""
     message = error.message
-    if any(_sensitive(part) for part in error.absolute_path):
+    secrets: set[str] = set()
+    if _hidden_path(error.absolute_path):
         if error.validator == "additionalItems":  # its message shows the items themselves
-            return f"{_REDACTED} has more items than allowed"
-        short = _REDACTED
+            return f"{REDACTED} has more items than allowed"
+        _strings(error.instance, secrets)
+        short = REDACTED
     else:
-        short = _short_repr(error.instance)
-    if len(message) > 2 * REPR_LIMIT or short == _REDACTED or "<redacted>" in short:
+        short = _short_repr(error.instance, secrets)
+    if len(message) > 2 * REPR_LIMIT or secrets:
         full = repr(error.instance)
         if full != short:
             message = message.replace(full, short, 1)
+    message = _scrub(message, secrets)
     if error.validator in ("anyOf", "oneOf") and error.context:
         best = best_match(error.context)
         if best is not None:
