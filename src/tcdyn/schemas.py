@@ -22,7 +22,8 @@ from functools import partial
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from jsonschema import Draft6Validator, FormatChecker
+from jsonschema import Draft6Validator, FormatChecker, validators
+from jsonschema._utils import extras_msg
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 from referencing import Registry, Resource
@@ -30,6 +31,7 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT6
 
 from .errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
+from .patterns import PatternTimeout, compile_pattern, is_safe
 from .redact import REDACTED, looks_secret, sensitive_container, sensitive_name
 
 __all__ = ["SchemaNotAvailable", "SchemaRegistry", "SchemaViolation"]
@@ -46,6 +48,8 @@ REPR_LIMIT = 120
 MESSAGE_LIMIT = 400
 SUMMARY_LINES = 50
 RECORDED_ERRORS = 1000
+#: JSON nesting allowed in one schema document (Taskcluster's deepest has 15 levels).
+MAX_SCHEMA_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,70 @@ FORMAT_CHECKER = _format_checker()
 _REGEX_CHECKER = FormatChecker(formats=("regex",))
 
 
+# --- patterns without catastrophic backtracking (tcdyn.patterns) ----------------------------
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    if validator.is_type(instance, "string"):
+        try:
+            if compile_pattern(pattern).search(instance) is None:
+                yield ValidationError(f"{instance!r} does not match {pattern!r}")
+        except PatternTimeout as error:
+            yield ValidationError(str(error))
+
+
+def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any,
+                        schema: Any) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            try:
+                found = compile_pattern(pattern).search(key) is not None
+            except PatternTimeout as error:
+                yield ValidationError(str(error), path=(key,))
+                continue
+            if found:
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, additional: Any, instance: Any, schema: Any
+                           ) -> Iterator[Any]:
+    """jsonschema's, with patternProperties matched as :func:`_pattern_properties` does."""
+    if not validator.is_type(instance, "object"):
+        return
+    properties, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+    extras = []
+    for key in instance:
+        if key in properties:
+            continue
+        try:
+            if any(compile_pattern(p).search(key) is not None for p in patterns):
+                continue
+        except PatternTimeout:
+            continue  # reported by patternProperties
+        extras.append(key)
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        if patterns:
+            verb = "does" if len(extras) == 1 else "do"
+            joined = ", ".join(repr(each) for each in sorted(extras))
+            listed = ", ".join(repr(each) for each in sorted(patterns))
+            yield ValidationError(f"{joined} {verb} not match any of the regexes: {listed}")
+        else:
+            names, verb = extras_msg(sorted(extras, key=str))
+            yield ValidationError(f"Additional properties are not allowed ({names} {verb} "
+                                  "unexpected)")
+
+
+#: Draft-06 with every regular expression matched through :mod:`tcdyn.patterns`.
+Validator = validators.extend(Draft6Validator, {
+    "pattern": _pattern, "patternProperties": _pattern_properties,
+    "additionalProperties": _additional_properties})
+
+
 # --- walking schemas ------------------------------------------------------------------------
 
 _SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "dependencies")
@@ -183,6 +251,20 @@ def _subschemas(schema: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
         if isinstance(schema.get(key), list):
             for index, sub in enumerate(schema[key]):
                 yield f"/{key}/{index}", sub
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value``'s dicts and lists nest (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, (list, tuple)):
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def _walk(schema: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -308,7 +390,8 @@ def _message(error: ValidationError) -> str:
 # stands aside, so that it never accepts what jsonschema rejects:
 # - tuples are arrays to it, Decimals numbers, floats divided exactly: it vouches only for
 #   plain JSON values (:func:`_plain_json`);
-# - a pattern's ``$`` is ``\Z`` to it: its copies spell Python's ``$`` out;
+# - a pattern's ``$`` is ``\Z`` to it: its compiled patterns are swapped for those of
+#   tcdyn.patterns (Python's ``$``, no catastrophic backtracking), as jsonschema's are;
 # - a float ``multipleOf``, an ``$id`` below a document's top (it ignores those in
 #   referenced documents), a ``$ref`` scheme it would fetch by itself, and two ``$ref``
 #   targets given one function name (it would call one for both) leave jsonschema alone;
@@ -323,7 +406,6 @@ _DRAFT6_FORMATS = ("date-time", "email", "hostname", "ipv4", "ipv6", "json-point
 _FAST_FORMATS: dict[str, Callable[[str], bool]] = {
     **{name: partial(FORMAT_CHECKER.conforms, format=name) for name in _DRAFT6_FORMATS},
     "date-time": is_date_time}
-_UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")  # what fastjsonschema turns into \Z
 _JSON_SCALARS = frozenset((str, int, bool, type(None)))
 _EXACT_FLOAT = 2.0**53  # below it, float division judges multipleOf as jsonschema's % does
 
@@ -356,27 +438,26 @@ def _fast_accepts(fast: Callable[[Any], Any] | None, instance: Any) -> bool:
         return False
     try:
         fast(instance)
-    except Exception:  # invalid, or a value it cannot handle: jsonschema decides
+        return _plain_json(instance)
+    except Exception:  # invalid, too deep, a pattern timed out...: jsonschema decides
         return False
-    return _plain_json(instance)
 
 
 def _for_fast(document: Any) -> Any:
     """A copy of ``document`` that fastjsonschema reads as jsonschema does (or _Unsupported)."""
     document = copy.deepcopy(document)
     for pointer, schema in _walk(document):
-        ref, pattern = schema.get("$ref"), schema.get("pattern")
+        ref = schema.get("$ref")
         if pointer and any(isinstance(schema.get(key), str) for key in ("$id", "id")):
             raise _Unsupported(f"an id at #{pointer}")
         if isinstance(schema.get("multipleOf"), float):
             raise _Unsupported(f"a float multipleOf at #{pointer}")
         if isinstance(ref, str) and urlsplit(ref).scheme not in ("", "http", "https"):
             raise _Unsupported(f"a $ref fastjsonschema would fetch itself: {ref!r}")
-        if isinstance(pattern, str):
-            if re.compile(pattern).flags & re.MULTILINE:
-                raise _Unsupported(f"pattern {pattern!r}: $ ends lines")
-            # Python's $ also matches before a final newline; a $ in a set fails to compile
-            schema["pattern"] = _UNESCAPED_DOLLAR.sub(r"(?=\\n?\\Z)", pattern)
+        patterns = schema.get("patternProperties")
+        if isinstance(patterns, dict) and "properties" in schema and not all(
+                is_safe(p) for p in patterns):  # it would match them while compiling
+            raise _Unsupported(f"patternProperties at #{pointer} not proved safe")
         if "const" in schema:  # as a one-value enum: fastjsonschema fails to compile const
             schema["allOf"] = [*schema.get("allOf", ()), {"enum": [schema.pop("const")]}]
     return document
@@ -401,7 +482,7 @@ class SchemaRegistry:
         self._closures: dict[str, tuple[str, ...]] = {}
         self._registered: set[str] = set()
         self._registry: Registry = Registry(retrieve=self._retrieve).combine(SPECIFICATIONS)
-        self._validators: dict[str, Draft6Validator] = {}
+        self._validators: dict[str, Any] = {}
         self._fast: dict[str, Callable[[Any], Any] | None] = {}  # None: jsonschema alone
         self._resolved: dict[str, dict[str, Any]] = {}
         self._locations: dict[int, tuple[str, str]] | None = None
@@ -446,14 +527,19 @@ class SchemaRegistry:
             if path not in self._resolved:
                 self._closure(path)
                 resolver = self._registry.resolver(base_uri=path)
-                out = self._inline(self._docs[path], resolver, path, ())
+                try:
+                    out = self._inline(self._docs[path], resolver, path, ())
+                except RecursionError:
+                    raise ReferenceLoadError(self.url(path), "its $refs nest too deeply to "
+                                             "be inlined") from None
                 out["$id"] = self.url(path) + "#"
                 out["$schema"] = DRAFT6_URI
                 self._resolved[path] = out
             return copy.deepcopy(self._resolved[path])
 
-    def validator(self, path: str) -> Draft6Validator:
-        """The jsonschema validator of ``path`` (draft-06, formats checked), built once."""
+    def validator(self, path: str) -> Any:
+        """The jsonschema validator of ``path`` (draft-06, formats checked, patterns matched
+        by :mod:`tcdyn.patterns`), built once."""
         path = _abstract(path)
         if path not in self._fast:
             with self._lock:
@@ -476,13 +562,30 @@ class SchemaRegistry:
         path = _abstract(path)
         violations: list[SchemaViolation] = []
         total = 0
-        for error in self._validators[path].iter_errors(instance):
-            total += 1
-            if len(violations) < RECORDED_ERRORS:
-                violations.append(self._violation(path, error))
+        try:
+            for error in self._validators[path].iter_errors(instance):
+                total += 1
+                if len(violations) < RECORDED_ERRORS:
+                    violations.append(self._violation(path, error))
+        except RecursionError:
+            raise self._too_deep(path, what, instance) from None
+        except Unresolvable as error:
+            raise ReferenceLoadError(self.url(path), f"a $ref cannot be resolved: {error}"
+                                     ) from None
         if total:
             raise SchemaValidationError(self._summary(path, what, violations, total),
                                         violations, self.url(path))
+
+    def _too_deep(self, path: str, what: str, instance: Any) -> SchemaValidationError:
+        """The error for a validation that ran out of stack: a deep instance, or a schema
+        whose ``$ref`` s loop without descending into the instance."""
+        depth = _depth(instance)
+        reason = (f"the value is nested {depth} levels deep, too deep to check" if depth > 50
+                  else "the schema's $refs loop without descending into the value")
+        url = self.url(path)
+        violation = SchemaViolation("$", "$ref", reason, f"{url}#")
+        return SchemaValidationError(f"{what}: cannot be checked (schema {url}): {reason}",
+                                     [violation], url)
 
     # -- loading
 
@@ -505,6 +608,10 @@ class SchemaRegistry:
         if doc is not None:
             return doc
         raw = self._load_raw(path, referenced_by)
+        depth = _depth(raw)
+        if depth > MAX_SCHEMA_DEPTH:
+            raise ReferenceLoadError(self.url(path), f"nested {depth} levels deep (at most "
+                                     f"{MAX_SCHEMA_DEPTH} are accepted)", "#")
         declared = raw.get("$id")
         if declared is not None:
             try:
@@ -516,6 +623,9 @@ class SchemaRegistry:
                                          "is not this schema's address", "#/$id")
         try:
             Draft6Validator.check_schema(raw, format_checker=_REGEX_CHECKER)
+        except RecursionError:
+            raise ReferenceLoadError(self.url(path), "too deeply nested to check", "#"
+                                     ) from None
         except SchemaError as error:
             where = "#" + "".join("/" + _pointer_token(p) for p in error.absolute_path)
             raise ReferenceLoadError(self.url(path), "not a valid draft-06 schema: "
@@ -581,8 +691,8 @@ class SchemaRegistry:
         if path in self._fast:
             return
         self._closure(path)
-        validator = Draft6Validator(self._docs[path], registry=self._registry,
-                                    format_checker=FORMAT_CHECKER)
+        validator = Validator(self._docs[path], registry=self._registry,
+                              format_checker=FORMAT_CHECKER)
         fast = self._compile_fast(path)
         self._validators[path] = validator
         self._fast[path] = fast  # last: validate() looks for it without the lock
@@ -613,7 +723,13 @@ class SchemaRegistry:
                     any(node.get("uniqueItems") is True for node in nodes)
                     and any("not" in node or "oneOf" in node for node in nodes)):
                 return None
-            return fastjsonschema.compile(root, **options)
+            fast = fastjsonschema.compile(root, **options)
+            # its own compiled patterns read $ as \Z and may backtrack without end: use
+            # tcdyn.patterns' (Python's $, linear or time-limited) under the same keys
+            patterns = getattr(fast, "func", fast).__globals__["REGEX_PATTERNS"]
+            for pattern in list(patterns):
+                patterns[pattern] = compile_pattern(pattern)
+            return fast
         except Exception:  # _Unsupported, or a schema it cannot compile
             try:  # say which $ref is broken, if one is
                 self.resolved(path)
