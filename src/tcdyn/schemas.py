@@ -50,6 +50,8 @@ SUMMARY_LINES = 50
 RECORDED_ERRORS = 1000
 #: JSON nesting allowed in one schema document (Taskcluster's deepest has 15 levels).
 MAX_SCHEMA_DEPTH = 64
+#: JSON nesting of a value that fails the fast check and goes to jsonschema (recursive).
+MAX_INSTANCE_DEPTH = 128
 
 
 @dataclass(frozen=True)
@@ -253,8 +255,9 @@ def _subschemas(schema: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
                 yield f"/{key}/{index}", sub
 
 
-def _depth(value: Any) -> int:
-    """How deeply ``value``'s dicts and lists nest (without recursion)."""
+def _depth(value: Any, stop: int | None = None) -> int:
+    """How deeply ``value``'s dicts and lists nest (without recursion); counting ends past
+    ``stop``."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -263,8 +266,25 @@ def _depth(value: Any) -> int:
         elif not isinstance(item, (list, tuple)):
             continue
         deepest = max(deepest, depth)
+        if stop is not None and deepest > stop:
+            break
         stack.extend((child, depth + 1) for child in item)
     return deepest
+
+
+_SAME_VALUE = ("allOf", "anyOf", "oneOf", "not")
+
+
+def _applicators(schema: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """(subschemas applied to the same value, subschemas applied to a part of it)."""
+    same, deeper = [], []
+    for pointer, sub in _subschemas(schema):
+        key = pointer.split("/")[1]
+        if key in _SAME_VALUE or key == "dependencies":
+            same.append(sub)
+        elif key != "definitions":
+            deeper.append(sub)
+    return same, deeper
 
 
 def _walk(schema: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -560,6 +580,8 @@ class SchemaRegistry:
         if _fast_accepts(self._fast[path], instance):
             return
         path = _abstract(path)
+        if _depth(instance, MAX_INSTANCE_DEPTH) > MAX_INSTANCE_DEPTH:
+            raise self._too_deep(path, what, instance)
         violations: list[SchemaViolation] = []
         total = 0
         try:
@@ -577,11 +599,9 @@ class SchemaRegistry:
                                         violations, self.url(path))
 
     def _too_deep(self, path: str, what: str, instance: Any) -> SchemaValidationError:
-        """The error for a validation that ran out of stack: a deep instance, or a schema
-        whose ``$ref`` s loop without descending into the instance."""
-        depth = _depth(instance)
-        reason = (f"the value is nested {depth} levels deep, too deep to check" if depth > 50
-                  else "the schema's $refs loop without descending into the value")
+        """The error for a value too deep to check (or that ran out of stack)."""
+        reason = f"the value is nested {_depth(instance)} levels deep, too deep to check " \
+                 f"(at most {MAX_INSTANCE_DEPTH})"
         url = self.url(path)
         violation = SchemaViolation("$", "$ref", reason, f"{url}#")
         return SchemaValidationError(f"{what}: cannot be checked (schema {url}): {reason}",
@@ -677,6 +697,57 @@ class SchemaRegistry:
                     self.url(path), f"$ref {ref!r} points outside the deployment's schemas",
                     f"#{pointer}/$ref") from None
 
+    def _check_ref_loops(self, path: str) -> None:
+        """:class:`ReferenceLoadError` when ``$ref`` s (through allOf, anyOf, oneOf, not,
+        dependencies) lead back to a schema without descending into the value: validating
+        would recurse without end."""
+        start = self._docs[path]
+        resolvers = {id(start): self._registry.resolver(base_uri=path)}
+        nodes: dict[int, Any] = {id(start): start}
+        edges: dict[int, list[int]] = {}
+        todo = [start]
+        while todo:  # every schema reachable from the root, and its same-value edges
+            node = todo.pop()
+            resolver = resolvers[id(node)]
+            same, deeper = _applicators(node)
+            targets = []
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                try:
+                    resolved = resolver.lookup(ref)
+                except Unresolvable as error:
+                    raise ReferenceLoadError(self.url(path), f"a $ref cannot be resolved: "
+                                             f"{error}") from None
+                if isinstance(resolved.contents, dict):
+                    same = [*same, resolved.contents]
+                    resolvers.setdefault(id(resolved.contents), resolved.resolver)
+            for sub in (*same, *deeper):
+                if isinstance(sub, dict) and id(sub) not in nodes:
+                    nodes[id(sub)] = sub
+                    resolvers.setdefault(id(sub), resolver)
+                    todo.append(sub)
+            edges[id(node)] = targets
+            targets.extend(id(sub) for sub in same if isinstance(sub, dict))
+        state: dict[int, int] = {}  # 1: on the current path, 2: done
+        for root in edges:
+            if root in state:
+                continue
+            stack = [(root, iter(edges[root]))]
+            state[root] = 1
+            while stack:
+                node_id, children = stack[-1]
+                child = next(children, None)
+                if child is None:
+                    state[node_id] = 2
+                    stack.pop()
+                elif state.get(child) == 1:
+                    where = self._location(nodes[child]) or self.url(path)
+                    raise ReferenceLoadError(self.url(path), "its $refs loop back to "
+                                             f"{where} without descending into the value")
+                elif child not in state:
+                    state[child] = 1
+                    stack.append((child, iter(edges[child])))
+
     def _retrieve(self, uri: str) -> Resource:
         """referencing's fallback for a URI not preloaded (an absolute URL, say)."""
         try:
@@ -691,6 +762,7 @@ class SchemaRegistry:
         if path in self._fast:
             return
         self._closure(path)
+        self._check_ref_loops(path)
         validator = Validator(self._docs[path], registry=self._registry,
                               format_checker=FORMAT_CHECKER)
         fast = self._compile_fast(path)
