@@ -715,10 +715,9 @@ class SchemaRegistry:
             if isinstance(ref, str):
                 try:
                     resolved = resolver.lookup(ref)
-                except Unresolvable as error:
-                    raise ReferenceLoadError(self.url(path), f"a $ref cannot be resolved: "
-                                             f"{error}") from None
-                if isinstance(resolved.contents, dict):
+                except Unresolvable:  # reported when the validators are built
+                    resolved = None
+                if resolved is not None and isinstance(resolved.contents, dict):
                     same = [*same, resolved.contents]
                     resolvers.setdefault(id(resolved.contents), resolved.resolver)
             for sub in (*same, *deeper):
