@@ -163,7 +163,7 @@ def test_every_schema_compiles(registry: SchemaRegistry, deployment_dir: Path) -
     for path in paths:
         Draft6Validator.check_schema(registry.get(path))
         validator = registry.validator(path)
-        assert isinstance(validator, Draft6Validator)
+        assert validator.META_SCHEMA == Draft6Validator.META_SCHEMA
         assert validator.schema["$id"] == path + "#"  # served ids are keyed the same way
         assert registry.available(path)
         # fastjsonschema judges all but the schemas where a uniqueItems could be negated
@@ -827,7 +827,6 @@ def test_fast_path_stands_aside(schema: dict[str, Any], instance: Any, keyword: 
 @pytest.mark.parametrize(("schema", "valid", "invalid"), [
     ({"properties": {"a": {"$id": "other.json#", "type": "string"}}}, {"a": "x"}, {"a": 1}),
     ({"properties": {"a": {"id": "other.json#", "type": "string"}}}, {"a": "x"}, {"a": 1}),
-    ({"pattern": "(?m)^a$"}, "b\na\nb", "b\nc"),  # "$" before any newline
     ({"pattern": "^[$a]+$"}, "a$", "a$b"),  # fastjsonschema's \Z fails to compile in a set
 ])
 def test_fast_path_stands_aside_from_ids_and_anchors(schema: dict[str, Any], valid: Any,

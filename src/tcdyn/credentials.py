@@ -27,6 +27,7 @@ import mohawk.bewit
 import slugid
 
 from .errors import CredentialsError
+from .redact import url_for_display
 
 __all__ = [
     "MAX_TEMPORARY_DURATION",
@@ -48,6 +49,9 @@ _TOKEN = re.compile(r"^[\x21-\x7e]+$")
 _SCOPE = re.compile(r"^[\x20-\x7e]*$")  # printable ASCII, as taskcluster-lib-scopes validScope
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
+#: The millisecond timestamps a certificate may carry: those a ``datetime`` can hold.
+_MIN_MS = (datetime(1, 1, 1, tzinfo=timezone.utc) - _EPOCH) // _MS
+_MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc) - _EPOCH) // _MS
 _ENV = ("TASKCLUSTER_CLIENT_ID", "TASKCLUSTER_ACCESS_TOKEN", "TASKCLUSTER_CERTIFICATE")
 _DICT_KEYS = {"clientId", "accessToken", "certificate", "authorizedScopes"}
 
@@ -135,6 +139,10 @@ def _certificate(value: Any, client_id: str) -> dict[str, Any] | None:
     for key in ("start", "expiry"):
         if not _is_number(cert.get(key)):
             raise CredentialsError(f"certificate.{key} must be a number (milliseconds)")
+        if not _MIN_MS <= cert[key] <= _MAX_MS:  # also False for NaN
+            raise CredentialsError(
+                f"certificate.{key} must be a finite number of milliseconds between years "
+                f"1 and 9999, got {repr(cert[key])[:30]}")
     for key in ("seed", "signature"):
         if not isinstance(cert.get(key), str):
             raise CredentialsError(f"certificate.{key} must be a string")
@@ -452,7 +460,10 @@ class Credentials:
             margin = timedelta(seconds=margin)  # type: ignore[arg-type]
         elif not isinstance(margin, timedelta):
             raise CredentialsError("margin must be a timedelta or a number of seconds")
-        return self.expires - margin <= now  # type: ignore[operator]
+        try:
+            return self.expires - margin <= now  # type: ignore[operator]
+        except OverflowError:  # a margin past year 1 or 9999
+            return margin > timedelta(0)  # type: ignore[operator]
 
 
 # -- providers -----------------------------------------------------------------------------
@@ -485,13 +496,18 @@ async def aresolve(value: Any) -> Credentials | None:
 def _check_url(url: Any) -> str:
     if not isinstance(url, str):
         raise CredentialsError(f"url must be a string, got {type(url).__name__}")
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CredentialsError(f"url {url!r} must be an absolute http(s) URL")
+    shown = url_for_display(url)  # never echo a password or a bewit
+    try:
+        parts = urllib.parse.urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        raise CredentialsError(f"url {shown!r} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise CredentialsError(f"url {shown!r} must be an absolute http(s) URL")
     if parts.fragment or url.endswith("#"):
-        raise CredentialsError(f"url {url!r} must not have a fragment")
+        raise CredentialsError(f"url {shown!r} must not have a fragment")
     if re.search(r"[?&]bewit=", url):
-        raise CredentialsError(f"url {url!r} already carries a bewit")
+        raise CredentialsError(f"url {shown!r} already carries a bewit")
     return url
 
 

@@ -8,11 +8,40 @@ carries an access token, a temporary token or a signature.
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]
+             ) -> BaseException:
+    """Unpickle an exception without calling ``cls.__init__`` (whose signature varies)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+def _picklable(value: Any) -> Any:
+    """``value`` if it pickles; else a stand-in that keeps its type name and text."""
+    try:
+        pickle.dumps(value)
+    except Exception:
+        if isinstance(value, BaseException):
+            return Exception(f"{type(value).__name__}: {value}")
+        return f"<unpicklable {type(value).__name__}>"
+    return value
+
+
 class TaskclusterFailure(Exception):
-    """Base class of every tcdyn error."""
+    """Base class of every tcdyn error.
+
+    Every subclass pickles (for ``ProcessPoolExecutor`` and friends): it is rebuilt from its
+    message and attributes, not by calling its constructor again.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {key: _picklable(value) for key, value in self.__dict__.items()}
+        return _rebuild, (type(self), self.args, state)
 
 
 class ReferenceLoadError(TaskclusterFailure):

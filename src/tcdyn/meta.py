@@ -78,8 +78,12 @@ class Method:
 
     def validate(self, payload: Any) -> None:
         """Check a payload against the entry's input schema without sending anything;
-        raises ``SchemaValidationError`` (or ``SchemaNotAvailable``)."""
+        raises ``SchemaValidationError`` (or ``SchemaNotAvailable``). The payload is checked
+        in the JSON form a call sends (``datetime`` s as date-time strings)."""
+        import json
+
         from .errors import SchemaNotAvailable
+        from .request import encode_body
 
         if self.entry.input is None:
             raise TypeError(f"{self.__qualname__}() takes no payload")
@@ -87,8 +91,9 @@ class Method:
         if registry is None:
             raise SchemaNotAvailable(self.entry.input, self.entry.input,
                                      self._deployment.references.describe())
+        sent = json.loads(encode_body(self.entry, payload))  # what the call would send
         registry.validate(registry.schema_path(self._service.serviceName, self.entry.input),
-                          payload, what=f"{self.entry.name} payload")
+                          sent, what=f"{self.entry.name} payload")
 
     def _render_doc(self) -> str:
         e = self.entry

@@ -22,7 +22,8 @@ from functools import partial
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from jsonschema import Draft6Validator, FormatChecker
+from jsonschema import Draft6Validator, FormatChecker, validators
+from jsonschema._utils import extras_msg
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 from referencing import Registry, Resource
@@ -30,6 +31,8 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT6
 
 from .errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
+from .patterns import PatternTimeout, compile_pattern, is_safe
+from .redact import REDACTED, looks_secret, sensitive_container, sensitive_name
 
 __all__ = ["SchemaNotAvailable", "SchemaRegistry", "SchemaViolation"]
 
@@ -45,6 +48,10 @@ REPR_LIMIT = 120
 MESSAGE_LIMIT = 400
 SUMMARY_LINES = 50
 RECORDED_ERRORS = 1000
+#: JSON nesting allowed in one schema document (Taskcluster's deepest has 15 levels).
+MAX_SCHEMA_DEPTH = 64
+#: JSON nesting of a value that fails the fast check and goes to jsonschema (recursive).
+MAX_INSTANCE_DEPTH = 128
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,70 @@ FORMAT_CHECKER = _format_checker()
 _REGEX_CHECKER = FormatChecker(formats=("regex",))
 
 
+# --- patterns without catastrophic backtracking (tcdyn.patterns) ----------------------------
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    if validator.is_type(instance, "string"):
+        try:
+            if compile_pattern(pattern).search(instance) is None:
+                yield ValidationError(f"{instance!r} does not match {pattern!r}")
+        except PatternTimeout as error:
+            yield ValidationError(str(error))
+
+
+def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any,
+                        schema: Any) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            try:
+                found = compile_pattern(pattern).search(key) is not None
+            except PatternTimeout as error:
+                yield ValidationError(str(error), path=(key,))
+                continue
+            if found:
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, additional: Any, instance: Any, schema: Any
+                           ) -> Iterator[Any]:
+    """jsonschema's, with patternProperties matched as :func:`_pattern_properties` does."""
+    if not validator.is_type(instance, "object"):
+        return
+    properties, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+    extras = []
+    for key in instance:
+        if key in properties:
+            continue
+        try:
+            if any(compile_pattern(p).search(key) is not None for p in patterns):
+                continue
+        except PatternTimeout:
+            continue  # reported by patternProperties
+        extras.append(key)
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        if patterns:
+            verb = "does" if len(extras) == 1 else "do"
+            joined = ", ".join(repr(each) for each in sorted(extras))
+            listed = ", ".join(repr(each) for each in sorted(patterns))
+            yield ValidationError(f"{joined} {verb} not match any of the regexes: {listed}")
+        else:
+            names, verb = extras_msg(sorted(extras, key=str))
+            yield ValidationError(f"Additional properties are not allowed ({names} {verb} "
+                                  "unexpected)")
+
+
+#: Draft-06 with every regular expression matched through :mod:`tcdyn.patterns`.
+Validator = validators.extend(Draft6Validator, {
+    "pattern": _pattern, "patternProperties": _pattern_properties,
+    "additionalProperties": _additional_properties})
+
+
 # --- walking schemas ------------------------------------------------------------------------
 
 _SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "dependencies")
@@ -184,6 +255,38 @@ def _subschemas(schema: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
                 yield f"/{key}/{index}", sub
 
 
+def _depth(value: Any, stop: int | None = None) -> int:
+    """How deeply ``value``'s dicts and lists nest (without recursion); counting ends past
+    ``stop``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, (list, tuple)):
+            continue
+        deepest = max(deepest, depth)
+        if stop is not None and deepest > stop:
+            break
+        stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+_SAME_VALUE = ("allOf", "anyOf", "oneOf", "not")
+
+
+def _applicators(schema: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """(subschemas applied to the same value, subschemas applied to a part of it)."""
+    same, deeper = [], []
+    for pointer, sub in _subschemas(schema):
+        key = pointer.split("/")[1]
+        if key in _SAME_VALUE or key == "dependencies":
+            same.append(sub)
+        elif key != "definitions":
+            deeper.append(sub)
+    return same, deeper
+
+
 def _walk(schema: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     """(pointer, schema object) for ``schema`` and every subschema inside it."""
     if not isinstance(schema, dict):
@@ -195,18 +298,26 @@ def _walk(schema: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]
 
 # --- messages -------------------------------------------------------------------------------
 
-_SENSITIVE = re.compile(
-    r"secret|token|passw|signature|certificate|credential|private.?key|api.?key", re.I)
-_REDACTED = "<redacted>"
+def _strings(value: Any, out: set[str], depth: int = 0) -> None:
+    """Collect the text of every string and number inside ``value`` (to scrub it)."""
+    if isinstance(value, str) or (isinstance(value, (int, float)) and value is not True
+                                  and value is not False):
+        out.add(value if isinstance(value, str) else repr(value))
+    elif depth < 50 and isinstance(value, dict):
+        for item in value.values():
+            _strings(item, out, depth + 1)
+    elif depth < 50 and isinstance(value, (list, tuple)):
+        for item in value:
+            _strings(item, out, depth + 1)
 
 
-def _sensitive(key: object) -> bool:
-    return isinstance(key, str) and _SENSITIVE.search(key) is not None
-
-
-def _bounded(value: Any, depth: int = 0) -> Any:
-    """A small copy of ``value``: sensitive keys redacted, long strings and containers cut."""
+def _bounded(value: Any, secrets: set[str], depth: int = 0) -> Any:
+    """A small copy of ``value``: secrets redacted (and collected), long strings and
+    containers cut."""
     if isinstance(value, str):
+        if looks_secret(value):
+            secrets.add(value)
+            return REDACTED
         return value if len(value) <= 60 else f"{value[:40]}...(+{len(value) - 40} chars)"
     if isinstance(value, dict):
         if depth >= 3:
@@ -216,18 +327,25 @@ def _bounded(value: Any, depth: int = 0) -> Any:
             if index == 8:
                 out["..."] = f"+{len(value) - 8} keys"
                 break
-            out[key] = _REDACTED if _sensitive(key) else _bounded(item, depth + 1)
+            if sensitive_name(key) or sensitive_container(key):
+                _strings(item, secrets)
+                out[key] = REDACTED
+            else:
+                out[key] = _bounded(item, secrets, depth + 1)
+        for key, item in list(value.items())[8:]:  # cut from the copy, maybe in the message
+            if sensitive_name(key) or sensitive_container(key):
+                _strings(item, secrets)
         return out
     if isinstance(value, (list, tuple)):
         if depth >= 3:
             return [f"... {len(value)} items"] if value else []
-        head = [_bounded(item, depth + 1) for item in value[:8]]
+        head = [_bounded(item, secrets, depth + 1) for item in value[:8]]
         return [*head, f"... +{len(value) - 8} items"] if len(value) > 8 else head
     return value
 
 
-def _short_repr(value: Any, limit: int = REPR_LIMIT) -> str:
-    text = repr(_bounded(value))
+def _short_repr(value: Any, secrets: set[str], limit: int = REPR_LIMIT) -> str:
+    text = repr(_bounded(value, secrets))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -247,19 +365,35 @@ def _clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _hidden_path(path: Sequence[Any]) -> bool:
+    return any(sensitive_name(part) or sensitive_container(part) for part in path)
+
+
+def _scrub(message: str, secrets: set[str]) -> str:
+    """``message`` with every collected secret (as written or as repr'd) redacted."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            for form in {secret, repr(secret)[1:-1]}:
+                message = message.replace(form, REDACTED)
+    return message
+
+
 def _message(error: ValidationError) -> str:
-    """jsonschema's message with the instance's repr bounded (or redacted)."""
+    """jsonschema's message with the instance's repr bounded, and secrets redacted."""
     message = error.message
-    if any(_sensitive(part) for part in error.absolute_path):
+    secrets: set[str] = set()
+    if _hidden_path(error.absolute_path):
         if error.validator == "additionalItems":  # its message shows the items themselves
-            return f"{_REDACTED} has more items than allowed"
-        short = _REDACTED
+            return f"{REDACTED} has more items than allowed"
+        _strings(error.instance, secrets)
+        short = REDACTED
     else:
-        short = _short_repr(error.instance)
-    if len(message) > 2 * REPR_LIMIT or short == _REDACTED or "<redacted>" in short:
+        short = _short_repr(error.instance, secrets)
+    if len(message) > 2 * REPR_LIMIT or secrets:
         full = repr(error.instance)
         if full != short:
             message = message.replace(full, short, 1)
+    message = _scrub(message, secrets)
     if error.validator in ("anyOf", "oneOf") and error.context:
         best = best_match(error.context)
         if best is not None:
@@ -276,7 +410,8 @@ def _message(error: ValidationError) -> str:
 # stands aside, so that it never accepts what jsonschema rejects:
 # - tuples are arrays to it, Decimals numbers, floats divided exactly: it vouches only for
 #   plain JSON values (:func:`_plain_json`);
-# - a pattern's ``$`` is ``\Z`` to it: its copies spell Python's ``$`` out;
+# - a pattern's ``$`` is ``\Z`` to it: its compiled patterns are swapped for those of
+#   tcdyn.patterns (Python's ``$``, no catastrophic backtracking), as jsonschema's are;
 # - a float ``multipleOf``, an ``$id`` below a document's top (it ignores those in
 #   referenced documents), a ``$ref`` scheme it would fetch by itself, and two ``$ref``
 #   targets given one function name (it would call one for both) leave jsonschema alone;
@@ -291,7 +426,6 @@ _DRAFT6_FORMATS = ("date-time", "email", "hostname", "ipv4", "ipv6", "json-point
 _FAST_FORMATS: dict[str, Callable[[str], bool]] = {
     **{name: partial(FORMAT_CHECKER.conforms, format=name) for name in _DRAFT6_FORMATS},
     "date-time": is_date_time}
-_UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")  # what fastjsonschema turns into \Z
 _JSON_SCALARS = frozenset((str, int, bool, type(None)))
 _EXACT_FLOAT = 2.0**53  # below it, float division judges multipleOf as jsonschema's % does
 
@@ -324,27 +458,26 @@ def _fast_accepts(fast: Callable[[Any], Any] | None, instance: Any) -> bool:
         return False
     try:
         fast(instance)
-    except Exception:  # invalid, or a value it cannot handle: jsonschema decides
+        return _plain_json(instance)
+    except Exception:  # invalid, too deep, a pattern timed out...: jsonschema decides
         return False
-    return _plain_json(instance)
 
 
 def _for_fast(document: Any) -> Any:
     """A copy of ``document`` that fastjsonschema reads as jsonschema does (or _Unsupported)."""
     document = copy.deepcopy(document)
     for pointer, schema in _walk(document):
-        ref, pattern = schema.get("$ref"), schema.get("pattern")
+        ref = schema.get("$ref")
         if pointer and any(isinstance(schema.get(key), str) for key in ("$id", "id")):
             raise _Unsupported(f"an id at #{pointer}")
         if isinstance(schema.get("multipleOf"), float):
             raise _Unsupported(f"a float multipleOf at #{pointer}")
         if isinstance(ref, str) and urlsplit(ref).scheme not in ("", "http", "https"):
             raise _Unsupported(f"a $ref fastjsonschema would fetch itself: {ref!r}")
-        if isinstance(pattern, str):
-            if re.compile(pattern).flags & re.MULTILINE:
-                raise _Unsupported(f"pattern {pattern!r}: $ ends lines")
-            # Python's $ also matches before a final newline; a $ in a set fails to compile
-            schema["pattern"] = _UNESCAPED_DOLLAR.sub(r"(?=\\n?\\Z)", pattern)
+        patterns = schema.get("patternProperties")
+        if isinstance(patterns, dict) and "properties" in schema and not all(
+                is_safe(p) for p in patterns):  # it would match them while compiling
+            raise _Unsupported(f"patternProperties at #{pointer} not proved safe")
         if "const" in schema:  # as a one-value enum: fastjsonschema fails to compile const
             schema["allOf"] = [*schema.get("allOf", ()), {"enum": [schema.pop("const")]}]
     return document
@@ -369,7 +502,7 @@ class SchemaRegistry:
         self._closures: dict[str, tuple[str, ...]] = {}
         self._registered: set[str] = set()
         self._registry: Registry = Registry(retrieve=self._retrieve).combine(SPECIFICATIONS)
-        self._validators: dict[str, Draft6Validator] = {}
+        self._validators: dict[str, Any] = {}
         self._fast: dict[str, Callable[[Any], Any] | None] = {}  # None: jsonschema alone
         self._resolved: dict[str, dict[str, Any]] = {}
         self._locations: dict[int, tuple[str, str]] | None = None
@@ -414,14 +547,19 @@ class SchemaRegistry:
             if path not in self._resolved:
                 self._closure(path)
                 resolver = self._registry.resolver(base_uri=path)
-                out = self._inline(self._docs[path], resolver, path, ())
+                try:
+                    out = self._inline(self._docs[path], resolver, path, ())
+                except RecursionError:
+                    raise ReferenceLoadError(self.url(path), "its $refs nest too deeply to "
+                                             "be inlined") from None
                 out["$id"] = self.url(path) + "#"
                 out["$schema"] = DRAFT6_URI
                 self._resolved[path] = out
             return copy.deepcopy(self._resolved[path])
 
-    def validator(self, path: str) -> Draft6Validator:
-        """The jsonschema validator of ``path`` (draft-06, formats checked), built once."""
+    def validator(self, path: str) -> Any:
+        """The jsonschema validator of ``path`` (draft-06, formats checked, patterns matched
+        by :mod:`tcdyn.patterns`), built once."""
         path = _abstract(path)
         if path not in self._fast:
             with self._lock:
@@ -442,15 +580,32 @@ class SchemaRegistry:
         if _fast_accepts(self._fast[path], instance):
             return
         path = _abstract(path)
+        if _depth(instance, MAX_INSTANCE_DEPTH) > MAX_INSTANCE_DEPTH:
+            raise self._too_deep(path, what, instance)
         violations: list[SchemaViolation] = []
         total = 0
-        for error in self._validators[path].iter_errors(instance):
-            total += 1
-            if len(violations) < RECORDED_ERRORS:
-                violations.append(self._violation(path, error))
+        try:
+            for error in self._validators[path].iter_errors(instance):
+                total += 1
+                if len(violations) < RECORDED_ERRORS:
+                    violations.append(self._violation(path, error))
+        except RecursionError:
+            raise self._too_deep(path, what, instance) from None
+        except Unresolvable as error:
+            raise ReferenceLoadError(self.url(path), f"a $ref cannot be resolved: {error}"
+                                     ) from None
         if total:
             raise SchemaValidationError(self._summary(path, what, violations, total),
                                         violations, self.url(path))
+
+    def _too_deep(self, path: str, what: str, instance: Any) -> SchemaValidationError:
+        """The error for a value too deep to check (or that ran out of stack)."""
+        reason = f"the value is nested {_depth(instance)} levels deep, too deep to check " \
+                 f"(at most {MAX_INSTANCE_DEPTH})"
+        url = self.url(path)
+        violation = SchemaViolation("$", "$ref", reason, f"{url}#")
+        return SchemaValidationError(f"{what}: cannot be checked (schema {url}): {reason}",
+                                     [violation], url)
 
     # -- loading
 
@@ -473,6 +628,10 @@ class SchemaRegistry:
         if doc is not None:
             return doc
         raw = self._load_raw(path, referenced_by)
+        depth = _depth(raw)
+        if depth > MAX_SCHEMA_DEPTH:
+            raise ReferenceLoadError(self.url(path), f"nested {depth} levels deep (at most "
+                                     f"{MAX_SCHEMA_DEPTH} are accepted)", "#")
         declared = raw.get("$id")
         if declared is not None:
             try:
@@ -484,6 +643,9 @@ class SchemaRegistry:
                                          "is not this schema's address", "#/$id")
         try:
             Draft6Validator.check_schema(raw, format_checker=_REGEX_CHECKER)
+        except RecursionError:
+            raise ReferenceLoadError(self.url(path), "too deeply nested to check", "#"
+                                     ) from None
         except SchemaError as error:
             where = "#" + "".join("/" + _pointer_token(p) for p in error.absolute_path)
             raise ReferenceLoadError(self.url(path), "not a valid draft-06 schema: "
@@ -535,6 +697,56 @@ class SchemaRegistry:
                     self.url(path), f"$ref {ref!r} points outside the deployment's schemas",
                     f"#{pointer}/$ref") from None
 
+    def _check_ref_loops(self, path: str) -> None:
+        """:class:`ReferenceLoadError` when ``$ref`` s (through allOf, anyOf, oneOf, not,
+        dependencies) lead back to a schema without descending into the value: validating
+        would recurse without end."""
+        start = self._docs[path]
+        resolvers = {id(start): self._registry.resolver(base_uri=path)}
+        nodes: dict[int, Any] = {id(start): start}
+        edges: dict[int, list[int]] = {}
+        todo = [start]
+        while todo:  # every schema reachable from the root, and its same-value edges
+            node = todo.pop()
+            resolver = resolvers[id(node)]
+            same, deeper = _applicators(node)
+            targets = []
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                try:
+                    resolved = resolver.lookup(ref)
+                except Unresolvable:  # reported when the validators are built
+                    resolved = None
+                if resolved is not None and isinstance(resolved.contents, dict):
+                    same = [*same, resolved.contents]
+                    resolvers.setdefault(id(resolved.contents), resolved.resolver)
+            for sub in (*same, *deeper):
+                if isinstance(sub, dict) and id(sub) not in nodes:
+                    nodes[id(sub)] = sub
+                    resolvers.setdefault(id(sub), resolver)
+                    todo.append(sub)
+            edges[id(node)] = targets
+            targets.extend(id(sub) for sub in same if isinstance(sub, dict))
+        state: dict[int, int] = {}  # 1: on the current path, 2: done
+        for root in edges:
+            if root in state:
+                continue
+            stack = [(root, iter(edges[root]))]
+            state[root] = 1
+            while stack:
+                node_id, children = stack[-1]
+                child = next(children, None)
+                if child is None:
+                    state[node_id] = 2
+                    stack.pop()
+                elif state.get(child) == 1:
+                    where = self._location(nodes[child]) or self.url(path)
+                    raise ReferenceLoadError(self.url(path), "its $refs loop back to "
+                                             f"{where} without descending into the value")
+                elif child not in state:
+                    state[child] = 1
+                    stack.append((child, iter(edges[child])))
+
     def _retrieve(self, uri: str) -> Resource:
         """referencing's fallback for a URI not preloaded (an absolute URL, say)."""
         try:
@@ -549,8 +761,9 @@ class SchemaRegistry:
         if path in self._fast:
             return
         self._closure(path)
-        validator = Draft6Validator(self._docs[path], registry=self._registry,
-                                    format_checker=FORMAT_CHECKER)
+        self._check_ref_loops(path)
+        validator = Validator(self._docs[path], registry=self._registry,
+                              format_checker=FORMAT_CHECKER)
         fast = self._compile_fast(path)
         self._validators[path] = validator
         self._fast[path] = fast  # last: validate() looks for it without the lock
@@ -581,7 +794,13 @@ class SchemaRegistry:
                     any(node.get("uniqueItems") is True for node in nodes)
                     and any("not" in node or "oneOf" in node for node in nodes)):
                 return None
-            return fastjsonschema.compile(root, **options)
+            fast = fastjsonschema.compile(root, **options)
+            # its own compiled patterns read $ as \Z and may backtrack without end: use
+            # tcdyn.patterns' (Python's $, linear or time-limited) under the same keys
+            patterns = getattr(fast, "func", fast).__globals__["REGEX_PATTERNS"]
+            for pattern in list(patterns):
+                patterns[pattern] = compile_pattern(pattern)
+            return fast
         except Exception:  # _Unsupported, or a schema it cannot compile
             try:  # say which $ref is broken, if one is
                 self.resolved(path)
