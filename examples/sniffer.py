@@ -79,7 +79,7 @@ async def sniff(url: str, bindings: list[Any], count: int | None) -> None:
             print(describe(message), flush=True)
             seen += 1
             if count is not None and seen >= count:
-                break
+                consumer.stop()  # ends the loop after this message, which is acked
 
 
 if __name__ == "__main__":

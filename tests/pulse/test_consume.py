@@ -38,6 +38,7 @@ async def test_delivers_through_bindings_with_routing_and_routes(
         async for message in consumer:
             received.append(message)
             if len(received) == 2:
+                await message.ack()  # handled: `break` alone would count as a failure
                 break
 
     done, hook = received
@@ -106,6 +107,7 @@ async def test_validation_rejects_and_goes_on(broker, publisher, queue_name, que
             await publisher.publish(exchange, key, None, raw=b"\xff not json")
             await publisher.publish(exchange, key, good)
             message = await asyncio.wait_for(consumer.__anext__(), 20)
+            await message.ack()
         assert message.payload == good
         assert consumer.stats.rejected == 2
         assert consumer.stats.delivered == 3

@@ -26,6 +26,7 @@ async def test_sync_iteration_acks_after_the_body_and_nacks_on_error(
                 if message.payload["hookId"] == fail_on:
                     raise RuntimeError("body broke")
                 if len(seen) == count:
+                    message.ack()  # `break` alone would nack it: the body did not finish
                     break
         return seen
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .consumer import Consumer, ConsumerStats
 from .errors import PulseConnectionError, PulseError
-from .message import Message
+from .message import Message, SyncMessage
 from .sync import SyncConsumer, listen
 
 __all__ = [
@@ -19,5 +19,6 @@ __all__ = [
     "PulseConnectionError",
     "PulseError",
     "SyncConsumer",
+    "SyncMessage",
     "listen",
 ]

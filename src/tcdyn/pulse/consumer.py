@@ -11,11 +11,13 @@ Deliveries of a dead session are dropped unacked: the broker redelivers them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import json
 import logging
 import random
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +27,7 @@ from aiormq import exceptions as amqp
 
 from ..exchanges import Binding, RoutingKeyError
 from .errors import PulseConnectionError, PulseError
-from .message import Message, cc_routes
+from .message import ACKED, REJECTED, REQUEUED, Message, SyncMessage, cc_routes
 from .options import (
     ConsumerOptions,
     QueueOptions,
@@ -36,6 +38,7 @@ from .options import (
     scrub,
 )
 from .retry import RequeueBudget
+from .worker import Worker, handle_batch
 
 log = logging.getLogger("tcdyn.pulse")
 
@@ -43,6 +46,7 @@ _STOP = object()
 _TRANSIENT = (ConnectionError, OSError, asyncio.TimeoutError, amqp.AMQPError,
               amqp.ChannelInvalidStateError)
 Handler = Callable[[Message], Awaitable[Any] | Any]
+_REASON_CHARS = 300  # a rejection's logged reason is clipped to this
 
 
 @dataclass
@@ -77,16 +81,25 @@ class Consumer:
     """Consume Pulse messages from ``queue/<username>/<queue_name>`` bound with ``bindings``.
 
     Use as ``async with Consumer(...) as consumer: async for message in consumer: ...``
-    (each message is acked once the loop body returns, ``break`` included; an exception in
-    the body nacks it under the requeue budget and ends the loop) or
-    ``await consumer.run(handler)``. A consumer is started once; ``close()`` ends it.
+    or ``await consumer.run(handler)``. A consumer is started once; ``close()`` ends it.
+
+    Settling: in ``async for``, a message is acked when the next one is requested (its
+    loop body ran to the end or ``continue``d). If the loop is left any other way
+    (``break``, ``return``, an exception, caught or not) the body did not finish: the
+    message is nacked as failed when the ``async with`` ends (requeued within
+    ``max_requeues``, then rejected); if the task was cancelled or interrupted it goes
+    back to the queue uncounted. ``run``: acked when the handler returns, failed when it
+    raises. ``await message.ack()``, ``nack(requeue=...)`` or ``reject()`` settle it
+    explicitly instead (e.g. before ``break``); the consumer then leaves it alone.
+    Synchronous handlers run in a thread of their own, so they never block heartbeats.
 
     Queue: durable by default; ``exclusive``/``auto_delete`` on request (a ``queue_name`` of
     ``None`` gets a generated name and an exclusive queue); ``queue_type`` ``"classic"`` or
     ``"quorum"``; ``expires`` (seconds), ``max_length``, ``dead_letter_exchange`` (rejected
-    messages go there). Messages: ``prefetch`` unacked at a time; a body that is not JSON or
-    that ``validate(binding, payload)`` raises on is rejected with a logged reason; a
-    failed handler's message is requeued ``max_requeues`` times, then rejected. Recovery:
+    messages go there). Messages: ``prefetch`` unacked at a time; a body over
+    ``max_body_size`` bytes (``None``: no cap), not JSON (or nested too deeply), or that
+    ``validate(binding, payload)`` raises on is rejected with a logged reason and the
+    consumer goes on; a failed message is requeued ``max_requeues`` times, then rejected. Recovery:
     reconnects with exponential backoff from ``reconnect_delay`` to ``max_reconnect_delay``
     seconds (forever unless ``max_reconnect_attempts``), re-declaring and re-binding.
     """
@@ -100,6 +113,7 @@ class Consumer:
         prefetch: int = 32,
         validate: Callable[[Binding, Any], None] | None = None,
         max_requeues: int = 1,
+        max_body_size: int | None = 1024 * 1024,
         durable: bool | None = None,
         exclusive: bool | None = None,
         auto_delete: bool = False,
@@ -133,6 +147,7 @@ class Consumer:
             dead_letter_routing_key=dead_letter_routing_key)
         self.options = ConsumerOptions(
             prefetch=prefetch, max_requeues=max_requeues, validate=validate,
+            max_body_size=max_body_size,
             reconnect_delay=reconnect_delay, max_reconnect_delay=max_reconnect_delay,
             max_reconnect_attempts=max_reconnect_attempts, connect_timeout=connect_timeout)
         self._by_exchange: dict[str, Binding] = {}
@@ -152,6 +167,9 @@ class Consumer:
         self._ack_count = 0
         self._ack_generation = 0
         self._reader: asyncio.Task[Any] | None = None  # the task that got ``_pending``
+        self._message_cls: type[Message] = Message
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
         self._started = False
         self._stopped = False
         self._closing = False
@@ -170,13 +188,13 @@ class Consumer:
         pending, self._pending = self._pending, None
         reader, self._reader = self._reader, None
         try:
-            if pending is not None:
-                if exc is None and _returned(reader):
-                    await self._settle(pending)
-                elif isinstance(exc, Exception):
+            if pending is not None and pending._settled is None:
+                if isinstance(exc, Exception):
                     await self._settle(pending, exc)
-                # Otherwise (cancelled, interrupted, or the loop ran in another task that did
-                # not finish cleanly) leave it unacked: closing returns it to the queue.
+                elif exc is None and _body_left(reader):
+                    await self._unfinished(pending)
+                else:  # cancelled or interrupted: not the message's fault
+                    await self._requeue(pending)
         finally:
             await self.close()
 
@@ -195,21 +213,32 @@ class Consumer:
         if self._started:
             raise RuntimeError(f"{self!r} is already started")
         self._inbox = asyncio.Queue()
+        self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         self._session = await self._open()
         self._started = True
         self._supervisor = asyncio.create_task(self._supervise(),
                                                name=f"tcdyn-pulse {self.queue_name}")
 
     def stop(self) -> None:
-        """End iteration (or ``run``) after the current message; safe from a handler."""
+        """End iteration (or ``run``) after the current message; safe from a handler and
+        from any thread."""
         self._stopped = True
-        if self._inbox is not None:
-            self._inbox.put_nowait(_STOP)
+        inbox, loop = self._inbox, self._loop
+        if inbox is None:
+            return
+        if loop is not None and threading.get_ident() != self._loop_thread:
+            with contextlib.suppress(RuntimeError):  # a closed loop: nothing is waiting
+                loop.call_soon_threadsafe(inbox.put_nowait, _STOP)
+        else:
+            inbox.put_nowait(_STOP)
 
     async def close(self) -> None:
         """Stop consuming and close the connection; unacked messages return to the queue."""
         self._closing = True
         self._stopped = True
+        pending, self._pending = self._pending, None
+        if pending is not None and pending._settled is None:
+            await self._unfinished(pending)
         if self._ack_last is not None:
             await self._flush_acks()
         task, self._supervisor = self._supervisor, None
@@ -348,9 +377,12 @@ class Consumer:
         return message
 
     async def run(self, handler: Handler, *, limit: int | None = None) -> int:
-        """Call ``handler(message)`` (sync or async) for each message until ``stop()`` or
-        ``limit`` messages; ack on return, requeue/reject on exception. Starts and closes
-        the consumer if it is not started. Returns the number of messages handled."""
+        """Call ``handler(message)`` for each message until ``stop()`` or ``limit``
+        messages; ack on return, requeue/reject on exception (unless the handler settled
+        the message itself). An async handler runs on the event loop; a synchronous one in
+        a thread of its own (one at a time, in order), so a slow one never blocks the
+        connection's heartbeats. Starts and closes the consumer if it is not started.
+        Returns the number of messages handled."""
         if not callable(handler):
             raise TypeError(f"handler must be callable, got {type(handler).__name__}")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
@@ -359,34 +391,97 @@ class Consumer:
         owned = not self._started
         if owned:
             await self.start()
-        handled = 0
         try:
-            while limit is None or handled < limit:
-                message = await self._next()
-                if message is None:
-                    break
-                try:
-                    result = handler(message)
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception as e:
-                    log.warning("%s: handler failed on %s %s: %r", self.queue_name,
-                                message.exchange, message.routing_key, e)
-                    await self._settle(message, e)
-                else:
-                    await self._settle(message)
-                handled += 1
+            if _is_async(handler):
+                return await self._run_on_loop(handler, limit)
+            return await self._run_in_thread(handler, limit)
         finally:
             if owned:
                 await self.close()
+
+    async def _run_on_loop(self, handler: Handler, limit: int | None) -> int:
+        handled = 0
+        while limit is None or handled < limit:
+            message = await self._next()
+            if message is None:
+                break
+            try:
+                result = handler(message)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as e:
+                await self._failed(message, e)
+            except BaseException:
+                await self._requeue(message)
+                raise
+            else:
+                await self._settle(message)
+            handled += 1
         return handled
 
-    async def _next(self) -> Message | None:
+    async def _run_in_thread(self, handler: Handler, limit: int | None) -> int:
+        loop = asyncio.get_running_loop()
+        worker = Worker(f"tcdyn-pulse-handler {self.queue_name}")
+        saved_cls, self._message_cls = self._message_cls, SyncMessage
+        handled, carry = 0, []
+        halted = False
+
+        def stop() -> bool:
+            return halted or self._stopped
+
+        try:
+            while limit is None or handled < limit:
+                batch = [m for m in carry if m._generation == self._generation]
+                if not batch:
+                    first = await self._next()
+                    if first is None:
+                        break
+                    batch = [first]
+                room = self._ack_batch if limit is None else min(self._ack_batch,
+                                                                 limit - handled)
+                while len(batch) < room and (message := await self._next(wait=False)):
+                    batch.append(message)
+                results: list[BaseException | None] = []
+                try:
+                    await worker.submit(handle_batch, handler, batch, results, stop, loop)
+                except BaseException:
+                    halted = True
+                    done = len(results)
+                    await self._settle_batch(batch[:done], results[:done])
+                    for message in batch[done:]:
+                        await self._requeue(message)
+                    raise
+                await self._settle_batch(batch, results)
+                handled += len(results)
+                carry = batch[len(results):]
+                if self._stopped:
+                    break
+            for message in carry:  # taken from the queue but never handed to the handler
+                await self._requeue(message)
+        finally:
+            self._message_cls = saved_cls
+            worker.close()
+        return handled
+
+    async def _settle_batch(self, batch: list[Message],
+                            results: list[BaseException | None]) -> None:
+        for message, error in zip(batch, results, strict=False):
+            if error is None:
+                await self._settle(message)
+            else:
+                await self._failed(message, error)
+
+    async def _next(self, *, wait: bool = True) -> Message | None:
+        """The next decoded message; ``None`` once stopped (or, unless ``wait``, when no
+        delivery is waiting)."""
         inbox = self._inbox
         assert inbox is not None
         while not self._stopped:
-            if inbox.empty() and self._ack_last is not None:
-                await self._flush_acks()
+            if inbox.empty():
+                if not wait:
+                    return None
+                if self._ack_last is not None:
+                    await self._flush_acks()
             item = await inbox.get()
             if item is _STOP:
                 break
@@ -403,10 +498,22 @@ class Consumer:
         return None
 
     async def _decode(self, generation: int, raw: Any) -> Message | None:
+        """The message, or ``None`` after rejecting it: nothing in a body escapes."""
+        body = raw.body
+        cap = self.options.max_body_size
+        if cap is not None and len(body) > cap:
+            await self._reject(raw, f"body is {len(body)} bytes, over max_body_size ({cap})")
+            return None
         try:
-            payload = json.loads(raw.body)
-        except ValueError as e:
-            await self._reject(raw, f"body is not JSON: {e}")
+            payload = json.loads(body)
+        except RecursionError:
+            await self._reject(raw, "body is not usable JSON: nested too deeply")
+            return None
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, too many digits
+            await self._reject(raw, f"body is not JSON: {_clip(e)}")
+            return None
+        except Exception as e:  # e.g. MemoryError
+            await self._reject(raw, f"body cannot be decoded: {type(e).__name__}: {_clip(e)}")
             return None
         binding = self._by_exchange.get(raw.exchange)
         routing = None
@@ -415,35 +522,92 @@ class Consumer:
                 routing = binding.parse(raw.routing_key)
             except RoutingKeyError as e:
                 log.debug("%s: %s", self.queue_name, e)
+            except Exception as e:
+                await self._reject(raw, f"routing key cannot be read: {type(e).__name__}: "
+                                        f"{_clip(e)}")
+                return None
         validate = self.options.validate
         if validate is not None and binding is not None:
             try:
                 validate(binding, payload)
-            except Exception as e:
-                await self._reject(raw, f"payload fails {binding.schema or 'its schema'}: {e}")
+            except RecursionError:
+                await self._reject(raw, f"payload fails {binding.schema or 'its schema'}: "
+                                        "nested too deeply to check")
                 return None
-        return Message(exchange=raw.exchange, routing_key=raw.routing_key, payload=payload,
-                       routing=routing, routes=cc_routes(raw.headers),
-                       redelivered=bool(raw.redelivered), binding=binding, raw=raw,
-                       generation=generation)
+            except Exception as e:
+                await self._reject(raw, f"payload fails {binding.schema or 'its schema'}: "
+                                        f"{_clip(e)}")
+                return None
+        try:
+            routes = cc_routes(raw.headers)
+        except Exception as e:
+            await self._reject(raw, f"CC header cannot be read: {_clip(e)}")
+            return None
+        return self._message_cls(
+            exchange=raw.exchange, routing_key=raw.routing_key, payload=payload,
+            routing=routing, routes=routes, redelivered=bool(raw.redelivered),
+            binding=binding, raw=raw, generation=generation, consumer=self)
 
     async def _reject(self, raw: Any, reason: str) -> None:
         log.warning("%s: rejected a message from %s (%s): %s", self.queue_name,
-                    raw.exchange, raw.routing_key, reason)
+                    _clip(raw.exchange), _clip(raw.routing_key), reason)
         if await _settle_quietly(raw.reject(requeue=False)):
             self.stats.rejected += 1
 
+    async def _failed(self, message: Message, error: BaseException) -> None:
+        log.warning("%s: handler failed on %s %s: %s", self.queue_name, message.exchange,
+                    message.routing_key, _clip(repr(error)))
+        await self._settle(message, error)
+
+    async def _unfinished(self, message: Message) -> None:
+        log.info("%s: the loop body of %s %s did not finish (no next message was "
+                 "requested): nacked", self.queue_name, message.exchange, message.routing_key)
+        await self._settle(message, _UNFINISHED)
+
+    async def _requeue(self, message: Message) -> None:
+        """Back to the queue, not counted as a failure (it never reached its end)."""
+        if message._settled is not None:
+            return
+        message._settled = REQUEUED
+        if (message._generation == self._generation
+                and await _settle_quietly(message._raw.nack(requeue=True))):
+            self.stats.requeued += 1
+
+    async def _settle_explicitly(self, message: Message, outcome: str) -> None:
+        """``message.ack()``/``nack()``/``reject()``: sent at once."""
+        message._settled = outcome
+        if message._generation != self._generation:
+            log.debug("%s: cannot %s a message of a lost connection; the broker redelivers "
+                      "it", self.queue_name, outcome)
+            return
+        raw = message._raw
+        if outcome == ACKED:
+            if self._budget.tracking:
+                self._budget.succeeded(_identity(raw))
+            if await _settle_quietly(raw.ack()):
+                self.stats.acked += 1
+        elif outcome == REQUEUED:
+            if await _settle_quietly(raw.nack(requeue=True)):
+                self.stats.requeued += 1
+        elif await _settle_quietly(raw.reject(requeue=False)):
+            self.stats.rejected += 1
+
     async def _settle(self, message: Message, error: BaseException | None = None) -> None:
-        """Ack ``message``, or after a failure requeue it within the budget or reject it.
+        """Ack ``message``, or after a failure requeue it within the budget or reject it;
+        nothing if it is already settled.
 
         Acks are coalesced: the highest handled delivery tag is acked with ``multiple``
         when ``_ack_batch`` are waiting, when no delivery is waiting, and on close (so a
         message is only ever acked after it was handled).
         """
+        if message._settled is not None:
+            return
         if message._generation != self._generation:
+            message._settled = REQUEUED
             return  # delivered on a session that ended: the broker redelivers it
         raw = message._raw
         if error is None:
+            message._settled = ACKED
             if self._budget.tracking:
                 self._budget.succeeded(_identity(raw))
             if self._ack_generation != message._generation:
@@ -457,12 +621,14 @@ class Consumer:
         requeue = self._budget.failed(_identity(raw), redelivered=bool(raw.redelivered),
                                       delivery_count=count if isinstance(count, int) else None)
         if requeue:
+            message._settled = REQUEUED
             if await _settle_quietly(raw.nack(requeue=True)):
                 self.stats.requeued += 1
         else:
-            log.error("%s: dropping a message from %s (%s) after %d requeue(s): %r",
+            message._settled = REJECTED
+            log.error("%s: dropping a message from %s (%s) after %d requeue(s): %s",
                       self.queue_name, raw.exchange, raw.routing_key,
-                      self.options.max_requeues, error)
+                      self.options.max_requeues, _clip(repr(error)))
             if await _settle_quietly(raw.reject(requeue=False)):
                 self.stats.rejected += 1
 
@@ -475,16 +641,32 @@ class Consumer:
             self.stats.acked += count
 
 
+_UNFINISHED = RuntimeError("the loop body did not finish (no next message was requested)")
+
+
+def _clip(text: object, limit: int = _REASON_CHARS) -> str:
+    """``str(text)`` cut to ``limit`` characters (a reason from a hostile body is bounded)."""
+    s = str(text)
+    return s if len(s) <= limit else f"{s[:limit]}... ({len(s)} chars)"
+
+
+def _is_async(handler: Any) -> bool:
+    """Whether ``handler`` is a coroutine function (or an object whose ``__call__`` is)."""
+    return (inspect.iscoroutinefunction(handler)
+            or inspect.iscoroutinefunction(type(handler).__call__))
+
+
 def _identity(raw: Any) -> tuple[str, str, Any]:
     return (raw.exchange, raw.routing_key, raw.message_id or hash(raw.body))
 
 
-def _returned(reader: asyncio.Task[Any] | None) -> bool:
-    """Whether the loop body that got the last message ended normally: it ran in this task
-    (which is leaving the ``async with`` without an exception) or in one that finished."""
+def _body_left(reader: asyncio.Task[Any] | None) -> bool:
+    """Whether the loop that got the last message was left (not cancelled or still
+    running): it ran in this task, which leaves the ``async with`` normally, or in one
+    that ended on its own."""
     if reader is None or reader is asyncio.current_task():
         return True
-    return reader.done() and not reader.cancelled() and reader.exception() is None
+    return reader.done() and not reader.cancelled()
 
 
 async def _settle_quietly(call: Awaitable[Any]) -> bool:

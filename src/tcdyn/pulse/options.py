@@ -160,6 +160,7 @@ class ConsumerOptions:
 
     prefetch: int = 32
     max_requeues: int = 1
+    max_body_size: int | None = 1024 * 1024
     validate: Callable[[Binding, Any], None] | None = None
     reconnect_delay: float = 1.0
     max_reconnect_delay: float = 30.0
@@ -169,6 +170,8 @@ class ConsumerOptions:
     def __post_init__(self) -> None:
         _int("prefetch", self.prefetch, 1)
         _int("max_requeues", self.max_requeues, 0)
+        if self.max_body_size is not None:
+            _int("max_body_size", self.max_body_size, 1)
         if self.validate is not None and not callable(self.validate):
             raise TypeError(f"validate must be callable(binding, payload), "
                             f"got {type(self.validate).__name__}")

@@ -1,8 +1,11 @@
 """Blocking forms for scripts: ``SyncConsumer`` (a ``with``/``for`` iterator) and ``listen``.
 
-Both run the asynchronous ``Consumer`` on a private event loop, so they keep its semantics:
-a message is acked once the loop body returns (``break`` included), nacked under the requeue
-budget when the body raises, and the consumer recovers from connection loss by itself.
+``SyncConsumer`` runs the asynchronous ``Consumer`` on a private event loop in a thread, so
+it keeps its semantics: a message is acked when the next one is requested, nacked under the
+requeue budget when the loop is left before (an exception, ``break``), unless the body
+settled it with ``message.ack()``/``nack()``/``reject()`` (blocking calls here); the consumer
+recovers from connection loss by itself. ``listen`` runs ``Consumer.run``: a synchronous
+callback runs in a thread of its own, off the event loop that keeps the connection alive.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, TypeVar
 
 from ..exchanges import Binding
 from .consumer import Consumer, Handler
-from .message import Message
+from .message import Message, SyncMessage
 
 T = TypeVar("T")
 
@@ -22,12 +25,14 @@ T = TypeVar("T")
 class SyncConsumer:
     """``with SyncConsumer(url, queue_name, bindings) as consumer: for message in consumer:``
 
-    Takes the options of ``Consumer`` (checked at once, before connecting).
+    Takes the options of ``Consumer`` (checked at once, before connecting). Messages are
+    ``SyncMessage``: ``message.ack()``, ``nack(requeue=...)`` and ``reject()`` block.
     """
 
     def __init__(self, url: str, queue_name: str | None,
                  bindings: Iterable[Binding | dict[str, Any]], **options: Any) -> None:
         self.consumer = Consumer(url, queue_name, bindings, **options)
+        self.consumer._message_cls = SyncMessage  # ack()/nack()/reject() block, not await
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
