@@ -126,6 +126,8 @@ class ReferenceSet:
         entry = cache_path(root_url)
         for _ in range(3):  # a mirror pruned between resolving and reading: resolve again
             usable = cache.trusted(entry)
+            if usable:
+                cache.prune(entry)
             cached = cache.current(entry) if usable else None
             if cached is not None and not refresh and \
                     time.time() - (cached / MIRROR_FILE).stat().st_mtime < max_age:
@@ -297,9 +299,7 @@ def _store(entry: Path, files: dict[str, bytes], root_url: str, usable: bool,
                     _read_json_file(cached / MIRROR_FILE).get("sha256") == content_digest(files):
                 os.utime(cached / MIRROR_FILE)  # unchanged: fresh again, no new folder
                 return cached
-            version = cache.store(entry, files, root_url)
-            cache.prune(entry)
-            return version
+            return cache.store(entry, files, root_url)
         except (OSError, ReferenceLoadError, AttributeError) as exc:
             log.warning("cannot write the reference cache %s (%s); using a private copy",
                         entry, exc)
