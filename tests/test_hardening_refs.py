@@ -410,17 +410,20 @@ def test_a_bad_timeout_is_refused_before_any_request(timeout):
 # -- 6: the disk cache ------------------------------------------------------------------------
 
 WORKER = textwrap.dedent("""
-    import json, sys, tcdyn
-    url, rounds, refresh = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
-    failures = []
-    for i in range(rounds):
+    import json, os, sys, time, tcdyn
+    url, rounds, refresh, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+    failures, i, deadline = [], 0, time.monotonic() + 60
+    # refreshers fetch a new mirror each round; readers read the cache until they are done
+    while i < rounds if refresh else not (os.path.exists(stop) or time.monotonic() > deadline):
+        i += 1
         try:
-            tc = tcdyn.load(url, refresh=refresh and i % 2 == 0, max_age=0 if refresh else 3600)
+            tc = tcdyn.load(url, max_age=0 if refresh else 3600)
             assert tc.Good.serviceName == "good"
-            assert tc.references.schema("/schemas/good/v1/in.json")["type"] == "object"
+            for j in range(0 if refresh else 60):
+                assert tc.references.schema(f"/schemas/good/v1/s{j}.json")["type"] == "object"
         except Exception as exc:
             failures.append(f"{type(exc).__name__}: {exc}")
-    print(json.dumps(failures))
+    print(json.dumps({"rounds": i, "failures": failures}))
 """)
 
 
@@ -428,33 +431,42 @@ def test_concurrent_refreshes_never_fail_nor_expose_half_a_mirror(tmp_path, cach
     counter = iter(range(10**6))
 
     def changing(handler: BaseHTTPRequestHandler) -> None:  # a new mirror every time
-        ref = api_ref("good", input="v1/in.json#")
+        ref = api_ref("good")
         ref["description"] = f"version {next(counter)}"
         bundle = [{"filename": "references/manifest.json",
                    "content": {"references": ["/references/good/v1/api.json"]}},
                   {"filename": "references/good/v1/api.json", "content": ref}] + [
                   {"filename": f"schemas/good/v1/s{i}.json", "content": {"type": "object"}}
-                  for i in range(40)] + [
-                  {"filename": "schemas/good/v1/in.json", "content": {"type": "object"}}]
+                  for i in range(60)]
         data = json.dumps(bundle).encode()
         handler.send_response(200)
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
 
+    stop = tmp_path / "stop"
     with Hostile() as server:
         server.raw["/references/references.json"] = changing
+        assert tcdyn.load(server.root_url).Good.serviceName == "good"
         env = dict(os.environ, TCDYN_CACHE_DIR=str(cache))
-        procs = [subprocess.Popen([sys.executable, "-c", WORKER, server.root_url, "25",
-                                   "1" if i < 4 else "0"], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for i in range(8)]
-        results = [p.communicate(timeout=120) for p in procs]
-    failures = [f for out, err in results for f in json.loads(out or '["no output: ' +
-                                                                    err[-300:] + '"]')]
-    assert failures == []
-    entry = cache_path(server.root_url)
-    version = tc_cache.current(entry)
+
+        def start(refresh: bool) -> subprocess.Popen:
+            return subprocess.Popen([sys.executable, "-c", WORKER, server.root_url, "20",
+                                     "1" if refresh else "0", str(stop)], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        refreshers = [start(True) for _ in range(4)]
+        readers = [start(False) for _ in range(4)]
+        results = [p.communicate(timeout=120) for p in refreshers]
+        stop.touch()
+        results += [p.communicate(timeout=120) for p in readers]
+    reports = [json.loads(out) if out else {"rounds": 0, "failures": [err[-500:]]}
+               for out, err in results]
+    assert [f for r in reports for f in r["failures"]] == []
+    assert all(r["rounds"] >= 3 for r in reports)  # the readers overlapped the refreshes
+    version = tc_cache.current(cache_path(server.root_url))
     assert version is not None and (version / "references" / "manifest.json").is_file()
+    assert len(list((version / "schemas" / "good" / "v1").iterdir())) == 60
 
 
 def _plant(entry: Path, description: str) -> None:
