@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import time
 import zlib
 from collections.abc import Iterator
@@ -124,8 +125,6 @@ def read_file(path: Path, limit: int | None = None) -> bytes:
     except OSError as exc:
         raise ReferenceLoadError(str(path), f"cannot be read: {exc.strerror or exc}") from None
     with os.fdopen(fd, "rb") as f:
-        import stat
-
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise ReferenceLoadError(str(path), "not a regular file")
