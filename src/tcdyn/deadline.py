@@ -3,8 +3,8 @@
 httpx gives every connect and read the full timeout again, however little time is left, so a
 server sending one byte per second keeps a request alive indefinitely. This transport runs
 httpcore with a network backend that clamps each socket operation to what is left until a
-fixed ``time.monotonic()`` deadline, and fails it once that has passed. Proxies configured by
-the environment are not used by it.
+fixed ``time.monotonic()`` deadline, and fails it once that has passed. It does not speak to
+proxies (``tcdyn.fetching.client`` uses httpx's own transport when the environment sets one).
 """
 
 from __future__ import annotations

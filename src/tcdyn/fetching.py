@@ -183,9 +183,17 @@ def client(budget: Budget) -> httpx.Client:
     """An httpx client whose every network operation ends by ``budget``'s deadline."""
     import httpx
 
-    if budget.deadline is None:
+    if budget.deadline is None or _proxied():
+        # httpx's own transport (it alone honours $HTTPS_PROXY and friends): the deadline is
+        # then checked between reads, each read bounded by what is left at the start
         return httpx.Client(follow_redirects=False, timeout=_PER_OPERATION)
     from .deadline import DeadlineTransport
 
     return httpx.Client(transport=DeadlineTransport(budget.deadline), follow_redirects=False,
                         timeout=_PER_OPERATION)
+
+
+def _proxied() -> bool:
+    from urllib.request import getproxies
+
+    return any(key in getproxies() for key in ("http", "https", "all"))
