@@ -11,11 +11,13 @@ import argparse
 import logging
 import sys
 
+from .fetching import DEFAULT_TIMEOUT
+
 
 def _pull(args: argparse.Namespace) -> int:
     from .references import ReferenceSet, pull
 
-    changes = pull(args.root_url, args.dir)
+    changes = pull(args.root_url, args.dir, timeout=args.timeout)
     refs = ReferenceSet.from_directory(args.dir)
     schemas = sum(1 for p in refs.schemas_dir.rglob("*.json")) if refs.schemas_dir else 0
     print(f"mirrored {args.root_url} into {args.dir}: {len(refs.names())} services, "
@@ -35,7 +37,7 @@ def _pull(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from .deployment import default, load
 
-    deployment = load(args.source) if args.source else default()
+    deployment = load(args.source, timeout=args.timeout) if args.source else default()
     print(deployment.references.describe())
     for name in deployment.references.names():
         try:
@@ -65,11 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     refs_sub = refs.add_subparsers(dest="action", required=True)
     pull_p = refs_sub.add_parser("pull", help="mirror a deployment's references and schemas")
     pull_p.add_argument("root_url")
-    pull_p.add_argument("dir")
+    pull_p.add_argument("dir", help="a new or empty directory, or an earlier mirror")
     pull_p.set_defaults(run=_pull)
     list_p = refs_sub.add_parser("list", help="the classes a reference set builds")
     list_p.add_argument("source", nargs="?", help="rootUrl or directory (default: bundled)")
     list_p.set_defaults(run=_list)
+    for p in (pull_p, list_p):
+        p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                       help=f"give up fetching after this long (default {DEFAULT_TIMEOUT:g})")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -80,6 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     except (TaskclusterFailure, ValueError) as exc:
         print(f"tcdyn: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a disk full, a folder not writable: one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"tcdyn: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+def _seconds(text: str) -> float:
+    from .fetching import check_timeout
+
+    try:
+        return check_timeout(float(text))  # type: ignore[return-value]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}") from None
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import logging
 import os
 from typing import Any
 
+from .fetching import DEFAULT_TIMEOUT
 from .references import DEFAULT_MAX_AGE, ReferenceSet
 
 log = logging.getLogger("tcdyn")
@@ -156,16 +157,20 @@ class AsyncNamespace:
 
 
 def load(source: str | os.PathLike[str], *, refresh: bool = False,
-         max_age: float = DEFAULT_MAX_AGE) -> Deployment:
+         max_age: float = DEFAULT_MAX_AGE,
+         timeout: float | None = DEFAULT_TIMEOUT) -> Deployment:
     """Classes built from a deployment's own references.
 
     ``source`` is a rootUrl (references fetched once, then read from the disk cache for
     ``max_age`` seconds; ``refresh=True`` fetches again) or a directory: a mirror made by
-    ``tcdyn references pull`` or a references folder.
+    ``tcdyn references pull`` or a references folder. ``timeout`` bounds the whole fetch, in
+    seconds (None: no overall bound); past it the cache serves if it can, else
+    ``ReferenceLoadError``.
     """
     text = os.fspath(source)
     if text.startswith(("http://", "https://")):
-        return Deployment(ReferenceSet.from_root_url(text, refresh=refresh, max_age=max_age))
+        return Deployment(ReferenceSet.from_root_url(text, refresh=refresh, max_age=max_age,
+                                                     timeout=timeout))
     return Deployment(ReferenceSet.from_directory(text))
 
 

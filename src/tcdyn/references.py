@@ -5,26 +5,32 @@ directory, or fetched from ``<rootUrl>/references/`` into an on-disk cache (whic
 mirror). It indexes references from the manifest without parsing them, parses and checks one
 only when its class is first asked for, and hands out schemas to the schema registry.
 
-A mirror directory holds ``references/manifest.json``, ``references/<service>/<version>/*.json``,
-``schemas/<service>/...`` and ``MIRROR.json`` (where and when it was fetched).
+Fetching and writing mirrors is ``tcdyn.mirror``'s job (size caps, a deadline, file names proven
+to stay inside the mirror); the shared disk cache is ``tcdyn.cache``'s.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ReferenceLoadError
+from .fetching import DEFAULT_TIMEOUT, Budget, Limits, get
+from .mirror import MIRROR_FILE, normalize_root_url, schema_names, write_file
+from .mirror import manifest_rel as _manifest_rel
+from .mirror import pull as pull  # tcdyn.references.pull, as before
+from .mirror import read_json_file as _read_json_file
+from .mirror import safe_rel as _safe_rel
 from .model import ExchangesModel, ServiceModel, build_model, class_name, reference_kind
 
 if TYPE_CHECKING:
@@ -33,7 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("tcdyn.references")
 
 _CONVENTIONAL = re.compile(r"^references/([a-z][a-z0-9_-]*)/(v[0-9]+)/([a-z-]+)\.json$")
-MIRROR_FILE = "MIRROR.json"
 DEFAULT_MAX_AGE = 24 * 3600
 
 
@@ -60,21 +65,6 @@ def cache_path(root_url: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9.-]+", "_", root_url.split("://", 1)[-1]).strip("_")[:60]
     digest = hashlib.sha256(root_url.encode()).hexdigest()[:12]
     return cache_dir() / f"{slug}-{digest}"
-
-
-def normalize_root_url(root_url: str) -> str:
-    if not re.match(r"^https?://[^/]+", root_url or ""):
-        raise ValueError(f"rootUrl must be an http(s) URL, got {root_url!r}")
-    return root_url.rstrip("/")
-
-
-def _safe_rel(rel: str, source: str) -> str:
-    """A relative path inside a mirror; refuse anything that could escape it."""
-    parts = rel.strip("/").split("/")
-    if not rel or any(p in ("", ".", "..") or "\\" in p for p in parts) or parts[0] not in (
-            "references", "schemas"):
-        raise ReferenceLoadError(source, f"unsafe or unexpected file name {rel!r}")
-    return "/".join(parts)
 
 
 @dataclass(frozen=True)
@@ -124,26 +114,47 @@ class ReferenceSet:
 
     @classmethod
     def from_root_url(cls, root_url: str, *, refresh: bool = False,
-                      max_age: float = DEFAULT_MAX_AGE, client: httpx.Client | None = None
-                      ) -> ReferenceSet:
-        """A deployment's references, from the disk cache when fresh, else fetched."""
+                      max_age: float = DEFAULT_MAX_AGE, client: httpx.Client | None = None,
+                      timeout: float | None = DEFAULT_TIMEOUT) -> ReferenceSet:
+        """A deployment's references, from the disk cache when fresh, else fetched (within
+        ``timeout`` seconds in all; the cache serves when fetching fails)."""
+        from . import cache
+        from .fetching import check_timeout
+        from .mirror import download
+
         root_url = normalize_root_url(root_url)
-        target = cache_path(root_url)
-        meta_file = target / MIRROR_FILE
-        fresh = meta_file.is_file() and time.time() - meta_file.stat().st_mtime < max_age
-        if fresh and not refresh:
-            origin = "cache"
-        else:
+        timeout = check_timeout(timeout)
+        entry = cache_path(root_url)
+        for _ in range(3):  # a mirror pruned between resolving and reading: resolve again
+            usable = cache.trusted(entry)
+            if usable:
+                cache.prune(entry)
+            cached = cache.current(entry) if usable else None
+            if cached is not None and not refresh and \
+                    time.time() - (cached / MIRROR_FILE).stat().st_mtime < max_age:
+                mirror, origin = cached, "cache"
+            else:
+                try:
+                    files = download(root_url, client=client, timeout=timeout)
+                except ReferenceLoadError as exc:
+                    if cached is None:
+                        raise
+                    log.warning("using cached references for %s: %s", root_url, exc)
+                    mirror, origin = cached, "cache"
+                else:
+                    mirror, origin = _store(entry, files, root_url, usable, cached), "fetched"
             try:
-                pull(root_url, target, client=client)
-                origin = "fetched"
-            except ReferenceLoadError as exc:
-                if not meta_file.is_file():
+                refs = cls(mirror / "references", schemas_dir=mirror / "schemas",
+                           origin=origin, root_url=root_url,
+                           fetcher=_Fetcher(root_url, mirror, timeout))
+            except ReferenceLoadError:
+                if (mirror / MIRROR_FILE).is_file():
                     raise
-                log.warning("using cached references for %s: %s", root_url, exc)
-                origin = "cache"
-        return cls(target / "references", schemas_dir=target / "schemas", origin=origin,
-                   root_url=root_url, fetcher=_Fetcher(root_url, target))
+                continue
+            if mirror.parent != entry:  # a private copy: gone with the set
+                weakref.finalize(refs, shutil.rmtree, mirror, ignore_errors=True)
+            return refs
+        raise ReferenceLoadError(str(entry), "the cached references kept disappearing")
 
     # -- index ------------------------------------------------------------------------
 
@@ -197,8 +208,8 @@ class ReferenceSet:
 
     def _read_reference(self, rel: str) -> Any:
         path = self.references_dir / rel.removeprefix("references/")
-        if not path.is_file() and self._fetcher is not None:
-            self._fetcher.fetch(rel)
+        if self._fetcher is not None and not path.is_file():
+            return _parse(self._fetcher.fetch(rel), str(path))
         return _read_json_file(path)
 
     def model(self, name: str) -> ServiceModel | ExchangesModel:
@@ -219,6 +230,9 @@ class ReferenceSet:
             if entry.kind and model.kind != entry.kind:
                 raise ReferenceLoadError(source, f"the file name says {entry.kind!r} but "
                                          f"its $schema says {model.kind!r}", field="$schema")
+            unsafe = schema_names(raw, source)[1]
+            if unsafe:  # a schema name that would lead outside the mirror
+                raise unsafe[0]
         except ReferenceLoadError as exc:
             self.problems[name] = exc
             raise
@@ -238,7 +252,7 @@ class ReferenceSet:
             if self._fetcher is None:
                 return None
             try:
-                self._fetcher.fetch(rel)
+                return _parse(self._fetcher.fetch(rel), str(file))
             except ReferenceLoadError as exc:
                 log.warning("schema %s is not available: %s", path, exc)
                 return None
@@ -265,229 +279,60 @@ def _version(rel: str) -> int:
     return int(m.group(2)[1:]) if m else 0
 
 
-def _manifest_rel(ref: str, root_url: str | None, source: str, i: int) -> str:
-    """A manifest item (abstract ``/references/...`` or absolute URL) as a mirror path."""
-    if ref.startswith(("http://", "https://")):
-        m = re.match(r"^https?://[^/]+(/.*)$", ref)
-        path = m.group(1) if m else ""
-        if root_url and not ref.startswith(root_url + "/"):
-            # A reference served by another host is refused: it is not this deployment's.
-            raise ReferenceLoadError(source, f"reference {ref!r} is not under {root_url}",
-                                     field=f"references[{i}]")
-        if root_url:
-            path = ref[len(root_url):]
-        ref = path
-    return _safe_rel(ref, f"{source}: references[{i}]")
 
 
-def _read_json_file(path: Path) -> Any:
+def _parse(data: bytes, source: str) -> Any:
+    from .mirror import parse_json
+
+    return parse_json(data, source)
+
+
+def _store(entry: Path, files: dict[str, bytes], root_url: str, usable: bool,
+           cached: Path | None) -> Path:
+    """Put freshly fetched ``files`` in the cache (or, when the cache cannot be used, in a
+    private temporary mirror) and return the mirror."""
+    from . import cache
+    from .mirror import content_digest, write_tree
+
+    if usable:
+        try:
+            if cached is not None and cached.parent == entry and \
+                    _read_json_file(cached / MIRROR_FILE).get("sha256") == content_digest(files):
+                os.utime(cached / MIRROR_FILE)  # unchanged: fresh again, no new folder
+                return cached
+            return cache.store(entry, files, root_url)
+        except (OSError, ReferenceLoadError, AttributeError) as exc:
+            log.warning("cannot write the reference cache %s (%s); using a private copy",
+                        entry, exc)
+    private = Path(tempfile.mkdtemp(prefix="tcdyn-references-"))
     try:
-        return json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise ReferenceLoadError(str(path), "file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ReferenceLoadError(str(path), f"not valid JSON: {exc}") from None
+        write_tree(private, files, root_url)
+    except BaseException:
+        shutil.rmtree(private, ignore_errors=True)
+        raise
+    return private
 
-
-# -- fetching and mirroring -------------------------------------------------------------
 
 class _Fetcher:
-    """Fetches single files of a deployment into its mirror, on demand."""
+    """Fetches single files of a deployment on demand, keeping them in its mirror."""
 
-    def __init__(self, root_url: str, target: Path) -> None:
+    def __init__(self, root_url: str, mirror: Path, timeout: float | None) -> None:
         self.root_url = root_url
-        self.target = target
+        self.mirror = mirror
+        self.timeout = timeout
 
-    def fetch(self, rel: str) -> None:
-        import httpx
+    def fetch(self, rel: str) -> bytes:
+        """The bytes of ``rel`` (a mirror path), fetched within the timeout and file cap;
+        written into the mirror while it still exists."""
+        from . import fetching
 
         rel = _safe_rel(rel, self.root_url)
-        with httpx.Client(timeout=30, follow_redirects=False) as client:
-            data = _get(client, f"{self.root_url}/{rel}")
-        _write_atomic(self.target / rel, data)
-
-
-def _get(client: httpx.Client, url: str) -> bytes:
-    import httpx
-
-    try:
-        response = client.get(url)
-    except httpx.HTTPError as exc:
-        raise ReferenceLoadError(url, f"could not be fetched: {exc}") from None
-    if response.status_code != 200:
-        raise ReferenceLoadError(url, f"HTTP {response.status_code}")
-    return response.content
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-def pull(root_url: str, target: str | os.PathLike[str], *, client: httpx.Client | None = None,
-         schemas: bool = True) -> dict[str, list[str]]:
-    """Mirror a deployment's manifest, references and schemas into ``target``.
-
-    One request for ``<rootUrl>/references/references.json`` when the deployment serves it,
-    else the manifest, each reference it lists and (with ``schemas``) every schema they reach.
-    The new mirror replaces the old one only once complete. Returns what changed:
-    ``{"added": [...], "removed": [...], "changed": [...]}`` (mirror-relative paths).
-    """
-    import httpx
-
-    root_url = normalize_root_url(root_url)
-    target = Path(target)
-    own = client is None
-    client = client or httpx.Client(timeout=30, follow_redirects=False)
-    try:
-        files = _fetch_bundle(client, root_url) or _fetch_each(client, root_url, schemas)
-    finally:
-        if own:
-            client.close()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        for rel, data in files.items():
-            path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        meta = {"rootUrl": root_url, "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                              time.gmtime()),
-                "files": len(files)}
-        (staging / MIRROR_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-        changes = _diff(target, staging)
-        _swap(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return changes
-
-
-def _fetch_bundle(client: httpx.Client, root_url: str) -> dict[str, bytes] | None:
-    url = f"{root_url}/references/references.json"
-    try:
-        data = json.loads(_get(client, url))
-    except (ReferenceLoadError, json.JSONDecodeError) as exc:
-        log.info("no usable %s (%s); fetching file by file", url, exc)
-        return None
-    if not isinstance(data, list):
-        raise ReferenceLoadError(url, "expected a list of {filename, content}")
-    files = {}
-    for i, item in enumerate(data):
-        if not (isinstance(item, dict) and isinstance(item.get("filename"), str)
-                and "content" in item):
-            raise ReferenceLoadError(url, "expected {filename, content}", field=f"[{i}]")
-        rel = _safe_rel(item["filename"], f"{url}: [{i}].filename")
-        files[rel] = json.dumps(item["content"], indent=2).encode()
-    if "references/manifest.json" not in files:
-        raise ReferenceLoadError(url, "has no references/manifest.json")
-    return files
-
-
-def _fetch_each(client: httpx.Client, root_url: str, schemas: bool) -> dict[str, bytes]:
-    manifest_url = f"{root_url}/references/manifest.json"
-    manifest_bytes = _get(client, manifest_url)
-    try:
-        manifest = json.loads(manifest_bytes)
-        refs = manifest["references"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ReferenceLoadError(manifest_url, f"not a manifest: {exc}") from None
-    files = {"references/manifest.json": manifest_bytes}
-    pending: list[str] = []
-    for i, ref in enumerate(refs):
-        rel = _manifest_rel(ref, root_url, manifest_url, i)
-        files[rel] = _get(client, f"{root_url}/{rel}")
-        try:
-            reference = json.loads(files[rel])
-        except json.JSONDecodeError:
-            continue  # reported when the class is built
-        if schemas and isinstance(reference, dict):
-            pending += _schemas_named(reference)
-    missing: set[str] = set()
-    while schemas and pending:
-        rel = pending.pop()
-        if rel in files or rel in missing:
-            continue
-        try:
-            files[rel] = _get(client, f"{root_url}/{rel}")
-        except ReferenceLoadError as exc:
-            log.debug("schema not mirrored: %s", exc)
-            missing.add(rel)
-            continue
-        try:
-            pending += [r for r in _refs_in(json.loads(files[rel]), rel) if r not in files]
-        except json.JSONDecodeError:
-            continue
-    if missing:
-        log.warning("%s does not serve %d of the schemas its references name (e.g. %s); "
-                    "they will not be validated", root_url, len(missing), min(missing))
-    return files
-
-
-def _schemas_named(reference: dict) -> list[str]:
-    """The schema files one reference names (inputs, outputs, messages, its own $schema)."""
-    service = reference.get("serviceName", "")
-    found = []
-    schema = reference.get("$schema")
-    if isinstance(schema, str) and "/schemas/" in schema:
-        found.append(schema[schema.index("/schemas/") + 1:].split("#")[0])
-    for entry in reference.get("entries", []) if isinstance(reference.get("entries"), list) else []:
-        for key in ("input", "output", "schema"):
-            name = entry.get(key) if isinstance(entry, dict) else None
-            if isinstance(name, str) and name.split("#")[0].endswith(".json"):
-                found.append(f"schemas/{service}/{name.split('#')[0].lstrip('/')}")
-    return found
-
-
-def _refs_in(schema: Any, rel: str) -> list[str]:
-    """Schema files a schema's ``$ref``s (and ``$schema``) point to, as mirror paths."""
-    out: list[str] = []
-    base = rel.rsplit("/", 1)[0]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("$ref", "$schema") and isinstance(value, str):
-                    target = value.split("#", 1)[0]
-                    if not target:
-                        continue
-                    if "/schemas/" in target:
-                        out.append(target[target.index("/schemas/") + 1:])
-                    elif "://" not in target:
-                        out.append(os.path.normpath(f"{base}/{target}"))
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(schema)
-    return [r for r in out if r.startswith("schemas/") and ".." not in r]
-
-
-def _digests(root: Path) -> dict[str, str]:
-    if not root.is_dir():
-        return {}
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in root.rglob("*.json") if p.is_file() and p.name != MIRROR_FILE}
-
-
-def _diff(old: Path, new: Path) -> dict[str, list[str]]:
-    a, b = _digests(old), _digests(new)
-    return {"added": sorted(b.keys() - a.keys()), "removed": sorted(a.keys() - b.keys()),
-            "changed": sorted(k for k in a.keys() & b.keys() if a[k] != b[k])}
-
-
-def _swap(staging: Path, target: Path) -> None:
-    """Put ``staging`` where ``target`` is; the old tree is removed only after the swap."""
-    if target.exists():
-        old = target.with_name(f".{target.name}-old-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, target)
+        budget = Budget(timeout=self.timeout, limits=Limits.from_env())
+        with fetching.client(budget) as client:
+            data = get(client, f"{self.root_url}/{rel}", budget)
+        if (self.mirror / MIRROR_FILE).is_file():
+            try:
+                write_file(self.mirror, rel, data)
+            except OSError as exc:
+                log.debug("could not keep %s in %s: %s", rel, self.mirror, exc)
+        return data
