@@ -8,6 +8,7 @@ client: ``Queue({"rootUrl": ..., "credentials": {...}})`` or keywords.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import os
 import time
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import request as rq
 from .credentials import Credentials
+from .errors import CredentialsError
 
 if TYPE_CHECKING:
     import httpx
@@ -55,7 +57,8 @@ class _Base:
                  retry: rq.RetryPolicy | None = None, timeout: float | None = _UNSET,
                  client: Any = None, signedUrlExpiration: float | None = None,
                  proxyUrl: str | None = None, validate: bool | None = None,
-                 validate_responses: bool = False) -> None:
+                 validate_responses: bool = False, auth: Any = None,
+                 max_response_size: int | None = None) -> None:
         opts = dict(options or {})
         for key in opts:
             if key not in _OPTION_NAMES:
@@ -80,6 +83,8 @@ class _Base:
         scopes = authorizedScopes if authorizedScopes is not None else opts.get(
             "authorizedScopes")
         self._credentials_source = _credentials_source(creds, scopes)
+        self._user_auth = _user_auth(type(self).__name__, auth, self._credentials_source)
+        self.max_response_size = _positive_int("max_response_size", max_response_size)
 
         retries = maxRetries if maxRetries is not None else opts.get("maxRetries")
         if retry is None:
@@ -119,14 +124,25 @@ class _Base:
     def _auth(self) -> httpx.Auth | None:
         from .hawk import HawkAuth, origin_of
 
+        if self._user_auth is not None:
+            return self._user_auth
         if self._credentials_source is None:
             return None
-        return HawkAuth(self._credentials_source, origin_of(self.rootUrl))
+        # The legacy rootUrl's services live on their own hosts (queue.taskcluster.net).
+        return HawkAuth(self._credentials_source, origin_of(self.rootUrl),
+                        origin_of(self._base_url))
 
     @property
     def credentials(self) -> Credentials | None:
         """The credentials the next request will be signed with (never printed in full)."""
-        return self._credentials_source() if self._credentials_source else None
+        if not self._credentials_source:
+            return None
+        creds = self._credentials_source()
+        if creds is not None and not isinstance(creds, Credentials):
+            creds.close()  # an async provider's coroutine, never awaited
+            raise CredentialsError("the credentials provider is async: its credentials are "
+                                   "only known when a request is signed")
+        return creds
 
     def _bind(self, entry: EntryModel, args: tuple, kwargs: dict) -> rq.Call:
         call = rq.bind(self.serviceName, self._base_url, entry, args, kwargs)
@@ -229,11 +245,20 @@ def _credentials_source(value: Any, authorized_scopes: Any) -> Any:
     if callable(value) and not isinstance(value, (Credentials, Mapping)):
         provider = value
 
-        def source() -> Credentials | None:
-            creds = Credentials.coerce(provider())
+        def finish(value: Any) -> Credentials | None:
+            creds = Credentials.coerce(value)
             if creds is not None and authorized_scopes is not None:
                 creds = creds.with_authorized_scopes(authorized_scopes)
             return creds
+
+        async def finish_async(pending: Any) -> Credentials | None:
+            return finish(await pending)
+
+        def source() -> Any:
+            value = provider()
+            if inspect.isawaitable(value):  # an async provider: the async flow awaits it
+                return finish_async(value)
+            return finish(value)
 
         return source
     creds = Credentials.coerce(value)
@@ -244,6 +269,30 @@ def _credentials_source(value: Any, authorized_scopes: Any) -> Any:
     return lambda: creds
 
 
+def _user_auth(owner: str, auth: Any, credentials: Any) -> Any:
+    """The user's own ``httpx.Auth`` (it replaces Hawk signing), checked."""
+    if auth is None:
+        return None
+    import httpx
+
+    if not isinstance(auth, httpx.Auth):
+        raise TypeError(f"{owner}() auth must be an httpx.Auth, got {type(auth).__name__}")
+    if credentials is not None:
+        raise TypeError(f"{owner}() takes auth or credentials, not both: auth replaces "
+                        "Hawk signing")
+    return auth
+
+
+def _positive_int(name: str, value: Any) -> int:
+    from .response import DEFAULT_MAX_RESPONSE_SIZE
+
+    if value is None:
+        return DEFAULT_MAX_RESPONSE_SIZE
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive int (bytes), got {value!r}")
+    return value
+
+
 class Client(_Base):
     """Base of every synchronous service client (``tcdyn.Queue``, ...)."""
 
@@ -251,7 +300,8 @@ class Client(_Base):
         from .transport import SyncTransport
 
         self._transport = SyncTransport(self._auth(), self.retry, client=client,
-                                        timeout=self.timeout)
+                                        timeout=self.timeout,
+                                        max_response_size=self.max_response_size)
 
     def _call(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
         result = self._transport.send(self._bind(entry, args, kwargs))
@@ -315,7 +365,8 @@ class AsyncClient(_Base):
         from .transport import AsyncTransport
 
         self._transport = AsyncTransport(self._auth(), self.retry, client=client,
-                                         timeout=self.timeout)
+                                         timeout=self.timeout,
+                                         max_response_size=self.max_response_size)
 
     async def _call(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
         result = await self._transport.send(self._bind(entry, args, kwargs))
