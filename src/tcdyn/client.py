@@ -251,13 +251,10 @@ def _credentials_source(value: Any, authorized_scopes: Any) -> Any:
                 creds = creds.with_authorized_scopes(authorized_scopes)
             return creds
 
-        async def finish_async(pending: Any) -> Credentials | None:
-            return finish(await pending)
-
         def source() -> Any:
             value = provider()
             if inspect.isawaitable(value):  # an async provider: the async flow awaits it
-                return finish_async(value)
+                return _Pending(value, finish)
             return finish(value)
 
         return source
@@ -267,6 +264,28 @@ def _credentials_source(value: Any, authorized_scopes: Any) -> Any:
     if authorized_scopes is not None:
         creds = creds.with_authorized_scopes(authorized_scopes)
     return lambda: creds
+
+
+class _Pending:
+    """An async provider's pending credentials: awaited by the async Hawk flow, closed
+    (never awaited) where credentials are needed synchronously."""
+
+    __slots__ = ("_awaitable", "_finish")
+
+    def __init__(self, awaitable: Any, finish: Any) -> None:
+        self._awaitable = awaitable
+        self._finish = finish
+
+    def __await__(self) -> Any:
+        return self._run().__await__()
+
+    async def _run(self) -> Credentials | None:
+        return self._finish(await self._awaitable)
+
+    def close(self) -> None:
+        close = getattr(self._awaitable, "close", None)
+        if close is not None:
+            close()
 
 
 def _user_auth(owner: str, auth: Any, credentials: Any) -> Any:

@@ -23,6 +23,8 @@ DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
 MESSAGE_LIMIT = 2000
 #: What tcdyn asks servers for: the encodings ``BodyReader`` inflates.
 ACCEPT_ENCODING = "gzip, deflate"
+#: How much of a body past the limit is kept (for the error's ``.raw_body``).
+KEPT_WHEN_TOO_LARGE = 1024 * 1024
 _STEP = 1024 * 1024  # inflate at most this much per zlib call
 
 
@@ -71,6 +73,8 @@ class Received:
     too_large: bool = False
     #: Why the content encoding could not be decoded (``content`` is then what was decoded).
     undecodable: str | None = None
+    #: The size limit the body was read with.
+    limit: int = DEFAULT_MAX_RESPONSE_SIZE
 
 
 class BodyReader:
@@ -131,7 +135,17 @@ class BodyReader:
         return True
 
     def content(self) -> bytes:
+        """What was read; past the limit only its first ``KEPT_WHEN_TOO_LARGE`` bytes (no
+        second copy of a huge body)."""
         chunks = self._chunks
+        if self.too_large:
+            kept, size = [], 0
+            for chunk in chunks:
+                kept.append(chunk[:KEPT_WHEN_TOO_LARGE - size])
+                size += len(kept[-1])
+                if size >= KEPT_WHEN_TOO_LARGE:
+                    break
+            return b"".join(kept)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
@@ -195,7 +209,8 @@ def value(service: str, name: str, method: str, received: Received, attempts: in
                    url=received.url, attempts=attempts)
 
     if received.too_large:
-        raise fail(ResponseTooLarge, f"response body larger than {received_limit(received)}")
+        raise fail(ResponseTooLarge, f"response body larger than {received_limit(received)} "
+                                     "(the client option max_response_size)")
     if 300 <= status < 400:
         location = headers.get("location")
         location = urljoin(received.url, location) if location else None
@@ -221,7 +236,7 @@ def value(service: str, name: str, method: str, received: Received, attempts: in
 
 
 def received_limit(received: Received) -> str:
-    size = len(received.content)
+    size = received.limit
     return f"{size / 1048576:g} MiB" if size >= 1048576 else f"{size} bytes"
 
 
@@ -232,7 +247,7 @@ def error_text(received: Received) -> tuple[Any, str | None, str | None]:
     if received.undecodable:
         note = f"body not decodable: {received.undecodable}"
     elif received.too_large:
-        note = f"body truncated at {received_limit(received)}"
+        note = f"body larger than {received_limit(received)}, cut"
     content = received.content
     if not content:
         return None, None, note

@@ -11,9 +11,13 @@ to ``max_response_size`` bytes after decompression.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import sys
 import time
 from typing import Any
 
+import httpcore
 import httpx
 
 from .errors import TaskclusterFailure
@@ -50,6 +54,81 @@ class _Deadline(dict):
 
     def expired(self) -> bool:
         return time.monotonic() >= self._end
+
+
+#: The deadline of the attempt running in this thread / task, for ``_DeadlineBackend``.
+_current: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "tcdyn_deadline", default=None)
+
+
+def _clamp(timeout: float | None) -> float | None:
+    deadline = _current.get()
+    return timeout if deadline is None else deadline.get("read")
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits at most what is left of the
+    attempt's deadline (httpcore takes one read timeout per phase, so a server dripping
+    bytes would otherwise never time out)."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamp(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname,
+                                                     _clamp(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's sync network backend, its streams bounded by the attempt's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options: Any = None
+                    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_tcp(host, port, _clamp(timeout),
+                                                       local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_unix_socket(path, _clamp(timeout),
+                                                               socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _own_sync_client() -> httpx.Client:
+    """httpx's default client, its connections bounded by each attempt's deadline."""
+    transport = httpx.HTTPTransport()
+    pool = getattr(transport, "_pool", None)
+    if isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
+        pool._network_backend = _DeadlineBackend(pool._network_backend)  # type: ignore
+    return httpx.Client(transport=transport, follow_redirects=False)
+
+
+if sys.version_info >= (3, 11):
+    async def _within(seconds: float, awaitable: Any) -> Any:
+        async with asyncio.timeout(seconds):
+            return await awaitable
+else:  # pragma: no cover
+    async def _within(seconds: float, awaitable: Any) -> Any:
+        return await asyncio.wait_for(awaitable, seconds)
 
 
 def _request(client: httpx.Client | httpx.AsyncClient, call: Call,
@@ -109,10 +188,15 @@ class _Transport:
     def _reader(self, response: httpx.Response) -> BodyReader:
         return BodyReader(response.headers.get("content-encoding"), self.max_response_size)
 
+    def _in_memory(self, response: httpx.Response) -> BodyReader:
+        reader = BodyReader(None, self.max_response_size)  # httpx has decoded it already
+        reader.feed(response.content)
+        return reader
+
     @staticmethod
     def _received(response: httpx.Response, reader: BodyReader) -> Received:
         return Received(response.status_code, response.headers, reader.content(),
-                        str(response.url), reader.too_large, reader.undecodable)
+                        str(response.url), reader.too_large, reader.undecodable, reader.limit)
 
 
 class SyncTransport(_Transport):
@@ -123,15 +207,26 @@ class SyncTransport(_Transport):
         if self._closed:
             raise self._closed_error()
         if self._client is None:
-            self._client = httpx.Client(follow_redirects=False)
+            self._client = _own_sync_client()
         return self._client
 
     def _attempt(self, client: httpx.Client, request: httpx.Request,
                  deadline: _Deadline | None) -> Received:
-        if deadline is not None:
-            deadline.start()
+        if deadline is None:
+            return self._exchange(client, request, None)
+        deadline.start()
+        token = _current.set(deadline)
+        try:
+            return self._exchange(client, request, deadline)
+        finally:
+            _current.reset(token)
+
+    def _exchange(self, client: httpx.Client, request: httpx.Request,
+                  deadline: _Deadline | None) -> Received:
         response = client.send(request, auth=self.auth, follow_redirects=False, stream=True)
         try:
+            if response.is_stream_consumed:  # answered from memory (e.g. a MockTransport)
+                return self._received(response, self._in_memory(response))
             reader = self._reader(response)
             for raw in response.iter_raw():
                 if deadline is not None and deadline.expired():
@@ -172,10 +267,13 @@ class SyncTransport(_Transport):
 class AsyncTransport(_Transport):
     """Sends calls with an ``httpx.AsyncClient``; the same decisions as ``SyncTransport``.
 
-    The ``httpx.AsyncClient`` tcdyn creates belongs to the event loop it was created on; on
-    another loop (a second ``asyncio.run``) a new one replaces it."""
+    The ``httpx.AsyncClient`` tcdyn creates belongs to the event loop it was created on: it
+    is closed when that loop shuts down (``asyncio.run`` finalises async generators before
+    closing its loop, which runs ``_close_at_shutdown``), and a new one serves the next loop.
+    """
 
     _loop: asyncio.AbstractEventLoop | None = None
+    _closer: Any = None
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -184,25 +282,29 @@ class AsyncTransport(_Transport):
         if self._owns_client:
             loop = asyncio.get_running_loop()
             if self._client is None or self._loop is not loop:
-                self._release()
                 self._client = httpx.AsyncClient(follow_redirects=False)
                 self._loop = loop
+                self._closer = _close_at_shutdown(self._client)
         return self._client
 
-    def _release(self) -> None:
-        """Let go of a client made on another loop, closing it there if that loop runs."""
-        old, loop = self._client, self._loop
-        self._client = self._loop = None
-        if old is not None and loop is not None and loop.is_running():
-            asyncio.run_coroutine_threadsafe(old.aclose(), loop)
 
     async def _attempt(self, client: httpx.AsyncClient, request: httpx.Request,
                        deadline: _Deadline | None) -> Received:
-        if deadline is not None:
-            deadline.start()
+        if deadline is None:
+            return await self._exchange(client, request, None)
+        deadline.start()
+        try:
+            return await _within(deadline.total, self._exchange(client, request, deadline))
+        except asyncio.TimeoutError:
+            raise self._expired(request, deadline) from None
+
+    async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request,
+                        deadline: _Deadline | None) -> Received:
         response = await client.send(request, auth=self.auth, follow_redirects=False,
                                      stream=True)
         try:
+            if response.is_stream_consumed:  # answered from memory (e.g. a MockTransport)
+                return self._received(response, self._in_memory(response))
             reader = self._reader(response)
             async for raw in response.aiter_raw():
                 if deadline is not None and deadline.expired():
@@ -235,9 +337,21 @@ class AsyncTransport(_Transport):
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._owns_client and self._client is not None:
-            if self._loop is asyncio.get_running_loop():
-                await self._client.aclose()
-            else:
-                self._release()
-            self._client = None
+        closer, self._closer, self._client = self._closer, None, None
+        if closer is not None and self._loop is asyncio.get_running_loop():
+            await closer.aclose()  # closes the client
+
+
+def _close_at_shutdown(client: httpx.AsyncClient) -> Any:
+    """A started async generator that closes ``client`` when it is finalised: by
+    ``aclose()``, by the loop's shutdown (``loop.shutdown_asyncgens``), or when dropped."""
+    async def closer() -> Any:
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    gen = closer()
+    with contextlib.suppress(StopIteration):  # to the first yield: the loop now knows it
+        gen.asend(None).send(None)
+    return gen
