@@ -26,7 +26,8 @@ from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Re
 
 DEFAULT_TIMEOUT = 30.0
 _HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
-_JSON_HEADERS = {**_HEADERS, "Content-Type": "application/json"}
+_JSON = {"Content-Type": "application/json"}
+_JSON_HEADERS = {**_HEADERS, **_JSON}
 _REDACTED = "<redacted>"
 
 
@@ -63,7 +64,7 @@ _current: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
 
 def _clamp(timeout: float | None) -> float | None:
     deadline = _current.get()
-    return timeout if deadline is None else deadline.get("read")
+    return timeout if deadline is None else max(deadline._end - time.monotonic(), 0.001)
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -73,6 +74,8 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        self.get_extra_info = inner.get_extra_info  # type: ignore[method-assign]  # hot
+        self.close = inner.close  # type: ignore[method-assign]
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, _clamp(timeout))
@@ -119,7 +122,7 @@ def _own_sync_client() -> httpx.Client:
     pool = getattr(transport, "_pool", None)
     if isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
         pool._network_backend = _DeadlineBackend(pool._network_backend)  # type: ignore
-    return httpx.Client(transport=transport, follow_redirects=False)
+    return httpx.Client(transport=transport, follow_redirects=False, headers=_HEADERS)
 
 
 if sys.version_info >= (3, 11):
@@ -132,10 +135,14 @@ else:  # pragma: no cover
 
 
 def _request(client: httpx.Client | httpx.AsyncClient, call: Call,
-             deadline: _Deadline | None) -> httpx.Request:
+             deadline: _Deadline | None, own: bool) -> httpx.Request:
+    # A client tcdyn made asks for gzip/deflate by default; a user's may accept more.
+    if call.body is not None:
+        headers = _JSON if own else _JSON_HEADERS
+    else:
+        headers = None if own else _HEADERS
     return client.build_request(
-        call.method, call.url, params=call.query, content=call.body,
-        headers=_JSON_HEADERS if call.body is not None else _HEADERS,
+        call.method, call.url, params=call.query, content=call.body, headers=headers,
         extensions={"timeout": deadline if deadline is not None else
                     {"connect": None, "read": None, "write": None, "pool": None}})
 
@@ -240,7 +247,7 @@ class SyncTransport(_Transport):
     def send(self, call: Call) -> Any:
         client = self.client
         deadline = self._deadline()
-        request = _request(client, call, deadline)
+        request = _request(client, call, deadline, self._owns_client)
         flow = exchange(call, self.policy)
         step = next(flow)
         while True:
@@ -282,7 +289,7 @@ class AsyncTransport(_Transport):
         if self._owns_client:
             loop = asyncio.get_running_loop()
             if self._client is None or self._loop is not loop:
-                self._client = httpx.AsyncClient(follow_redirects=False)
+                self._client = httpx.AsyncClient(follow_redirects=False, headers=_HEADERS)
                 self._loop = loop
                 self._closer = _close_at_shutdown(self._client)
         return self._client
@@ -318,7 +325,7 @@ class AsyncTransport(_Transport):
     async def send(self, call: Call) -> Any:
         client = self.client
         deadline = self._deadline()
-        request = _request(client, call, deadline)
+        request = _request(client, call, deadline, self._owns_client)
         flow = exchange(call, self.policy)
         step = next(flow)
         while True:
