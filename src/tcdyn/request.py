@@ -2,8 +2,8 @@
 
 ``bind`` turns a method's arguments into a ``Call`` (HTTP method, URL, query, body);
 ``exchange`` is the retry loop as a generator that asks its driver to send or to sleep, so
-both transports run the very same decisions; ``result`` maps a response to a value or a typed
-error; ``next_page`` / ``page_items`` drive pagination.
+both transports run the very same decisions (``response.value`` gives a success's value,
+``error_for`` the typed error of the rest); ``next_page`` / ``page_items`` drive pagination.
 """
 
 from __future__ import annotations
