@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import tcdyn
 from tcdyn.request import SEND, Call, RetryPolicy, Sleep, encode_segment, exchange
+from tcdyn.response import InvalidResponse, Received
 
 ENTRY = tcdyn.Queue._model.entries["getLatestArtifact"]
 CALL = Call("queue", "task", "GET", "http://x/api/queue/v1/task/t", None, None)
@@ -58,7 +59,7 @@ def _drive(flow, outcomes):
 
 
 def ok(status=200, body=b'{"a": 1}', headers=None):
-    return (status, headers or {}, body, "http://x")
+    return Received(status, headers or {}, body, "http://x")
 
 
 def test_retry_loop_decisions():
@@ -78,7 +79,8 @@ def test_retry_loop_decisions():
     exc, sleeps, sends = _drive(exchange(CALL, policy), [boom] * 4)
     assert isinstance(exc, tcdyn.TaskclusterConnectionError) and exc.superExc is boom
     assert _drive(exchange(CALL, policy), [ok(204, b"")])[0] is None
-    assert _drive(exchange(CALL, policy), [ok(200, b"plain")])[0] == "plain"
+    exc = _drive(exchange(CALL, policy), [ok(200, b"plain")])[0]
+    assert isinstance(exc, InvalidResponse) and "not JSON" in str(exc)
 
 
 def test_clock_skew_hint_on_stale_timestamp():

@@ -9,6 +9,7 @@ imported, until a class or function is used.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from .errors import (
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 __version__ = "0.1.0"
+
+# A library's log records reach only the handlers its application configures.
+logging.getLogger("tcdyn").addHandler(logging.NullHandler())
 
 # name -> module that defines it, imported on first access.
 _LAZY = {

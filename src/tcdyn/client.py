@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import request as rq
 from .credentials import Credentials
-from .errors import InsufficientScopes, UnknownMethodError
+from .errors import CredentialsError, InsufficientScopes, UnknownMethodError
 from .errors import TaskclusterArgumentError as ArgumentError
 from .meta import Extras
 
@@ -31,7 +31,8 @@ LEGACY_ROOT_URL = "https://taskcluster.net"
 _OPTION_NAMES = ("rootUrl", "credentials", "authorizedScopes", "maxRetries",
                  "signedUrlExpiration", "timeout", "proxyUrl")
 #: Keyword-only options beyond the official ones.
-_KEYWORD_NAMES = ("retry", "client", "session", "validate", "validate_responses")
+_KEYWORD_NAMES = ("retry", "client", "session", "validate", "validate_responses", "auth",
+                  "max_response_size")
 #: How long a client trusts ``auth.currentScopes`` for its preflight checks.
 SCOPES_TTL = 300.0
 _UNSET: Any = object()
@@ -61,7 +62,8 @@ class _Base:
                  retry: rq.RetryPolicy | None = None, timeout: float | None = _UNSET,
                  client: Any = None, signedUrlExpiration: float | None = None,
                  proxyUrl: str | None = None, validate: bool | None = None,
-                 validate_responses: bool = False, **unknown: Any) -> None:
+                 validate_responses: bool = False, auth: Any = None,
+                 max_response_size: int | None = None, **unknown: Any) -> None:
         name = type(self).__name__
         if options is not None and not isinstance(options, Mapping):
             raise ArgumentError(f"{name}() options must be a dict, got "
@@ -89,6 +91,8 @@ class _Base:
         scopes = authorizedScopes if authorizedScopes is not None else opts.get(
             "authorizedScopes")
         self._credentials_source = _credentials_source(creds, scopes)
+        self._user_auth = _user_auth(type(self).__name__, auth, self._credentials_source)
+        self._max_response_size = _positive_int("max_response_size", max_response_size)
 
         retries = maxRetries if maxRetries is not None else opts.get("maxRetries")
         if retry is None:
@@ -201,9 +205,13 @@ class _Base:
     def _auth(self) -> httpx.Auth | None:
         from .hawk import HawkAuth, origin_of
 
+        if self._user_auth is not None:
+            return self._user_auth
         if self._credentials_source is None:
             return None
-        return HawkAuth(self._credentials_source, origin_of(self._root_url))
+        # The legacy rootUrl's services live on their own hosts (queue.taskcluster.net).
+        return HawkAuth(self._credentials_source, origin_of(self._root_url),
+                        origin_of(self._base_url))
 
     @property
     def credentials(self) -> Credentials | None:
@@ -212,7 +220,14 @@ class _Base:
         return self._current_credentials()
 
     def _current_credentials(self) -> Credentials | None:
-        return self._credentials_source() if self._credentials_source else None
+        if not self._credentials_source:
+            return None
+        creds = self._credentials_source()
+        if creds is not None and not isinstance(creds, Credentials):
+            creds.close()  # an async provider's coroutine, never awaited
+            raise CredentialsError("the credentials provider is async: its credentials are "
+                                   "only known when a request is signed")
+        return creds
 
     def _bind(self, entry: EntryModel, args: tuple, kwargs: dict) -> rq.Call:
         call = rq.bind(self._model.serviceName, self._base_url, entry, args, kwargs)
@@ -378,11 +393,17 @@ def _credentials_source(value: Any, authorized_scopes: Any) -> Any:
     if callable(value) and not isinstance(value, (Credentials, Mapping)):
         provider = value
 
-        def source() -> Credentials | None:
-            creds = Credentials.coerce(provider())
+        def finish(value: Any) -> Credentials | None:
+            creds = Credentials.coerce(value)
             if creds is not None and authorized_scopes is not None:
                 creds = creds.with_authorized_scopes(authorized_scopes)
             return creds
+
+        def source() -> Any:
+            value = provider()
+            if inspect.isawaitable(value):  # an async provider: the async flow awaits it
+                return _Pending(value, finish)
+            return finish(value)
 
         return source
     creds = Credentials.coerce(value)
@@ -393,6 +414,53 @@ def _credentials_source(value: Any, authorized_scopes: Any) -> Any:
     return _Fixed(creds)
 
 
+class _Pending:
+    """An async provider's pending credentials: awaited by the async Hawk flow, closed
+    (never awaited) where credentials are needed synchronously."""
+
+    __slots__ = ("_awaitable", "_finish")
+
+    def __init__(self, awaitable: Any, finish: Any) -> None:
+        self._awaitable = awaitable
+        self._finish = finish
+
+    def __await__(self) -> Any:
+        return self._run().__await__()
+
+    async def _run(self) -> Credentials | None:
+        return self._finish(await self._awaitable)
+
+    def close(self) -> None:
+        close = getattr(self._awaitable, "close", None)
+        if close is not None:
+            close()
+
+
+def _user_auth(owner: str, auth: Any, credentials: Any) -> Any:
+    """The user's own ``httpx.Auth`` (it replaces Hawk signing), checked."""
+    if auth is None:
+        return None
+    import httpx
+
+    if not isinstance(auth, httpx.Auth):
+        raise ArgumentError(f"{owner}() auth must be an httpx.Auth, got "
+                            f"{type(auth).__name__}")
+    if credentials is not None:
+        raise ArgumentError(f"{owner}() takes auth or credentials, not both: auth replaces "
+                            "Hawk signing")
+    return auth
+
+
+def _positive_int(name: str, value: Any) -> int:
+    from .response import DEFAULT_MAX_RESPONSE_SIZE
+
+    if value is None:
+        return DEFAULT_MAX_RESPONSE_SIZE
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ArgumentError(f"{name} must be a positive int (bytes), got {value!r}")
+    return value
+
+
 class Client(_Base):
     """Base of every synchronous service client (``tcdyn.Queue``, ...)."""
 
@@ -400,7 +468,8 @@ class Client(_Base):
         from .transport import SyncTransport
 
         self._transport = SyncTransport(self._auth(), self._retry, client=client,
-                                        timeout=self._timeout)
+                                        timeout=self._timeout,
+                                        max_response_size=self._max_response_size)
 
     @staticmethod
     def _http_client_type(httpx: Any) -> type:
@@ -485,7 +554,8 @@ class AsyncClient(_Base):
         from .transport import AsyncTransport
 
         self._transport = AsyncTransport(self._auth(), self._retry, client=client,
-                                         timeout=self._timeout)
+                                         timeout=self._timeout,
+                                         max_response_size=self._max_response_size)
 
     @staticmethod
     def _http_client_type(httpx: Any) -> type:

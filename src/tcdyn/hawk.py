@@ -3,7 +3,8 @@
 The flow signs ``request.url`` exactly as httpx will send it (path with its query string,
 host and port), adds the payload hash of the exact body bytes, and carries Taskcluster's
 ``ext`` (certificate, authorizedScopes). It runs again on every retry, so each try gets a
-fresh timestamp and nonce. It never signs a request for another origin than the rootUrl's.
+fresh timestamp and nonce. It signs only requests to the origins it is given: the rootUrl's
+(and, for the legacy rootUrl ``https://taskcluster.net``, the service's own host).
 
 The MAC itself is mohawk's (``mohawk.util.calculate_mac``); mohawk's ``Sender`` is not used on
 this path because it pretty-prints every request for its debug log, which costs ~50 us a call.
@@ -12,9 +13,10 @@ this path because it pretty-prints every request for its debug log, which costs 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import time
 from base64 import b64encode
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ import httpx
 import mohawk.util
 
 from .credentials import Credentials
+from .errors import CredentialsError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -80,29 +83,52 @@ def authorization_header(credentials: Credentials, method: str, url: httpx.URL,
     return header
 
 
-CredentialsSource = Callable[[], "Credentials | None"]
+CredentialsSource = Callable[[], Any]
 
 
 class HawkAuth(httpx.Auth):
-    """Sign requests to ``origin`` with the credentials ``source()`` returns at send time
-    (so a provider can rotate them); leave other requests and anonymous clients unsigned."""
+    """Sign requests to one of ``origins`` with the credentials ``source()`` returns at send
+    time (so a provider can rotate them); leave other requests and anonymous clients
+    unsigned. ``source`` may return an awaitable (an async provider): the async flow awaits
+    it, the sync flow refuses it."""
 
     requires_request_body = True
 
-    def __init__(self, source: CredentialsSource, origin: tuple[str, str, int]) -> None:
+    def __init__(self, source: CredentialsSource, *origins: tuple[str, str, int]) -> None:
         self._source = source
-        self._origin = origin
+        self._origins = frozenset(origins)
+
+    def _sign(self, request: httpx.Request, credentials: Credentials | None) -> None:
+        if credentials is None:
+            return
+        url = request.url
+        if (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)) \
+                in self._origins:
+            request.headers["Authorization"] = authorization_header(
+                credentials, request.method, url, request.content or None)
+        else:
+            request.headers.pop("Authorization", None)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, Any, None]:
         credentials = self._source()
-        if credentials is not None:
-            url = request.url
-            if (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)) \
-                    == self._origin:
-                request.headers["Authorization"] = authorization_header(
-                    credentials, request.method, url, request.content or None)
-            else:
-                request.headers.pop("Authorization", None)
+        if credentials is not None and not isinstance(credentials, Credentials) \
+                and inspect.isawaitable(credentials):
+            close = getattr(credentials, "close", None)
+            if close is not None:
+                close()  # no "never awaited" warning
+            raise CredentialsError("the credentials provider is async: use it with a "
+                                       "tcdyn.aio client")
+        self._sign(request, credentials)
+        yield request
+
+    async def async_auth_flow(self, request: httpx.Request
+                              ) -> AsyncGenerator[httpx.Request, Any]:
+        await request.aread()
+        credentials = self._source()
+        if credentials is not None and not isinstance(credentials, Credentials) \
+                and inspect.isawaitable(credentials):
+            credentials = await credentials
+        self._sign(request, credentials)
         yield request
 
 

@@ -2,8 +2,8 @@
 
 ``bind`` turns a method's arguments into a ``Call`` (HTTP method, URL, query, body);
 ``exchange`` is the retry loop as a generator that asks its driver to send or to sleep, so
-both transports run the very same decisions; ``result`` maps a response to a value or a typed
-error; ``next_page`` / ``page_items`` drive pagination.
+both transports run the very same decisions (``response.value`` gives a success's value,
+``error_for`` the typed error of the rest); ``next_page`` / ``page_items`` drive pagination.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email.utils
-import json
+import logging
 import random
 import time
 from collections.abc import Generator, Mapping
@@ -29,6 +29,10 @@ from .errors import (
     TaskclusterArgumentError as ArgumentError,
 )
 from .model import EntryModel
+from .response import Received, clip, error_text
+from .response import value as response_value
+
+log = logging.getLogger("tcdyn.request")
 
 _MISSING = object()
 
@@ -230,33 +234,23 @@ def bind(service: str, base_url: str, entry: EntryModel, args: tuple, kwargs: di
 
 # -- responses ----------------------------------------------------------------------------
 
-def decode(status: int, content: bytes) -> Any:
-    """A successful response's value: parsed JSON; ``None`` for 204 or an empty body."""
-    if status == 204 or not content:
-        return None
-    try:
-        return json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return content.decode("utf-8", "replace")
-
-
 _CLOCK_HINT = (" (Hawk timestamps are checked against the server's clock: check this "
                "machine's clock; local UTC time is {now})")
 
 
-def error_for(call: Call, status: int, content: bytes, attempts: int,
-              http_url: str | None = None) -> TaskclusterRestFailure:
-    """The typed exception for an error response."""
-    body: Any = None
-    raw: str | None = None
-    try:
-        body = json.loads(content) if content else None
-    except (ValueError, UnicodeDecodeError):
-        raw = content[:2000].decode("utf-8", "replace")
+def error_for(call: Call, received: Received, attempts: int) -> TaskclusterRestFailure:
+    """The typed exception for an error response. The server's message goes into the
+    exception text cut to ``response.MESSAGE_LIMIT`` characters; ``.body`` / ``.raw_body``
+    keep the whole (size-limited) body."""
+    status = received.status
+    body, raw, note = error_text(received)
     code = body.get("code") if isinstance(body, dict) else None
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str):
         message = raw or f"HTTP {status} with no message"
+    message = clip(message)
+    if note:
+        message += f" [{note}]"
     if status == 401 and any(w in message.lower() for w in ("stale", "timestamp", "skew")):
         now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         message += _CLOCK_HINT.format(now=now)
@@ -265,7 +259,7 @@ def error_for(call: Call, status: int, content: bytes, attempts: int,
         cls = TaskclusterAuthFailure if status == 401 else TaskclusterRestFailure
     return cls(message, status_code=status, code=code if isinstance(code, str) else None,
                body=body, raw_body=raw, service=call.service, method_name=call.name,
-               http_method=call.method, url=http_url or call.url, attempts=attempts)
+               http_method=call.method, url=received.url or call.url, attempts=attempts)
 
 
 def retry_after(value: str | None, policy: RetryPolicy) -> float | None:
@@ -293,13 +287,24 @@ class Sleep:
 SEND = "send"
 
 
+def _retry(call: Call, policy: RetryPolicy, attempt: int, why: str,
+           seconds: float | None = None) -> Sleep:
+    """The wait before the next try, logged at DEBUG (only when a retry will happen)."""
+    if seconds is None:
+        seconds = policy.delay(attempt)
+    log.debug("%s.%s: %s; retry %d of %d in %.2fs", call.service, call.name, why, attempt,
+              policy.max_retries, seconds)
+    return Sleep(seconds)
+
+
 def exchange(call: Call, policy: RetryPolicy
              ) -> Generator[str | Sleep, Any, Any]:
     """The retry loop, as a generator shared by the sync and async transports.
 
-    It yields ``SEND`` and expects back either ``(status, headers, content, url)`` or the
-    transport exception that prevented a response; it yields ``Sleep`` between tries. Its
-    return value is the call's result; errors are raised from it.
+    It yields ``SEND`` and expects back either a ``response.Received`` or the transport
+    exception that prevented a response; it yields ``Sleep`` between tries. Its return value
+    is the call's result; errors are raised from it. An error status whose body could not be
+    decoded (or was too large) is retried like any other of its status.
     """
     attempt = 0
     while True:
@@ -312,22 +317,20 @@ def exchange(call: Call, policy: RetryPolicy
                     f"{call.service}.{call.name}: {call.method} {call.url} failed after "
                     f"{attempt} attempts: {type(outcome).__name__}: {outcome}",
                     url=call.url, attempts=attempt, superExc=outcome) from outcome
-            yield Sleep(policy.delay(attempt))
+            yield _retry(call, policy, attempt, type(outcome).__name__)
             continue
-        status, headers, content, url = outcome
+        status = outcome.status
         if status < 400:
-            return decode(status, content)
+            return response_value(call.service, call.name, call.method, outcome, attempt)
         if retries_left and status >= 500:
-            yield Sleep(policy.delay(attempt))
+            yield _retry(call, policy, attempt, f"HTTP {status}")
             continue
         if retries_left and status == 429:
-            wait = retry_after(headers.get("retry-after"), policy)
-            if wait is None:
-                wait = policy.delay(attempt)
-            if wait <= policy.max_retry_after:
-                yield Sleep(wait)
+            wait = retry_after(outcome.headers.get("retry-after"), policy)
+            if wait is None or wait <= policy.max_retry_after:
+                yield _retry(call, policy, attempt, "HTTP 429", wait)
                 continue
-        raise error_for(call, status, content, attempt, url)
+        raise error_for(call, outcome, attempt)
 
 
 # -- pagination ---------------------------------------------------------------------------

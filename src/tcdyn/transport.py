@@ -1,58 +1,209 @@
 """The only code that does HTTP I/O: it sends ``Call``s with httpx, sync or async.
 
 Both transports drive the same ``request.exchange`` generator, so retries, backoff, error
-mapping and redirects behave identically; they differ only in how they send and sleep.
+mapping and redirects behave identically; they differ only in how they send, read and sleep.
 Redirects are never followed (a 303's JSON body is the result, as with the official client),
-which also keeps credentials from ever reaching another host.
+which also keeps credentials from ever reaching another host. Each attempt has one deadline
+(``timeout``) for connecting, sending and reading the whole body, and a body is read at most
+to ``max_response_size`` bytes after decompression.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
+import contextvars
+import sys
 import time
 from typing import Any
 
+import httpcore
 import httpx
 
+from .errors import TaskclusterFailure
 from .request import SEND, Call, RetryPolicy, exchange
-
-log = logging.getLogger("tcdyn.transport")
+from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
 
 DEFAULT_TIMEOUT = 30.0
-_HEADERS = {"Content-Type": "application/json"}
+_HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
+_JSON = {"Content-Type": "application/json"}
+_JSON_HEADERS = {**_HEADERS, **_JSON}
+_REDACTED = "<redacted>"
 
 
-def _request(client: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
-    return client.build_request(call.method, call.url, params=call.query, content=call.body,
-                                headers=_HEADERS if call.body is not None else None)
+class ClientClosedError(TaskclusterFailure, RuntimeError):
+    """A client was used after ``close()`` / ``aclose()``."""
+
+
+class _Deadline(dict):
+    """The ``timeout`` extension httpcore reads before every connect, read and write: each
+    wait is bounded by what is left of the attempt's total time."""
+
+    __slots__ = ("_end", "total")
+
+    def __init__(self, total: float) -> None:
+        super().__init__(connect=total, read=total, write=total, pool=total)
+        self.total = total
+        self._end = 0.0
+
+    def start(self) -> None:
+        self._end = time.monotonic() + self.total
+
+    def get(self, key: Any, default: Any = None) -> float:
+        # A wait of 0 would make the socket non-blocking; a millisecond times out cleanly.
+        return max(self._end - time.monotonic(), 0.001)
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self._end
+
+
+#: The deadline of the attempt running in this thread / task, for ``_DeadlineBackend``.
+_current: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "tcdyn_deadline", default=None)
+
+
+def _clamp(timeout: float | None) -> float | None:
+    deadline = _current.get()
+    return timeout if deadline is None else max(deadline._end - time.monotonic(), 0.001)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits at most what is left of the
+    attempt's deadline (httpcore takes one read timeout per phase, so a server dripping
+    bytes would otherwise never time out)."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+        self.get_extra_info = inner.get_extra_info  # type: ignore[method-assign]  # hot
+        self.close = inner.close  # type: ignore[method-assign]
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamp(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname,
+                                                     _clamp(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's sync network backend, its streams bounded by the attempt's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options: Any = None
+                    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_tcp(host, port, _clamp(timeout),
+                                                       local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_unix_socket(path, _clamp(timeout),
+                                                               socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _own_sync_client() -> httpx.Client:
+    """httpx's default client, its connections bounded by each attempt's deadline."""
+    transport = httpx.HTTPTransport()
+    pool = getattr(transport, "_pool", None)
+    if isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
+        pool._network_backend = _DeadlineBackend(pool._network_backend)  # type: ignore
+    return httpx.Client(transport=transport, follow_redirects=False, headers=_HEADERS)
+
+
+if sys.version_info >= (3, 11):
+    async def _within(seconds: float, awaitable: Any) -> Any:
+        async with asyncio.timeout(seconds):
+            return await awaitable
+else:  # pragma: no cover
+    async def _within(seconds: float, awaitable: Any) -> Any:
+        return await asyncio.wait_for(awaitable, seconds)
+
+
+def _request(client: httpx.Client | httpx.AsyncClient, call: Call,
+             deadline: _Deadline | None, own: bool) -> httpx.Request:
+    # A client tcdyn made asks for gzip/deflate by default; a user's may accept more.
+    if call.body is not None:
+        headers = _JSON if own else _JSON_HEADERS
+    else:
+        headers = None if own else _HEADERS
+    return client.build_request(
+        call.method, call.url, params=call.query, content=call.body, headers=headers,
+        extensions={"timeout": deadline if deadline is not None else
+                    {"connect": None, "read": None, "write": None, "pool": None}})
+
+
+def _redacted(exc: httpx.TransportError) -> httpx.TransportError:
+    """``exc`` with its ``.request`` replaced by a copy whose Authorization is redacted."""
+    try:
+        request = exc.request
+    except RuntimeError:
+        return exc
+    if "authorization" in request.headers:
+        headers = request.headers.copy()
+        headers["Authorization"] = _REDACTED
+        try:
+            content: bytes | None = request.content
+        except httpx.RequestNotRead:
+            content = None
+        exc.request = httpx.Request(request.method, request.url, headers=headers,
+                                    content=content)
+    return exc
 
 
 class _Transport:
-    """What both transports share: the auth flow, the retry policy, the client's life."""
+    """What both transports share: the auth flow, the retry policy, limits, the client's
+    life."""
 
     def __init__(self, auth: httpx.Auth | None, policy: RetryPolicy, *,
-                 client: Any = None, timeout: float | None = DEFAULT_TIMEOUT) -> None:
+                 client: Any = None, timeout: float | None = DEFAULT_TIMEOUT,
+                 max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
         self.auth = auth
         self.policy = policy
         self.timeout = timeout
+        self.max_response_size = max_response_size
         self._client = client
         self._owns_client = client is None
+        self._closed = False
+
+    def _deadline(self) -> _Deadline | None:
+        return _Deadline(self.timeout) if self.timeout is not None else None
+
+    def _closed_error(self) -> ClientClosedError:
+        return ClientClosedError("this tcdyn client was closed: create a new one (a closed "
+                                 "client never reopens its connections)")
 
     @staticmethod
-    def _received(response: httpx.Response) -> tuple[int, httpx.Headers, bytes, str]:
-        return response.status_code, response.headers, response.content, str(response.url)
+    def _expired(request: httpx.Request, deadline: _Deadline) -> httpx.ReadTimeout:
+        return httpx.ReadTimeout(f"no whole response within the {deadline.total:g} s "
+                                 "timeout", request=request)
+
+    def _reader(self, response: httpx.Response) -> BodyReader:
+        return BodyReader(response.headers.get("content-encoding"), self.max_response_size)
+
+    def _in_memory(self, response: httpx.Response) -> BodyReader:
+        reader = BodyReader(None, self.max_response_size)  # httpx has decoded it already
+        reader.feed(response.content)
+        return reader
 
     @staticmethod
-    def _failed(call: Call, exc: httpx.TransportError) -> httpx.TransportError:
-        log.warning("%s.%s: %s, will retry if allowed", call.service, call.name,
-                    type(exc).__name__)
-        return exc
-
-    @staticmethod
-    def _waiting(call: Call, seconds: float) -> float:
-        log.info("%s.%s: retrying in %.2fs", call.service, call.name, seconds)
-        return seconds
+    def _received(response: httpx.Response, reader: BodyReader) -> Received:
+        return Received(response.status_code, response.headers, reader.content(),
+                        str(response.url), reader.too_large, reader.undecodable, reader.limit)
 
 
 class SyncTransport(_Transport):
@@ -60,24 +211,53 @@ class SyncTransport(_Transport):
 
     @property
     def client(self) -> httpx.Client:
+        if self._closed:
+            raise self._closed_error()
         if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
+            self._client = _own_sync_client()
         return self._client
+
+    def _attempt(self, client: httpx.Client, request: httpx.Request,
+                 deadline: _Deadline | None) -> Received:
+        if deadline is None:
+            return self._exchange(client, request, None)
+        deadline.start()
+        token = _current.set(deadline)
+        try:
+            return self._exchange(client, request, deadline)
+        finally:
+            _current.reset(token)
+
+    def _exchange(self, client: httpx.Client, request: httpx.Request,
+                  deadline: _Deadline | None) -> Received:
+        response = client.send(request, auth=self.auth, follow_redirects=False, stream=True)
+        try:
+            if response.is_stream_consumed:  # answered from memory (e.g. a MockTransport)
+                return self._received(response, self._in_memory(response))
+            reader = self._reader(response)
+            for raw in response.iter_raw():
+                if deadline is not None and deadline.expired():
+                    raise self._expired(request, deadline)
+                if not reader.feed(raw):
+                    break
+            return self._received(response, reader)
+        finally:
+            response.close()
 
     def send(self, call: Call) -> Any:
         client = self.client
-        request = _request(client, call)
+        deadline = self._deadline()
+        request = _request(client, call, deadline, self._owns_client)
         flow = exchange(call, self.policy)
         step = next(flow)
         while True:
             if step is SEND:
                 try:
-                    outcome: Any = self._received(
-                        client.send(request, auth=self.auth, follow_redirects=False))
+                    outcome: Any = self._attempt(client, request, deadline)
                 except httpx.TransportError as exc:
-                    outcome = self._failed(call, exc)
+                    outcome = _redacted(exc)
             else:
-                time.sleep(self._waiting(call, step.seconds))
+                time.sleep(step.seconds)
                 outcome = None
             try:
                 step = flow.send(outcome)
@@ -85,34 +265,77 @@ class SyncTransport(_Transport):
                 return done.value
 
     def close(self) -> None:
+        self._closed = True
         if self._owns_client and self._client is not None:
             self._client.close()
             self._client = None
 
 
 class AsyncTransport(_Transport):
-    """Sends calls with an ``httpx.AsyncClient``; the same decisions as ``SyncTransport``."""
+    """Sends calls with an ``httpx.AsyncClient``; the same decisions as ``SyncTransport``.
+
+    The ``httpx.AsyncClient`` tcdyn creates belongs to the event loop it was created on: it
+    is closed when that loop shuts down (``asyncio.run`` finalises async generators before
+    closing its loop, which runs ``_close_at_shutdown``), and a new one serves the next loop.
+    """
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _closer: Any = None
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        if self._closed:
+            raise self._closed_error()
+        if self._owns_client:
+            loop = asyncio.get_running_loop()
+            if self._client is None or self._loop is not loop:
+                self._client = httpx.AsyncClient(follow_redirects=False, headers=_HEADERS)
+                self._loop = loop
+                self._closer = _close_at_shutdown(self._client)
         return self._client
+
+
+    async def _attempt(self, client: httpx.AsyncClient, request: httpx.Request,
+                       deadline: _Deadline | None) -> Received:
+        if deadline is None:
+            return await self._exchange(client, request, None)
+        deadline.start()
+        try:
+            return await _within(deadline.total, self._exchange(client, request, deadline))
+        except asyncio.TimeoutError:
+            raise self._expired(request, deadline) from None
+
+    async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request,
+                        deadline: _Deadline | None) -> Received:
+        response = await client.send(request, auth=self.auth, follow_redirects=False,
+                                     stream=True)
+        try:
+            if response.is_stream_consumed:  # answered from memory (e.g. a MockTransport)
+                return self._received(response, self._in_memory(response))
+            reader = self._reader(response)
+            async for raw in response.aiter_raw():
+                if deadline is not None and deadline.expired():
+                    raise self._expired(request, deadline)
+                if not reader.feed(raw):
+                    break
+            return self._received(response, reader)
+        finally:
+            await response.aclose()
 
     async def send(self, call: Call) -> Any:
         client = self.client
-        request = _request(client, call)
+        deadline = self._deadline()
+        request = _request(client, call, deadline, self._owns_client)
         flow = exchange(call, self.policy)
         step = next(flow)
         while True:
             if step is SEND:
                 try:
-                    outcome: Any = self._received(
-                        await client.send(request, auth=self.auth, follow_redirects=False))
+                    outcome: Any = await self._attempt(client, request, deadline)
                 except httpx.TransportError as exc:
-                    outcome = self._failed(call, exc)
+                    outcome = _redacted(exc)
             else:
-                await asyncio.sleep(self._waiting(call, step.seconds))
+                await asyncio.sleep(step.seconds)
                 outcome = None
             try:
                 step = flow.send(outcome)
@@ -120,6 +343,22 @@ class AsyncTransport(_Transport):
                 return done.value
 
     async def aclose(self) -> None:
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        self._closed = True
+        closer, self._closer, self._client = self._closer, None, None
+        if closer is not None and self._loop is asyncio.get_running_loop():
+            await closer.aclose()  # closes the client
+
+
+def _close_at_shutdown(client: httpx.AsyncClient) -> Any:
+    """A started async generator that closes ``client`` when it is finalised: by
+    ``aclose()``, by the loop's shutdown (``loop.shutdown_asyncgens``), or when dropped."""
+    async def closer() -> Any:
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    gen = closer()
+    with contextlib.suppress(StopIteration):  # to the first yield: the loop now knows it
+        gen.asend(None).send(None)
+    return gen
