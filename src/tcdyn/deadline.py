@@ -1,14 +1,18 @@
-"""An httpx transport whose sockets never outlive a deadline.
+"""Deadlines that bound a whole HTTP exchange, not each socket wait.
 
 httpx gives every connect and read the full timeout again, however little time is left, so a
-server sending one byte per second keeps a request alive indefinitely. This transport runs
-httpcore with a network backend that clamps each socket operation to what is left until a
-fixed ``time.monotonic()`` deadline, and fails it once that has passed. It does not speak to
-proxies (``tcdyn.fetching.client`` uses httpx's own transport when the environment sets one).
+server sending one byte per second keeps a request alive indefinitely. A ``Deadline`` is the
+``timeout`` extension httpcore reads before each wait, answering with what is left; the
+sync clients made by ``sync_client`` also run httpcore's network backend through streams
+that clamp every socket read and write to the deadline of the exchange running in the
+current context (``bounded``), since httpcore reads its timeout once per phase. API calls
+(one deadline per attempt) and reference fetches (one per ``tcdyn.load``) share this.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,102 +21,109 @@ import httpcore
 import httpx
 
 
-def _left(deadline: float, timeout: float | None, error: type[Exception]) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise error("the deadline has passed")
-    return left if timeout is None else min(left, timeout)
+class Deadline(dict):
+    """A ``time.monotonic()`` end, readable by httpcore as its ``timeout`` extension."""
+
+    __slots__ = ("end", "total")
+
+    def __init__(self, total: float) -> None:
+        super().__init__(connect=total, read=total, write=total, pool=total)
+        self.total = total
+        self.end = 0.0
+
+    @classmethod
+    def ending_at(cls, end: float) -> Deadline:
+        deadline = cls(max(end - time.monotonic(), 0.0))
+        deadline.end = end
+        return deadline
+
+    def start(self) -> None:
+        """Begin a new attempt: ``total`` seconds from now."""
+        self.end = time.monotonic() + self.total
+
+    def left(self) -> float:
+        # A wait of 0 would make the socket non-blocking; a millisecond times out cleanly.
+        return max(self.end - time.monotonic(), 0.001)
+
+    def get(self, key: Any, default: Any = None) -> float:
+        return self.left()
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.end
+
+
+#: The deadline of the exchange running in this thread / task, for ``_Backend``.
+_current: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "tcdyn_deadline", default=None)
+
+
+@contextlib.contextmanager
+def bounded(deadline: Deadline) -> Iterator[None]:
+    """Socket waits of ``sync_client`` clients inside this block end by ``deadline``."""
+    token = _current.set(deadline)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _clamp(timeout: float | None) -> float | None:
+    deadline = _current.get()
+    return timeout if deadline is None else deadline.left()
 
 
 class _Stream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
-        self._inner, self._deadline = inner, deadline
+    """A socket stream whose every read and write waits at most what is left."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+        self.get_extra_info = inner.get_extra_info  # type: ignore[method-assign]  # hot
+        self.close = inner.close  # type: ignore[method-assign]
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _left(self._deadline, timeout, httpcore.ReadTimeout))
+        return self._inner.read(max_bytes, _clamp(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _left(self._deadline, timeout, httpcore.WriteTimeout))
+        self._inner.write(buffer, _clamp(timeout))
 
     def close(self) -> None:
         self._inner.close()
 
     def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> _Stream:
-        left = _left(self._deadline, timeout, httpcore.ConnectTimeout)
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, left), self._deadline)
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
 class _Backend(httpcore.NetworkBackend):
-    def __init__(self, deadline: float) -> None:
-        self._inner, self._deadline = httpcore.SyncBackend(), deadline
+    """httpcore's sync network backend, its streams bounded by the current deadline."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None, socket_options: Any = None) -> _Stream:
-        left = _left(self._deadline, timeout, httpcore.ConnectTimeout)
-        return _Stream(self._inner.connect_tcp(host, port, left, local_address, socket_options),
-                       self._deadline)
+                    local_address: str | None = None, socket_options: Any = None
+                    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_tcp(host, port, _clamp(timeout), local_address,
+                                               socket_options))
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> _Stream:
-        left = _left(self._deadline, timeout, httpcore.ConnectTimeout)
-        return _Stream(self._inner.connect_unix_socket(path, left, socket_options),
-                       self._deadline)
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
 
     def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+        self._inner.sleep(seconds)
 
 
-class _Mapped:
-    """httpcore's exceptions raised as httpx's (a timeout stays a timeout)."""
-
-    def __init__(self, request: httpx.Request) -> None:
-        self._request = request
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        if isinstance(exc, httpcore.TimeoutException):
-            raise httpx.TimeoutException(str(exc) or "timed out", request=self._request) from exc
-        if isinstance(exc, (httpcore.NetworkError, httpcore.ProtocolError,
-                            httpcore.UnsupportedProtocol, httpcore.ProxyError)):
-            raise httpx.TransportError(str(exc) or type(exc).__name__) from exc
-
-
-class _Body(httpx.SyncByteStream):
-    def __init__(self, inner: Any, request: httpx.Request) -> None:
-        self._inner, self._request = inner, request
-
-    def __iter__(self) -> Iterator[bytes]:
-        with _Mapped(self._request):
-            yield from self._inner
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-class DeadlineTransport(httpx.BaseTransport):
-    """Every connect, TLS handshake, read and write ends by ``deadline``
-    (a ``time.monotonic()`` value)."""
-
-    def __init__(self, deadline: float) -> None:
-        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
-                                             network_backend=_Backend(deadline))
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        req = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
-                             port=request.url.port, target=request.url.raw_path),
-            headers=request.headers.raw, content=request.stream, extensions=request.extensions)
-        with _Mapped(request):
-            resp = self._pool.handle_request(req)
-        return httpx.Response(status_code=resp.status, headers=resp.headers,
-                              stream=_Body(resp.stream, request), extensions=resp.extensions)
-
-    def close(self) -> None:
-        self._pool.close()
+def sync_client(**kwargs: Any) -> httpx.Client:
+    """httpx's default client (proxies from the environment included), its direct
+    connections bounded by the deadline of ``bounded``. Without httpx's private
+    ``_pool._network_backend`` (another httpx version), deadlines are checked between reads
+    only."""
+    transport = httpx.HTTPTransport()
+    pool = getattr(transport, "_pool", None)
+    if isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
+        pool._network_backend = _Backend(pool._network_backend)  # type: ignore[union-attr]
+    return httpx.Client(transport=transport, **kwargs)

@@ -9,12 +9,11 @@ waiting past it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import stat
 import time
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,17 +140,21 @@ def get(client: httpx.Client, url: str, budget: Budget, *, limit: int | None = N
     (default: the file cap) after inflating gzip."""
     import httpx
 
+    from .deadline import Deadline, bounded
+
     limit = budget.limits.file if limit is None else limit
     timeout = budget.operation_timeout(url)
+    scope = (contextlib.nullcontext() if budget.deadline is None
+             else bounded(Deadline.ending_at(budget.deadline)))
     try:
-        with client.stream("GET", url, timeout=timeout,
-                           headers={"Accept-Encoding": "gzip"}) as response:
+        with scope, client.stream("GET", url, timeout=timeout,
+                                  headers={"Accept-Encoding": "gzip"}) as response:
             if response.status_code != 200:
                 raise ReferenceLoadError(url, f"HTTP {response.status_code}")
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise too_large(url, limit)
-            return b"".join(_body(response, url, budget, limit))
+            return _body(response, url, budget, limit)
     except httpx.TimeoutException:
         budget.left(url)  # says "timed out: ... timeout=" when it is the deadline
         raise BudgetExceeded(url, "timed out: no data for too long") from None
@@ -159,41 +162,30 @@ def get(client: httpx.Client, url: str, budget: Budget, *, limit: int | None = N
         raise ReferenceLoadError(url, f"could not be fetched: {exc}") from None
 
 
-def _body(response: httpx.Response, url: str, budget: Budget, limit: int) -> Iterator[bytes]:
+def _body(response: httpx.Response, url: str, budget: Budget, limit: int) -> bytes:
+    """The body, inflated by the same capped reader API responses use."""
+    from .response import BodyReader
+
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip"):
         raise ReferenceLoadError(url, f"unsupported Content-Encoding {encoding!r}")
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding == "gzip" else None
-    size = 0
+    reader = BodyReader(encoding, limit)
     for raw in response.iter_raw():
         budget.left(url)
-        try:
-            # max_length: a small gzip body never inflates past the cap in memory
-            data = inflate.decompress(raw, limit - size + 1) if inflate else raw
-        except zlib.error as exc:
-            raise ReferenceLoadError(url, f"corrupt gzip body: {exc}") from None
-        size += len(data)
-        if size > limit:
-            raise too_large(url, limit)
-        budget.spend(len(data), url)
-        yield data
+        if not reader.feed(raw):
+            break
+    if reader.undecodable:
+        raise ReferenceLoadError(url, reader.undecodable)
+    if reader.too_large:
+        raise too_large(url, limit)
+    data = reader.content()
+    budget.spend(len(data), url)
+    return data
 
 
 def client(budget: Budget) -> httpx.Client:
-    """An httpx client whose every network operation ends by ``budget``'s deadline."""
-    import httpx
+    """An httpx client whose every network operation ends by ``budget``'s deadline
+    (``tcdyn.deadline``, shared with API calls)."""
+    from .deadline import sync_client
 
-    if budget.deadline is None or _proxied():
-        # httpx's own transport (it alone honours $HTTPS_PROXY and friends): the deadline is
-        # then checked between reads, each read bounded by what is left at the start
-        return httpx.Client(follow_redirects=False, timeout=_PER_OPERATION)
-    from .deadline import DeadlineTransport
-
-    return httpx.Client(transport=DeadlineTransport(budget.deadline), follow_redirects=False,
-                        timeout=_PER_OPERATION)
-
-
-def _proxied() -> bool:
-    from urllib.request import getproxies
-
-    return any(key in getproxies() for key in ("http", "https", "all"))
+    return sync_client(follow_redirects=False, timeout=_PER_OPERATION)

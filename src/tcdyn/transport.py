@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import sys
 import time
 from typing import Any
 
-import httpcore
 import httpx
 
+from .deadline import Deadline, bounded, sync_client
 from .errors import TaskclusterFailure
 from .request import SEND, Call, RetryPolicy, exchange
 from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
@@ -35,96 +34,6 @@ class ClientClosedError(TaskclusterFailure, RuntimeError):
     """A client was used after ``close()`` / ``aclose()``."""
 
 
-class _Deadline(dict):
-    """The ``timeout`` extension httpcore reads before every connect, read and write: each
-    wait is bounded by what is left of the attempt's total time."""
-
-    __slots__ = ("_end", "total")
-
-    def __init__(self, total: float) -> None:
-        super().__init__(connect=total, read=total, write=total, pool=total)
-        self.total = total
-        self._end = 0.0
-
-    def start(self) -> None:
-        self._end = time.monotonic() + self.total
-
-    def get(self, key: Any, default: Any = None) -> float:
-        # A wait of 0 would make the socket non-blocking; a millisecond times out cleanly.
-        return max(self._end - time.monotonic(), 0.001)
-
-    def expired(self) -> bool:
-        return time.monotonic() >= self._end
-
-
-#: The deadline of the attempt running in this thread / task, for ``_DeadlineBackend``.
-_current: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
-    "tcdyn_deadline", default=None)
-
-
-def _clamp(timeout: float | None) -> float | None:
-    deadline = _current.get()
-    return timeout if deadline is None else max(deadline._end - time.monotonic(), 0.001)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A socket stream whose every read and write waits at most what is left of the
-    attempt's deadline (httpcore takes one read timeout per phase, so a server dripping
-    bytes would otherwise never time out)."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-        self.get_extra_info = inner.get_extra_info  # type: ignore[method-assign]  # hot
-        self.close = inner.close  # type: ignore[method-assign]
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clamp(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname,
-                                                     _clamp(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's sync network backend, its streams bounded by the attempt's deadline."""
-
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None, socket_options: Any = None
-                    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_tcp(host, port, _clamp(timeout),
-                                                       local_address, socket_options))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_unix_socket(path, _clamp(timeout),
-                                                               socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _own_sync_client() -> httpx.Client:
-    """httpx's default client, its connections bounded by each attempt's deadline."""
-    transport = httpx.HTTPTransport()
-    pool = getattr(transport, "_pool", None)
-    if isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
-        pool._network_backend = _DeadlineBackend(pool._network_backend)  # type: ignore
-    return httpx.Client(transport=transport, follow_redirects=False, headers=_HEADERS)
-
-
 if sys.version_info >= (3, 11):
     async def _within(seconds: float, awaitable: Any) -> Any:
         async with asyncio.timeout(seconds):
@@ -135,7 +44,7 @@ else:  # pragma: no cover
 
 
 def _request(client: httpx.Client | httpx.AsyncClient, call: Call,
-             deadline: _Deadline | None, own: bool) -> httpx.Request:
+             deadline: Deadline | None, own: bool) -> httpx.Request:
     # A client tcdyn made asks for gzip/deflate by default; a user's may accept more.
     if call.body is not None:
         headers = _JSON if own else _JSON_HEADERS
@@ -180,15 +89,15 @@ class _Transport:
         self._owns_client = client is None
         self._closed = False
 
-    def _deadline(self) -> _Deadline | None:
-        return _Deadline(self.timeout) if self.timeout is not None else None
+    def _deadline(self) -> Deadline | None:
+        return Deadline(self.timeout) if self.timeout is not None else None
 
     def _closed_error(self) -> ClientClosedError:
         return ClientClosedError("this tcdyn client was closed: create a new one (a closed "
                                  "client never reopens its connections)")
 
     @staticmethod
-    def _expired(request: httpx.Request, deadline: _Deadline) -> httpx.ReadTimeout:
+    def _expired(request: httpx.Request, deadline: Deadline) -> httpx.ReadTimeout:
         return httpx.ReadTimeout(f"no whole response within the {deadline.total:g} s "
                                  "timeout", request=request)
 
@@ -214,22 +123,19 @@ class SyncTransport(_Transport):
         if self._closed:
             raise self._closed_error()
         if self._client is None:
-            self._client = _own_sync_client()
+            self._client = sync_client(follow_redirects=False, headers=_HEADERS)
         return self._client
 
     def _attempt(self, client: httpx.Client, request: httpx.Request,
-                 deadline: _Deadline | None) -> Received:
+                 deadline: Deadline | None) -> Received:
         if deadline is None:
             return self._exchange(client, request, None)
         deadline.start()
-        token = _current.set(deadline)
-        try:
+        with bounded(deadline):
             return self._exchange(client, request, deadline)
-        finally:
-            _current.reset(token)
 
     def _exchange(self, client: httpx.Client, request: httpx.Request,
-                  deadline: _Deadline | None) -> Received:
+                  deadline: Deadline | None) -> Received:
         response = client.send(request, auth=self.auth, follow_redirects=False, stream=True)
         try:
             if response.is_stream_consumed:  # answered from memory (e.g. a MockTransport)
@@ -296,7 +202,7 @@ class AsyncTransport(_Transport):
 
 
     async def _attempt(self, client: httpx.AsyncClient, request: httpx.Request,
-                       deadline: _Deadline | None) -> Received:
+                       deadline: Deadline | None) -> Received:
         if deadline is None:
             return await self._exchange(client, request, None)
         deadline.start()
@@ -306,7 +212,7 @@ class AsyncTransport(_Transport):
             raise self._expired(request, deadline) from None
 
     async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request,
-                        deadline: _Deadline | None) -> Received:
+                        deadline: Deadline | None) -> Received:
         response = await client.send(request, auth=self.auth, follow_redirects=False,
                                      stream=True)
         try:
