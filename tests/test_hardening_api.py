@@ -105,6 +105,22 @@ def test_whoami_asks_the_provider_once(server, tc, flavour):
     assert len(calls) == 1
 
 
+def test_async_whoami_and_preflight_await_an_async_provider(server, tc):
+    calls = []
+
+    async def provider():
+        await asyncio.sleep(0)
+        calls.append(1)
+        return ME
+
+    me = run("async", "Queue", tc, lambda q: q.whoami(), rootUrl=server.root_url,
+             credentials=provider)
+    assert me["clientId"] == "me" and "queue:*" in me["scopes"] and len(calls) == 1
+    check = run("async", "Queue", tc, lambda q: q.task.preflight("t"),
+                rootUrl=server.root_url, credentials=provider)
+    assert check.ok is True
+
+
 # -- 18: the API's names against tcdyn's own ------------------------------------------
 
 def test_entries_named_like_client_attributes_win_and_tcdyn_keeps_them_under_meta(server,

@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING
 
 from .errors import (
     BY_CODE,
+    ClientClosedError,
     CredentialsError,
+    InvalidResponse,
     ReferenceLoadError,
+    ResponseTooLarge,
     SchemaNotAvailable,
     SchemaValidationError,
     ScopeExpressionError,
@@ -65,7 +68,8 @@ globals().update({name: cls for name, cls in
                   ((c.__name__, c) for c in BY_CODE.values())})
 
 __all__ = [
-    "CredentialsError", "ReferenceLoadError", "SchemaNotAvailable", "SchemaValidationError",
+    "ClientClosedError", "CredentialsError", "InvalidResponse", "ReferenceLoadError",
+    "ResponseTooLarge", "SchemaNotAvailable", "SchemaValidationError",
     "ScopeExpressionError", "TaskclusterArgumentError",
     "TaskclusterAuthFailure", "TaskclusterConnectionError", "TaskclusterFailure",
     "TaskclusterRestFailure", "TaskclusterTopicExchangeFailure", *BY_CODE, *_LAZY,

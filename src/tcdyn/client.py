@@ -600,7 +600,14 @@ class AsyncClient(_Base):
 
     async def current_scopes(self, *, refresh: bool = False) -> tuple[str, ...]:
         """The scopes this client's requests carry, as ``auth.currentScopes`` says."""
-        return await self._held(self._current_credentials(), refresh)
+        return await self._held(await self._acurrent_credentials(), refresh)
+
+    async def _acurrent_credentials(self) -> Credentials | None:
+        """The credentials the next request is signed with, an async provider awaited."""
+        if not self._credentials_source:
+            return None
+        creds = self._credentials_source()
+        return await creds if isinstance(creds, _Pending) else creds
 
     async def _held(self, creds: Credentials | None, refresh: bool) -> tuple[str, ...]:
         held = None if refresh else self._fresh_scopes(creds)
@@ -613,14 +620,14 @@ class AsyncClient(_Base):
     async def _preflight(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
         self._bind(entry, args, _call_kwargs(kwargs)[0])
         try:
-            held = await self._held(self._current_credentials(), False)
+            held = await self._held(await self._acurrent_credentials(), False)
         except InsufficientScopes as exc:
             return _cannot_check(exc)
         return self._check_scopes(entry, args, kwargs, held)
 
     async def whoami(self) -> dict[str, Any]:
         """Who this client is to the deployment (see ``Client.whoami``)."""
-        creds = self._current_credentials()
+        creds = await self._acurrent_credentials()  # once: a provider may rotate them
         return self._whoami(creds, await self._held(creds, True))
 
     async def aclose(self) -> None:

@@ -168,6 +168,20 @@ class TaskclusterConnectionError(TaskclusterFailure):
         super().__init__(message)
 
 
+class ResponseTooLarge(TaskclusterRestFailure):
+    """A response body passed the client's ``max_response_size`` (after decompression)."""
+
+
+class InvalidResponse(TaskclusterRestFailure):
+    """A successful status with a body that is not what an API answers: invalid JSON (or
+    nested too deeply to parse), an HTML page (a proxy or captive portal), or a content
+    encoding that cannot be decoded."""
+
+
+class ClientClosedError(TaskclusterFailure, RuntimeError):
+    """A client was used after ``close()`` / ``aclose()``."""
+
+
 class TaskclusterTopicExchangeFailure(TaskclusterFailure, TypeError):
     """A routing-key binding was asked for with bad arguments."""
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from .errors import TaskclusterRestFailure
+from .errors import InvalidResponse, ResponseTooLarge, TaskclusterRestFailure
 
 #: Default ceiling on a response body, after decompression (the ``max_response_size`` option).
 DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
@@ -26,16 +26,6 @@ ACCEPT_ENCODING = "gzip, deflate"
 #: How much of a body past the limit is kept (for the error's ``.raw_body``).
 KEPT_WHEN_TOO_LARGE = 1024 * 1024
 _STEP = 1024 * 1024  # inflate at most this much per zlib call
-
-
-class ResponseTooLarge(TaskclusterRestFailure):
-    """A response body passed the client's ``max_response_size`` (after decompression)."""
-
-
-class InvalidResponse(TaskclusterRestFailure):
-    """A successful status with a body that is not what an API answers: invalid JSON (or
-    nested too deeply to parse), an HTML page (a proxy or captive portal), or a content
-    encoding that cannot be decoded."""
 
 
 class Redirect(dict):

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from .deadline import Deadline, bounded, sync_client
-from .errors import TaskclusterFailure
+from .errors import ClientClosedError
 from .request import SEND, Call, RetryPolicy, exchange
 from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
 
@@ -28,10 +28,6 @@ _HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
 _JSON = {"Content-Type": "application/json"}
 _JSON_HEADERS = {**_HEADERS, **_JSON}
 _REDACTED = "<redacted>"
-
-
-class ClientClosedError(TaskclusterFailure, RuntimeError):
-    """A client was used after ``close()`` / ``aclose()``."""
 
 
 if sys.version_info >= (3, 11):
