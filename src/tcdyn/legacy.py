@@ -4,7 +4,7 @@ Before Taskcluster moved to one rootUrl per deployment (late 2019), a reference 
 service by a ``baseUrl`` (``https://aws-provisioner.taskcluster.net/v1``), sometimes also a
 ``serviceName`` (or, for a while, ``name``), never an ``apiVersion``; its ``$schema`` and
 schema names lived under ``http://schemas.taskcluster.net/``; scopes could be a list of scope
-sets (``[["a", "b"], ["c"]]``: a or b-and-... any one set, all of its scopes); and the
+sets (``[["a", "b"], ["c"]]``: all scopes of any one set); and the
 manifest at ``https://references.taskcluster.net/manifest.json`` mapped class names to
 reference URLs (``{"EC2Manager": "https://references.taskcluster.net/ec2-manager/v1/api.json"}``).
 
