@@ -89,7 +89,7 @@ def test_legacy_signing_refuses_every_other_host():
     q = tcdyn.Queue(rootUrl="https://taskcluster.net", credentials=CREDS)
     auth = q._auth()
     for url, signed in [("https://queue.taskcluster.net/v1/ping", True),
-                        ("https://taskcluster.net/v1/ping", True),
+                        ("https://taskcluster.net/v1/ping", False),
                         ("https://auth.taskcluster.net/v1/ping", False),
                         ("http://queue.taskcluster.net/v1/ping", False),
                         ("https://queue.taskcluster.net:8443/v1/ping", False),

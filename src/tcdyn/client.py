@@ -38,11 +38,17 @@ SCOPES_TTL = 300.0
 _UNSET: Any = object()
 
 
-def api_base_url(root_url: str, service: str, api_version: str) -> str:
-    """``<rootUrl>/api/<service>/<apiVersion>`` (the legacy form for taskcluster.net)."""
+def api_base_url(root_url: str, service: str, api_version: str,
+                 base_url: str | None = None) -> str:
+    """``<rootUrl>/api/<service>/<apiVersion>``; for the legacy rootUrl
+    ``https://taskcluster.net``, ``https://<service>.taskcluster.net/<apiVersion>``, the host
+    taken from a 2018 reference's ``baseUrl`` when it names a ``*.taskcluster.net`` host."""
     root_url = root_url.rstrip("/")
     if root_url == LEGACY_ROOT_URL:
-        return f"https://{service}.taskcluster.net/{api_version}"
+        from .legacy import legacy_host
+
+        host = legacy_host(base_url) or f"https://{service}.taskcluster.net"
+        return f"{host}/{api_version}"
     import taskcluster_urls
 
     return taskcluster_urls.api(root_url, service, api_version, "").rstrip("/")
@@ -85,7 +91,7 @@ class _Base:
             raise ArgumentError(f"rootUrl must be an http(s) URL, got {root!r}")
         self._root_url = root.rstrip("/")
         self._base_url = api_base_url(self._root_url, self._model.serviceName,
-                                      self._model.apiVersion)
+                                      self._model.apiVersion, self._model.baseUrl)
 
         creds = opts.get("credentials") if credentials is _UNSET else credentials
         scopes = authorizedScopes if authorizedScopes is not None else opts.get(
@@ -209,9 +215,9 @@ class _Base:
             return self._user_auth
         if self._credentials_source is None:
             return None
-        # The legacy rootUrl's services live on their own hosts (queue.taskcluster.net).
-        return HawkAuth(self._credentials_source, origin_of(self._root_url),
-                        origin_of(self._base_url))
+        # The origin requests go to: the rootUrl's, or a legacy service host of
+        # https://taskcluster.net (https://queue.taskcluster.net), and no other.
+        return HawkAuth(self._credentials_source, origin_of(self._base_url))
 
     @property
     def credentials(self) -> Credentials | None:

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import legacy
 from .errors import ReferenceLoadError
 from .fetching import DEFAULT_TIMEOUT, Budget, BudgetExceeded, Limits, get, read_file, too_large
 
@@ -33,6 +34,7 @@ log = logging.getLogger("tcdyn.references")
 MIRROR_FILE = "MIRROR.json"
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.~@+=-]{0,254}$")
 _COMPONENTS = ("references", "schemas", MIRROR_FILE)  # MIRROR.json last: the mirror is whole
+_OLD_SCHEMAS = re.compile(r"^https?://schemas\.taskcluster\.net/(.+)$")
 
 
 def normalize_root_url(root_url: str) -> str:
@@ -51,7 +53,7 @@ def safe_rel(rel: str, source: str, field: str | None = None) -> str:
     return "/".join(parts)
 
 
-def manifest_rel(ref: str, root_url: str | None, source: str, i: int) -> str:
+def manifest_rel(ref: str, root_url: str | None, source: str, i: int | str) -> str:
     """A manifest item (abstract ``/references/...`` or absolute URL) as a mirror path."""
     if ref.startswith(("http://", "https://")):
         m = re.match(r"^https?://[^/]+(/.*)$", ref)
@@ -84,6 +86,9 @@ def _schema_rel(name: str, service: str) -> str | None:
     """Where a schema name (``v1/task.json#``, ``/schemas/...`` or a URL) lives in a mirror;
     None for a name outside ``/schemas/``."""
     base = name.split("#", 1)[0]
+    m = _OLD_SCHEMAS.match(base)
+    if m:  # 2018: http://schemas.taskcluster.net/<service>/v1/x.json
+        return "schemas/" + m.group(1)
     if "://" in base or base.startswith("/"):
         return base[base.index("/schemas/") + 1:] if "/schemas/" in base else None
     return f"schemas/{service}/{base}"
@@ -109,7 +114,8 @@ def schema_names(reference: Any, source: str) -> tuple[list[str], list[Reference
             errors.append(exc)
 
     add(reference.get("$schema"), "", "$schema")
-    service = reference.get("serviceName")
+    service = legacy.service_name(reference) if legacy.is_legacy(reference) else \
+        reference.get("serviceName")
     entries = reference.get("entries")
     named = [(f"entries[{i}].{key}", entry[key])
              for i, entry in enumerate(entries if isinstance(entries, list) else [])
@@ -136,7 +142,10 @@ def _refs_in(schema: Any, rel: str) -> list[str]:
                     target = value.split("#", 1)[0]
                     if not target:
                         continue
-                    if "/schemas/" in target:
+                    old = _OLD_SCHEMAS.match(target)
+                    if old:
+                        out.append("schemas/" + old.group(1))
+                    elif "/schemas/" in target:
                         out.append(target[target.index("/schemas/") + 1:])
                     elif "://" not in target:
                         out.append(os.path.normpath(f"{base}/{target}"))
@@ -225,7 +234,9 @@ def _fetch_each(client: httpx.Client, root_url: str, schemas: bool, budget: Budg
     manifest_url = f"{root_url}/references/manifest.json"
     manifest_bytes = get(client, manifest_url, budget)
     manifest = parse_json(manifest_bytes, manifest_url)
-    refs = manifest.get("references") if isinstance(manifest, dict) else None
+    old = legacy.manifest_items(manifest)  # 2018: {"Name": "https://references..."}
+    refs = [legacy.reference_path(url) for _, url in old] if old is not None else \
+        manifest.get("references") if isinstance(manifest, dict) else None
     if not isinstance(refs, list):
         raise ReferenceLoadError(manifest_url, "not a manifest: expected a list",
                                  field="references")

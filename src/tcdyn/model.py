@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .errors import ReferenceLoadError
+from .legacy import modernize, old_kind
 
 API_SCHEMA_SUFFIX = "api-reference-v0.json#"
 EXCHANGES_SCHEMA_SUFFIX = "exchanges-reference-v0.json#"
@@ -31,7 +32,7 @@ def reference_kind(reference: Any) -> str | None:
         return "api"
     if schema.endswith(EXCHANGES_SCHEMA_SUFFIX):
         return "exchanges"
-    return None
+    return old_kind(schema)  # 2018: http://schemas.taskcluster.net/base/v1/api-reference.json#
 
 
 def class_name(service_name: str, kind: str) -> str:
@@ -94,6 +95,9 @@ def check_reference(reference: Any, source: str,
         c.fail("apiVersion", f"invalid apiVersion {version!r}")
     for key in ("title", "description"):
         c.typed(reference, key, str, "", required=False)
+    base_url = c.typed(reference, "baseUrl", str, "", required=False)
+    if base_url is not None and not re.match(r"^https?://[^/?#]+(/[^?#]*)?$", base_url):
+        c.fail("baseUrl", f"not an http(s) URL: {base_url!r:.80}")
     entries = c.typed(reference, "entries", list, "")
     if kind == "exchanges":
         c.typed(reference, "exchangePrefix", str, "")
@@ -251,6 +255,8 @@ class _ReferenceModel:
     description: str
     source: str
     raw: Mapping[str, Any] = field(repr=False)
+    #: A 2018 reference's ``baseUrl`` (``https://queue.taskcluster.net/v1/``), else None.
+    baseUrl: str | None = None
     #: Entries left out of the class, each as the ``ReferenceLoadError`` that says why.
     refused: tuple[ReferenceLoadError, ...] = field(default=(), repr=False)
 
@@ -258,7 +264,7 @@ class _ReferenceModel:
     def _common(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
         return {"serviceName": raw["serviceName"], "apiVersion": raw.get("apiVersion", "v1"),
                 "title": raw.get("title", ""), "description": raw.get("description", ""),
-                "source": source, "raw": raw}
+                "source": source, "raw": raw, "baseUrl": raw.get("baseUrl")}
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,8 +296,10 @@ class ExchangesModel(_ReferenceModel):
 
 def build_model(reference: Any, source: str) -> ServiceModel | ExchangesModel:
     """Check a parsed reference and return its model; entries left out (see
-    ``check_reference``) are listed in the model's ``refused``."""
+    ``check_reference``) are listed in the model's ``refused``. A 2018 reference is read in
+    the current shape first (``tcdyn.legacy.modernize``)."""
     refused: list[ReferenceLoadError] = []
+    reference = modernize(reference)
     if isinstance(reference, dict) and isinstance(reference.get("entries"), list):
         reference = {**reference, "entries": list(reference["entries"])}
     kind = check_reference(reference, source, refused)

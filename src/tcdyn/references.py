@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import legacy
 from .errors import ReferenceLoadError
 from .fetching import DEFAULT_TIMEOUT, Budget, Limits, get
 from .mirror import MIRROR_FILE, normalize_root_url, schema_names, write_file
@@ -164,6 +165,9 @@ class ReferenceSet:
     def _read_index(self) -> dict[str, _Indexed]:
         source = self._manifest_source()
         manifest = _read_json_file(self.references_dir / "manifest.json")
+        old = legacy.manifest_items(manifest)
+        if old is not None:  # 2018: {"EC2Manager": "https://references.taskcluster.net/..."}
+            return self._read_old_index(old, source)
         refs = manifest.get("references") if isinstance(manifest, dict) else None
         if not isinstance(refs, list):
             raise ReferenceLoadError(source, "expected a list of references", field="references")
@@ -187,8 +191,20 @@ class ReferenceSet:
                     self.problems[rel] = exc
                     continue
                 kind = reference_kind(raw)
-                if kind and isinstance(raw.get("serviceName"), str):
-                    index[class_name(raw["serviceName"], kind)] = _Indexed(rel, None)
+                service = legacy.service_name(raw) if isinstance(raw, dict) else None
+                if kind and isinstance(service, str):
+                    index[class_name(service, kind)] = _Indexed(rel, None)
+        return index
+
+    def _read_old_index(self, items: list[tuple[str, str]], source: str
+                        ) -> dict[str, _Indexed]:
+        """The 2018 manifest: its keys are the class names (``EC2Manager``, ``Login``)."""
+        index: dict[str, _Indexed] = {}
+        for name, url in items:
+            rel = _manifest_rel(legacy.reference_path(url), self.root_url, source, name)
+            m = _CONVENTIONAL.match(rel)
+            index[name] = _Indexed(rel, m.group(3) if m and m.group(3) in (
+                "api", "exchanges") else None)
         return index
 
     def names(self) -> list[str]:
@@ -230,7 +246,7 @@ class ReferenceSet:
             if entry.kind and model.kind != entry.kind:
                 raise ReferenceLoadError(source, f"the file name says {entry.kind!r} but "
                                          f"its $schema says {model.kind!r}", field="$schema")
-            unsafe = schema_names(raw, source)[1]
+            unsafe = schema_names(model.raw, source)[1]
             if unsafe:  # a schema name that would lead outside the mirror
                 raise unsafe[0]
         except ReferenceLoadError as exc:

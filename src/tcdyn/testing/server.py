@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..legacy import legacy_host
 from ..model import ServiceModel
 from ..references import ReferenceSet
 from .auth import Authenticated, AuthRejected, ClientRecord, authenticate
@@ -89,6 +90,7 @@ class LocalDeployment:
                  clients: Mapping[str, ClientRecord] | None = None,
                  anonymous_scopes: tuple[str, ...] = (), check_scopes: bool = False,
                  absolute: bool = True, serve_bundle: bool = True,
+                 legacy_hosts: bool = False,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         if source is None:
             refs = ReferenceSet.bundled()
@@ -102,6 +104,12 @@ class LocalDeployment:
         self.check_scopes = check_scopes
         self.absolute = absolute
         self.serve_bundle = serve_bundle
+        #: Also answer the legacy rootUrl's service hosts: a request with ``Host:
+        #: <service>.taskcluster.net`` (brought here by a test transport standing in for TLS)
+        #: is routed by its host and ``/<version>/<route>``, and verified for
+        #: ``https://<service>.taskcluster.net``.
+        self.legacy_hosts = legacy_hosts
+        self._legacy: dict[str, str] = {}  # "queue.taskcluster.net" -> "queue"
         self.handlers: dict[tuple[str, str], Handler] = {}
         #: Every API request received, in order (for assertions).
         self.requests: list[ApiRequest] = []
@@ -121,6 +129,8 @@ class LocalDeployment:
                 continue
             if not isinstance(model, ServiceModel):
                 continue
+            host = legacy_host(model.baseUrl) or f"https://{model.serviceName}.taskcluster.net"
+            self._legacy.setdefault(host.removeprefix("https://"), model.serviceName)
             for entry in model.entries.values():
                 regex = "".join(
                     re.escape(p) if isinstance(p, str) else f"(?P<{entry.args[p]}>[^/]+)"
@@ -239,9 +249,17 @@ class LocalDeployment:
                 return route, {k: unquote(v) for k, v in found.groupdict().items()}
         return None
 
-    def _api(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+    def _legacy_url(self, host: str, path: str) -> tuple[str, str] | None:
+        """For a legacy service host: the URL to verify and the ``/api/...`` path to route."""
+        service = self._legacy.get(host.removesuffix(":443")) if self.legacy_hosts else None
+        if service is None:
+            return None
+        return f"https://{host.removesuffix(':443')}{path}", f"/api/{service}{urlsplit(path).path}"
+
+    def _api(self, method: str, url: str, headers: dict[str, str], body: bytes,
+             route_path: str | None = None) -> Reply:
         parts = urlsplit(url)
-        found = self._route(method, parts.path)
+        found = self._route(method, route_path or parts.path)
         if found is None:
             return error(404, "ResourceNotFound", f"no such route: {method} {parts.path}")
         route, params = found
@@ -334,9 +352,11 @@ def _make_handler(deployment: LocalDeployment) -> type[BaseHTTPRequestHandler]:
                               error(404, "ResourceNotFound", f"{path} not found"))
                 return
             url = f"http://{self.headers.get('Host', '')}{self.path}"
+            legacy = deployment._legacy_url(self.headers.get("Host", ""), self.path)
+            url, route_path = legacy if legacy else (url, None)
             headers = {k.lower(): v for k, v in self.headers.items()}
             try:
-                reply = deployment._api(self.command, url, headers, body)
+                reply = deployment._api(self.command, url, headers, body, route_path)
             except DropConnection:
                 self.close_connection = True
                 self.connection.shutdown(2)
