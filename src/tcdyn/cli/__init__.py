@@ -104,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:  # retries are news only with -v; the final error is reported once
+        logging.getLogger("tcdyn.transport").setLevel(logging.ERROR)
 
 
 def _quiet_stdout() -> None:

@@ -88,7 +88,11 @@ def emit_lines(items: Iterable[Any]) -> None:
 
 def one_line(text: str) -> str:
     """A message on one line (its own lines joined with ``; ``)."""
-    return "; ".join(line.strip() for line in str(text).splitlines() if line.strip())
+    out = ""
+    for line in (x.strip() for x in str(text).splitlines()):
+        if line:
+            out += (" " if not out or out.endswith(":") else "; ") + line
+    return out.strip()
 
 
 def report(exc: BaseException) -> int:
