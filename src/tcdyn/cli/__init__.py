@@ -1,0 +1,116 @@
+"""The ``tcdyn`` command (also ``python -m tcdyn``).
+
+One module per command group; each registers its sub-commands with ``add_commands(sub,
+common)`` and imports what it needs only when it runs, so the command starts quickly.
+``tcdyn api`` builds its arguments from the references (``api.py``), so it is dispatched
+before the rest is parsed. Exit codes and output conventions: ``output.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from . import output
+
+__all__ = ["main"]
+
+#: Command modules, in the order ``tcdyn --help`` lists them.
+_GROUPS = ("api", "task", "group", "artifact", "auth", "listen", "serve", "refs", "extras",
+           "completion")
+
+
+def common_parser() -> argparse.ArgumentParser:
+    """``--root-url`` and ``--references``, shared by every command that calls a deployment."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root-url", metavar="URL",
+                        help="the deployment (default: $TASKCLUSTER_ROOT_URL, then the config "
+                             "file)")
+    common.add_argument("--references", metavar="DIR|URL",
+                        help="build the API from these references (a mirror directory, a "
+                             "rootUrl, or 'bundled'); default: the rootUrl's own")
+    return common
+
+
+def build_parser(*, full_api: bool = False) -> argparse.ArgumentParser:
+    """The whole parser. ``full_api`` adds every service and method under ``api`` (for shell
+    completion); otherwise ``api`` is parsed by ``api.run``."""
+    import importlib
+
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="tcdyn", description="Taskcluster from the command line, built at run time from "
+        "a deployment's references. Exit codes: 0 ok, 1 failure, 2 usage/configuration, "
+        "3 HTTP 4xx, 4 HTTP 5xx or connection, 5 payload validation, 6 authentication.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument("--version", action="version", version=f"tcdyn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = common_parser()
+    for name in _GROUPS:
+        module = importlib.import_module(f".{name}", __name__)
+        if name == "api":
+            module.add_commands(sub, common, full=full_api)
+        else:
+            module.add_commands(sub, common)
+    return parser
+
+
+def _command_index(argv: Sequence[str]) -> int | None:
+    """Where the command name is in ``argv`` (after global flags), or None."""
+    for i, arg in enumerate(argv):
+        if not arg.startswith("-"):
+            return i
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "_ARGCOMPLETE" in os.environ:
+        from .completion import autocomplete
+
+        autocomplete()
+    try:
+        i = _command_index(argv)
+        verbose = any(a in ("-v", "--verbose") for a in argv[: i if i is not None else 0])
+        _logging(verbose)
+        if i is not None and argv[i] == "api" and not any(
+                a in ("-h", "--help", "--version") for a in argv[:i]):
+            from .api import run
+
+            return run(argv[i + 1:])
+        parser = build_parser()
+        args, extras = parser.parse_known_args(argv)
+        if extras and not getattr(args, "extra_words", False):
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        args.extras = extras
+        return int(args.run(args) or 0)
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except KeyboardInterrupt:
+        print("tcdyn: interrupted", file=sys.stderr)
+        return output.INTERRUPTED
+    except BrokenPipeError:  # `tcdyn ... | head`: stop quietly
+        _quiet_stdout()
+        return output.OK
+    except Exception as exc:
+        return output.report(exc)
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:  # retries are news only with -v; the final error is reported once
+        logging.getLogger("tcdyn.transport").setLevel(logging.ERROR)
+
+
+def _quiet_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass

@@ -1,0 +1,338 @@
+"""``tcdyn api SERVICE METHOD args... [--payload JSON|@FILE|-] [--query K=V] [--all]``.
+
+Any method of any service of the references in use, with ``--help`` per service and per
+method generated from them (title, route, arguments, query, scopes, payload outline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .output import UsageError, emit, emit_lines
+
+if TYPE_CHECKING:
+    from ..deployment import Deployment
+    from ..model import EntryModel, ServiceModel
+
+#: Options of ``tcdyn api`` that take a value (the rest are flags or positionals).
+_VALUED = {"--root-url", "--references", "--payload", "--query"}
+_HELP = ("-h", "--help")
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser, *, full: bool = False) -> None:
+    """Register ``api``; with ``full``, a sub-parser per service and method (completion)."""
+    api = sub.add_parser("api", help="call any method of any service", add_help=not full,
+                         parents=[common] if full else [],
+                         description="tcdyn api SERVICE METHOD args... [--payload JSON|@FILE|-]"
+                         " [--query K=V] [--all]; tcdyn api SERVICE METHOD --help for one "
+                         "method")
+    if not full:
+        return
+    from ..deployment import default
+
+    deployment = default()
+    services = api.add_subparsers(dest="service", metavar="SERVICE")
+    for service in api_services(deployment):
+        model = deployment.references.model(service)
+        sp = services.add_parser(model.serviceName, help=model.title)
+        methods = sp.add_subparsers(dest="method", metavar="METHOD")
+        for entry in model.entries.values():
+            if not entry.name.startswith("_"):
+                method_parser(model, entry, methods.add_parser(
+                    entry.name, help=entry.title, add_help=False, parents=[common]))
+
+
+def api_services(deployment: Deployment) -> list[str]:
+    """Class names of the API (not exchanges) references."""
+    return [n for n in deployment.references.names() if not n.endswith("Events")]
+
+
+def find_service(deployment: Deployment, name: str, *, events: bool = False) -> ServiceModel:
+    """The model of service ``name`` (``queue``, ``purge-cache``, or a class name)."""
+    from ..errors import ReferenceLoadError
+    from ..model import class_name
+
+    kind = "exchanges" if events else "api"
+    names = deployment.references.names()
+    wanted = name if name in names else class_name(name.removesuffix("Events") if events
+                                                   else name, kind)
+    if wanted not in names:
+        known = sorted(_service_name(n, events) for n in names
+                       if n.endswith("Events") == events)
+        hint = difflib.get_close_matches(name, known, 1)
+        raise UsageError(f"unknown service {name!r}"
+                         + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                         + f"; {deployment.references.describe()} have: {', '.join(known)}")
+    try:
+        return deployment.references.model(wanted)  # type: ignore[return-value]
+    except ReferenceLoadError:
+        raise
+
+
+def _service_name(class_name: str, events: bool) -> str:
+    import re
+
+    base = class_name.removesuffix("Events") if events else class_name
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", base).lower()
+
+
+def find_entry(model: Any, name: str) -> Any:
+    entry = model.entries.get(name)
+    if entry is None or name.startswith("_"):
+        hint = difflib.get_close_matches(name, list(model.entries), 1)
+        raise UsageError(f"{model.serviceName} has no method {name!r}"
+                         + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                         + f"; tcdyn api {model.serviceName} --help lists them")
+    return entry
+
+
+# -- help text ------------------------------------------------------------------------
+
+def services_help(deployment: Deployment) -> str:
+    lines = ["usage: tcdyn api [--root-url URL] [--references DIR|URL] SERVICE METHOD "
+             "args... [--payload JSON|@FILE|-] [--query K=V] [--all]", "",
+             f"Services of {deployment.references.describe()}:"]
+    for name in api_services(deployment):
+        try:
+            model = deployment.references.model(name)
+        except Exception as exc:
+            lines.append(f"  {_service_name(name, False):<24} (cannot be used: {exc})")
+            continue
+        lines.append(f"  {model.serviceName:<24} {model.title}")
+    lines += ["", "tcdyn api SERVICE --help lists a service's methods."]
+    return "\n".join(lines)
+
+
+def service_help(model: ServiceModel) -> str:
+    lines = [f"usage: tcdyn api {model.serviceName} METHOD args... [--payload ...] "
+             "[--query K=V] [--all]", "", f"{model.title} ({model.serviceName}/"
+             f"{model.apiVersion})", "", "Methods:"]
+    for entry in model.entries.values():
+        if entry.name.startswith("_"):
+            continue
+        args = " ".join(f"<{a}>" for a in entry.args) + (" payload" if entry.input else "")
+        lines.append(f"  {entry.name:<26} {args:<30} {entry.title}")
+    lines += ["", f"tcdyn api {model.serviceName} METHOD --help describes one method."]
+    return "\n".join(lines)
+
+
+def method_description(model: ServiceModel, entry: EntryModel,
+                       deployment: Deployment | None = None) -> str:
+    """Title, route, description, query, scopes and payload outline of one entry."""
+    from ..meta import _describe_scopes
+
+    lines = [f"{entry.title or entry.name}", "",
+             f"{entry.method} {entry.route}  [{entry.stability}]  "
+             f"({model.serviceName}/{model.apiVersion})"]
+    if entry.description:
+        paragraph = textwrap.dedent(entry.description).strip().split("\n\n")[0]
+        lines += ["", textwrap.fill(" ".join(paragraph.split()), 88)]
+    if entry.query:
+        lines += ["", f"Query (--query K=V): {', '.join(entry.query)}"]
+    if entry.paginated:
+        lines.append("Paginated: --all prints every item of every page, one JSON line each")
+    if entry.scopes is not None:
+        lines += ["", "Scopes:", *_describe_scopes(entry.scopes)]
+    if entry.input:
+        lines += ["", f"Payload ({entry.input}), from --payload JSON|@FILE|- or stdin:"]
+        lines += ["  " + line for line in _outline_of(model, entry, deployment)]
+    if entry.output:
+        lines += ["", f"Returns: {entry.output}"]
+    return "\n".join(lines)
+
+
+def _outline_of(model: ServiceModel, entry: EntryModel,
+                deployment: Deployment | None) -> list[str]:
+    if deployment is None:
+        return ["(schema outline not available)"]
+    try:
+        schema = getattr(deployment.build(_class_of(model)), entry.name).input_schema
+    except Exception as exc:
+        return [f"(schema not available: {exc})"]
+    if schema is None:
+        return ["(these references have no schemas)"]
+    return outline(schema)
+
+
+def _class_of(model: ServiceModel) -> str:
+    from ..model import class_name
+
+    return class_name(model.serviceName, "api")
+
+
+def _type(schema: Any) -> str:
+    if not isinstance(schema, dict):
+        return "any"
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"][:8]) + (
+            ", ..." if len(schema["enum"]) > 8 else "")
+    if "const" in schema:
+        return f"= {json.dumps(schema['const'])}"
+    for combo in ("oneOf", "anyOf"):
+        if combo in schema:
+            return " | ".join(_type(s) for s in schema[combo][:4])
+    kind = schema.get("type", "any")
+    text = "|".join(kind) if isinstance(kind, list) else str(kind)
+    if text == "array":
+        text = f"array of {_type(schema.get('items'))}"
+    if schema.get("format"):
+        text += f" ({schema['format']})"
+    return text
+
+
+def outline(schema: Any, depth: int = 2) -> list[str]:
+    """Fields of an object schema: ``name: type`` with ``*`` for required ones, nested
+    objects indented (down to ``depth`` levels)."""
+    if not isinstance(schema, dict):
+        return []
+    if schema.get("type") != "object" and "properties" not in schema:
+        return [_type(schema)]
+    required = set(schema.get("required", ()))
+    lines = []
+    for name, sub in (schema.get("properties") or {}).items():
+        mark = "*" if name in required else " "
+        lines.append(f"{mark} {name}: {_type(sub)}")
+        if depth > 1 and isinstance(sub, dict) and sub.get("properties"):
+            lines += ["    " + line for line in outline(sub, depth - 1)]
+    if required:
+        lines.append("(* required)")
+    return lines
+
+
+# -- one method's parser ----------------------------------------------------------------
+
+def method_parser(model: ServiceModel, entry: EntryModel,
+                  parser: argparse.ArgumentParser | None = None,
+                  deployment: Deployment | None = None) -> argparse.ArgumentParser:
+    """The arguments of one entry (also used, pre-filled, for completion)."""
+    from . import common_parser
+
+    if parser is None:
+        parser = argparse.ArgumentParser(
+            prog=f"tcdyn api {model.serviceName} {entry.name}", add_help=False,
+            parents=[common_parser()], formatter_class=argparse.RawDescriptionHelpFormatter,
+            description=method_description(model, entry, deployment))
+    parser.add_argument("-h", "--help", action="help", help="show this help and exit")
+    for name in entry.args:
+        parser.add_argument(name, help="route argument")
+    if entry.input:
+        parser.add_argument("--payload", metavar="JSON|@FILE|-",
+                            help="the payload: JSON text, @FILE, or - for stdin "
+                                 "(default: stdin when it is not a terminal)")
+    if entry.query:
+        parser.add_argument("--query", action="append", default=[], metavar="K=V",
+                            help=f"query arguments: {', '.join(entry.query)}")
+    if entry.paginated:
+        parser.add_argument("--all", action="store_true",
+                            help="follow continuationTokens; print each item as a JSON line")
+    return parser
+
+
+def _scan(argv: Sequence[str]) -> tuple[dict[str, str], list[int], bool]:
+    """Find ``--root-url``/``--references`` values, the positions of positionals, and
+    whether help is asked for, without knowing the method yet."""
+    found: dict[str, str] = {}
+    positions: list[int] = []
+    wants_help = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            positions += range(i + 1, len(argv))
+            break
+        name, eq, value = arg.partition("=")
+        if arg in _HELP:
+            wants_help = True
+        elif name in _VALUED:
+            if not eq:
+                i += 1
+                value = argv[i] if i < len(argv) else ""
+            found[name] = value
+        elif not arg.startswith("-") or arg == "-":
+            positions.append(i)
+        i += 1
+    return found, positions, wants_help
+
+
+def run(argv: Sequence[str]) -> int:
+    """``tcdyn api ...`` (argv after ``api``)."""
+    from .config import settings
+
+    argv = list(argv)
+    found, positions, wants_help = _scan(argv)
+    conf = settings(found.get("--root-url"), found.get("--references"))
+    deployment = conf.deployment()
+    if not positions:
+        if wants_help:
+            print(services_help(deployment))
+            return 0
+        raise UsageError("tcdyn api: which service? (tcdyn api --help lists them)")
+    model = find_service(deployment, argv[positions[0]])
+    if len(positions) < 2:
+        if wants_help:
+            print(service_help(model))
+            return 0
+        raise UsageError(f"tcdyn api {model.serviceName}: which method? "
+                         f"(tcdyn api {model.serviceName} --help lists them)")
+    entry = find_entry(model, argv[positions[1]])
+    rest = [a for i, a in enumerate(argv) if i not in positions[:2]]
+    args = method_parser(model, entry, deployment=deployment).parse_args(rest)
+    client = conf.client(_class_of(model))
+    call_args: list[Any] = [getattr(args, name) for name in entry.args]
+    kwargs: dict[str, Any] = {}
+    if entry.query:
+        kwargs["query"] = parse_query(entry, args.query)
+    if entry.input:
+        call_args.append(read_payload(args.payload, entry.name))
+    method = getattr(client, entry.name)
+    with client:
+        if getattr(args, "all", False):
+            emit_lines(method.items(*call_args, **kwargs))
+        else:
+            emit(method(*call_args, **kwargs))
+    return 0
+
+
+def parse_query(entry: EntryModel, pairs: Sequence[str]) -> dict[str, str]:
+    query: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise UsageError(f"--query {pair!r}: expected K=V")
+        if key not in entry.query:
+            raise UsageError(f"--query {key!r}: {entry.name} takes "
+                             f"{', '.join(entry.query) or 'no query arguments'}")
+        query[key] = value
+    return query
+
+
+def read_payload(spec: str | None, method: str) -> Any:
+    """The payload from ``--payload`` (JSON, ``@FILE``, ``-``) or a piped stdin."""
+    if spec is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError(f"{method} needs a payload: --payload JSON, --payload @FILE, "
+                             "or pipe it to stdin")
+        spec = "-"
+    if spec == "-":
+        text, where = sys.stdin.read(), "stdin"
+    elif spec.startswith("@"):
+        where = spec[1:]
+        try:
+            with open(where, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as exc:
+            raise UsageError(f"--payload {spec}: {exc.strerror or exc}") from None
+    else:
+        text, where = spec, "--payload"
+    if not text.strip():
+        raise UsageError(f"{method} needs a payload: {where} is empty")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"payload from {where} is not JSON: {exc}") from None

@@ -1,0 +1,216 @@
+"""Where the command's rootUrl, credentials and Pulse URL come from.
+
+In order: the command line (``--root-url``, ``--references``, ``--url``; never a secret),
+the environment (``TASKCLUSTER_ROOT_URL``, ``TASKCLUSTER_CLIENT_ID`` / ``_ACCESS_TOKEN`` /
+``_CERTIFICATE``, ``TASKCLUSTER_REFERENCES``, ``TCDYN_PULSE_URL``), then the config file
+(``$TCDYN_CONFIG``, else ``$XDG_CONFIG_HOME/tcdyn/config.toml``, else
+``~/.config/tcdyn/config.toml``)::
+
+    root_url = "https://tc.example.com"
+    references = "/path/to/mirror"        # optional: a mirror or a rootUrl
+
+    [credentials]
+    client_id = "me"
+    access_token = "..."
+    certificate = "..."                   # optional, for temporary credentials
+
+    [pulse]
+    url = "amqps://user:password@pulse.example.com/"
+
+A file holding a secret (an access token, a certificate, a Pulse password) is refused when
+group or others may read it, or when another user owns it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .output import UsageError
+
+if TYPE_CHECKING:
+    from ..credentials import Credentials
+    from ..deployment import Deployment
+
+_KEYS = {"root_url": str, "references": str, "credentials": dict, "pulse": dict}
+_SECTIONS = {"credentials": {"client_id", "access_token", "certificate"}, "pulse": {"url"}}
+
+
+class ConfigError(UsageError):
+    """The config file cannot be used (exit status 2)."""
+
+
+def config_path() -> Path:
+    if os.environ.get("TCDYN_CONFIG"):
+        return Path(os.environ["TCDYN_CONFIG"]).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "tcdyn" / "config.toml"
+
+
+@dataclass
+class Config:
+    """The config file's settings (empty when there is no file)."""
+
+    path: Path
+    root_url: str | None = None
+    references: str | None = None
+    credentials: dict[str, str] = field(default_factory=dict)
+    pulse_url: str | None = None
+
+    def __repr__(self) -> str:  # never the secrets
+        return (f"Config(path={str(self.path)!r}, root_url={self.root_url!r}, "
+                f"clientId={self.credentials.get('client_id')!r})")
+
+
+def _toml() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read and check the config file; a missing file is an empty config."""
+    path = config_path() if path is None else path
+    try:
+        data = path.read_bytes()
+        info = path.stat()
+    except FileNotFoundError:
+        return Config(path)
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
+    try:
+        doc = _toml().loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
+    config = Config(path)
+    for key, value in doc.items():
+        kind = _KEYS.get(key)
+        if kind is None:
+            raise ConfigError(f"config file {path}: unknown key {key!r} "
+                              f"(known: {', '.join(sorted(_KEYS))})")
+        if not isinstance(value, kind):
+            raise ConfigError(f"config file {path}: {key} must be a "
+                              f"{'table' if kind is dict else 'string'}")
+        if kind is dict:
+            for sub, item in value.items():
+                if sub not in _SECTIONS[key]:
+                    raise ConfigError(f"config file {path}: unknown key {key}.{sub} "
+                                      f"(known: {', '.join(sorted(_SECTIONS[key]))})")
+                if not isinstance(item, str):
+                    raise ConfigError(f"config file {path}: {key}.{sub} must be a string")
+    config.root_url = doc.get("root_url")
+    config.references = doc.get("references")
+    config.credentials = dict(doc.get("credentials", {}))
+    config.pulse_url = doc.get("pulse", {}).get("url")
+    if _holds_secret(config):
+        _check_private(path, info)
+    return config
+
+
+def _holds_secret(config: Config) -> bool:
+    from urllib.parse import urlsplit
+
+    if config.credentials.get("access_token") or config.credentials.get("certificate"):
+        return True
+    return bool(config.pulse_url and urlsplit(config.pulse_url).password)
+
+
+def _check_private(path: Path, info: os.stat_result) -> None:
+    if os.name != "posix":
+        return
+    if info.st_uid != os.getuid():
+        raise ConfigError(f"config file {path} holds credentials but is owned by another "
+                          f"user (uid {info.st_uid}); refusing to use it")
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"config file {path} holds credentials but group or others may "
+                          f"read it (mode {stat.S_IMODE(info.st_mode):04o}); "
+                          f"run: chmod 600 {path}")
+
+
+# -- resolution -----------------------------------------------------------------------
+
+@dataclass
+class Settings:
+    """What one command run uses."""
+
+    root_url: str | None
+    references: str | None
+    config: Config
+
+    def credentials(self) -> Credentials | None:
+        """From the ``TASKCLUSTER_*`` variables, else the config file, else ``None``."""
+        from ..credentials import Credentials
+
+        from_env = Credentials.from_env()
+        if from_env is not None:
+            return from_env
+        creds = self.config.credentials
+        if not creds:
+            return None
+        if not creds.get("client_id") or not creds.get("access_token"):
+            raise ConfigError(f"config file {self.config.path}: [credentials] needs both "
+                              "client_id and access_token")
+        from ..errors import CredentialsError
+
+        try:
+            return Credentials(creds["client_id"], creds["access_token"],
+                               creds.get("certificate") or None)
+        except CredentialsError as exc:
+            raise ConfigError(f"config file {self.config.path}: {exc}") from None
+
+    def require_root_url(self) -> str:
+        if not self.root_url:
+            raise UsageError("no rootUrl: pass --root-url, set TASKCLUSTER_ROOT_URL, or put "
+                             f"root_url in {self.config.path}")
+        return self.root_url
+
+    def deployment(self) -> Deployment:
+        """The reference set to build classes from: ``--references`` /
+        ``$TASKCLUSTER_REFERENCES`` / the config's ``references``; else the rootUrl's own
+        references (fetched once a day into the cache); else the bundled set."""
+        from .. import deployment as dep
+
+        source = self.references or self.root_url
+        if source:
+            if source == "bundled":
+                return dep.Deployment(_bundled())
+            return dep.load(source)
+        return dep.default()
+
+    def client(self, class_name: str) -> Any:
+        """A client of ``class_name`` for the resolved rootUrl and credentials."""
+        cls = self.deployment().build(class_name)
+        return cls(rootUrl=self.require_root_url(), credentials=self.credentials())
+
+
+def _bundled() -> Any:
+    from ..references import ReferenceSet
+
+    return ReferenceSet.bundled()
+
+
+def settings(root_url: str | None = None, references: str | None = None) -> Settings:
+    """Resolve the command line over the environment over the config file."""
+    config = load_config()
+    root = root_url or os.environ.get("TASKCLUSTER_ROOT_URL") or config.root_url
+    if root:
+        from ..mirror import normalize_root_url
+
+        root = normalize_root_url(root)
+    refs = references or os.environ.get("TASKCLUSTER_REFERENCES") or config.references
+    return Settings(root, refs, config)
+
+
+def pulse_url(given: str | None) -> str:
+    """``--url``, else ``$TCDYN_PULSE_URL``, else the config's ``[pulse] url``."""
+    url = given or os.environ.get("TCDYN_PULSE_URL") or load_config().pulse_url
+    if not url:
+        raise UsageError("no Pulse URL: pass --url, set TCDYN_PULSE_URL, or put "
+                         f"[pulse] url in {config_path()}")
+    return url

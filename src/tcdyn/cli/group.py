@@ -1,0 +1,58 @@
+"""``tcdyn group list|status|cancel TASKGROUPID``."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from typing import Any
+
+from .output import emit, emit_items
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    group = sub.add_parser("group", help="a task group: its tasks, their states, cancel")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, helptext, run in (
+        ("list", "every task of the group ({status, task}), one JSON line each when piped",
+         _list),
+        ("status", "how many tasks are in each state", _status),
+        ("cancel", "cancel every unfinished task of the group", _cancel),
+    ):
+        p = actions.add_parser(name, help=helptext, parents=[common])
+        p.add_argument("task_group_id", metavar="TASKGROUPID")
+        p.set_defaults(run=run)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from .task import queue
+
+    with queue(args) as q:
+        emit_items(q.listTaskGroup.items(args.task_group_id))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from .task import queue
+
+    with queue(args) as q:
+        states = Counter(item["status"]["state"]
+                         for item in q.listTaskGroup.items(args.task_group_id))
+    emit({"taskGroupId": args.task_group_id, "tasks": sum(states.values()),
+          "states": dict(sorted(states.items()))})
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from .task import queue
+
+    with queue(args) as q:
+        if "cancelTaskGroup" in type(q).methods:
+            emit(q.cancelTaskGroup(args.task_group_id))
+            return 0
+        cancelled = [item["status"]["taskId"]
+                     for item in q.listTaskGroup.items(args.task_group_id)
+                     if item["status"]["state"] in ("unscheduled", "pending", "running")]
+        for task_id in cancelled:
+            q.cancelTask(task_id)
+        emit({"taskGroupId": args.task_group_id, "cancelled": cancelled})
+    return 0

@@ -1,0 +1,117 @@
+"""``tcdyn listen SERVICE [EXCHANGE] [--WORD=VALUE ...] [--url AMQP_URL] [--count N]``.
+
+Binds an exclusive queue (gone when the command stops) and prints one JSON line per
+message: ``{"exchange", "routingKey", "routing", "routes", "redelivered", "payload"}``.
+Without EXCHANGE it binds every exchange of the service whose routing key has all the given
+words (``tcdyn listen queue --taskGroupId=X``: every state change of a task group, as
+examples/sniffer.py). The AMQP URL comes from ``--url``, ``$TCDYN_PULSE_URL`` or the config
+file; its password is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .output import UsageError, dumps
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("listen", help="print Pulse messages, one JSON line each",
+                       description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("service", metavar="SERVICE", help="e.g. queue (or QueueEvents)")
+    p.add_argument("exchange", nargs="?", metavar="EXCHANGE",
+                   help="e.g. taskCompleted (default: every exchange with the given words)")
+    p.add_argument("--url", metavar="AMQP_URL",
+                   help="the broker (default: $TCDYN_PULSE_URL, then the config file)")
+    p.add_argument("--references", metavar="DIR|URL", help="build the exchanges from these")
+    p.add_argument("--count", type=int, metavar="N", help="exit after N messages")
+    p.set_defaults(run=_listen, extra_words=True)
+
+
+def words(extras: Sequence[str], allowed: set[str]) -> dict[str, str]:
+    """``--name value`` / ``--name=value`` pairs, each a routing-key word of ``allowed``."""
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(extras):
+        arg = extras[i]
+        if not arg.startswith("--"):
+            raise UsageError(f"listen: unexpected argument {arg!r} (routing-key words go as "
+                             "--name=value)")
+        name, eq, value = arg[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(extras):
+                raise UsageError(f"listen: --{name} needs a value")
+            i += 1
+            value = extras[i]
+        if name not in allowed:
+            raise UsageError(f"listen: no routing-key word {name!r} here; words: "
+                             f"{', '.join(sorted(allowed)) or 'none'}")
+        out[name] = value
+        i += 1
+    return out
+
+
+def _listen(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .api import find_service
+    from .config import pulse_url, settings
+
+    url = pulse_url(args.url)
+    conf = settings(None, args.references)
+    deployment = conf.deployment() if conf.references else _default()
+    model = find_service(deployment, args.service, events=True)
+    events = deployment.build(f"{_class(model)}")()
+    if args.exchange:
+        entry = model.entries.get(args.exchange) or next(
+            (e for e in model.entries.values() if e["exchange"] == args.exchange), None)
+        if entry is None:
+            raise UsageError(f"{model.serviceName} has no exchange {args.exchange!r}; it has: "
+                             f"{', '.join(model.entries)}")
+        given = words(args.extras, {k["name"] for k in entry["routingKey"]})
+        bindings = [getattr(events, entry["name"])(**given)]
+    else:
+        allowed = {k["name"] for e in model.entries.values() for k in e["routingKey"]}
+        bindings = events.bindings_for(**words(args.extras, allowed))
+        if not bindings:
+            raise UsageError("listen: no exchange of this service has all those words")
+    if args.count is not None and args.count < 1:
+        raise UsageError("--count must be at least 1")
+    asyncio.run(_consume(url, bindings, args.count))
+    return 0
+
+
+def _default() -> Any:
+    from ..deployment import default
+
+    return default()
+
+
+def _class(model: Any) -> str:
+    from ..model import class_name
+
+    return class_name(model.serviceName, "exchanges")
+
+
+def as_json(message: Any) -> dict[str, Any]:
+    return {"exchange": message.exchange, "routingKey": message.routing_key,
+            "routing": message.routing, "routes": message.routes,
+            "redelivered": message.redelivered, "payload": message.payload}
+
+
+async def _consume(url: str, bindings: list[Any], count: int | None) -> None:
+    from ..pulse import Consumer
+
+    async with Consumer(url, None, bindings) as consumer:
+        print(f"listening on {consumer.queue_name} to {len(bindings)} exchange"
+              f"{'s' if len(bindings) != 1 else ''}", file=sys.stderr, flush=True)
+        seen = 0
+        async for message in consumer:
+            print(dumps(as_json(message), indent=False), flush=True)
+            seen += 1
+            if count is not None and seen >= count:
+                consumer.stop()

@@ -1,0 +1,76 @@
+"""``tcdyn references pull|list`` and ``tcdyn demo``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..fetching import DEFAULT_TIMEOUT
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    sub.add_parser("demo", help="a tour against an embedded local deployment"
+                   ).set_defaults(run=_demo)
+    refs = sub.add_parser("references", help="mirror or inspect references")
+    refs_sub = refs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    pull_p = refs_sub.add_parser("pull", help="mirror a deployment's references and schemas")
+    pull_p.add_argument("root_url")
+    pull_p.add_argument("dir", help="a new or empty directory, or an earlier mirror")
+    pull_p.set_defaults(run=_pull)
+    list_p = refs_sub.add_parser("list", help="the classes a reference set builds")
+    list_p.add_argument("source", nargs="?", help="rootUrl or directory (default: bundled)")
+    list_p.set_defaults(run=_list)
+    for p in (pull_p, list_p):
+        p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                       help=f"give up fetching after this long (default {DEFAULT_TIMEOUT:g})")
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from ..references import ReferenceSet, pull
+
+    changes = pull(args.root_url, args.dir, timeout=args.timeout)
+    refs = ReferenceSet.from_directory(args.dir)
+    schemas = sum(1 for p in refs.schemas_dir.rglob("*.json")) if refs.schemas_dir else 0
+    print(f"mirrored {args.root_url} into {args.dir}: {len(refs.names())} services, "
+          f"{schemas} schemas")
+    for kind in ("added", "removed", "changed"):
+        if changes[kind]:
+            print(f"  {kind}: {len(changes[kind])}" + "".join(
+                f"\n    {p}" for p in changes[kind][:20]) +
+                  ("\n    ..." if len(changes[kind]) > 20 else ""))
+    if not any(changes.values()):
+        print("  nothing changed")
+    print(f"use it offline with tcdyn.load({str(args.dir)!r}) or "
+          f"TASKCLUSTER_REFERENCES={args.dir}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from ..deployment import default, load
+
+    deployment = load(args.source, timeout=args.timeout) if args.source else default()
+    print(deployment.references.describe())
+    for name in deployment.references.names():
+        try:
+            model = deployment.references.model(name)
+        except Exception as exc:
+            print(f"  {name:<22} ERROR {exc}")
+            continue
+        print(f"  {name:<22} {model.serviceName}/{model.apiVersion}  "
+              f"{len(model.entries)} {'methods' if model.kind == 'api' else 'exchanges'}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ..demo import main
+
+    return main()
+
+
+def _seconds(text: str) -> float:
+    from ..fetching import check_timeout
+
+    try:
+        return check_timeout(float(text))  # type: ignore[return-value]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}") from None
