@@ -12,11 +12,14 @@ from __future__ import annotations
 import inspect
 import textwrap
 import types
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from .model import EntryModel, ExchangesModel, ServiceModel
 
 _P = inspect.Parameter
+#: The bound form of a method, for type checkers: ``BoundMethod`` or, in the generated
+#: stubs, a subclass whose ``__call__`` has the entry's signature.
+_B = TypeVar("_B", bound="BoundMethod")
 
 
 def _describe_scopes(expr: Any) -> list[str]:
@@ -28,7 +31,7 @@ def _describe_scopes(expr: Any) -> list[str]:
         return [f"  {expr!r}"]
 
 
-class Method:
+class Method(Generic[_B]):
     """An API method of a service class (a descriptor, built once per reference entry)."""
 
     def __init__(self, entry: EntryModel, service: ServiceModel, owner_name: str,
@@ -43,6 +46,10 @@ class Method:
         self._doc: str | None = None
         self._sig: inspect.Signature | None = None
 
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> Method[_B]: ...
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> _B: ...
     def __get__(self, obj: Any, objtype: type | None = None) -> Any:
         return self if obj is None else BoundMethod(self, obj)
 
@@ -108,6 +115,7 @@ class Method:
         lines.append(f"Arguments: {', '.join(args) if args else 'none'}")
         if e.query:
             lines.append(f"Query (query={{...}}): {', '.join(e.query)}")
+        lines += self._payload_outline()
         if e.output:
             lines.append(f"Returns: {e.output}")
         if e.paginated:
@@ -115,6 +123,20 @@ class Method:
         if e.scopes is not None:
             lines += ["Scopes:", *_describe_scopes(e.scopes)]
         return "\n".join(lines)
+
+    def _payload_outline(self) -> list[str]:
+        """``Payload:`` and the input schema's fields, or nothing when it is not at hand."""
+        if self.entry.input is None or self._deployment is None:
+            return []
+        from .errors import TaskclusterFailure
+        from .outline import outline
+
+        try:
+            schema = self.input_schema
+        except (TaskclusterFailure, OSError):
+            return []
+        fields = outline(schema)
+        return ["Payload (required fields first):", *fields] if fields else []
 
     @property
     def __signature__(self) -> inspect.Signature:
@@ -146,9 +168,14 @@ class BoundMethod:
 
     __slots__ = ("__self__", "method")
 
-    def __init__(self, method: Method, client: Any) -> None:
+    def __init__(self, method: Method[Any], client: Any) -> None:
         self.method = method
         self.__self__ = client
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> BoundMethod:
+        # Being a (method) descriptor makes ``inspect.isroutine`` true, so ``help()`` on a
+        # client's method renders it as a function: signature, then the reference's text.
+        return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.__self__._call(self.method.entry, args, kwargs)
