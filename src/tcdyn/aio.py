@@ -9,7 +9,8 @@ if TYPE_CHECKING:  # the bundled classes, typed by the generated _services/aio.p
     from ._services import aio as _aio
     from ._services.aio import *  # noqa: F403
 
-    __all__ = _aio.__all__
+    __all__: list[str] = []
+    __all__ += _aio.__all__
 else:
     def __getattr__(name: str) -> Any:
         if not name[:1].isupper():

@@ -74,7 +74,7 @@ class _Writer:
             head += ["", *(f"from . import {n} as {n}" for n in events)]
             self.exported += events
         exported = ", ".join(f'"{n}"' for n in sorted(self.exported))
-        return "\n".join([*head, "", f"__all__ = [{exported}]", *self.body]) + "\n"
+        return "\n".join([*head, "", f"__all__: list[str] = [{exported}]", *self.body]) + "\n"
 
     # -- API services
 
@@ -93,8 +93,8 @@ class _Writer:
 
     def bound_class(self, bound: str, model: ServiceModel, entry: EntryModel) -> None:
         result = _JSON if entry.output else "Any"
-        lines = ["", "", f"class {bound}(BoundMethod):",
-                 f'    """{_docline(entry.title or entry.name)}"""']
+        # No class docstring: BoundMethod's __doc__ is the reference's text (a property).
+        lines = ["", "", f"class {bound}(BoundMethod):"]
         forms = self.call_forms(entry)
         if entry.paginated:
             handler = "paginationHandler: PageHandler"

@@ -11,36 +11,31 @@ from tcdyn.client import AsyncClient, Client
 from tcdyn.exchanges import BaseEvents, Binding
 from tcdyn.meta import BoundMethod, Method
 
-__all__ = ["Auth", "AuthEvents", "Github", "GithubEvents", "Hooks", "HooksEvents", "Index", "Notify", "NotifyEvents", "Object", "PurgeCache", "Queue", "QueueEvents", "Secrets", "WebServer", "WorkerManager", "WorkerManagerEvents"]
+__all__: list[str] = ["Auth", "AuthEvents", "Github", "GithubEvents", "Hooks", "HooksEvents", "Index", "Notify", "NotifyEvents", "Object", "PurgeCache", "Queue", "QueueEvents", "Secrets", "WebServer", "WorkerManager", "WorkerManagerEvents"]
 
 
 class _Auth_ping(BoundMethod):
-    """Ping Server"""
     def __call__(self) -> Any: ...
 
 
 class _Auth_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     def __call__(self) -> Any: ...
 
 
 class _Auth_version(BoundMethod):
-    """Taskcluster Version"""
     def __call__(self) -> Any: ...
 
 
 class _Auth_listClients(BoundMethod):
-    """List Clients"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Auth_client(BoundMethod):
-    """Get Client"""
     @overload
     def __call__(self, clientId: str, /) -> Json: ...
     @overload
@@ -50,7 +45,6 @@ class _Auth_client(BoundMethod):
 
 
 class _Auth_createClient(BoundMethod):
-    """Create Client"""
     @overload
     def __call__(self, clientId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -62,7 +56,6 @@ class _Auth_createClient(BoundMethod):
 
 
 class _Auth_getEntityHistory(BoundMethod):
-    """Get Entity History"""
     @overload
     def __call__(self, entityType: str, entityId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -74,17 +67,16 @@ class _Auth_getEntityHistory(BoundMethod):
     @overload
     def __call__(self, *, entityType: str, entityId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, entityType: str, entityId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, entityType: str, entityId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, entityType: str, entityId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, entityType: str, entityId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, entityType: str, entityId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, entityType: str, entityId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, entityType: str, entityId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, entityType: str, entityId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Auth_listAuditHistory(BoundMethod):
-    """List Audit History"""
     @overload
     def __call__(self, clientId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -96,17 +88,16 @@ class _Auth_listAuditHistory(BoundMethod):
     @overload
     def __call__(self, *, clientId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, clientId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, clientId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, clientId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, clientId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, clientId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, clientId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, clientId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, clientId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Auth_resetAccessToken(BoundMethod):
-    """Reset `accessToken`"""
     @overload
     def __call__(self, clientId: str, /) -> Json: ...
     @overload
@@ -116,7 +107,6 @@ class _Auth_resetAccessToken(BoundMethod):
 
 
 class _Auth_updateClient(BoundMethod):
-    """Update Client"""
     @overload
     def __call__(self, clientId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -128,7 +118,6 @@ class _Auth_updateClient(BoundMethod):
 
 
 class _Auth_enableClient(BoundMethod):
-    """Enable Client"""
     @overload
     def __call__(self, clientId: str, /) -> Json: ...
     @overload
@@ -138,7 +127,6 @@ class _Auth_enableClient(BoundMethod):
 
 
 class _Auth_disableClient(BoundMethod):
-    """Disable Client"""
     @overload
     def __call__(self, clientId: str, /) -> Json: ...
     @overload
@@ -148,7 +136,6 @@ class _Auth_disableClient(BoundMethod):
 
 
 class _Auth_deleteClient(BoundMethod):
-    """Delete Client"""
     @overload
     def __call__(self, clientId: str, /) -> Any: ...
     @overload
@@ -158,32 +145,28 @@ class _Auth_deleteClient(BoundMethod):
 
 
 class _Auth_listRoles(BoundMethod):
-    """List Roles (no pagination)"""
     def __call__(self) -> Json: ...
 
 
 class _Auth_listRoles2(BoundMethod):
-    """List Roles"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Auth_listRoleIds(BoundMethod):
-    """List Role IDs"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
 
 
 class _Auth_role(BoundMethod):
-    """Get Role"""
     @overload
     def __call__(self, roleId: str, /) -> Json: ...
     @overload
@@ -193,7 +176,6 @@ class _Auth_role(BoundMethod):
 
 
 class _Auth_createRole(BoundMethod):
-    """Create Role"""
     @overload
     def __call__(self, roleId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -205,7 +187,6 @@ class _Auth_createRole(BoundMethod):
 
 
 class _Auth_updateRole(BoundMethod):
-    """Update Role"""
     @overload
     def __call__(self, roleId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -217,7 +198,6 @@ class _Auth_updateRole(BoundMethod):
 
 
 class _Auth_deleteRole(BoundMethod):
-    """Delete Role"""
     @overload
     def __call__(self, roleId: str, /) -> Any: ...
     @overload
@@ -227,17 +207,14 @@ class _Auth_deleteRole(BoundMethod):
 
 
 class _Auth_expandScopes(BoundMethod):
-    """Expand Scopes"""
     def __call__(self, payload: Payload) -> Json: ...
 
 
 class _Auth_currentScopes(BoundMethod):
-    """Get Current Scopes"""
     def __call__(self) -> Json: ...
 
 
 class _Auth_awsS3Credentials(BoundMethod):
-    """Get Temporary Read/Write Credentials S3"""
     @overload
     def __call__(self, level: str, bucket: str, prefix: str, /, *, query: Query | None = None) -> Json: ...
     @overload
@@ -247,12 +224,10 @@ class _Auth_awsS3Credentials(BoundMethod):
 
 
 class _Auth_azureAccounts(BoundMethod):
-    """List Accounts Managed by Auth"""
     def __call__(self) -> Json: ...
 
 
 class _Auth_azureTables(BoundMethod):
-    """List Tables in an Account Managed by Auth"""
     @overload
     def __call__(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -264,17 +239,16 @@ class _Auth_azureTables(BoundMethod):
     @overload
     def __call__(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, account: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, account: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
+    def items(self, account: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
     @overload
-    def items(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
+    def items(self, *, account: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
 
 
 class _Auth_azureTableSAS(BoundMethod):
-    """Get Shared-Access-Signature for Azure Table"""
     @overload
     def __call__(self, account: str, table: str, level: str, /) -> Json: ...
     @overload
@@ -284,7 +258,6 @@ class _Auth_azureTableSAS(BoundMethod):
 
 
 class _Auth_azureContainers(BoundMethod):
-    """List containers in an Account Managed by Auth"""
     @overload
     def __call__(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -296,17 +269,16 @@ class _Auth_azureContainers(BoundMethod):
     @overload
     def __call__(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, account: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, account: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
+    def items(self, account: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
     @overload
-    def items(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
+    def items(self, *, account: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
 
 
 class _Auth_azureContainerSAS(BoundMethod):
-    """Get Shared-Access-Signature for Azure Container"""
     @overload
     def __call__(self, account: str, container: str, level: str, /) -> Json: ...
     @overload
@@ -316,7 +288,6 @@ class _Auth_azureContainerSAS(BoundMethod):
 
 
 class _Auth_sentryDSN(BoundMethod):
-    """Get DSN for Sentry Project"""
     @overload
     def __call__(self, project: str, /) -> Json: ...
     @overload
@@ -326,7 +297,6 @@ class _Auth_sentryDSN(BoundMethod):
 
 
 class _Auth_websocktunnelToken(BoundMethod):
-    """Get a client token for the Websocktunnel service"""
     @overload
     def __call__(self, wstAudience: str, wstClient: str, /) -> Json: ...
     @overload
@@ -336,7 +306,6 @@ class _Auth_websocktunnelToken(BoundMethod):
 
 
 class _Auth_gcpCredentials(BoundMethod):
-    """Get Temporary GCP Credentials"""
     @overload
     def __call__(self, projectId: str, serviceAccount: str, /) -> Json: ...
     @overload
@@ -346,7 +315,6 @@ class _Auth_gcpCredentials(BoundMethod):
 
 
 class _Auth_githubRepoToken(BoundMethod):
-    """Get a repository scoped github token"""
     @overload
     def __call__(self, appName: str, owner: str, payload: Payload, /) -> Json: ...
     @overload
@@ -358,22 +326,18 @@ class _Auth_githubRepoToken(BoundMethod):
 
 
 class _Auth_authenticateHawk(BoundMethod):
-    """Authenticate Hawk Request"""
     def __call__(self, payload: Payload) -> Json: ...
 
 
 class _Auth_testAuthenticate(BoundMethod):
-    """Test Authentication"""
     def __call__(self, payload: Payload) -> Json: ...
 
 
 class _Auth_testAuthenticateGet(BoundMethod):
-    """Test Authentication (GET)"""
     def __call__(self) -> Json: ...
 
 
 class _Auth_heartbeat(BoundMethod):
-    """Heartbeat"""
     def __call__(self) -> Any: ...
 
 
@@ -423,67 +387,50 @@ class AuthEvents(BaseEvents):
     def clientCreated(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def clientCreated(self, *, reserved: str | None = None) -> Binding: ...
-    def clientCreated(self, *args: Any, **kwargs: Any) -> Binding:
-        """Client Created Messages"""
     @overload
     def clientUpdated(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def clientUpdated(self, *, reserved: str | None = None) -> Binding: ...
-    def clientUpdated(self, *args: Any, **kwargs: Any) -> Binding:
-        """Client Updated Messages"""
     @overload
     def clientDeleted(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def clientDeleted(self, *, reserved: str | None = None) -> Binding: ...
-    def clientDeleted(self, *args: Any, **kwargs: Any) -> Binding:
-        """Client Deleted Messages"""
     @overload
     def roleCreated(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def roleCreated(self, *, reserved: str | None = None) -> Binding: ...
-    def roleCreated(self, *args: Any, **kwargs: Any) -> Binding:
-        """Role Created Messages"""
     @overload
     def roleUpdated(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def roleUpdated(self, *, reserved: str | None = None) -> Binding: ...
-    def roleUpdated(self, *args: Any, **kwargs: Any) -> Binding:
-        """Role Updated Messages"""
     @overload
     def roleDeleted(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def roleDeleted(self, *, reserved: str | None = None) -> Binding: ...
-    def roleDeleted(self, *args: Any, **kwargs: Any) -> Binding:
-        """Role Deleted Messages"""
 
 
 class _Github_ping(BoundMethod):
-    """Ping Server"""
     def __call__(self) -> Any: ...
 
 
 class _Github_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     def __call__(self) -> Any: ...
 
 
 class _Github_version(BoundMethod):
-    """Taskcluster Version"""
     def __call__(self) -> Any: ...
 
 
 class _Github_builds(BoundMethod):
-    """List of Builds"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Github_cancelBuilds(BoundMethod):
-    """Cancel repository builds"""
     @overload
     def __call__(self, owner: str, repo: str, /, *, query: Query | None = None) -> Json: ...
     @overload
@@ -493,7 +440,6 @@ class _Github_cancelBuilds(BoundMethod):
 
 
 class _Github_badge(BoundMethod):
-    """Latest Build Status Badge"""
     @overload
     def __call__(self, owner: str, repo: str, branch: str, /) -> Any: ...
     @overload
@@ -503,7 +449,6 @@ class _Github_badge(BoundMethod):
 
 
 class _Github_repository(BoundMethod):
-    """Get Repository Info"""
     @overload
     def __call__(self, owner: str, repo: str, /) -> Json: ...
     @overload
@@ -513,7 +458,6 @@ class _Github_repository(BoundMethod):
 
 
 class _Github_latest(BoundMethod):
-    """Latest Status for Branch"""
     @overload
     def __call__(self, owner: str, repo: str, branch: str, /) -> Any: ...
     @overload
@@ -523,7 +467,6 @@ class _Github_latest(BoundMethod):
 
 
 class _Github_createStatus(BoundMethod):
-    """Post a status against a given changeset"""
     @overload
     def __call__(self, owner: str, repo: str, sha: str, payload: Payload, /) -> Any: ...
     @overload
@@ -535,7 +478,6 @@ class _Github_createStatus(BoundMethod):
 
 
 class _Github_createComment(BoundMethod):
-    """Post a comment on a given GitHub Issue or Pull Request"""
     @overload
     def __call__(self, owner: str, repo: str, number: str, payload: Payload, /) -> Any: ...
     @overload
@@ -547,12 +489,10 @@ class _Github_createComment(BoundMethod):
 
 
 class _Github_renderTaskclusterYml(BoundMethod):
-    """Render .taskcluster.yml file"""
     def __call__(self, payload: Payload) -> Json: ...
 
 
 class _Github_heartbeat(BoundMethod):
-    """Heartbeat"""
     def __call__(self) -> Any: ...
 
 
@@ -578,56 +518,41 @@ class GithubEvents(BaseEvents):
     def pullRequest(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def pullRequest(self, *, organization: str | None = None, repository: str | None = None, action: str | None = None) -> Binding: ...
-    def pullRequest(self, *args: Any, **kwargs: Any) -> Binding:
-        """GitHub Pull Request Event"""
     @overload
     def push(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def push(self, *, organization: str | None = None, repository: str | None = None) -> Binding: ...
-    def push(self, *args: Any, **kwargs: Any) -> Binding:
-        """GitHub push Event"""
     @overload
     def release(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def release(self, *, organization: str | None = None, repository: str | None = None) -> Binding: ...
-    def release(self, *args: Any, **kwargs: Any) -> Binding:
-        """GitHub release Event"""
     @overload
     def rerun(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def rerun(self, *, organization: str | None = None, repository: str | None = None) -> Binding: ...
-    def rerun(self, *args: Any, **kwargs: Any) -> Binding:
-        """GitHub re-run task Event"""
     @overload
     def taskGroupCreationRequested(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def taskGroupCreationRequested(self, *, organization: str | None = None, repository: str | None = None) -> Binding: ...
-    def taskGroupCreationRequested(self, *args: Any, **kwargs: Any) -> Binding:
-        """tc-gh requested the Queue service to create all the tasks in a group"""
 
 
 class _Hooks_ping(BoundMethod):
-    """Ping Server"""
     def __call__(self) -> Any: ...
 
 
 class _Hooks_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     def __call__(self) -> Any: ...
 
 
 class _Hooks_version(BoundMethod):
-    """Taskcluster Version"""
     def __call__(self) -> Any: ...
 
 
 class _Hooks_listHookGroups(BoundMethod):
-    """List hook groups"""
     def __call__(self) -> Json: ...
 
 
 class _Hooks_listHooks(BoundMethod):
-    """List hooks in a given group"""
     @overload
     def __call__(self, hookGroupId: str, /) -> Json: ...
     @overload
@@ -637,7 +562,6 @@ class _Hooks_listHooks(BoundMethod):
 
 
 class _Hooks_hook(BoundMethod):
-    """Get hook definition"""
     @overload
     def __call__(self, hookGroupId: str, hookId: str, /) -> Json: ...
     @overload
@@ -647,7 +571,6 @@ class _Hooks_hook(BoundMethod):
 
 
 class _Hooks_getHookStatus(BoundMethod):
-    """Get hook status"""
     @overload
     def __call__(self, hookGroupId: str, hookId: str, /) -> Json: ...
     @overload
@@ -657,7 +580,6 @@ class _Hooks_getHookStatus(BoundMethod):
 
 
 class _Hooks_createHook(BoundMethod):
-    """Create a hook"""
     @overload
     def __call__(self, hookGroupId: str, hookId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -669,7 +591,6 @@ class _Hooks_createHook(BoundMethod):
 
 
 class _Hooks_updateHook(BoundMethod):
-    """Update a hook"""
     @overload
     def __call__(self, hookGroupId: str, hookId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -681,7 +602,6 @@ class _Hooks_updateHook(BoundMethod):
 
 
 class _Hooks_removeHook(BoundMethod):
-    """Delete a hook"""
     @overload
     def __call__(self, hookGroupId: str, hookId: str, /) -> Any: ...
     @overload
@@ -691,7 +611,6 @@ class _Hooks_removeHook(BoundMethod):
 
 
 class _Hooks_triggerHook(BoundMethod):
-    """Trigger a hook"""
     @overload
     def __call__(self, hookGroupId: str, hookId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -703,7 +622,6 @@ class _Hooks_triggerHook(BoundMethod):
 
 
 class _Hooks_getTriggerToken(BoundMethod):
-    """Get a trigger token"""
     @overload
     def __call__(self, hookGroupId: str, hookId: str, /) -> Json: ...
     @overload
@@ -713,7 +631,6 @@ class _Hooks_getTriggerToken(BoundMethod):
 
 
 class _Hooks_resetTriggerToken(BoundMethod):
-    """Reset a trigger token"""
     @overload
     def __call__(self, hookGroupId: str, hookId: str, /) -> Json: ...
     @overload
@@ -723,7 +640,6 @@ class _Hooks_resetTriggerToken(BoundMethod):
 
 
 class _Hooks_triggerHookWithToken(BoundMethod):
-    """Trigger a hook with a token"""
     @overload
     def __call__(self, hookGroupId: str, hookId: str, token: str, payload: Payload, /) -> Json: ...
     @overload
@@ -735,7 +651,6 @@ class _Hooks_triggerHookWithToken(BoundMethod):
 
 
 class _Hooks_listLastFires(BoundMethod):
-    """Get information about recent hook fires"""
     @overload
     def __call__(self, hookGroupId: str, hookId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -747,17 +662,16 @@ class _Hooks_listLastFires(BoundMethod):
     @overload
     def __call__(self, *, hookGroupId: str, hookId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, hookGroupId: str, hookId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, hookGroupId: str, hookId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, hookGroupId: str, hookId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, hookGroupId: str, hookId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, hookGroupId: str, hookId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, hookGroupId: str, hookId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, hookGroupId: str, hookId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, hookGroupId: str, hookId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Hooks_heartbeat(BoundMethod):
-    """Heartbeat"""
     def __call__(self) -> Any: ...
 
 
@@ -787,39 +701,29 @@ class HooksEvents(BaseEvents):
     def hookCreated(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def hookCreated(self, *, reserved: str | None = None) -> Binding: ...
-    def hookCreated(self, *args: Any, **kwargs: Any) -> Binding:
-        """Hook Created Messages"""
     @overload
     def hookUpdated(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def hookUpdated(self, *, reserved: str | None = None) -> Binding: ...
-    def hookUpdated(self, *args: Any, **kwargs: Any) -> Binding:
-        """Hook Updated Messages"""
     @overload
     def hookDeleted(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def hookDeleted(self, *, reserved: str | None = None) -> Binding: ...
-    def hookDeleted(self, *args: Any, **kwargs: Any) -> Binding:
-        """Hook Deleted Messages"""
 
 
 class _Index_ping(BoundMethod):
-    """Ping Server"""
     def __call__(self) -> Any: ...
 
 
 class _Index_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     def __call__(self) -> Any: ...
 
 
 class _Index_version(BoundMethod):
-    """Taskcluster Version"""
     def __call__(self) -> Any: ...
 
 
 class _Index_findTask(BoundMethod):
-    """Find Indexed Task"""
     @overload
     def __call__(self, indexPath: str, /) -> Json: ...
     @overload
@@ -829,17 +733,15 @@ class _Index_findTask(BoundMethod):
 
 
 class _Index_findTasksAtIndex(BoundMethod):
-    """Find tasks at indexes"""
     @overload
     def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, payload: Payload, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, payload: Payload, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Index_listNamespaces(BoundMethod):
-    """List Namespaces"""
     @overload
     def __call__(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -851,17 +753,16 @@ class _Index_listNamespaces(BoundMethod):
     @overload
     def __call__(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, namespace: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, namespace: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, namespace: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, namespace: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Index_listTasks(BoundMethod):
-    """List Tasks"""
     @overload
     def __call__(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -873,17 +774,16 @@ class _Index_listTasks(BoundMethod):
     @overload
     def __call__(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, namespace: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, namespace: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, namespace: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, namespace: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Index_insertTask(BoundMethod):
-    """Insert Task into Index"""
     @overload
     def __call__(self, namespace: str, payload: Payload, /) -> Json: ...
     @overload
@@ -895,7 +795,6 @@ class _Index_insertTask(BoundMethod):
 
 
 class _Index_deleteTask(BoundMethod):
-    """Remove Task from Index"""
     @overload
     def __call__(self, namespace: str, /) -> Any: ...
     @overload
@@ -905,7 +804,6 @@ class _Index_deleteTask(BoundMethod):
 
 
 class _Index_findArtifactFromTask(BoundMethod):
-    """Get Artifact From Indexed Task"""
     @overload
     def __call__(self, indexPath: str, name: str, /) -> Any: ...
     @overload
@@ -915,7 +813,6 @@ class _Index_findArtifactFromTask(BoundMethod):
 
 
 class _Index_heartbeat(BoundMethod):
-    """Heartbeat"""
     def __call__(self) -> Any: ...
 
 
@@ -935,62 +832,51 @@ class Index(Client):
 
 
 class _Notify_ping(BoundMethod):
-    """Ping Server"""
     def __call__(self) -> Any: ...
 
 
 class _Notify_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     def __call__(self) -> Any: ...
 
 
 class _Notify_version(BoundMethod):
-    """Taskcluster Version"""
     def __call__(self) -> Any: ...
 
 
 class _Notify_email(BoundMethod):
-    """Send an Email"""
     def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_pulse(BoundMethod):
-    """Publish a Pulse Message"""
     def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_matrix(BoundMethod):
-    """Post Matrix Message"""
     def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_slack(BoundMethod):
-    """Post Slack Message"""
     def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_addDenylistAddress(BoundMethod):
-    """Denylist Given Address"""
     def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_deleteDenylistAddress(BoundMethod):
-    """Delete Denylisted Address"""
     def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_listDenylist(BoundMethod):
-    """List Denylisted Notifications"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Notify_heartbeat(BoundMethod):
-    """Heartbeat"""
     def __call__(self) -> Any: ...
 
 
@@ -1015,27 +901,21 @@ class NotifyEvents(BaseEvents):
     def notify(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def notify(self, *, topic: str | None = None) -> Binding: ...
-    def notify(self, *args: Any, **kwargs: Any) -> Binding:
-        """Notification Messages"""
 
 
 class _Object_ping(BoundMethod):
-    """Ping Server"""
     def __call__(self) -> Any: ...
 
 
 class _Object_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     def __call__(self) -> Any: ...
 
 
 class _Object_version(BoundMethod):
-    """Taskcluster Version"""
     def __call__(self) -> Any: ...
 
 
 class _Object_createUpload(BoundMethod):
-    """Begin upload of a new object"""
     @overload
     def __call__(self, name: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1047,7 +927,6 @@ class _Object_createUpload(BoundMethod):
 
 
 class _Object_finishUpload(BoundMethod):
-    """Mark an upload as complete."""
     @overload
     def __call__(self, name: str, payload: Payload, /) -> Any: ...
     @overload
@@ -1059,7 +938,6 @@ class _Object_finishUpload(BoundMethod):
 
 
 class _Object_startDownload(BoundMethod):
-    """Download object data"""
     @overload
     def __call__(self, name: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1071,7 +949,6 @@ class _Object_startDownload(BoundMethod):
 
 
 class _Object_object(BoundMethod):
-    """Get an object's metadata"""
     @overload
     def __call__(self, name: str, /) -> Json: ...
     @overload
@@ -1081,7 +958,6 @@ class _Object_object(BoundMethod):
 
 
 class _Object_download(BoundMethod):
-    """Get an object's data"""
     @overload
     def __call__(self, name: str, /) -> Any: ...
     @overload
@@ -1091,7 +967,6 @@ class _Object_download(BoundMethod):
 
 
 class _Object_heartbeat(BoundMethod):
-    """Heartbeat"""
     def __call__(self) -> Any: ...
 
 
@@ -1109,22 +984,18 @@ class Object(Client):
 
 
 class _PurgeCache_ping(BoundMethod):
-    """Ping Server"""
     def __call__(self) -> Any: ...
 
 
 class _PurgeCache_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     def __call__(self) -> Any: ...
 
 
 class _PurgeCache_version(BoundMethod):
-    """Taskcluster Version"""
     def __call__(self) -> Any: ...
 
 
 class _PurgeCache_purgeCache(BoundMethod):
-    """Purge Worker Cache"""
     @overload
     def __call__(self, workerPoolId: str, payload: Payload, /) -> Any: ...
     @overload
@@ -1136,17 +1007,15 @@ class _PurgeCache_purgeCache(BoundMethod):
 
 
 class _PurgeCache_allPurgeRequests(BoundMethod):
-    """All Open Purge Requests"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _PurgeCache_purgeRequests(BoundMethod):
-    """Open Purge Requests for a worker pool"""
     @overload
     def __call__(self, workerPoolId: str, /, *, query: Query | None = None) -> Json: ...
     @overload
@@ -1156,7 +1025,6 @@ class _PurgeCache_purgeRequests(BoundMethod):
 
 
 class _PurgeCache_heartbeat(BoundMethod):
-    """Heartbeat"""
     def __call__(self) -> Any: ...
 
 
@@ -1172,22 +1040,18 @@ class PurgeCache(Client):
 
 
 class _Queue_ping(BoundMethod):
-    """Ping Server"""
     def __call__(self) -> Any: ...
 
 
 class _Queue_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     def __call__(self) -> Any: ...
 
 
 class _Queue_version(BoundMethod):
-    """Taskcluster Version"""
     def __call__(self) -> Any: ...
 
 
 class _Queue_task(BoundMethod):
-    """Get Task Definition"""
     @overload
     def __call__(self, taskId: str, /) -> Json: ...
     @overload
@@ -1197,27 +1061,24 @@ class _Queue_task(BoundMethod):
 
 
 class _Queue_tasks(BoundMethod):
-    """Get multiple task definitions"""
     @overload
     def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, payload: Payload, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, payload: Payload, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_statuses(BoundMethod):
-    """Get multiple task definitions"""
     @overload
     def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, payload: Payload, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, payload: Payload, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_status(BoundMethod):
-    """Get task status"""
     @overload
     def __call__(self, taskId: str, /) -> Json: ...
     @overload
@@ -1227,7 +1088,6 @@ class _Queue_status(BoundMethod):
 
 
 class _Queue_listTaskGroup(BoundMethod):
-    """List Task Group"""
     @overload
     def __call__(self, taskGroupId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1239,17 +1099,16 @@ class _Queue_listTaskGroup(BoundMethod):
     @overload
     def __call__(self, *, taskGroupId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskGroupId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, taskGroupId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, taskGroupId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, taskGroupId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, taskGroupId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, taskGroupId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskGroupId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, taskGroupId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_cancelTaskGroup(BoundMethod):
-    """Cancel Task Group"""
     @overload
     def __call__(self, taskGroupId: str, /) -> Json: ...
     @overload
@@ -1259,7 +1118,6 @@ class _Queue_cancelTaskGroup(BoundMethod):
 
 
 class _Queue_getTaskGroup(BoundMethod):
-    """Get Task Group"""
     @overload
     def __call__(self, taskGroupId: str, /) -> Json: ...
     @overload
@@ -1269,7 +1127,6 @@ class _Queue_getTaskGroup(BoundMethod):
 
 
 class _Queue_sealTaskGroup(BoundMethod):
-    """Seal Task Group"""
     @overload
     def __call__(self, taskGroupId: str, /) -> Json: ...
     @overload
@@ -1279,7 +1136,6 @@ class _Queue_sealTaskGroup(BoundMethod):
 
 
 class _Queue_listDependentTasks(BoundMethod):
-    """List Dependent Tasks"""
     @overload
     def __call__(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1291,17 +1147,16 @@ class _Queue_listDependentTasks(BoundMethod):
     @overload
     def __call__(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, taskId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, taskId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, taskId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, taskId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_createTask(BoundMethod):
-    """Create New Task"""
     @overload
     def __call__(self, taskId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1313,7 +1168,6 @@ class _Queue_createTask(BoundMethod):
 
 
 class _Queue_scheduleTask(BoundMethod):
-    """Schedule Defined Task"""
     @overload
     def __call__(self, taskId: str, /) -> Json: ...
     @overload
@@ -1323,7 +1177,6 @@ class _Queue_scheduleTask(BoundMethod):
 
 
 class _Queue_rerunTask(BoundMethod):
-    """Rerun a Resolved Task"""
     @overload
     def __call__(self, taskId: str, /) -> Json: ...
     @overload
@@ -1333,7 +1186,6 @@ class _Queue_rerunTask(BoundMethod):
 
 
 class _Queue_cancelTask(BoundMethod):
-    """Cancel Task"""
     @overload
     def __call__(self, taskId: str, /) -> Json: ...
     @overload
@@ -1343,7 +1195,6 @@ class _Queue_cancelTask(BoundMethod):
 
 
 class _Queue_changeTaskPriority(BoundMethod):
-    """Change Task Priority"""
     @overload
     def __call__(self, taskId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1355,7 +1206,6 @@ class _Queue_changeTaskPriority(BoundMethod):
 
 
 class _Queue_changeTaskGroupPriority(BoundMethod):
-    """Change Task Group Priority"""
     @overload
     def __call__(self, taskGroupId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1367,7 +1217,6 @@ class _Queue_changeTaskGroupPriority(BoundMethod):
 
 
 class _Queue_claimWork(BoundMethod):
-    """Claim Work"""
     @overload
     def __call__(self, taskQueueId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1379,7 +1228,6 @@ class _Queue_claimWork(BoundMethod):
 
 
 class _Queue_claimTask(BoundMethod):
-    """Claim Task"""
     @overload
     def __call__(self, taskId: str, runId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1391,7 +1239,6 @@ class _Queue_claimTask(BoundMethod):
 
 
 class _Queue_reclaimTask(BoundMethod):
-    """Reclaim task"""
     @overload
     def __call__(self, taskId: str, runId: str, /) -> Json: ...
     @overload
@@ -1401,7 +1248,6 @@ class _Queue_reclaimTask(BoundMethod):
 
 
 class _Queue_reportCompleted(BoundMethod):
-    """Report Run Completed"""
     @overload
     def __call__(self, taskId: str, runId: str, /) -> Json: ...
     @overload
@@ -1411,7 +1257,6 @@ class _Queue_reportCompleted(BoundMethod):
 
 
 class _Queue_reportFailed(BoundMethod):
-    """Report Run Failed"""
     @overload
     def __call__(self, taskId: str, runId: str, /) -> Json: ...
     @overload
@@ -1421,7 +1266,6 @@ class _Queue_reportFailed(BoundMethod):
 
 
 class _Queue_reportException(BoundMethod):
-    """Report Task Exception"""
     @overload
     def __call__(self, taskId: str, runId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1433,7 +1277,6 @@ class _Queue_reportException(BoundMethod):
 
 
 class _Queue_createArtifact(BoundMethod):
-    """Create Artifact"""
     @overload
     def __call__(self, taskId: str, runId: str, name: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1445,7 +1288,6 @@ class _Queue_createArtifact(BoundMethod):
 
 
 class _Queue_finishArtifact(BoundMethod):
-    """Finish Artifact"""
     @overload
     def __call__(self, taskId: str, runId: str, name: str, payload: Payload, /) -> Any: ...
     @overload
@@ -1457,7 +1299,6 @@ class _Queue_finishArtifact(BoundMethod):
 
 
 class _Queue_getArtifact(BoundMethod):
-    """Get Artifact Data from Run"""
     @overload
     def __call__(self, taskId: str, runId: str, name: str, /) -> Json: ...
     @overload
@@ -1467,7 +1308,6 @@ class _Queue_getArtifact(BoundMethod):
 
 
 class _Queue_getLatestArtifact(BoundMethod):
-    """Get Artifact Data from Latest Run"""
     @overload
     def __call__(self, taskId: str, name: str, /) -> Json: ...
     @overload
@@ -1477,7 +1317,6 @@ class _Queue_getLatestArtifact(BoundMethod):
 
 
 class _Queue_listArtifacts(BoundMethod):
-    """Get Artifacts from Run"""
     @overload
     def __call__(self, taskId: str, runId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1489,17 +1328,16 @@ class _Queue_listArtifacts(BoundMethod):
     @overload
     def __call__(self, *, taskId: str, runId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskId: str, runId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, taskId: str, runId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, taskId: str, runId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, taskId: str, runId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, taskId: str, runId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, taskId: str, runId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskId: str, runId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, taskId: str, runId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_listLatestArtifacts(BoundMethod):
-    """Get Artifacts from Latest Run"""
     @overload
     def __call__(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1511,17 +1349,16 @@ class _Queue_listLatestArtifacts(BoundMethod):
     @overload
     def __call__(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, taskId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, taskId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, taskId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, taskId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_artifactInfo(BoundMethod):
-    """Get Artifact Information From Run"""
     @overload
     def __call__(self, taskId: str, runId: str, name: str, /) -> Json: ...
     @overload
@@ -1531,7 +1368,6 @@ class _Queue_artifactInfo(BoundMethod):
 
 
 class _Queue_latestArtifactInfo(BoundMethod):
-    """Get Artifact Information From Latest Run"""
     @overload
     def __call__(self, taskId: str, name: str, /) -> Json: ...
     @overload
@@ -1541,7 +1377,6 @@ class _Queue_latestArtifactInfo(BoundMethod):
 
 
 class _Queue_artifact(BoundMethod):
-    """Get Artifact Content From Run"""
     @overload
     def __call__(self, taskId: str, runId: str, name: str, /) -> Json: ...
     @overload
@@ -1551,7 +1386,6 @@ class _Queue_artifact(BoundMethod):
 
 
 class _Queue_latestArtifact(BoundMethod):
-    """Get Artifact Content From Latest Run"""
     @overload
     def __call__(self, taskId: str, name: str, /) -> Json: ...
     @overload
@@ -1561,17 +1395,15 @@ class _Queue_latestArtifact(BoundMethod):
 
 
 class _Queue_listProvisioners(BoundMethod):
-    """Get a list of all active provisioners"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_getProvisioner(BoundMethod):
-    """Get an active provisioner"""
     @overload
     def __call__(self, provisionerId: str, /) -> Json: ...
     @overload
@@ -1581,7 +1413,6 @@ class _Queue_getProvisioner(BoundMethod):
 
 
 class _Queue_pendingTasks(BoundMethod):
-    """Get Number of Pending Tasks"""
     @overload
     def __call__(self, taskQueueId: str, /) -> Json: ...
     @overload
@@ -1591,7 +1422,6 @@ class _Queue_pendingTasks(BoundMethod):
 
 
 class _Queue_taskQueueCounts(BoundMethod):
-    """Get Number of Pending and Claimed Tasks"""
     @overload
     def __call__(self, taskQueueId: str, /) -> Json: ...
     @overload
@@ -1601,7 +1431,6 @@ class _Queue_taskQueueCounts(BoundMethod):
 
 
 class _Queue_listPendingTasks(BoundMethod):
-    """List Pending Tasks"""
     @overload
     def __call__(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1613,17 +1442,16 @@ class _Queue_listPendingTasks(BoundMethod):
     @overload
     def __call__(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, taskQueueId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, taskQueueId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, taskQueueId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, taskQueueId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_listClaimedTasks(BoundMethod):
-    """List claimed Tasks"""
     @overload
     def __call__(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1635,17 +1463,16 @@ class _Queue_listClaimedTasks(BoundMethod):
     @overload
     def __call__(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, taskQueueId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, taskQueueId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, taskQueueId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, taskQueueId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_listWorkerTypes(BoundMethod):
-    """Get a list of all active worker-types"""
     @overload
     def __call__(self, provisionerId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1657,17 +1484,16 @@ class _Queue_listWorkerTypes(BoundMethod):
     @overload
     def __call__(self, *, provisionerId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, provisionerId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, provisionerId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, provisionerId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, provisionerId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, provisionerId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, provisionerId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, provisionerId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, provisionerId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_getWorkerType(BoundMethod):
-    """Get a worker-type"""
     @overload
     def __call__(self, provisionerId: str, workerType: str, /) -> Json: ...
     @overload
@@ -1677,17 +1503,15 @@ class _Queue_getWorkerType(BoundMethod):
 
 
 class _Queue_listTaskQueues(BoundMethod):
-    """Get a list of all active task queues"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_getTaskQueue(BoundMethod):
-    """Get a task queue"""
     @overload
     def __call__(self, taskQueueId: str, /) -> Json: ...
     @overload
@@ -1697,7 +1521,6 @@ class _Queue_getTaskQueue(BoundMethod):
 
 
 class _Queue_listWorkers(BoundMethod):
-    """Get a list of all active workers of a workerType"""
     @overload
     def __call__(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1709,17 +1532,16 @@ class _Queue_listWorkers(BoundMethod):
     @overload
     def __call__(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, provisionerId: str, workerType: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, provisionerId: str, workerType: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _Queue_getWorker(BoundMethod):
-    """Get a worker from worker-type"""
     @overload
     def __call__(self, provisionerId: str, workerType: str, workerGroup: str, workerId: str, /) -> Json: ...
     @overload
@@ -1729,7 +1551,6 @@ class _Queue_getWorker(BoundMethod):
 
 
 class _Queue_quarantineWorker(BoundMethod):
-    """Quarantine a worker"""
     @overload
     def __call__(self, provisionerId: str, workerType: str, workerGroup: str, workerId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1741,7 +1562,6 @@ class _Queue_quarantineWorker(BoundMethod):
 
 
 class _Queue_declareWorker(BoundMethod):
-    """Declare a worker"""
     @overload
     def __call__(self, provisionerId: str, workerType: str, workerGroup: str, workerId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1753,7 +1573,6 @@ class _Queue_declareWorker(BoundMethod):
 
 
 class _Queue_heartbeat(BoundMethod):
-    """Heartbeat"""
     def __call__(self) -> Any: ...
 
 
@@ -1816,87 +1635,61 @@ class QueueEvents(BaseEvents):
     def taskDefined(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def taskDefined(self, *, taskId: str | None = None, runId: str | None = None, workerGroup: str | None = None, workerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, schedulerId: str | None = None, taskGroupId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def taskDefined(self, *args: Any, **kwargs: Any) -> Binding:
-        """Task Defined Messages"""
     @overload
     def taskPending(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def taskPending(self, *, taskId: str | None = None, runId: str | None = None, workerGroup: str | None = None, workerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, schedulerId: str | None = None, taskGroupId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def taskPending(self, *args: Any, **kwargs: Any) -> Binding:
-        """Task Pending Messages"""
     @overload
     def taskRunning(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def taskRunning(self, *, taskId: str | None = None, runId: str | None = None, workerGroup: str | None = None, workerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, schedulerId: str | None = None, taskGroupId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def taskRunning(self, *args: Any, **kwargs: Any) -> Binding:
-        """Task Running Messages"""
     @overload
     def artifactCreated(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def artifactCreated(self, *, taskId: str | None = None, runId: str | None = None, workerGroup: str | None = None, workerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, schedulerId: str | None = None, taskGroupId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def artifactCreated(self, *args: Any, **kwargs: Any) -> Binding:
-        """Artifact Creation Messages"""
     @overload
     def taskCompleted(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def taskCompleted(self, *, taskId: str | None = None, runId: str | None = None, workerGroup: str | None = None, workerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, schedulerId: str | None = None, taskGroupId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def taskCompleted(self, *args: Any, **kwargs: Any) -> Binding:
-        """Task Completed Messages"""
     @overload
     def taskFailed(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def taskFailed(self, *, taskId: str | None = None, runId: str | None = None, workerGroup: str | None = None, workerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, schedulerId: str | None = None, taskGroupId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def taskFailed(self, *args: Any, **kwargs: Any) -> Binding:
-        """Task Failed Messages"""
     @overload
     def taskException(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def taskException(self, *, taskId: str | None = None, runId: str | None = None, workerGroup: str | None = None, workerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, schedulerId: str | None = None, taskGroupId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def taskException(self, *args: Any, **kwargs: Any) -> Binding:
-        """Task Exception Messages"""
     @overload
     def taskGroupResolved(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def taskGroupResolved(self, *, taskGroupId: str | None = None, schedulerId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def taskGroupResolved(self, *args: Any, **kwargs: Any) -> Binding:
-        """Task Group Resolved Messages"""
     @overload
     def taskGroupSealed(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def taskGroupSealed(self, *, taskGroupId: str | None = None, schedulerId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def taskGroupSealed(self, *args: Any, **kwargs: Any) -> Binding:
-        """Task Group Sealed Messages"""
     @overload
     def taskPriorityChanged(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def taskPriorityChanged(self, *, taskId: str | None = None, runId: str | None = None, workerGroup: str | None = None, workerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, schedulerId: str | None = None, taskGroupId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def taskPriorityChanged(self, *args: Any, **kwargs: Any) -> Binding:
-        """Task Priority Changed Messages"""
     @overload
     def taskGroupPriorityChanged(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def taskGroupPriorityChanged(self, *, taskGroupId: str | None = None, schedulerId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def taskGroupPriorityChanged(self, *args: Any, **kwargs: Any) -> Binding:
-        """Task Group Priority Changed Messages"""
 
 
 class _Secrets_ping(BoundMethod):
-    """Ping Server"""
     def __call__(self) -> Any: ...
 
 
 class _Secrets_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     def __call__(self) -> Any: ...
 
 
 class _Secrets_version(BoundMethod):
-    """Taskcluster Version"""
     def __call__(self) -> Any: ...
 
 
 class _Secrets_set(BoundMethod):
-    """Set Secret"""
     @overload
     def __call__(self, name: str, payload: Payload, /) -> Any: ...
     @overload
@@ -1908,7 +1701,6 @@ class _Secrets_set(BoundMethod):
 
 
 class _Secrets_remove(BoundMethod):
-    """Delete Secret"""
     @overload
     def __call__(self, name: str, /) -> Any: ...
     @overload
@@ -1918,7 +1710,6 @@ class _Secrets_remove(BoundMethod):
 
 
 class _Secrets_get(BoundMethod):
-    """Read Secret"""
     @overload
     def __call__(self, name: str, /) -> Json: ...
     @overload
@@ -1928,17 +1719,15 @@ class _Secrets_get(BoundMethod):
 
 
 class _Secrets_list(BoundMethod):
-    """List Secrets"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[str]: ...
 
 
 class _Secrets_heartbeat(BoundMethod):
-    """Heartbeat"""
     def __call__(self) -> Any: ...
 
 
@@ -1955,22 +1744,18 @@ class Secrets(Client):
 
 
 class _WebServer_ping(BoundMethod):
-    """Ping Server"""
     def __call__(self) -> Any: ...
 
 
 class _WebServer_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     def __call__(self) -> Any: ...
 
 
 class _WebServer_version(BoundMethod):
-    """Taskcluster Version"""
     def __call__(self) -> Any: ...
 
 
 class _WebServer_taskGroupProfile(BoundMethod):
-    """Task Group Profile"""
     @overload
     def __call__(self, taskGroupId: str, /) -> Any: ...
     @overload
@@ -1980,7 +1765,6 @@ class _WebServer_taskGroupProfile(BoundMethod):
 
 
 class _WebServer_taskProfile(BoundMethod):
-    """Task Log Profile"""
     @overload
     def __call__(self, taskId: str, /) -> Any: ...
     @overload
@@ -1990,7 +1774,6 @@ class _WebServer_taskProfile(BoundMethod):
 
 
 class _WebServer_heartbeat(BoundMethod):
-    """Heartbeat"""
     def __call__(self) -> Any: ...
 
 
@@ -2005,32 +1788,27 @@ class WebServer(Client):
 
 
 class _WorkerManager_ping(BoundMethod):
-    """Ping Server"""
     def __call__(self) -> Any: ...
 
 
 class _WorkerManager_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     def __call__(self) -> Any: ...
 
 
 class _WorkerManager_version(BoundMethod):
-    """Taskcluster Version"""
     def __call__(self) -> Any: ...
 
 
 class _WorkerManager_listProviders(BoundMethod):
-    """List Providers"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_createWorkerPool(BoundMethod):
-    """Create Worker Pool"""
     @overload
     def __call__(self, workerPoolId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -2042,7 +1820,6 @@ class _WorkerManager_createWorkerPool(BoundMethod):
 
 
 class _WorkerManager_updateWorkerPool(BoundMethod):
-    """Update Worker Pool"""
     @overload
     def __call__(self, workerPoolId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -2054,7 +1831,6 @@ class _WorkerManager_updateWorkerPool(BoundMethod):
 
 
 class _WorkerManager_deleteWorkerPool(BoundMethod):
-    """Delete Worker Pool"""
     @overload
     def __call__(self, workerPoolId: str, /) -> Json: ...
     @overload
@@ -2064,7 +1840,6 @@ class _WorkerManager_deleteWorkerPool(BoundMethod):
 
 
 class _WorkerManager_listWorkerPoolLaunchConfigs(BoundMethod):
-    """List Worker Pool Launch Configs"""
     @overload
     def __call__(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -2076,17 +1851,16 @@ class _WorkerManager_listWorkerPoolLaunchConfigs(BoundMethod):
     @overload
     def __call__(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, workerPoolId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, workerPoolId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, workerPoolId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, workerPoolId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_workerPoolStats(BoundMethod):
-    """Get Worker Pool Statistics"""
     @overload
     def __call__(self, workerPoolId: str, /) -> Json: ...
     @overload
@@ -2096,7 +1870,6 @@ class _WorkerManager_workerPoolStats(BoundMethod):
 
 
 class _WorkerManager_workerPool(BoundMethod):
-    """Get Worker Pool"""
     @overload
     def __call__(self, workerPoolId: str, /) -> Json: ...
     @overload
@@ -2106,27 +1879,24 @@ class _WorkerManager_workerPool(BoundMethod):
 
 
 class _WorkerManager_listWorkerPools(BoundMethod):
-    """List All Worker Pools"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_listWorkerPoolsStats(BoundMethod):
-    """List All Worker Pools Stats"""
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_reportWorkerError(BoundMethod):
-    """Report an error from a worker"""
     @overload
     def __call__(self, workerPoolId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -2138,12 +1908,10 @@ class _WorkerManager_reportWorkerError(BoundMethod):
 
 
 class _WorkerManager_workerPoolErrorStats(BoundMethod):
-    """List Worker Pool Errors Count"""
     def __call__(self, *, query: Query | None = None) -> Json: ...
 
 
 class _WorkerManager_listWorkerPoolErrors(BoundMethod):
-    """List Worker Pool Errors"""
     @overload
     def __call__(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -2155,17 +1923,16 @@ class _WorkerManager_listWorkerPoolErrors(BoundMethod):
     @overload
     def __call__(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, workerPoolId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, workerPoolId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, workerPoolId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, workerPoolId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_listWorkersForWorkerGroup(BoundMethod):
-    """Workers in a specific Worker Group in a Worker Pool"""
     @overload
     def __call__(self, workerPoolId: str, workerGroup: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -2177,17 +1944,16 @@ class _WorkerManager_listWorkersForWorkerGroup(BoundMethod):
     @overload
     def __call__(self, *, workerPoolId: str, workerGroup: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, workerPoolId: str, workerGroup: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, workerPoolId: str, workerGroup: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, workerPoolId: str, workerGroup: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, workerPoolId: str, workerGroup: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, workerPoolId: str, workerGroup: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, workerPoolId: str, workerGroup: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, workerPoolId: str, workerGroup: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, workerPoolId: str, workerGroup: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_worker(BoundMethod):
-    """Get a Worker"""
     @overload
     def __call__(self, workerPoolId: str, workerGroup: str, workerId: str, /) -> Json: ...
     @overload
@@ -2197,7 +1963,6 @@ class _WorkerManager_worker(BoundMethod):
 
 
 class _WorkerManager_createWorker(BoundMethod):
-    """Create a Worker"""
     @overload
     def __call__(self, workerPoolId: str, workerGroup: str, workerId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -2209,7 +1974,6 @@ class _WorkerManager_createWorker(BoundMethod):
 
 
 class _WorkerManager_updateWorker(BoundMethod):
-    """Update an existing Worker"""
     @overload
     def __call__(self, workerPoolId: str, workerGroup: str, workerId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -2221,7 +1985,6 @@ class _WorkerManager_updateWorker(BoundMethod):
 
 
 class _WorkerManager_removeWorker(BoundMethod):
-    """Remove a Worker"""
     @overload
     def __call__(self, workerPoolId: str, workerGroup: str, workerId: str, /) -> Any: ...
     @overload
@@ -2231,7 +1994,6 @@ class _WorkerManager_removeWorker(BoundMethod):
 
 
 class _WorkerManager_shouldWorkerTerminate(BoundMethod):
-    """Should worker terminate"""
     @overload
     def __call__(self, workerPoolId: str, workerGroup: str, workerId: str, /) -> Json: ...
     @overload
@@ -2241,7 +2003,6 @@ class _WorkerManager_shouldWorkerTerminate(BoundMethod):
 
 
 class _WorkerManager_listWorkersForWorkerPool(BoundMethod):
-    """Workers in a Worker Pool"""
     @overload
     def __call__(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -2253,27 +2014,24 @@ class _WorkerManager_listWorkersForWorkerPool(BoundMethod):
     @overload
     def __call__(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, workerPoolId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, workerPoolId: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, workerPoolId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, workerPoolId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_registerWorker(BoundMethod):
-    """Register a running worker"""
     def __call__(self, payload: Payload) -> Json: ...
 
 
 class _WorkerManager_reregisterWorker(BoundMethod):
-    """Reregister a Worker"""
     def __call__(self, payload: Payload) -> Json: ...
 
 
 class _WorkerManager_listWorkers(BoundMethod):
-    """Get a list of all active workers of a workerType"""
     @overload
     def __call__(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -2285,17 +2043,16 @@ class _WorkerManager_listWorkers(BoundMethod):
     @overload
     def __call__(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def pages(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
+    def pages(self, *, provisionerId: str, workerType: str, query: Query | None = None, max_pages: int | None = None) -> Iterator[Json]: ...
     @overload
-    def items(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
+    def items(self, *, provisionerId: str, workerType: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_getWorker(BoundMethod):
-    """Get a worker"""
     @overload
     def __call__(self, provisionerId: str, workerType: str, workerGroup: str, workerId: str, /) -> Json: ...
     @overload
@@ -2305,7 +2062,6 @@ class _WorkerManager_getWorker(BoundMethod):
 
 
 class _WorkerManager_heartbeat(BoundMethod):
-    """Heartbeat"""
     def __call__(self) -> Any: ...
 
 
@@ -2346,59 +2102,39 @@ class WorkerManagerEvents(BaseEvents):
     def workerPoolCreated(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def workerPoolCreated(self, *, providerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, workerGroup: str | None = None, workerId: str | None = None, launchConfigId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def workerPoolCreated(self, *args: Any, **kwargs: Any) -> Binding:
-        """Worker Pool Created Messages"""
     @overload
     def workerPoolUpdated(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def workerPoolUpdated(self, *, providerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, workerGroup: str | None = None, workerId: str | None = None, launchConfigId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def workerPoolUpdated(self, *args: Any, **kwargs: Any) -> Binding:
-        """Worker Pool Updated Messages"""
     @overload
     def workerPoolError(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def workerPoolError(self, *, providerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, workerGroup: str | None = None, workerId: str | None = None, launchConfigId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def workerPoolError(self, *args: Any, **kwargs: Any) -> Binding:
-        """Worker Pool Provisioning Error Messages"""
     @overload
     def workerRequested(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def workerRequested(self, *, providerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, workerGroup: str | None = None, workerId: str | None = None, launchConfigId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def workerRequested(self, *args: Any, **kwargs: Any) -> Binding:
-        """Worker Requested Messages"""
     @overload
     def workerRunning(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def workerRunning(self, *, providerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, workerGroup: str | None = None, workerId: str | None = None, launchConfigId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def workerRunning(self, *args: Any, **kwargs: Any) -> Binding:
-        """Worker Running Messages"""
     @overload
     def workerStopped(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def workerStopped(self, *, providerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, workerGroup: str | None = None, workerId: str | None = None, launchConfigId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def workerStopped(self, *args: Any, **kwargs: Any) -> Binding:
-        """Worker Stopped Messages"""
     @overload
     def workerRemoved(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def workerRemoved(self, *, providerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, workerGroup: str | None = None, workerId: str | None = None, launchConfigId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def workerRemoved(self, *args: Any, **kwargs: Any) -> Binding:
-        """Worker Removed Messages"""
     @overload
     def launchConfigCreated(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def launchConfigCreated(self, *, providerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, workerGroup: str | None = None, workerId: str | None = None, launchConfigId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def launchConfigCreated(self, *args: Any, **kwargs: Any) -> Binding:
-        """Launch Config Created Messages"""
     @overload
     def launchConfigUpdated(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def launchConfigUpdated(self, *, providerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, workerGroup: str | None = None, workerId: str | None = None, launchConfigId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def launchConfigUpdated(self, *args: Any, **kwargs: Any) -> Binding:
-        """Launch Config Updated Messages"""
     @overload
     def launchConfigArchived(self, routingKeyPattern: RoutingKey, /) -> Binding: ...
     @overload
     def launchConfigArchived(self, *, providerId: str | None = None, provisionerId: str | None = None, workerType: str | None = None, workerGroup: str | None = None, workerId: str | None = None, launchConfigId: str | None = None, reserved: str | None = None) -> Binding: ...
-    def launchConfigArchived(self, *args: Any, **kwargs: Any) -> Binding:
-        """Launch Config Archived Messages"""

@@ -18,36 +18,31 @@ from . import NotifyEvents as NotifyEvents
 from . import QueueEvents as QueueEvents
 from . import WorkerManagerEvents as WorkerManagerEvents
 
-__all__ = ["Auth", "AuthEvents", "Github", "GithubEvents", "Hooks", "HooksEvents", "Index", "Notify", "NotifyEvents", "Object", "PurgeCache", "Queue", "QueueEvents", "Secrets", "WebServer", "WorkerManager", "WorkerManagerEvents"]
+__all__: list[str] = ["Auth", "AuthEvents", "Github", "GithubEvents", "Hooks", "HooksEvents", "Index", "Notify", "NotifyEvents", "Object", "PurgeCache", "Queue", "QueueEvents", "Secrets", "WebServer", "WorkerManager", "WorkerManagerEvents"]
 
 
 class _Auth_ping(BoundMethod):
-    """Ping Server"""
     async def __call__(self) -> Any: ...
 
 
 class _Auth_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
 class _Auth_version(BoundMethod):
-    """Taskcluster Version"""
     async def __call__(self) -> Any: ...
 
 
 class _Auth_listClients(BoundMethod):
-    """List Clients"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Auth_client(BoundMethod):
-    """Get Client"""
     @overload
     async def __call__(self, clientId: str, /) -> Json: ...
     @overload
@@ -57,7 +52,6 @@ class _Auth_client(BoundMethod):
 
 
 class _Auth_createClient(BoundMethod):
-    """Create Client"""
     @overload
     async def __call__(self, clientId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -69,7 +63,6 @@ class _Auth_createClient(BoundMethod):
 
 
 class _Auth_getEntityHistory(BoundMethod):
-    """Get Entity History"""
     @overload
     async def __call__(self, entityType: str, entityId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -81,17 +74,16 @@ class _Auth_getEntityHistory(BoundMethod):
     @overload
     async def __call__(self, *, entityType: str, entityId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, entityType: str, entityId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, entityType: str, entityId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, entityType: str, entityId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, entityType: str, entityId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, entityType: str, entityId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, entityType: str, entityId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, entityType: str, entityId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, entityType: str, entityId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Auth_listAuditHistory(BoundMethod):
-    """List Audit History"""
     @overload
     async def __call__(self, clientId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -103,17 +95,16 @@ class _Auth_listAuditHistory(BoundMethod):
     @overload
     async def __call__(self, *, clientId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, clientId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, clientId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, clientId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, clientId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, clientId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, clientId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, clientId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, clientId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Auth_resetAccessToken(BoundMethod):
-    """Reset `accessToken`"""
     @overload
     async def __call__(self, clientId: str, /) -> Json: ...
     @overload
@@ -123,7 +114,6 @@ class _Auth_resetAccessToken(BoundMethod):
 
 
 class _Auth_updateClient(BoundMethod):
-    """Update Client"""
     @overload
     async def __call__(self, clientId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -135,7 +125,6 @@ class _Auth_updateClient(BoundMethod):
 
 
 class _Auth_enableClient(BoundMethod):
-    """Enable Client"""
     @overload
     async def __call__(self, clientId: str, /) -> Json: ...
     @overload
@@ -145,7 +134,6 @@ class _Auth_enableClient(BoundMethod):
 
 
 class _Auth_disableClient(BoundMethod):
-    """Disable Client"""
     @overload
     async def __call__(self, clientId: str, /) -> Json: ...
     @overload
@@ -155,7 +143,6 @@ class _Auth_disableClient(BoundMethod):
 
 
 class _Auth_deleteClient(BoundMethod):
-    """Delete Client"""
     @overload
     async def __call__(self, clientId: str, /) -> Any: ...
     @overload
@@ -165,32 +152,28 @@ class _Auth_deleteClient(BoundMethod):
 
 
 class _Auth_listRoles(BoundMethod):
-    """List Roles (no pagination)"""
     async def __call__(self) -> Json: ...
 
 
 class _Auth_listRoles2(BoundMethod):
-    """List Roles"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Auth_listRoleIds(BoundMethod):
-    """List Role IDs"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
 
 
 class _Auth_role(BoundMethod):
-    """Get Role"""
     @overload
     async def __call__(self, roleId: str, /) -> Json: ...
     @overload
@@ -200,7 +183,6 @@ class _Auth_role(BoundMethod):
 
 
 class _Auth_createRole(BoundMethod):
-    """Create Role"""
     @overload
     async def __call__(self, roleId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -212,7 +194,6 @@ class _Auth_createRole(BoundMethod):
 
 
 class _Auth_updateRole(BoundMethod):
-    """Update Role"""
     @overload
     async def __call__(self, roleId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -224,7 +205,6 @@ class _Auth_updateRole(BoundMethod):
 
 
 class _Auth_deleteRole(BoundMethod):
-    """Delete Role"""
     @overload
     async def __call__(self, roleId: str, /) -> Any: ...
     @overload
@@ -234,17 +214,14 @@ class _Auth_deleteRole(BoundMethod):
 
 
 class _Auth_expandScopes(BoundMethod):
-    """Expand Scopes"""
     async def __call__(self, payload: Payload) -> Json: ...
 
 
 class _Auth_currentScopes(BoundMethod):
-    """Get Current Scopes"""
     async def __call__(self) -> Json: ...
 
 
 class _Auth_awsS3Credentials(BoundMethod):
-    """Get Temporary Read/Write Credentials S3"""
     @overload
     async def __call__(self, level: str, bucket: str, prefix: str, /, *, query: Query | None = None) -> Json: ...
     @overload
@@ -254,12 +231,10 @@ class _Auth_awsS3Credentials(BoundMethod):
 
 
 class _Auth_azureAccounts(BoundMethod):
-    """List Accounts Managed by Auth"""
     async def __call__(self) -> Json: ...
 
 
 class _Auth_azureTables(BoundMethod):
-    """List Tables in an Account Managed by Auth"""
     @overload
     async def __call__(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -271,17 +246,16 @@ class _Auth_azureTables(BoundMethod):
     @overload
     async def __call__(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, account: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, account: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
+    def items(self, account: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
     @overload
-    def items(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
+    def items(self, *, account: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
 
 
 class _Auth_azureTableSAS(BoundMethod):
-    """Get Shared-Access-Signature for Azure Table"""
     @overload
     async def __call__(self, account: str, table: str, level: str, /) -> Json: ...
     @overload
@@ -291,7 +265,6 @@ class _Auth_azureTableSAS(BoundMethod):
 
 
 class _Auth_azureContainers(BoundMethod):
-    """List containers in an Account Managed by Auth"""
     @overload
     async def __call__(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -303,17 +276,16 @@ class _Auth_azureContainers(BoundMethod):
     @overload
     async def __call__(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, account: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, account: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, account: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
+    def items(self, account: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
     @overload
-    def items(self, *, account: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
+    def items(self, *, account: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
 
 
 class _Auth_azureContainerSAS(BoundMethod):
-    """Get Shared-Access-Signature for Azure Container"""
     @overload
     async def __call__(self, account: str, container: str, level: str, /) -> Json: ...
     @overload
@@ -323,7 +295,6 @@ class _Auth_azureContainerSAS(BoundMethod):
 
 
 class _Auth_sentryDSN(BoundMethod):
-    """Get DSN for Sentry Project"""
     @overload
     async def __call__(self, project: str, /) -> Json: ...
     @overload
@@ -333,7 +304,6 @@ class _Auth_sentryDSN(BoundMethod):
 
 
 class _Auth_websocktunnelToken(BoundMethod):
-    """Get a client token for the Websocktunnel service"""
     @overload
     async def __call__(self, wstAudience: str, wstClient: str, /) -> Json: ...
     @overload
@@ -343,7 +313,6 @@ class _Auth_websocktunnelToken(BoundMethod):
 
 
 class _Auth_gcpCredentials(BoundMethod):
-    """Get Temporary GCP Credentials"""
     @overload
     async def __call__(self, projectId: str, serviceAccount: str, /) -> Json: ...
     @overload
@@ -353,7 +322,6 @@ class _Auth_gcpCredentials(BoundMethod):
 
 
 class _Auth_githubRepoToken(BoundMethod):
-    """Get a repository scoped github token"""
     @overload
     async def __call__(self, appName: str, owner: str, payload: Payload, /) -> Json: ...
     @overload
@@ -365,22 +333,18 @@ class _Auth_githubRepoToken(BoundMethod):
 
 
 class _Auth_authenticateHawk(BoundMethod):
-    """Authenticate Hawk Request"""
     async def __call__(self, payload: Payload) -> Json: ...
 
 
 class _Auth_testAuthenticate(BoundMethod):
-    """Test Authentication"""
     async def __call__(self, payload: Payload) -> Json: ...
 
 
 class _Auth_testAuthenticateGet(BoundMethod):
-    """Test Authentication (GET)"""
     async def __call__(self) -> Json: ...
 
 
 class _Auth_heartbeat(BoundMethod):
-    """Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
@@ -425,32 +389,27 @@ class Auth(AsyncClient):
 
 
 class _Github_ping(BoundMethod):
-    """Ping Server"""
     async def __call__(self) -> Any: ...
 
 
 class _Github_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
 class _Github_version(BoundMethod):
-    """Taskcluster Version"""
     async def __call__(self) -> Any: ...
 
 
 class _Github_builds(BoundMethod):
-    """List of Builds"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Github_cancelBuilds(BoundMethod):
-    """Cancel repository builds"""
     @overload
     async def __call__(self, owner: str, repo: str, /, *, query: Query | None = None) -> Json: ...
     @overload
@@ -460,7 +419,6 @@ class _Github_cancelBuilds(BoundMethod):
 
 
 class _Github_badge(BoundMethod):
-    """Latest Build Status Badge"""
     @overload
     async def __call__(self, owner: str, repo: str, branch: str, /) -> Any: ...
     @overload
@@ -470,7 +428,6 @@ class _Github_badge(BoundMethod):
 
 
 class _Github_repository(BoundMethod):
-    """Get Repository Info"""
     @overload
     async def __call__(self, owner: str, repo: str, /) -> Json: ...
     @overload
@@ -480,7 +437,6 @@ class _Github_repository(BoundMethod):
 
 
 class _Github_latest(BoundMethod):
-    """Latest Status for Branch"""
     @overload
     async def __call__(self, owner: str, repo: str, branch: str, /) -> Any: ...
     @overload
@@ -490,7 +446,6 @@ class _Github_latest(BoundMethod):
 
 
 class _Github_createStatus(BoundMethod):
-    """Post a status against a given changeset"""
     @overload
     async def __call__(self, owner: str, repo: str, sha: str, payload: Payload, /) -> Any: ...
     @overload
@@ -502,7 +457,6 @@ class _Github_createStatus(BoundMethod):
 
 
 class _Github_createComment(BoundMethod):
-    """Post a comment on a given GitHub Issue or Pull Request"""
     @overload
     async def __call__(self, owner: str, repo: str, number: str, payload: Payload, /) -> Any: ...
     @overload
@@ -514,12 +468,10 @@ class _Github_createComment(BoundMethod):
 
 
 class _Github_renderTaskclusterYml(BoundMethod):
-    """Render .taskcluster.yml file"""
     async def __call__(self, payload: Payload) -> Json: ...
 
 
 class _Github_heartbeat(BoundMethod):
-    """Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
@@ -540,27 +492,22 @@ class Github(AsyncClient):
 
 
 class _Hooks_ping(BoundMethod):
-    """Ping Server"""
     async def __call__(self) -> Any: ...
 
 
 class _Hooks_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
 class _Hooks_version(BoundMethod):
-    """Taskcluster Version"""
     async def __call__(self) -> Any: ...
 
 
 class _Hooks_listHookGroups(BoundMethod):
-    """List hook groups"""
     async def __call__(self) -> Json: ...
 
 
 class _Hooks_listHooks(BoundMethod):
-    """List hooks in a given group"""
     @overload
     async def __call__(self, hookGroupId: str, /) -> Json: ...
     @overload
@@ -570,7 +517,6 @@ class _Hooks_listHooks(BoundMethod):
 
 
 class _Hooks_hook(BoundMethod):
-    """Get hook definition"""
     @overload
     async def __call__(self, hookGroupId: str, hookId: str, /) -> Json: ...
     @overload
@@ -580,7 +526,6 @@ class _Hooks_hook(BoundMethod):
 
 
 class _Hooks_getHookStatus(BoundMethod):
-    """Get hook status"""
     @overload
     async def __call__(self, hookGroupId: str, hookId: str, /) -> Json: ...
     @overload
@@ -590,7 +535,6 @@ class _Hooks_getHookStatus(BoundMethod):
 
 
 class _Hooks_createHook(BoundMethod):
-    """Create a hook"""
     @overload
     async def __call__(self, hookGroupId: str, hookId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -602,7 +546,6 @@ class _Hooks_createHook(BoundMethod):
 
 
 class _Hooks_updateHook(BoundMethod):
-    """Update a hook"""
     @overload
     async def __call__(self, hookGroupId: str, hookId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -614,7 +557,6 @@ class _Hooks_updateHook(BoundMethod):
 
 
 class _Hooks_removeHook(BoundMethod):
-    """Delete a hook"""
     @overload
     async def __call__(self, hookGroupId: str, hookId: str, /) -> Any: ...
     @overload
@@ -624,7 +566,6 @@ class _Hooks_removeHook(BoundMethod):
 
 
 class _Hooks_triggerHook(BoundMethod):
-    """Trigger a hook"""
     @overload
     async def __call__(self, hookGroupId: str, hookId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -636,7 +577,6 @@ class _Hooks_triggerHook(BoundMethod):
 
 
 class _Hooks_getTriggerToken(BoundMethod):
-    """Get a trigger token"""
     @overload
     async def __call__(self, hookGroupId: str, hookId: str, /) -> Json: ...
     @overload
@@ -646,7 +586,6 @@ class _Hooks_getTriggerToken(BoundMethod):
 
 
 class _Hooks_resetTriggerToken(BoundMethod):
-    """Reset a trigger token"""
     @overload
     async def __call__(self, hookGroupId: str, hookId: str, /) -> Json: ...
     @overload
@@ -656,7 +595,6 @@ class _Hooks_resetTriggerToken(BoundMethod):
 
 
 class _Hooks_triggerHookWithToken(BoundMethod):
-    """Trigger a hook with a token"""
     @overload
     async def __call__(self, hookGroupId: str, hookId: str, token: str, payload: Payload, /) -> Json: ...
     @overload
@@ -668,7 +606,6 @@ class _Hooks_triggerHookWithToken(BoundMethod):
 
 
 class _Hooks_listLastFires(BoundMethod):
-    """Get information about recent hook fires"""
     @overload
     async def __call__(self, hookGroupId: str, hookId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -680,17 +617,16 @@ class _Hooks_listLastFires(BoundMethod):
     @overload
     async def __call__(self, *, hookGroupId: str, hookId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, hookGroupId: str, hookId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, hookGroupId: str, hookId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, hookGroupId: str, hookId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, hookGroupId: str, hookId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, hookGroupId: str, hookId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, hookGroupId: str, hookId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, hookGroupId: str, hookId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, hookGroupId: str, hookId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Hooks_heartbeat(BoundMethod):
-    """Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
@@ -715,22 +651,18 @@ class Hooks(AsyncClient):
 
 
 class _Index_ping(BoundMethod):
-    """Ping Server"""
     async def __call__(self) -> Any: ...
 
 
 class _Index_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
 class _Index_version(BoundMethod):
-    """Taskcluster Version"""
     async def __call__(self) -> Any: ...
 
 
 class _Index_findTask(BoundMethod):
-    """Find Indexed Task"""
     @overload
     async def __call__(self, indexPath: str, /) -> Json: ...
     @overload
@@ -740,17 +672,15 @@ class _Index_findTask(BoundMethod):
 
 
 class _Index_findTasksAtIndex(BoundMethod):
-    """Find tasks at indexes"""
     @overload
     async def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, payload: Payload, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, payload: Payload, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Index_listNamespaces(BoundMethod):
-    """List Namespaces"""
     @overload
     async def __call__(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -762,17 +692,16 @@ class _Index_listNamespaces(BoundMethod):
     @overload
     async def __call__(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, namespace: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, namespace: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, namespace: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, namespace: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Index_listTasks(BoundMethod):
-    """List Tasks"""
     @overload
     async def __call__(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -784,17 +713,16 @@ class _Index_listTasks(BoundMethod):
     @overload
     async def __call__(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, namespace: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, namespace: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, namespace: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, namespace: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, namespace: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, namespace: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Index_insertTask(BoundMethod):
-    """Insert Task into Index"""
     @overload
     async def __call__(self, namespace: str, payload: Payload, /) -> Json: ...
     @overload
@@ -806,7 +734,6 @@ class _Index_insertTask(BoundMethod):
 
 
 class _Index_deleteTask(BoundMethod):
-    """Remove Task from Index"""
     @overload
     async def __call__(self, namespace: str, /) -> Any: ...
     @overload
@@ -816,7 +743,6 @@ class _Index_deleteTask(BoundMethod):
 
 
 class _Index_findArtifactFromTask(BoundMethod):
-    """Get Artifact From Indexed Task"""
     @overload
     async def __call__(self, indexPath: str, name: str, /) -> Any: ...
     @overload
@@ -826,7 +752,6 @@ class _Index_findArtifactFromTask(BoundMethod):
 
 
 class _Index_heartbeat(BoundMethod):
-    """Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
@@ -846,62 +771,51 @@ class Index(AsyncClient):
 
 
 class _Notify_ping(BoundMethod):
-    """Ping Server"""
     async def __call__(self) -> Any: ...
 
 
 class _Notify_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
 class _Notify_version(BoundMethod):
-    """Taskcluster Version"""
     async def __call__(self) -> Any: ...
 
 
 class _Notify_email(BoundMethod):
-    """Send an Email"""
     async def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_pulse(BoundMethod):
-    """Publish a Pulse Message"""
     async def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_matrix(BoundMethod):
-    """Post Matrix Message"""
     async def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_slack(BoundMethod):
-    """Post Slack Message"""
     async def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_addDenylistAddress(BoundMethod):
-    """Denylist Given Address"""
     async def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_deleteDenylistAddress(BoundMethod):
-    """Delete Denylisted Address"""
     async def __call__(self, payload: Payload) -> Any: ...
 
 
 class _Notify_listDenylist(BoundMethod):
-    """List Denylisted Notifications"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Notify_heartbeat(BoundMethod):
-    """Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
@@ -921,22 +835,18 @@ class Notify(AsyncClient):
 
 
 class _Object_ping(BoundMethod):
-    """Ping Server"""
     async def __call__(self) -> Any: ...
 
 
 class _Object_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
 class _Object_version(BoundMethod):
-    """Taskcluster Version"""
     async def __call__(self) -> Any: ...
 
 
 class _Object_createUpload(BoundMethod):
-    """Begin upload of a new object"""
     @overload
     async def __call__(self, name: str, payload: Payload, /) -> Json: ...
     @overload
@@ -948,7 +858,6 @@ class _Object_createUpload(BoundMethod):
 
 
 class _Object_finishUpload(BoundMethod):
-    """Mark an upload as complete."""
     @overload
     async def __call__(self, name: str, payload: Payload, /) -> Any: ...
     @overload
@@ -960,7 +869,6 @@ class _Object_finishUpload(BoundMethod):
 
 
 class _Object_startDownload(BoundMethod):
-    """Download object data"""
     @overload
     async def __call__(self, name: str, payload: Payload, /) -> Json: ...
     @overload
@@ -972,7 +880,6 @@ class _Object_startDownload(BoundMethod):
 
 
 class _Object_object(BoundMethod):
-    """Get an object's metadata"""
     @overload
     async def __call__(self, name: str, /) -> Json: ...
     @overload
@@ -982,7 +889,6 @@ class _Object_object(BoundMethod):
 
 
 class _Object_download(BoundMethod):
-    """Get an object's data"""
     @overload
     async def __call__(self, name: str, /) -> Any: ...
     @overload
@@ -992,7 +898,6 @@ class _Object_download(BoundMethod):
 
 
 class _Object_heartbeat(BoundMethod):
-    """Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
@@ -1010,22 +915,18 @@ class Object(AsyncClient):
 
 
 class _PurgeCache_ping(BoundMethod):
-    """Ping Server"""
     async def __call__(self) -> Any: ...
 
 
 class _PurgeCache_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
 class _PurgeCache_version(BoundMethod):
-    """Taskcluster Version"""
     async def __call__(self) -> Any: ...
 
 
 class _PurgeCache_purgeCache(BoundMethod):
-    """Purge Worker Cache"""
     @overload
     async def __call__(self, workerPoolId: str, payload: Payload, /) -> Any: ...
     @overload
@@ -1037,17 +938,15 @@ class _PurgeCache_purgeCache(BoundMethod):
 
 
 class _PurgeCache_allPurgeRequests(BoundMethod):
-    """All Open Purge Requests"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _PurgeCache_purgeRequests(BoundMethod):
-    """Open Purge Requests for a worker pool"""
     @overload
     async def __call__(self, workerPoolId: str, /, *, query: Query | None = None) -> Json: ...
     @overload
@@ -1057,7 +956,6 @@ class _PurgeCache_purgeRequests(BoundMethod):
 
 
 class _PurgeCache_heartbeat(BoundMethod):
-    """Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
@@ -1073,22 +971,18 @@ class PurgeCache(AsyncClient):
 
 
 class _Queue_ping(BoundMethod):
-    """Ping Server"""
     async def __call__(self) -> Any: ...
 
 
 class _Queue_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
 class _Queue_version(BoundMethod):
-    """Taskcluster Version"""
     async def __call__(self) -> Any: ...
 
 
 class _Queue_task(BoundMethod):
-    """Get Task Definition"""
     @overload
     async def __call__(self, taskId: str, /) -> Json: ...
     @overload
@@ -1098,27 +992,24 @@ class _Queue_task(BoundMethod):
 
 
 class _Queue_tasks(BoundMethod):
-    """Get multiple task definitions"""
     @overload
     async def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, payload: Payload, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, payload: Payload, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_statuses(BoundMethod):
-    """Get multiple task definitions"""
     @overload
     async def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, payload: Payload, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, payload: Payload, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, payload: Payload, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_status(BoundMethod):
-    """Get task status"""
     @overload
     async def __call__(self, taskId: str, /) -> Json: ...
     @overload
@@ -1128,7 +1019,6 @@ class _Queue_status(BoundMethod):
 
 
 class _Queue_listTaskGroup(BoundMethod):
-    """List Task Group"""
     @overload
     async def __call__(self, taskGroupId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1140,17 +1030,16 @@ class _Queue_listTaskGroup(BoundMethod):
     @overload
     async def __call__(self, *, taskGroupId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskGroupId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, taskGroupId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, taskGroupId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, taskGroupId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, taskGroupId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, taskGroupId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskGroupId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, taskGroupId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_cancelTaskGroup(BoundMethod):
-    """Cancel Task Group"""
     @overload
     async def __call__(self, taskGroupId: str, /) -> Json: ...
     @overload
@@ -1160,7 +1049,6 @@ class _Queue_cancelTaskGroup(BoundMethod):
 
 
 class _Queue_getTaskGroup(BoundMethod):
-    """Get Task Group"""
     @overload
     async def __call__(self, taskGroupId: str, /) -> Json: ...
     @overload
@@ -1170,7 +1058,6 @@ class _Queue_getTaskGroup(BoundMethod):
 
 
 class _Queue_sealTaskGroup(BoundMethod):
-    """Seal Task Group"""
     @overload
     async def __call__(self, taskGroupId: str, /) -> Json: ...
     @overload
@@ -1180,7 +1067,6 @@ class _Queue_sealTaskGroup(BoundMethod):
 
 
 class _Queue_listDependentTasks(BoundMethod):
-    """List Dependent Tasks"""
     @overload
     async def __call__(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1192,17 +1078,16 @@ class _Queue_listDependentTasks(BoundMethod):
     @overload
     async def __call__(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, taskId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, taskId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, taskId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, taskId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_createTask(BoundMethod):
-    """Create New Task"""
     @overload
     async def __call__(self, taskId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1214,7 +1099,6 @@ class _Queue_createTask(BoundMethod):
 
 
 class _Queue_scheduleTask(BoundMethod):
-    """Schedule Defined Task"""
     @overload
     async def __call__(self, taskId: str, /) -> Json: ...
     @overload
@@ -1224,7 +1108,6 @@ class _Queue_scheduleTask(BoundMethod):
 
 
 class _Queue_rerunTask(BoundMethod):
-    """Rerun a Resolved Task"""
     @overload
     async def __call__(self, taskId: str, /) -> Json: ...
     @overload
@@ -1234,7 +1117,6 @@ class _Queue_rerunTask(BoundMethod):
 
 
 class _Queue_cancelTask(BoundMethod):
-    """Cancel Task"""
     @overload
     async def __call__(self, taskId: str, /) -> Json: ...
     @overload
@@ -1244,7 +1126,6 @@ class _Queue_cancelTask(BoundMethod):
 
 
 class _Queue_changeTaskPriority(BoundMethod):
-    """Change Task Priority"""
     @overload
     async def __call__(self, taskId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1256,7 +1137,6 @@ class _Queue_changeTaskPriority(BoundMethod):
 
 
 class _Queue_changeTaskGroupPriority(BoundMethod):
-    """Change Task Group Priority"""
     @overload
     async def __call__(self, taskGroupId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1268,7 +1148,6 @@ class _Queue_changeTaskGroupPriority(BoundMethod):
 
 
 class _Queue_claimWork(BoundMethod):
-    """Claim Work"""
     @overload
     async def __call__(self, taskQueueId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1280,7 +1159,6 @@ class _Queue_claimWork(BoundMethod):
 
 
 class _Queue_claimTask(BoundMethod):
-    """Claim Task"""
     @overload
     async def __call__(self, taskId: str, runId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1292,7 +1170,6 @@ class _Queue_claimTask(BoundMethod):
 
 
 class _Queue_reclaimTask(BoundMethod):
-    """Reclaim task"""
     @overload
     async def __call__(self, taskId: str, runId: str, /) -> Json: ...
     @overload
@@ -1302,7 +1179,6 @@ class _Queue_reclaimTask(BoundMethod):
 
 
 class _Queue_reportCompleted(BoundMethod):
-    """Report Run Completed"""
     @overload
     async def __call__(self, taskId: str, runId: str, /) -> Json: ...
     @overload
@@ -1312,7 +1188,6 @@ class _Queue_reportCompleted(BoundMethod):
 
 
 class _Queue_reportFailed(BoundMethod):
-    """Report Run Failed"""
     @overload
     async def __call__(self, taskId: str, runId: str, /) -> Json: ...
     @overload
@@ -1322,7 +1197,6 @@ class _Queue_reportFailed(BoundMethod):
 
 
 class _Queue_reportException(BoundMethod):
-    """Report Task Exception"""
     @overload
     async def __call__(self, taskId: str, runId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1334,7 +1208,6 @@ class _Queue_reportException(BoundMethod):
 
 
 class _Queue_createArtifact(BoundMethod):
-    """Create Artifact"""
     @overload
     async def __call__(self, taskId: str, runId: str, name: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1346,7 +1219,6 @@ class _Queue_createArtifact(BoundMethod):
 
 
 class _Queue_finishArtifact(BoundMethod):
-    """Finish Artifact"""
     @overload
     async def __call__(self, taskId: str, runId: str, name: str, payload: Payload, /) -> Any: ...
     @overload
@@ -1358,7 +1230,6 @@ class _Queue_finishArtifact(BoundMethod):
 
 
 class _Queue_getArtifact(BoundMethod):
-    """Get Artifact Data from Run"""
     @overload
     async def __call__(self, taskId: str, runId: str, name: str, /) -> Json: ...
     @overload
@@ -1368,7 +1239,6 @@ class _Queue_getArtifact(BoundMethod):
 
 
 class _Queue_getLatestArtifact(BoundMethod):
-    """Get Artifact Data from Latest Run"""
     @overload
     async def __call__(self, taskId: str, name: str, /) -> Json: ...
     @overload
@@ -1378,7 +1248,6 @@ class _Queue_getLatestArtifact(BoundMethod):
 
 
 class _Queue_listArtifacts(BoundMethod):
-    """Get Artifacts from Run"""
     @overload
     async def __call__(self, taskId: str, runId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1390,17 +1259,16 @@ class _Queue_listArtifacts(BoundMethod):
     @overload
     async def __call__(self, *, taskId: str, runId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskId: str, runId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, taskId: str, runId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, taskId: str, runId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, taskId: str, runId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, taskId: str, runId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, taskId: str, runId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskId: str, runId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, taskId: str, runId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_listLatestArtifacts(BoundMethod):
-    """Get Artifacts from Latest Run"""
     @overload
     async def __call__(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1412,17 +1280,16 @@ class _Queue_listLatestArtifacts(BoundMethod):
     @overload
     async def __call__(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, taskId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, taskId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, taskId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, taskId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, taskId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_artifactInfo(BoundMethod):
-    """Get Artifact Information From Run"""
     @overload
     async def __call__(self, taskId: str, runId: str, name: str, /) -> Json: ...
     @overload
@@ -1432,7 +1299,6 @@ class _Queue_artifactInfo(BoundMethod):
 
 
 class _Queue_latestArtifactInfo(BoundMethod):
-    """Get Artifact Information From Latest Run"""
     @overload
     async def __call__(self, taskId: str, name: str, /) -> Json: ...
     @overload
@@ -1442,7 +1308,6 @@ class _Queue_latestArtifactInfo(BoundMethod):
 
 
 class _Queue_artifact(BoundMethod):
-    """Get Artifact Content From Run"""
     @overload
     async def __call__(self, taskId: str, runId: str, name: str, /) -> Json: ...
     @overload
@@ -1452,7 +1317,6 @@ class _Queue_artifact(BoundMethod):
 
 
 class _Queue_latestArtifact(BoundMethod):
-    """Get Artifact Content From Latest Run"""
     @overload
     async def __call__(self, taskId: str, name: str, /) -> Json: ...
     @overload
@@ -1462,17 +1326,15 @@ class _Queue_latestArtifact(BoundMethod):
 
 
 class _Queue_listProvisioners(BoundMethod):
-    """Get a list of all active provisioners"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_getProvisioner(BoundMethod):
-    """Get an active provisioner"""
     @overload
     async def __call__(self, provisionerId: str, /) -> Json: ...
     @overload
@@ -1482,7 +1344,6 @@ class _Queue_getProvisioner(BoundMethod):
 
 
 class _Queue_pendingTasks(BoundMethod):
-    """Get Number of Pending Tasks"""
     @overload
     async def __call__(self, taskQueueId: str, /) -> Json: ...
     @overload
@@ -1492,7 +1353,6 @@ class _Queue_pendingTasks(BoundMethod):
 
 
 class _Queue_taskQueueCounts(BoundMethod):
-    """Get Number of Pending and Claimed Tasks"""
     @overload
     async def __call__(self, taskQueueId: str, /) -> Json: ...
     @overload
@@ -1502,7 +1362,6 @@ class _Queue_taskQueueCounts(BoundMethod):
 
 
 class _Queue_listPendingTasks(BoundMethod):
-    """List Pending Tasks"""
     @overload
     async def __call__(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1514,17 +1373,16 @@ class _Queue_listPendingTasks(BoundMethod):
     @overload
     async def __call__(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, taskQueueId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, taskQueueId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, taskQueueId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, taskQueueId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_listClaimedTasks(BoundMethod):
-    """List claimed Tasks"""
     @overload
     async def __call__(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1536,17 +1394,16 @@ class _Queue_listClaimedTasks(BoundMethod):
     @overload
     async def __call__(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, taskQueueId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, taskQueueId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, taskQueueId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, taskQueueId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, taskQueueId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, taskQueueId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_listWorkerTypes(BoundMethod):
-    """Get a list of all active worker-types"""
     @overload
     async def __call__(self, provisionerId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1558,17 +1415,16 @@ class _Queue_listWorkerTypes(BoundMethod):
     @overload
     async def __call__(self, *, provisionerId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, provisionerId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, provisionerId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, provisionerId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, provisionerId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, provisionerId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, provisionerId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, provisionerId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, provisionerId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_getWorkerType(BoundMethod):
-    """Get a worker-type"""
     @overload
     async def __call__(self, provisionerId: str, workerType: str, /) -> Json: ...
     @overload
@@ -1578,17 +1434,15 @@ class _Queue_getWorkerType(BoundMethod):
 
 
 class _Queue_listTaskQueues(BoundMethod):
-    """Get a list of all active task queues"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_getTaskQueue(BoundMethod):
-    """Get a task queue"""
     @overload
     async def __call__(self, taskQueueId: str, /) -> Json: ...
     @overload
@@ -1598,7 +1452,6 @@ class _Queue_getTaskQueue(BoundMethod):
 
 
 class _Queue_listWorkers(BoundMethod):
-    """Get a list of all active workers of a workerType"""
     @overload
     async def __call__(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1610,17 +1463,16 @@ class _Queue_listWorkers(BoundMethod):
     @overload
     async def __call__(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, provisionerId: str, workerType: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, provisionerId: str, workerType: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _Queue_getWorker(BoundMethod):
-    """Get a worker from worker-type"""
     @overload
     async def __call__(self, provisionerId: str, workerType: str, workerGroup: str, workerId: str, /) -> Json: ...
     @overload
@@ -1630,7 +1482,6 @@ class _Queue_getWorker(BoundMethod):
 
 
 class _Queue_quarantineWorker(BoundMethod):
-    """Quarantine a worker"""
     @overload
     async def __call__(self, provisionerId: str, workerType: str, workerGroup: str, workerId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1642,7 +1493,6 @@ class _Queue_quarantineWorker(BoundMethod):
 
 
 class _Queue_declareWorker(BoundMethod):
-    """Declare a worker"""
     @overload
     async def __call__(self, provisionerId: str, workerType: str, workerGroup: str, workerId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1654,7 +1504,6 @@ class _Queue_declareWorker(BoundMethod):
 
 
 class _Queue_heartbeat(BoundMethod):
-    """Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
@@ -1712,22 +1561,18 @@ class Queue(AsyncClient):
 
 
 class _Secrets_ping(BoundMethod):
-    """Ping Server"""
     async def __call__(self) -> Any: ...
 
 
 class _Secrets_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
 class _Secrets_version(BoundMethod):
-    """Taskcluster Version"""
     async def __call__(self) -> Any: ...
 
 
 class _Secrets_set(BoundMethod):
-    """Set Secret"""
     @overload
     async def __call__(self, name: str, payload: Payload, /) -> Any: ...
     @overload
@@ -1739,7 +1584,6 @@ class _Secrets_set(BoundMethod):
 
 
 class _Secrets_remove(BoundMethod):
-    """Delete Secret"""
     @overload
     async def __call__(self, name: str, /) -> Any: ...
     @overload
@@ -1749,7 +1593,6 @@ class _Secrets_remove(BoundMethod):
 
 
 class _Secrets_get(BoundMethod):
-    """Read Secret"""
     @overload
     async def __call__(self, name: str, /) -> Json: ...
     @overload
@@ -1759,17 +1602,15 @@ class _Secrets_get(BoundMethod):
 
 
 class _Secrets_list(BoundMethod):
-    """List Secrets"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[str]: ...
 
 
 class _Secrets_heartbeat(BoundMethod):
-    """Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
@@ -1786,22 +1627,18 @@ class Secrets(AsyncClient):
 
 
 class _WebServer_ping(BoundMethod):
-    """Ping Server"""
     async def __call__(self) -> Any: ...
 
 
 class _WebServer_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
 class _WebServer_version(BoundMethod):
-    """Taskcluster Version"""
     async def __call__(self) -> Any: ...
 
 
 class _WebServer_taskGroupProfile(BoundMethod):
-    """Task Group Profile"""
     @overload
     async def __call__(self, taskGroupId: str, /) -> Any: ...
     @overload
@@ -1811,7 +1648,6 @@ class _WebServer_taskGroupProfile(BoundMethod):
 
 
 class _WebServer_taskProfile(BoundMethod):
-    """Task Log Profile"""
     @overload
     async def __call__(self, taskId: str, /) -> Any: ...
     @overload
@@ -1821,7 +1657,6 @@ class _WebServer_taskProfile(BoundMethod):
 
 
 class _WebServer_heartbeat(BoundMethod):
-    """Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
@@ -1836,32 +1671,27 @@ class WebServer(AsyncClient):
 
 
 class _WorkerManager_ping(BoundMethod):
-    """Ping Server"""
     async def __call__(self) -> Any: ...
 
 
 class _WorkerManager_lbheartbeat(BoundMethod):
-    """Load Balancer Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
 class _WorkerManager_version(BoundMethod):
-    """Taskcluster Version"""
     async def __call__(self) -> Any: ...
 
 
 class _WorkerManager_listProviders(BoundMethod):
-    """List Providers"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_createWorkerPool(BoundMethod):
-    """Create Worker Pool"""
     @overload
     async def __call__(self, workerPoolId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1873,7 +1703,6 @@ class _WorkerManager_createWorkerPool(BoundMethod):
 
 
 class _WorkerManager_updateWorkerPool(BoundMethod):
-    """Update Worker Pool"""
     @overload
     async def __call__(self, workerPoolId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1885,7 +1714,6 @@ class _WorkerManager_updateWorkerPool(BoundMethod):
 
 
 class _WorkerManager_deleteWorkerPool(BoundMethod):
-    """Delete Worker Pool"""
     @overload
     async def __call__(self, workerPoolId: str, /) -> Json: ...
     @overload
@@ -1895,7 +1723,6 @@ class _WorkerManager_deleteWorkerPool(BoundMethod):
 
 
 class _WorkerManager_listWorkerPoolLaunchConfigs(BoundMethod):
-    """List Worker Pool Launch Configs"""
     @overload
     async def __call__(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1907,17 +1734,16 @@ class _WorkerManager_listWorkerPoolLaunchConfigs(BoundMethod):
     @overload
     async def __call__(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, workerPoolId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, workerPoolId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, workerPoolId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, workerPoolId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_workerPoolStats(BoundMethod):
-    """Get Worker Pool Statistics"""
     @overload
     async def __call__(self, workerPoolId: str, /) -> Json: ...
     @overload
@@ -1927,7 +1753,6 @@ class _WorkerManager_workerPoolStats(BoundMethod):
 
 
 class _WorkerManager_workerPool(BoundMethod):
-    """Get Worker Pool"""
     @overload
     async def __call__(self, workerPoolId: str, /) -> Json: ...
     @overload
@@ -1937,27 +1762,24 @@ class _WorkerManager_workerPool(BoundMethod):
 
 
 class _WorkerManager_listWorkerPools(BoundMethod):
-    """List All Worker Pools"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_listWorkerPoolsStats(BoundMethod):
-    """List All Worker Pools Stats"""
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
     async def __call__(self, *, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
-    def pages(self, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
-    def items(self, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def pages(self, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def items(self, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_reportWorkerError(BoundMethod):
-    """Report an error from a worker"""
     @overload
     async def __call__(self, workerPoolId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -1969,12 +1791,10 @@ class _WorkerManager_reportWorkerError(BoundMethod):
 
 
 class _WorkerManager_workerPoolErrorStats(BoundMethod):
-    """List Worker Pool Errors Count"""
     async def __call__(self, *, query: Query | None = None) -> Json: ...
 
 
 class _WorkerManager_listWorkerPoolErrors(BoundMethod):
-    """List Worker Pool Errors"""
     @overload
     async def __call__(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -1986,17 +1806,16 @@ class _WorkerManager_listWorkerPoolErrors(BoundMethod):
     @overload
     async def __call__(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, workerPoolId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, workerPoolId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, workerPoolId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, workerPoolId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_listWorkersForWorkerGroup(BoundMethod):
-    """Workers in a specific Worker Group in a Worker Pool"""
     @overload
     async def __call__(self, workerPoolId: str, workerGroup: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -2008,17 +1827,16 @@ class _WorkerManager_listWorkersForWorkerGroup(BoundMethod):
     @overload
     async def __call__(self, *, workerPoolId: str, workerGroup: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, workerPoolId: str, workerGroup: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, workerPoolId: str, workerGroup: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, workerPoolId: str, workerGroup: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, workerPoolId: str, workerGroup: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, workerPoolId: str, workerGroup: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, workerPoolId: str, workerGroup: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, workerPoolId: str, workerGroup: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, workerPoolId: str, workerGroup: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_worker(BoundMethod):
-    """Get a Worker"""
     @overload
     async def __call__(self, workerPoolId: str, workerGroup: str, workerId: str, /) -> Json: ...
     @overload
@@ -2028,7 +1846,6 @@ class _WorkerManager_worker(BoundMethod):
 
 
 class _WorkerManager_createWorker(BoundMethod):
-    """Create a Worker"""
     @overload
     async def __call__(self, workerPoolId: str, workerGroup: str, workerId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -2040,7 +1857,6 @@ class _WorkerManager_createWorker(BoundMethod):
 
 
 class _WorkerManager_updateWorker(BoundMethod):
-    """Update an existing Worker"""
     @overload
     async def __call__(self, workerPoolId: str, workerGroup: str, workerId: str, payload: Payload, /) -> Json: ...
     @overload
@@ -2052,7 +1868,6 @@ class _WorkerManager_updateWorker(BoundMethod):
 
 
 class _WorkerManager_removeWorker(BoundMethod):
-    """Remove a Worker"""
     @overload
     async def __call__(self, workerPoolId: str, workerGroup: str, workerId: str, /) -> Any: ...
     @overload
@@ -2062,7 +1877,6 @@ class _WorkerManager_removeWorker(BoundMethod):
 
 
 class _WorkerManager_shouldWorkerTerminate(BoundMethod):
-    """Should worker terminate"""
     @overload
     async def __call__(self, workerPoolId: str, workerGroup: str, workerId: str, /) -> Json: ...
     @overload
@@ -2072,7 +1886,6 @@ class _WorkerManager_shouldWorkerTerminate(BoundMethod):
 
 
 class _WorkerManager_listWorkersForWorkerPool(BoundMethod):
-    """Workers in a Worker Pool"""
     @overload
     async def __call__(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -2084,27 +1897,24 @@ class _WorkerManager_listWorkersForWorkerPool(BoundMethod):
     @overload
     async def __call__(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, workerPoolId: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, workerPoolId: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, workerPoolId: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, workerPoolId: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, workerPoolId: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, workerPoolId: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_registerWorker(BoundMethod):
-    """Register a running worker"""
     async def __call__(self, payload: Payload) -> Json: ...
 
 
 class _WorkerManager_reregisterWorker(BoundMethod):
-    """Reregister a Worker"""
     async def __call__(self, payload: Payload) -> Json: ...
 
 
 class _WorkerManager_listWorkers(BoundMethod):
-    """Get a list of all active workers of a workerType"""
     @overload
     async def __call__(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None) -> Json: ...
     @overload
@@ -2116,17 +1926,16 @@ class _WorkerManager_listWorkers(BoundMethod):
     @overload
     async def __call__(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, paginationHandler: PageHandler) -> None: ...
     @overload
-    def pages(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def pages(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
+    def pages(self, *, provisionerId: str, workerType: str, query: Query | None = None, max_pages: int | None = None) -> AsyncIterator[Json]: ...
     @overload
-    def items(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, provisionerId: str, workerType: str, /, *, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
     @overload
-    def items(self, *, provisionerId: str, workerType: str, query: Query | None = None, paginationLimit: int | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
+    def items(self, *, provisionerId: str, workerType: str, query: Query | None = None, key: str | None = None, max_items: int | None = None) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class _WorkerManager_getWorker(BoundMethod):
-    """Get a worker"""
     @overload
     async def __call__(self, provisionerId: str, workerType: str, workerGroup: str, workerId: str, /) -> Json: ...
     @overload
@@ -2136,7 +1945,6 @@ class _WorkerManager_getWorker(BoundMethod):
 
 
 class _WorkerManager_heartbeat(BoundMethod):
-    """Heartbeat"""
     async def __call__(self) -> Any: ...
 
 
