@@ -46,8 +46,9 @@ def namespace(root_url: str | None, references: str | None) -> tuple[dict[str, A
     made: list[str] = []
     first: Any = None
     for name in deployment.references.names():
-        cls = deployment.build(name)
+        cls: Any = deployment.build(name)
         names[name] = cls
+        client: Any
         if issubclass(cls, Client):
             if not root:
                 continue
@@ -90,7 +91,7 @@ class Completer:
         return self._matches[state] if state < len(self._matches) else None
 
     def _all_base(self, text: str) -> list[str]:
-        found = []
+        found: list[str] = []
         while (match := self._base.complete(text, len(found))) is not None:
             found.append(match)
         return found
@@ -146,7 +147,7 @@ def _ipython() -> Any:
     if os.environ.get("TCDYN_SHELL", "").lower() == "python":
         return None
     try:
-        import IPython
+        import IPython  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
     return IPython
