@@ -13,11 +13,21 @@ import logging
 from typing import TYPE_CHECKING
 
 from .errors import (
-    BY_CODE,
+    AuthenticationFailed,
     ClientClosedError,
     CredentialsError,
+    InputError,
+    InputTooLarge,
+    InputValidationError,
+    InsufficientScopes,
+    InternalServerError,
+    InvalidRequestArguments,
     InvalidResponse,
+    MalformedPayload,
     ReferenceLoadError,
+    RequestConflict,
+    ResourceExpired,
+    ResourceNotFound,
     ResponseTooLarge,
     SchemaNotAvailable,
     SchemaValidationError,
@@ -31,7 +41,44 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    # What the module ``__getattr__`` below makes on first access, spelled out for type
+    # checkers (which then do not see that ``__getattr__``, so a misspelled name is an
+    # error): the service classes of the bundled references come from the generated stubs
+    # in ``_services/__init__.pyi``.
     from typing import Any
+
+    from . import aio as aio
+    from . import credentials as credentials
+    from . import deployment as deployment
+    from . import errors as errors
+    from . import exchanges as exchanges
+    from . import pulse as pulse
+    from . import references as references
+    from . import schemas as schemas
+    from . import scopes as scopes
+    from . import testing as testing
+    from . import utils as utils
+    from ._services import *  # noqa: F403
+    from .credentials import Credentials as Credentials
+    from .credentials import createTemporaryCredentials as createTemporaryCredentials
+    from .deployment import Deployment as Deployment
+    from .deployment import load as load
+    from .exchanges import Binding as Binding
+    from .request import RetryPolicy as RetryPolicy
+    from .utils import createSession as createSession
+    from .utils import dumpJson as dumpJson
+    from .utils import encodeStringForB64Header as encodeStringForB64Header
+    from .utils import fromNow as fromNow
+    from .utils import fromNowJSON as fromNowJSON
+    from .utils import isExpired as isExpired
+    from .utils import makeB64UrlSafe as makeB64UrlSafe
+    from .utils import makeB64UrlUnsafe as makeB64UrlUnsafe
+    from .utils import optionsFromEnvironment as optionsFromEnvironment
+    from .utils import scopeMatch as scopeMatch
+    from .utils import slugId as slugId
+    from .utils import slugIdV4 as slugIdV4
+    from .utils import stableSlugId as stableSlugId
+    from .utils import stringDate as stringDate
 
 __version__ = "0.1.0"
 
@@ -64,33 +111,75 @@ _LAZY = {
 _SUBMODULES = {"aio", "credentials", "deployment", "errors", "exchanges", "pulse",
                "references", "schemas", "scopes", "testing", "utils"}
 
-globals().update({name: cls for name, cls in
-                  ((c.__name__, c) for c in BY_CODE.values())})
-
 __all__ = [
-    "ClientClosedError", "CredentialsError", "InvalidResponse", "ReferenceLoadError",
-    "ResponseTooLarge", "SchemaNotAvailable", "SchemaValidationError",
-    "ScopeExpressionError", "TaskclusterArgumentError",
-    "TaskclusterAuthFailure", "TaskclusterConnectionError", "TaskclusterFailure",
-    "TaskclusterRestFailure", "TaskclusterTopicExchangeFailure", *BY_CODE, *_LAZY,
+    "AuthenticationFailed",
+    "Binding",
+    "ClientClosedError",
+    "Credentials",
+    "CredentialsError",
+    "Deployment",
+    "InputError",
+    "InputTooLarge",
+    "InputValidationError",
+    "InsufficientScopes",
+    "InternalServerError",
+    "InvalidRequestArguments",
+    "InvalidResponse",
+    "MalformedPayload",
+    "ReferenceLoadError",
+    "RequestConflict",
+    "ResourceExpired",
+    "ResourceNotFound",
+    "ResponseTooLarge",
+    "RetryPolicy",
+    "SchemaNotAvailable",
+    "SchemaValidationError",
+    "ScopeExpressionError",
+    "TaskclusterArgumentError",
+    "TaskclusterAuthFailure",
+    "TaskclusterConnectionError",
+    "TaskclusterFailure",
+    "TaskclusterRestFailure",
+    "TaskclusterTopicExchangeFailure",
+    "createSession",
+    "createTemporaryCredentials",
+    "dumpJson",
+    "encodeStringForB64Header",
+    "fromNow",
+    "fromNowJSON",
+    "isExpired",
+    "load",
+    "makeB64UrlSafe",
+    "makeB64UrlUnsafe",
+    "optionsFromEnvironment",
+    "scopeMatch",
+    "slugId",
+    "slugIdV4",
+    "stableSlugId",
+    "stringDate",
 ]
+if TYPE_CHECKING:  # and the bundled service classes (a star import of _services)
+    from . import _services
+
+    __all__ += _services.__all__
 
 
-def __getattr__(name: str) -> Any:
-    import importlib
+if not TYPE_CHECKING:
+    def __getattr__(name: str) -> Any:
+        import importlib
 
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f".{name}", __name__)
-    elif name[:1].isupper():
-        from .deployment import default_class
+        if name in _LAZY:
+            value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        elif name in _SUBMODULES:
+            value = importlib.import_module(f".{name}", __name__)
+        elif name[:1].isupper():
+            from .deployment import default_class
 
-        value = default_class(name)
-    else:
-        raise AttributeError(f"module 'tcdyn' has no attribute {name!r}")
-    globals()[name] = value
-    return value
+            value = default_class(name)
+        else:
+            raise AttributeError(f"module 'tcdyn' has no attribute {name!r}")
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

@@ -13,7 +13,7 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from . import request as rq
 from .credentials import Credentials
@@ -36,6 +36,9 @@ _KEYWORD_NAMES = ("retry", "client", "session", "validate", "validate_responses"
 #: How long a client trusts ``auth.currentScopes`` for its preflight checks.
 SCOPES_TTL = 300.0
 _UNSET: Any = object()
+_C = TypeVar("_C", bound="_Base")
+_S = TypeVar("_S", bound="Client")
+_A = TypeVar("_A", bound="AsyncClient")
 
 
 def api_base_url(root_url: str, service: str, api_version: str,
@@ -188,7 +191,7 @@ class _Base:
         raise NotImplementedError
 
     @classmethod
-    def from_env(cls, **kwargs: Any) -> Any:
+    def from_env(cls: type[_C], **kwargs: Any) -> _C:
         """A client configured from TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID,
         TASKCLUSTER_ACCESS_TOKEN and TASKCLUSTER_CERTIFICATE (keywords override them).
 
@@ -546,7 +549,7 @@ class Client(_Base):
         """Close the HTTP client tcdyn created (a client you passed in stays open)."""
         self._transport.close()
 
-    def __enter__(self) -> Any:
+    def __enter__(self: _S) -> _S:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -640,7 +643,7 @@ class AsyncClient(_Base):
         """Close the HTTP client tcdyn created (a client you passed in stays open)."""
         await self._transport.aclose()
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self: _A) -> _A:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -67,7 +67,7 @@ def main() -> int:
 
         say("Errors name the problem, before anything is sent when they can")
         for label, call in (
-            ("missing argument", lambda: queue.task()),
+            ("missing argument", lambda: queue.task()),  # type: ignore
             ("unknown query name", lambda: queue.listTaskGroup(group, query={"limt": 1})),
             ("unknown task", lambda: queue.task("doesNotExist")),
             ("wrong token", lambda: tcdyn.Queue(rootUrl=root, credentials={

@@ -197,38 +197,75 @@ class UnknownMethodError(TaskclusterArgumentError, AttributeError):
     """``buildUrl``/``buildSignedUrl`` were asked for a method the service does not have."""
 
 
-def _code_class(name: str, base: type[TaskclusterRestFailure], doc: str
-                ) -> type[TaskclusterRestFailure]:
-    return type(name, (base,), {"__doc__": doc, "taskcluster_code": name,
-                                "__module__": __name__})
+class MalformedPayload(TaskclusterRestFailure):
+    """400: the body is not valid JSON."""
+
+    taskcluster_code = "MalformedPayload"
 
 
-MalformedPayload = _code_class("MalformedPayload", TaskclusterRestFailure,
-                               "400: the body is not valid JSON.")
-InvalidRequestArguments = _code_class("InvalidRequestArguments", TaskclusterRestFailure,
-                                      "400: route or query arguments are invalid.")
-InputValidationError = _code_class("InputValidationError", TaskclusterRestFailure,
-                                   "400: the payload fails the entry's input schema.")
-InputError = _code_class("InputError", TaskclusterRestFailure,
-                         "400: the input is semantically wrong.")
-AuthenticationFailed = _code_class("AuthenticationFailed", TaskclusterAuthFailure,
-                                   "401: credentials were rejected.")
-InsufficientScopes = _code_class("InsufficientScopes", TaskclusterRestFailure,
-                                 "403: the credentials lack a required scope.")
-ResourceNotFound = _code_class("ResourceNotFound", TaskclusterRestFailure,
-                               "404: no such resource.")
-RequestConflict = _code_class("RequestConflict", TaskclusterRestFailure,
-                              "409: the resource exists with different content.")
-ResourceExpired = _code_class("ResourceExpired", TaskclusterRestFailure,
-                              "410: the resource has expired.")
-InputTooLarge = _code_class("InputTooLarge", TaskclusterRestFailure,
-                            "413: the payload is too large.")
-InternalServerError = _code_class("InternalServerError", TaskclusterRestFailure,
-                                  "500: the service failed.")
+class InvalidRequestArguments(TaskclusterRestFailure):
+    """400: route or query arguments are invalid."""
+
+    taskcluster_code = "InvalidRequestArguments"
+
+
+class InputValidationError(TaskclusterRestFailure):
+    """400: the payload fails the entry's input schema."""
+
+    taskcluster_code = "InputValidationError"
+
+
+class InputError(TaskclusterRestFailure):
+    """400: the input is semantically wrong."""
+
+    taskcluster_code = "InputError"
+
+
+class AuthenticationFailed(TaskclusterAuthFailure):
+    """401: credentials were rejected."""
+
+    taskcluster_code = "AuthenticationFailed"
+
+
+class InsufficientScopes(TaskclusterRestFailure):
+    """403: the credentials lack a required scope."""
+
+    taskcluster_code = "InsufficientScopes"
+
+
+class ResourceNotFound(TaskclusterRestFailure):
+    """404: no such resource."""
+
+    taskcluster_code = "ResourceNotFound"
+
+
+class RequestConflict(TaskclusterRestFailure):
+    """409: the resource exists with different content."""
+
+    taskcluster_code = "RequestConflict"
+
+
+class ResourceExpired(TaskclusterRestFailure):
+    """410: the resource has expired."""
+
+    taskcluster_code = "ResourceExpired"
+
+
+class InputTooLarge(TaskclusterRestFailure):
+    """413: the payload is too large."""
+
+    taskcluster_code = "InputTooLarge"
+
+
+class InternalServerError(TaskclusterRestFailure):
+    """500: the service failed."""
+
+    taskcluster_code = "InternalServerError"
+
 
 #: Taskcluster error code -> exception class.
 BY_CODE: dict[str, type[TaskclusterRestFailure]] = {
-    cls.taskcluster_code: cls  # type: ignore[misc]
+    cls.__name__: cls
     for cls in (MalformedPayload, InvalidRequestArguments, InputValidationError, InputError,
                 AuthenticationFailed, InsufficientScopes, ResourceNotFound, RequestConflict,
                 ResourceExpired, InputTooLarge, InternalServerError)

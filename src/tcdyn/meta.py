@@ -12,11 +12,14 @@ from __future__ import annotations
 import inspect
 import textwrap
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from .model import EntryModel, ExchangesModel, ServiceModel
 
 _P = inspect.Parameter
+#: The bound form of a method, for type checkers: ``BoundMethod`` or, in the generated
+#: stubs, a subclass whose ``__call__`` has the entry's signature.
+_B = TypeVar("_B", bound="BoundMethod")
 
 
 def _describe_scopes(expr: Any) -> list[str]:
@@ -28,7 +31,7 @@ def _describe_scopes(expr: Any) -> list[str]:
         return [f"  {expr!r}"]
 
 
-class Method:
+class Method(Generic[_B]):
     """An API method of a service class (a descriptor, built once per reference entry)."""
 
     def __init__(self, entry: EntryModel, service: ServiceModel, owner_name: str,
@@ -43,6 +46,10 @@ class Method:
         self._doc: str | None = None
         self._sig: inspect.Signature | None = None
 
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> Method[_B]: ...
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> _B: ...
     def __get__(self, obj: Any, objtype: type | None = None) -> Any:
         return self if obj is None else BoundMethod(self, obj)
 
@@ -108,6 +115,7 @@ class Method:
         lines.append(f"Arguments: {', '.join(args) if args else 'none'}")
         if e.query:
             lines.append(f"Query (query={{...}}): {', '.join(e.query)}")
+        lines += self._payload_outline()
         if e.output:
             lines.append(f"Returns: {e.output}")
         if e.paginated:
@@ -115,6 +123,20 @@ class Method:
         if e.scopes is not None:
             lines += ["Scopes:", *_describe_scopes(e.scopes)]
         return "\n".join(lines)
+
+    def _payload_outline(self) -> list[str]:
+        """``Payload:`` and the input schema's fields, or nothing when it is not at hand."""
+        if self.entry.input is None or self._deployment is None:
+            return []
+        from .errors import TaskclusterFailure
+        from .outline import outline
+
+        try:
+            schema = self.input_schema
+        except (TaskclusterFailure, OSError):
+            return []
+        fields = outline(schema)
+        return ["Payload (required fields first):", *fields] if fields else []
 
     @property
     def __signature__(self) -> inspect.Signature:
@@ -146,23 +168,32 @@ class BoundMethod:
 
     __slots__ = ("__self__", "method")
 
-    def __init__(self, method: Method, client: Any) -> None:
+    def __init__(self, method: Method[Any], client: Any) -> None:
         self.method = method
         self.__self__ = client
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> BoundMethod:
+        # Being a (method) descriptor makes ``inspect.isroutine`` true, so ``help()`` on a
+        # client's method renders it as a function: signature, then the reference's text.
+        return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.__self__._call(self.method.entry, args, kwargs)
 
-    def pages(self, *args: Any, max_pages: int | None = None, **kwargs: Any) -> Any:
-        """Iterate every page of a paginated entry (``async for`` on async clients)."""
-        self._require_paginated()
-        return self.__self__._pages(self.method.entry, args, kwargs, max_pages)
+    if not TYPE_CHECKING:
+        # Typed per entry by the generated stubs, only for paginated entries (so that
+        # ``queue.task.pages`` is a type error, as it is a TypeError at run time).
 
-    def items(self, *args: Any, key: str | None = None, max_items: int | None = None,
-              **kwargs: Any) -> Any:
-        """Iterate every item of every page (the page's list field, or ``key``)."""
-        self._require_paginated()
-        return self.__self__._items(self.method.entry, args, kwargs, key, max_items)
+        def pages(self, *args: Any, max_pages: int | None = None, **kwargs: Any) -> Any:
+            """Iterate every page of a paginated entry (``async for`` on async clients)."""
+            self._require_paginated()
+            return self.__self__._pages(self.method.entry, args, kwargs, max_pages)
+
+        def items(self, *args: Any, key: str | None = None, max_items: int | None = None,
+                  **kwargs: Any) -> Any:
+            """Iterate every item of every page (the page's list field, or ``key``)."""
+            self._require_paginated()
+            return self.__self__._items(self.method.entry, args, kwargs, key, max_items)
 
     def preflight(self, *args: Any, **kwargs: Any) -> Any:
         """Check, without sending, whether this call's scopes are held: a
@@ -196,14 +227,16 @@ class BoundMethod:
     def scopes(self) -> Any:
         return self.method.entry.scopes
 
-    def __getattr__(self, name: str) -> Any:
-        if name in ("__name__", "__qualname__", "__module__"):
-            return getattr(self.method, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    if not TYPE_CHECKING:  # hidden from type checkers, which would accept any name
+        def __getattr__(self, name: str) -> Any:
+            if name in ("__name__", "__qualname__", "__module__"):
+                return getattr(self.method, name)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    @property
-    def __doc__(self) -> str:  # type: ignore[override]
-        return self.method.__doc__
+    if not TYPE_CHECKING:  # (a class attribute to type checkers, as for any class)
+        @property
+        def __doc__(self) -> str:
+            return self.method.__doc__
 
     @property
     def __signature__(self) -> inspect.Signature:
@@ -217,8 +250,8 @@ class BoundMethod:
 class Topic:
     """An exchange of an events class: calling it gives a ``Binding``."""
 
-    def __init__(self, entry: dict, model: ExchangesModel, owner_name: str, module: str
-                 ) -> None:
+    def __init__(self, entry: dict[str, Any], model: ExchangesModel, owner_name: str,
+                 module: str) -> None:
         self.entry = entry
         self._prefix = model.exchangePrefix
         self.__name__ = entry["name"]
@@ -282,11 +315,12 @@ class ServiceMeta(type):
                                  _entries=dict(model.entries))
             # The API's names win over tcdyn's own (which stay reachable as
             # ``client.meta.<name>``); private names never reach here (see model.py).
-            for entry_name, entry in model.entries.items():
-                namespace[entry_name] = (
-                    Method(entry, model, name, module, deployment)
-                    if isinstance(model, ServiceModel)
-                    else Topic(dict(entry), model, name, module))
+            if isinstance(model, ServiceModel):
+                for entry_name, entry in model.entries.items():
+                    namespace[entry_name] = Method(entry, model, name, module, deployment)
+            else:
+                for entry_name, topic in model.entries.items():
+                    namespace[entry_name] = Topic(dict(topic), model, name, module)
         return super().__new__(mcs, name, bases, namespace)
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
@@ -331,11 +365,11 @@ class Extras:
 
     @property
     def serviceName(self) -> str:
-        return self._model().serviceName
+        return str(self._model().serviceName)
 
     @property
     def apiVersion(self) -> str:
-        return self._model().apiVersion
+        return str(self._model().apiVersion)
 
     @property
     def methods(self) -> list[str]:

@@ -1,0 +1,196 @@
+"""``tcdyn explore``: an interactive shell with a client per service already made.
+
+IPython when it is installed, else Python's own REPL with tab completion of names, methods
+and a method's keywords (``queue.createTask(ta<TAB>`` -> ``taskId=``), and responses
+pretty-printed. ``queue``, ``auth``, ``purgeCache``, ``queueEvents``, ... are clients of the
+deployment at ``--root-url`` (or ``$TASKCLUSTER_ROOT_URL``) with credentials from the
+``TASKCLUSTER_*`` variables; ``help(queue.createTask)`` shows the signature, the reference's
+text and the payload's fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import inspect
+import os
+import pprint
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+#: ``obj.attr(`` left open before the cursor: the call whose keywords are completed.
+_OPEN_CALL = re.compile(r"([A-Za-z_][\w.]*)\(([^()]*)$")
+
+
+def client_name(class_name: str) -> str:
+    """``Queue`` -> ``queue``, ``PurgeCache`` -> ``purgeCache``, ``QueueEvents`` ->
+    ``queueEvents``."""
+    return class_name[:1].lower() + class_name[1:]
+
+
+def namespace(root_url: str | None, references: str | None) -> tuple[dict[str, Any], str]:
+    """The shell's names and a banner saying what they are.
+
+    ``references`` is a rootUrl or a directory whose references build the classes (default:
+    ``tcdyn.Queue``'s own, bundled or ``$TASKCLUSTER_REFERENCES``); ``root_url`` the
+    deployment to talk to (default ``$TASKCLUSTER_ROOT_URL``)."""
+    import tcdyn
+    from tcdyn import deployment as dep
+    from tcdyn.client import Client
+
+    deployment = dep.load(references) if references else dep.default()
+    root = root_url or os.environ.get("TASKCLUSTER_ROOT_URL") or deployment.root_url
+    names: dict[str, Any] = {"tcdyn": tcdyn, "deployment": deployment}
+    made: list[str] = []
+    first: Any = None
+    for name in deployment.references.names():
+        cls: Any = deployment.build(name)
+        names[name] = cls
+        client: Any
+        if issubclass(cls, Client):
+            if not root:
+                continue
+            client = cls.from_env(rootUrl=root)
+            first = first or client
+        else:
+            client = cls()
+        names[client_name(name)] = client
+        made.append(client_name(name))
+    lines = [f"tcdyn {tcdyn.__version__} explore: {deployment.references.describe()}"]
+    if root:
+        creds = first.credentials if first is not None else None
+        who = f"clientId {creds.clientId}" if creds else "no credentials"
+        lines.append(f"rootUrl {root}, {who}")
+    else:
+        lines.append("no rootUrl (--root-url or TASKCLUSTER_ROOT_URL): only the classes and "
+                     "the events objects are made")
+    lines.append("clients: " + ", ".join(made))
+    lines.append("try: help(queue.createTask), queue.ping(), dir(queue), Tab to complete")
+    return names, "\n".join(lines)
+
+
+class Completer:
+    """Python's ``rlcompleter`` plus the keywords of the call being typed."""
+
+    def __init__(self, names: dict[str, Any],
+                 line_buffer: Callable[[], str] | None = None) -> None:
+        import rlcompleter
+
+        self._names = names
+        self._base = rlcompleter.Completer(names)
+        self._line = line_buffer or (lambda: "")
+        self._matches: list[str] = []
+
+    def complete(self, text: str, state: int) -> str | None:
+        if state == 0:
+            self._matches = self.keywords(self._line(), text)
+            if not self._matches or text:
+                self._matches += [m for m in self._all_base(text) if m not in self._matches]
+        return self._matches[state] if state < len(self._matches) else None
+
+    def _all_base(self, text: str) -> list[str]:
+        found: list[str] = []
+        while (match := self._base.complete(text, len(found))) is not None:
+            found.append(match)
+        return found
+
+    def keywords(self, line: str, text: str) -> list[str]:
+        """``name=`` for each keyword of the innermost open call that starts with ``text``
+        (the callee is a dotted name looked up, never called)."""
+        call = _OPEN_CALL.search(line)
+        if call is None:
+            return []
+        target = self._lookup(call.group(1))
+        if target is None:
+            return []
+        try:
+            signature = inspect.signature(target)
+        except (TypeError, ValueError):
+            return []
+        return [f"{p.name}=" for p in signature.parameters.values()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                and p.name.startswith(text)]
+
+    def _lookup(self, dotted: str) -> Any:
+        """The object a dotted name denotes, without running properties or calls."""
+        head, *rest = dotted.split(".")
+        if head not in self._names:
+            return None
+        obj = self._names[head]
+        for part in rest:
+            if part.startswith("_"):
+                return None
+            try:
+                if isinstance(inspect.getattr_static(obj, part), property):
+                    return None
+                obj = getattr(obj, part)
+            except AttributeError:
+                return None
+        return obj
+
+
+def displayhook(value: Any) -> None:
+    """Pretty-print results (responses are dicts of lists of dicts), kept in ``_``."""
+    if value is None:
+        return
+    builtins._ = None  # type: ignore[attr-defined]
+    if isinstance(value, (dict, list)):
+        pprint.pprint(value, sort_dicts=False, width=100)
+    else:
+        print(repr(value))
+    builtins._ = value  # type: ignore[attr-defined]
+
+
+def _ipython() -> Any:
+    if os.environ.get("TCDYN_SHELL", "").lower() == "python":
+        return None
+    try:
+        import IPython  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return IPython
+
+
+def main(root_url: str | None, references: str | None) -> int:
+    """Run the shell; returns the exit status (1, with one line on stderr, when the
+    references cannot be loaded). ``TCDYN_SHELL=python`` picks Python's REPL over
+    IPython."""
+    from .errors import TaskclusterFailure
+
+    try:
+        names, banner = namespace(root_url, references)
+    except TaskclusterFailure as exc:
+        print(f"tcdyn explore: {exc}", file=sys.stderr)
+        return 1
+    ipython = _ipython()
+    if ipython is not None:
+        ipython.start_ipython(argv=["--no-banner"] if not banner else [], user_ns=names,
+                              display_banner=False)
+        return 0
+    import code
+
+    try:
+        import readline
+    except ImportError:  # no completion without readline (Windows without pyreadline)
+        pass
+    else:
+        readline.set_completer(Completer(names, readline.get_line_buffer).complete)
+        readline.set_completer_delims(" \t\n`~!@#$%^&*()-=+[{]}\\|;:'\",<>/?")
+        readline.parse_and_bind("tab: complete")
+    previous = sys.displayhook
+    sys.displayhook = displayhook
+    try:
+        code.interact(banner=banner, local=names, exitmsg="")
+    finally:
+        sys.displayhook = previous
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m tcdyn.repl", description=__doc__)
+    parser.add_argument("--root-url", help="the deployment to talk to")
+    parser.add_argument("--references", help="a rootUrl or directory of references")
+    options = parser.parse_args()
+    sys.exit(main(options.root_url, options.references))

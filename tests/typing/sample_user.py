@@ -1,0 +1,52 @@
+"""A user's script, type-checked by tests/test_typing.py with mypy --strict and pyright:
+every line here must pass both; ``reveal_type`` comments are checked by the test."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import tcdyn
+import tcdyn.aio
+
+
+def sync_calls(task_id: str, definition: dict[str, Any]) -> str:
+    queue = tcdyn.Queue(rootUrl="https://tc.example.com",
+                        credentials={"clientId": "me", "accessToken": "secret"})
+    status: dict[str, Any] = queue.createTask(task_id, definition)
+    queue.createTask(taskId=task_id, payload=definition)
+    queue.createTask(definition, taskId=task_id)
+    queue.task(task_id)
+    queue.task(taskId=task_id)
+    queue.listTaskGroup(task_id, query={"limit": 10})
+    for page in queue.listTaskGroup.pages(task_id, max_pages=2):
+        page.get("continuationToken")
+    for item in queue.listTaskGroup.items(task_id):
+        item["status"]
+    queue.listTaskGroup(task_id, paginationHandler=print)
+    queue.createTask.validate(definition)
+    with tcdyn.Queue.from_env() as q:
+        q.ping()
+    binding: tcdyn.Binding = tcdyn.QueueEvents().taskCompleted(taskGroupId=task_id)
+    print(binding.exchange, status["status"])
+    return tcdyn.slugId()
+
+
+async def async_calls(task_id: str) -> None:
+    async with tcdyn.aio.Queue(rootUrl="https://tc.example.com") as queue:
+        await queue.task(task_id)
+        async for item in queue.listTaskGroup.items(task_id):
+            print(item)
+
+
+def errors() -> None:
+    try:
+        sync_calls(tcdyn.slugId(), {})
+    except tcdyn.ResourceNotFound as exc:
+        print(exc.status_code, exc.message)
+    except tcdyn.TaskclusterRestFailure as exc:
+        print(exc.code)
+
+
+if __name__ == "__main__":
+    asyncio.run(async_calls(tcdyn.slugId()))
