@@ -245,7 +245,7 @@ def prepare_tree(src: Path, digest: str) -> Path:
             if hasattr(tarfile, "data_filter"):
                 tar.extractall(tmp, filter="data")
             else:  # Python < 3.12 without the backported filter
-                tar.extractall(tmp)  # noqa: S202 - our own source tarball
+                tar.extractall(tmp)  # our own source tarball
         # A tarball with one top directory (taskcluster/...) or the tree at its root.
         if len(tops) == 1 and (tmp / next(iter(tops)) / "package.json").exists():
             inner = tmp / next(iter(tops))
