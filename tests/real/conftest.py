@@ -94,6 +94,8 @@ def source(request, tc) -> Any:
 def _factory(flavour: str, classes: Any, root_url: str, made: list) -> Callable[..., Any]:
     def make(service: str, **kwargs: Any) -> Any:
         kwargs.setdefault("rootUrl", root_url)
+        if classes is not tcdyn:  # the deployment's schemas: hold its answers to them too
+            kwargs.setdefault("validate_responses", True)
         cls = getattr(classes.aio if flavour == "async" else classes, service)
         client = cls(**kwargs)
         made.append(client)
@@ -112,7 +114,8 @@ async def _close(made: list) -> None:
 @pytest.fixture
 async def make(flavour, source, root_url):
     """``make("Queue", credentials=...)``: a sync or async client, from the loaded or the
-    bundled classes, pointed at the stack; closed after the test."""
+    bundled classes, pointed at the stack; closed after the test. Loaded classes validate
+    requests and responses with the deployment's schemas."""
     made: list = []
     yield _factory(flavour, source, root_url, made)
     await _close(made)
