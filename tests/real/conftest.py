@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+from real_helpers import SCRIPT
 
 import tcdyn
 
 HERE = Path(__file__).resolve().parent
-SCRIPT = HERE.parents[1] / "scripts" / "taskcluster.sh"
 
 
 def pytest_collection_modifyitems(config, items):

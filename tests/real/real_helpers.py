@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+from pathlib import Path
 from typing import Any
 
 import slugid
 
 from tcdyn import utils
 
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "taskcluster.sh"
 SCHEDULER = "tcdyn-real"
 PROJECT = "tcdyn-real"
 

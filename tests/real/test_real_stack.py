@@ -6,7 +6,7 @@ import subprocess
 import time
 
 import httpx
-from conftest import SCRIPT
+from real_helpers import SCRIPT
 
 
 def test_up_again_is_a_no_op(stack):
