@@ -671,7 +671,8 @@ def print_env() -> None:
 
 def cmd_up() -> int:
     t0 = time.monotonic()
-    STATE.mkdir(parents=True, exist_ok=True)
+    for path in (STATE, LOGS, RUN):
+        path.mkdir(parents=True, exist_ok=True)
     os.chmod(STATE, 0o755)  # the postgres user and nginx's workers must traverse it
     if healthy():
         log("already up")
