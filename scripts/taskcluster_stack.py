@@ -393,6 +393,8 @@ def running_pid(name: str) -> int | None:
         cmdline = Path(f"/proc/{data['pid']}/cmdline").read_bytes().replace(b"\0", b" ")
     except (OSError, ValueError, KeyError):
         return None
+    if not cmdline.strip():  # just exec'd (the kernel shows no cmdline yet), or a zombie
+        return data["pid"] if _alive(data["pid"]) else None
     return data["pid"] if data["marker"].encode() in cmdline else None
 
 
