@@ -17,12 +17,14 @@ from .errors import (
     ClientClosedError,
     CredentialsError,
     InvalidResponse,
+    ObjectHashVerificationError,
     ReferenceLoadError,
     ResponseTooLarge,
     SchemaNotAvailable,
     SchemaValidationError,
     ScopeExpressionError,
     TaskclusterArgumentError,
+    TaskclusterArtifactError,
     TaskclusterAuthFailure,
     TaskclusterConnectionError,
     TaskclusterFailure,
@@ -61,14 +63,16 @@ _LAZY = {
     "makeB64UrlSafe": "utils",
     "makeB64UrlUnsafe": "utils",
 }
-_SUBMODULES = {"aio", "credentials", "deployment", "errors", "exchanges", "pulse",
-               "references", "schemas", "scopes", "testing", "utils"}
+_SUBMODULES = {"aio", "artifacts", "credentials", "deployment", "download", "errors",
+               "exchanges", "pulse", "references", "schemas", "scopes", "testing", "upload",
+               "utils"}
 
 globals().update({name: cls for name, cls in
                   ((c.__name__, c) for c in BY_CODE.values())})
 
 __all__ = [
-    "ClientClosedError", "CredentialsError", "InvalidResponse", "ReferenceLoadError",
+    "ClientClosedError", "CredentialsError", "InvalidResponse", "ObjectHashVerificationError",
+    "ReferenceLoadError", "TaskclusterArtifactError",
     "ResponseTooLarge", "SchemaNotAvailable", "SchemaValidationError",
     "ScopeExpressionError", "TaskclusterArgumentError",
     "TaskclusterAuthFailure", "TaskclusterConnectionError", "TaskclusterFailure",
