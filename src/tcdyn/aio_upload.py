@@ -58,6 +58,7 @@ async def upload(*, projectId: str, name: str, contentType: str, contentLength: 
     inline_hashes = None
     if plan.inline:
         inline_hashes = tr.Hashes()
+        plan.progress.restart(plan.contentLength)
         reader = await aw(plan.readerFactory())
         data = b"".join([c async for c in _chunks(plan, reader, inline_hashes)])
         methods = {**plan.inline_method(data), **methods}

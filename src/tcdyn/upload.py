@@ -153,6 +153,7 @@ def upload(*, projectId: str, name: str, contentType: str, contentLength: int, e
     inline_hashes = None
     if plan.inline:
         inline_hashes = tr.Hashes()
+        plan.progress.restart(plan.contentLength)
         data = b"".join(plan.chunks(plan.readerFactory(), inline_hashes))
         methods = {**plan.inline_method(data), **methods}
     answer = objectService.createUpload(plan.name, plan.request(methods))
@@ -160,8 +161,6 @@ def upload(*, projectId: str, name: str, contentType: str, contentLength: int, e
     if kind == "dataInline":
         hashes = inline_hashes if inline_hashes is not None else tr.Hashes()
     else:
-        if inline_hashes is not None:
-            plan.progress.restart(plan.contentLength)
         hashes = _put(plan, put)
     objectService.finishUpload(plan.name, plan.finish(hashes))
 
