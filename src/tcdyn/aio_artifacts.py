@@ -7,6 +7,7 @@ from typing import Any
 
 from . import transfer as tr
 from .artifacts import ProgressBar, _Publish, guess_content_type, progress_bar
+from .errors import InsufficientScopes
 from .transfer import aw
 
 __all__ = ["ProgressBar", "guess_content_type", "progress_bar", "publish"]
@@ -22,8 +23,12 @@ async def publish(queue: Any, taskId: str, runId: int, name: str,
     from .aio_upload import uploadFromFile
 
     job = _Publish(queue, taskId, runId, name, path, contentType, expires, maxRetries)
-    if job.expires is None:
-        expires = (await aw(queue.task(taskId)))["expires"]
+    expires = job.expires
+    if expires is None:
+        try:
+            expires = (await aw(queue.task(taskId)))["expires"]
+        except InsufficientScopes:
+            raise job.no_expiry() from None
     answer = await aw(queue.createArtifact(taskId, runId, name, job.request(expires)))
     service = tr.object_client(queue, (answer or {}).get("credentials"), job.maxRetries,
                                asynchronous=True)

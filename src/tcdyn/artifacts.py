@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from . import transfer as tr
-from .errors import TaskclusterArgumentError
+from .errors import InsufficientScopes, TaskclusterArgumentError
 
 __all__ = ["ProgressBar", "guess_content_type", "progress_bar", "publish"]
 
@@ -51,6 +51,11 @@ class _Publish:
         self.expires = expires
         self.maxRetries: int = tr.check_count(func, "maxRetries", maxRetries)  # type: ignore[assignment]
 
+    def no_expiry(self) -> TaskclusterArgumentError:
+        return TaskclusterArgumentError(
+            "publish() needs expires=...: these credentials cannot read the task's expiry "
+            f"(queue:get-task:{self.taskId}); a worker has it in claimWork's task definition")
+
     def request(self, expires: Any) -> dict[str, Any]:
         return {"storageType": "object", "expires": expires, "contentType": self.contentType}
 
@@ -80,14 +85,20 @@ def publish(queue: Any, taskId: str, runId: int, name: str, path: str | os.PathL
     """Publish the file at ``path`` as artifact ``name`` of run ``runId`` of ``taskId``.
 
     ``contentType`` defaults to a guess from ``name``; ``expires`` (a datetime or ISO
-    string) to the task's own expiry. ``queue`` needs the run's credentials (or
+    string) to the task's own expiry (read with ``queue.task``: a run's own credentials may
+    not hold ``queue:get-task``; then pass it). ``queue`` needs the run's credentials (or
     ``queue:create-artifact:<taskId>/<runId>``). Returns what was published (names, type,
     size, expiry).
     """
     from .upload import uploadFromFile
 
     job = _Publish(queue, taskId, runId, name, path, contentType, expires, maxRetries)
-    expires = job.expires if job.expires is not None else queue.task(taskId)["expires"]
+    expires = job.expires
+    if expires is None:
+        try:
+            expires = queue.task(taskId)["expires"]
+        except InsufficientScopes:
+            raise job.no_expiry() from None
     answer = queue.createArtifact(taskId, runId, name, job.request(expires))
     service = tr.object_client(queue, (answer or {}).get("credentials"), job.maxRetries,
                                asynchronous=False)

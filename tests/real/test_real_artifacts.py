@@ -68,11 +68,14 @@ async def test_every_artifact_storage_type(make, root, flavour, tmp_path, root_u
 
     report = tmp_path / "report.json"
     report.write_bytes(b'{"answer": 42}\n' * 1000)
+    with pytest.raises(tcdyn.TaskclusterArgumentError, match="needs expires"):
+        await aw(artifacts.publish(worker, task_id, run_id, "public/x", report))
     published = await aw(artifacts.publish(worker, task_id, run_id, "public/report.json",
-                                           report))
+                                           report, expires=run["task"]["expires"]))
     assert published["contentType"] == "application/json"
 
-    s3 = await aw(worker.createArtifact(task_id, run_id, "public/s3.txt", {
+    # a private name: the queue signs its URL (moto's public bucket is not anonymous-readable)
+    s3 = await aw(worker.createArtifact(task_id, run_id, "private/s3.txt", {
         "storageType": "s3", "expires": expires, "contentType": "text/plain"}))
     httpx.put(s3["putUrl"], content=b"s3 bytes", headers={"Content-Type": "text/plain"},
               timeout=30).raise_for_status()
@@ -95,7 +98,7 @@ async def test_every_artifact_storage_type(make, root, flavour, tmp_path, root_u
         taskId=task_id, name="public/link", queueService=queue))
     assert bytes(data) == report.read_bytes()
     data, ctype = await aw(download.downloadArtifactToBuf(
-        taskId=task_id, runId=run_id, name="public/s3.txt", queueService=queue))
+        taskId=task_id, runId=run_id, name="private/s3.txt", queueService=queue))
     assert bytes(data) == b"s3 bytes" and ctype == "text/plain"
     data, _ = await aw(download.downloadArtifactToBuf(
         taskId=task_id, name="public/ref", queueService=queue))
