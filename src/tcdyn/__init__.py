@@ -24,6 +24,7 @@ from .errors import (
     InvalidRequestArguments,
     InvalidResponse,
     MalformedPayload,
+    ObjectHashVerificationError,
     ReferenceLoadError,
     RequestConflict,
     ResourceExpired,
@@ -33,6 +34,7 @@ from .errors import (
     SchemaValidationError,
     ScopeExpressionError,
     TaskclusterArgumentError,
+    TaskclusterArtifactError,
     TaskclusterAuthFailure,
     TaskclusterConnectionError,
     TaskclusterFailure,
@@ -48,8 +50,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from . import aio as aio
+    from . import artifacts as artifacts
     from . import credentials as credentials
     from . import deployment as deployment
+    from . import download as download
     from . import errors as errors
     from . import exchanges as exchanges
     from . import pulse as pulse
@@ -57,6 +61,7 @@ if TYPE_CHECKING:
     from . import schemas as schemas
     from . import scopes as scopes
     from . import testing as testing
+    from . import upload as upload
     from . import utils as utils
     from ._services import *  # noqa: F403
     from .credentials import Credentials as Credentials
@@ -108,8 +113,9 @@ _LAZY = {
     "makeB64UrlSafe": "utils",
     "makeB64UrlUnsafe": "utils",
 }
-_SUBMODULES = {"aio", "credentials", "deployment", "errors", "exchanges", "pulse",
-               "references", "schemas", "scopes", "testing", "utils"}
+_SUBMODULES = {"aio", "artifacts", "credentials", "deployment", "download", "errors",
+               "exchanges", "pulse", "references", "schemas", "scopes", "testing", "upload",
+               "utils"}
 
 __all__ = [
     "AuthenticationFailed",
@@ -126,6 +132,7 @@ __all__ = [
     "InvalidRequestArguments",
     "InvalidResponse",
     "MalformedPayload",
+    "ObjectHashVerificationError",
     "ReferenceLoadError",
     "RequestConflict",
     "ResourceExpired",
@@ -136,6 +143,7 @@ __all__ = [
     "SchemaValidationError",
     "ScopeExpressionError",
     "TaskclusterArgumentError",
+    "TaskclusterArtifactError",
     "TaskclusterAuthFailure",
     "TaskclusterConnectionError",
     "TaskclusterFailure",

@@ -1,23 +1,38 @@
 """Asynchronous clients: ``tcdyn.aio.Queue`` has the methods of ``tcdyn.Queue``, awaitable,
-on an ``httpx.AsyncClient``; ``async with tcdyn.aio.Queue(...) as q: await q.task(id)``."""
+on an ``httpx.AsyncClient``; ``async with tcdyn.aio.Queue(...) as q: await q.task(id)``.
+
+``tcdyn.aio.upload``, ``tcdyn.aio.download`` and ``tcdyn.aio.artifacts`` are the async
+forms of ``tcdyn.upload``, ``tcdyn.download`` and ``tcdyn.artifacts``.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+#: Lower-case names: the async helper modules, imported on first access.
+_MODULES = {"upload": "aio_upload", "download": "aio_download", "artifacts": "aio_artifacts"}
+
 if TYPE_CHECKING:  # the bundled classes, typed by the generated _services/aio.pyi
+    from . import aio_artifacts as artifacts
+    from . import aio_download as download
+    from . import aio_upload as upload
     from ._services import aio as _aio
     from ._services.aio import *  # noqa: F403
 
-    __all__: list[str] = []
+    __all__: list[str] = ["artifacts", "download", "upload"]
     __all__ += _aio.__all__
 else:
     def __getattr__(name: str) -> Any:
-        if not name[:1].isupper():
-            raise AttributeError(f"module 'tcdyn.aio' has no attribute {name!r}")
-        from .deployment import default_class
+        if name in _MODULES:
+            import importlib
 
-        value = default_class(name, asynchronous=True)
+            value = importlib.import_module(f"tcdyn.{_MODULES[name]}")
+        elif not name[:1].isupper():
+            raise AttributeError(f"module 'tcdyn.aio' has no attribute {name!r}")
+        else:
+            from .deployment import default_class
+
+            value = default_class(name, asynchronous=True)
         globals()[name] = value
         return value
 
@@ -25,4 +40,4 @@ else:
 def __dir__() -> list[str]:
     from .deployment import default
 
-    return sorted({*globals(), *default().references.names()})
+    return sorted({*globals(), *_MODULES, *default().references.names()})

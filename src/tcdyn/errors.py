@@ -193,6 +193,21 @@ class TaskclusterArgumentError(TaskclusterFailure, TypeError, ValueError):
     raises."""
 
 
+class TaskclusterArtifactError(TaskclusterFailure):
+    """A queue artifact of storage type ``error``: ``reason`` is the one its task gave
+    (``file-missing-on-worker``, ``invalid-resource-on-worker``, ``too-large-file-on-worker``)
+    and the message is its message (the official client's name and attributes)."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class ObjectHashVerificationError(TaskclusterFailure):
+    """Downloaded bytes do not match the hashes the object service recorded (the official
+    client's name); nothing is left at the target."""
+
+
 class UnknownMethodError(TaskclusterArgumentError, AttributeError):
     """``buildUrl``/``buildSignedUrl`` were asked for a method the service does not have."""
 
