@@ -27,3 +27,24 @@ def session():
 @pytest.mark.parametrize("name", list(scenarios.SCENARIOS))
 def test_local_parity(session, name):
     scenarios.run(name, session)
+
+
+def test_an_answer_failing_the_output_schema_is_a_500_as_from_the_services():
+    clients = {ROOT.clientId: ClientRecord(ROOT.accessToken, ("*",))}
+    with LocalDeployment(clients=clients, check_scopes=True, imitate=True) as dep:
+        dep.handle("queue", "status", lambda request: {"status": {"state": "pending"}})
+        s = scenarios.Session(dep.root_url, ROOT)
+        try:
+            out = s.call("status", s.client("Queue").status, "EE6M1-guScCNqcr_qzpmCw")
+        finally:
+            s.close()
+    assert (out.status, out.code) == (500, "InternalServerError")
+    assert "Output schema validation error" in out.body["message"]
+    scenarios.check_error(out)
+
+
+def test_the_demo_runs_on_the_imitation(capsys):
+    from tcdyn import demo
+
+    assert demo.main() == 0
+    assert "Done: every request above went over HTTP" in capsys.readouterr().out

@@ -71,9 +71,10 @@ class Reply:
 def error(status: int, code: str, message: str, **headers: str) -> Reply:
     """A Taskcluster-style error reply.
 
-    Answering a routed request with ``imitate=True``, the deployment fills in ``requestInfo`` (the entry's name, the
-    route parameters, the payload, the time) and appends the services' footer to the message,
-    as every Taskcluster service does (``libraries/api/src/middleware/express-error.js``).
+    Answering a routed request with ``imitate=True``, the deployment fills in
+    ``requestInfo`` (the entry's name, the route parameters, the payload, the time) and
+    appends the services' footer to the message, as every Taskcluster service does
+    (``libraries/api/src/middleware/express-error.js``).
     """
     return Reply({"code": code, "message": message,
                   "requestInfo": {"method": "", "params": {}, "payload": {}, "time": ""}},
