@@ -365,6 +365,19 @@ def ensure_database(tree: Path, node: Path, digest: str) -> None:
 # --- RabbitMQ ---------------------------------------------------------------------------------
 
 def ensure_rabbitmq(sec: dict) -> None:
+    """The broker of scripts/rabbitmq.sh, with a vhost and an administrator for the services.
+    Retried: the broker may be restarting (the Pulse unit tests stop and start it)."""
+    for attempt in range(5):
+        try:
+            return _ensure_rabbitmq(sec)
+        except StackError as e:
+            if attempt == 4:
+                raise
+            log(f"RabbitMQ not ready ({str(e).splitlines()[0]}); retrying")
+            time.sleep(3)
+
+
+def _ensure_rabbitmq(sec: dict) -> None:
     run(["bash", str(CHECKOUT / "scripts" / "rabbitmq.sh")], logname="rabbitmq")
     user, password = sec["pulseUser"], sec["pulsePassword"]
     vhosts = subprocess.run(["rabbitmqctl", "-q", "list_vhosts"], capture_output=True,
