@@ -312,6 +312,9 @@ class LocalDeployment:
             return error(400, "MalformedPayload", f"payload is not JSON: {exc}")
         if who is not None:
             request.client_id, request.scopes = who.clientId, tuple(who.scopes)
+        if self.imitate:  # the auth service grants every request the anonymous role
+            request.scopes = _merge(request.scopes, ("assume:anonymous",
+                                                     *self.anonymous_scopes))
         self.requests.append(request)
         from_url = self.check_scopes and self._from_url(route)
         if from_url and (denied := self.authorize(request)) is not None:
@@ -414,6 +417,14 @@ class LocalDeployment:
         except SchemaValidationError as exc:
             return error(500, "InternalServerError", f"Output schema validation error: {exc}")
         return reply
+
+
+def _merge(*scope_sets: tuple[str, ...]) -> tuple[str, ...]:
+    """``mergeScopeSets``: the union, sorted, without scopes a ``*`` scope already covers."""
+    union = {s for scopes in scope_sets for s in scopes}
+    stars = [s[:-1] for s in union if s.endswith("*")]
+    return tuple(sorted(s for s in union
+                        if not any(s != p + "*" and s.startswith(p) for p in stars)))
 
 
 def _render(expression: Any) -> str:
