@@ -61,10 +61,12 @@ class Session:
         self._http.close()
 
     def client(self, service: str, credentials: Any = None, **options: Any) -> Any:
-        """A bundled ``tcdyn.<service>`` on this deployment; ``maxRetries=0`` so a 5xx shows."""
+        """A bundled ``tcdyn.<service>`` on this deployment; ``maxRetries=0`` so a 5xx shows.
+        ``credentials=False``: none at all."""
         options.setdefault("maxRetries", 0)
-        return getattr(tcdyn, service)(rootUrl=self.root_url, client=self._http,
-                                       credentials=credentials or self.credentials, **options)
+        if credentials is not False:
+            options["credentials"] = credentials or self.credentials
+        return getattr(tcdyn, service)(rootUrl=self.root_url, client=self._http, **options)
 
     def call(self, label: str, method: Any, *args: Any, **kwargs: Any) -> Outcome:
         """Call a bound client method; record its status, error code and body."""
@@ -171,6 +173,12 @@ def insufficient_scopes(s: Session) -> None:
     out = s.call("createTask without its scopes", weak.createTask, slugid.nice(), task)
     assert f"queue:route:{task['routes'][0]}" in _missing(out)
     assert f"queue:scheduler-id:{SCHEDULER}" in _missing(out)
+
+
+def no_credentials(s: Session) -> None:
+    out = s.call("task without credentials", s.client("Queue", False).task, slugid.nice())
+    assert out.body["message"].startswith("This request requires Taskcluster credentials")
+    s.call("ping without credentials", s.client("Queue", False).ping)
 
 
 def _missing(out: Outcome) -> list[str]:
@@ -301,6 +309,9 @@ SCENARIOS: dict[str, Scenario] = {
     "insufficient scopes": Scenario(insufficient_scopes, (
         ("createTask", 200, OK), ("task without queue:get-task", 403, "InsufficientScopes"),
         ("createTask without its scopes", 403, "InsufficientScopes"))),
+    "no credentials": Scenario(no_credentials, (
+        ("task without credentials", 403, "InsufficientScopes"),
+        ("ping without credentials", 200, OK))),
     "cancelTask": Scenario(cancel_task, (
         ("createTask", 200, OK), ("cancelTask", 200, OK), ("cancelTask again", 200, OK),
         ("status", 200, OK), ("cancelTask of an unknown taskId", 404, "ResourceNotFound"))),
