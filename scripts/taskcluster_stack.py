@@ -3,7 +3,8 @@
 
 Usage: taskcluster_stack.py up|down|status   (scripts/taskcluster.sh calls this)
 
-`up` brings up, each only when not already running: a private Postgres 15 cluster, a RabbitMQ
+`up` is a no-op when the stack is healthy (run `down` first to switch sources); otherwise it
+brings up, each only when not already running: a private Postgres 15 cluster, a RabbitMQ
 vhost, moto as S3, the services auth, queue (+ its dependency resolver), index, secrets,
 object, hooks and purge-cache, and nginx as the one rootUrl in front of them (`/api/<service>/`
 to each service, `/references/` and `/schemas/` from the source's generated references). It

@@ -30,6 +30,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.real)
 
 
+_TRIED_UP: list[bool] = []
+
+
 def _env_file() -> Path:
     return Path(os.environ.get("TCDYN_STACK_DIR", "/var/tmp/tcdyn-stack")) / "stack.env"
 
@@ -56,7 +59,8 @@ def stack() -> dict[str, str]:
     """The stack's env file as a dict (TASKCLUSTER_ROOT_URL, ..., TCDYN_STACK_PULSE_URL)."""
     required = os.environ.get("CI") == "true" or os.environ.get("TCDYN_REQUIRE_STACK") == "1"
     env, why = _read_stack()
-    if env is None and required:
+    if env is None and required and not _TRIED_UP:
+        _TRIED_UP.append(True)  # once per session, not once per test
         subprocess.run(["bash", str(SCRIPT), "up"], check=False)
         env, why = _read_stack()
     if env is None:
