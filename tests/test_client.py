@@ -448,5 +448,5 @@ def test_scope_enforcement_in_the_local_deployment(deployment_dir):
         assert ok.createTask("t", task)["clientId"] == "ok"
         low = tcdyn.Queue(rootUrl=dep.root_url, validate=False,
                           credentials={"clientId": "low", "accessToken": "t2"})
-        with pytest.raises(tcdyn.InsufficientScopes, match="lacks scopes"):
+        with pytest.raises(tcdyn.InsufficientScopes, match="does not have sufficient scopes"):
             low.createTask("t", task)

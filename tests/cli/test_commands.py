@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+import tcdyn as tcdyn_lib
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.server import LocalDeployment, Reply, error
 
@@ -61,9 +62,11 @@ def served(tmp_path_factory) -> Iterator[dict[str, str]]:
 
 
 def _task(group: str) -> str:
+    # created now, as the queue (and its imitation) refuse a task created in the future
     return json.dumps({
         "taskGroupId": group, "provisionerId": "p", "workerType": "w",
-        "created": "2030-01-01T00:00:00.000Z", "deadline": "2030-01-02T00:00:00.000Z",
+        "created": tcdyn_lib.fromNowJSON("0 seconds"),
+        "deadline": tcdyn_lib.fromNowJSON("1 day"),
         "payload": {}, "metadata": {"name": "cli test", "description": "d",
                                     "owner": "me@example.com",
                                     "source": "https://example.com"}})

@@ -3,8 +3,12 @@
 It serves a reference set under ``/references/`` and ``/schemas/`` (in the served, absolute
 form a live deployment uses, or the abstract form), checks every API request's Hawk
 signature, bewit, certificate and authorizedScopes the way the auth service does
-(``tcdyn.testing.auth``), optionally enforces each entry's scope expression, and answers
-API routes with handlers a test registers::
+(``tcdyn.testing.auth``), optionally enforces each entry's scope expression
+(``check_scopes``), with ``imitate=True`` behaves as the real v106 services do around a
+handler (route parameter patterns, input and output schemas, ``ping``, error bodies with
+``requestInfo`` and the message footer), and answers API routes with handlers a test
+registers (imitation services such as ``tcdyn.testing.queue.InMemoryQueue`` register
+several)::
 
     with LocalDeployment(path, clients={"me": ClientRecord("secret", ("queue:*",))}) as dep:
         dep.handle("queue", "task", lambda req: {"taskId": req.params["taskId"]})
@@ -13,9 +17,11 @@ API routes with handlers a test registers::
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,10 +70,40 @@ class Reply:
 
 
 def error(status: int, code: str, message: str, **headers: str) -> Reply:
-    """A Taskcluster-style error reply."""
+    """A Taskcluster-style error reply.
+
+    Answering a routed request with ``imitate=True``, the deployment fills in
+    ``requestInfo`` (the entry's name, the route parameters, the payload, the time) and
+    appends the services' footer to the message, as every Taskcluster service does
+    (``libraries/api/src/middleware/express-error.js``).
+    """
     return Reply({"code": code, "message": message,
                   "requestInfo": {"method": "", "params": {}, "payload": {}, "time": ""}},
                  status, dict(headers))
+
+
+def _finish_error(reply: Reply, request: ApiRequest) -> Reply:
+    body = reply.body
+    if not (reply.status >= 400 and isinstance(body, dict)
+            and set(body) == {"code", "message", "requestInfo"}
+            and isinstance(body["requestInfo"], dict)
+            and body["requestInfo"].get("time") == ""):
+        return reply
+    stamp = _js_now()
+    payload = request.payload if isinstance(request.payload, dict) else {}
+    message = (f"{body['message']}\n\n---\n\n* method:     {request.name}\n"
+               f"* errorCode:  {body['code']}\n* statusCode: {reply.status}\n"
+               f"* time:       {stamp}")
+    info = {"method": request.name, "params": dict(request.params), "payload": payload,
+            "time": stamp}
+    return Reply({"code": body["code"], "message": message, "requestInfo": info},
+                 reply.status, reply.headers)
+
+
+def _js_now() -> str:
+    """The time as JavaScript's ``Date.toJSON()`` writes it (milliseconds, ``Z``)."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
 
 
 Handler = Callable[[ApiRequest], Any]
@@ -81,6 +117,8 @@ class _Route:
     pattern: re.Pattern[str]
     args: tuple[str, ...]
     scopes: Any
+    input: str | None = None
+    output: str | None = None
 
 
 class LocalDeployment:
@@ -89,7 +127,7 @@ class LocalDeployment:
     def __init__(self, source: str | Path | ReferenceSet | None = None, *,
                  clients: Mapping[str, ClientRecord] | None = None,
                  anonymous_scopes: tuple[str, ...] = (), check_scopes: bool = False,
-                 absolute: bool = True, serve_bundle: bool = True,
+                 imitate: bool = False, absolute: bool = True, serve_bundle: bool = True,
                  legacy_hosts: bool = False,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         if source is None:
@@ -102,6 +140,11 @@ class LocalDeployment:
         self.clients: dict[str, ClientRecord] = dict(clients or {})
         self.anonymous_scopes = tuple(anonymous_scopes)
         self.check_scopes = check_scopes
+        self.imitate = imitate
+        #: Route parameter patterns per service, checked with ``imitate`` (a 400
+        #: ``InvalidRequestArguments``); imitation services register their service's.
+        self.param_patterns: dict[str, dict[str, re.Pattern[str]]] = {}
+        self._schemas: Any = None
         self.absolute = absolute
         self.serve_bundle = serve_bundle
         #: Also answer the legacy rootUrl's service hosts: a request with ``Host:
@@ -115,6 +158,8 @@ class LocalDeployment:
         self.requests: list[ApiRequest] = []
         self.rejections: list[str] = []
         self._routes = self._build_routes()
+        self._entries = {(r.service, r.entry_name): r for rs in self._routes.values()
+                         for r in rs}
         self._server = _Server((host, port), _make_handler(self))
         self._thread: threading.Thread | None = None
 
@@ -137,7 +182,7 @@ class LocalDeployment:
                     for p in entry.route_parts)
                 routes.setdefault((model.serviceName, model.apiVersion), []).append(_Route(
                     model.serviceName, entry.name, entry.method, re.compile(f"^{regex}$"),
-                    entry.args, entry.scopes))
+                    entry.args, entry.scopes, entry.input, entry.output))
         for candidates in routes.values():  # literal routes win over parameterised ones
             candidates.sort(key=lambda r: len(r.args))
         return routes
@@ -263,48 +308,157 @@ class LocalDeployment:
         if found is None:
             return error(404, "ResourceNotFound", f"no such route: {method} {parts.path}")
         route, params = found
+        query = dict(parse_qsl(parts.query))
+        query.pop("bewit", None)
+        request = ApiRequest(route.service, route.entry_name, method, parts.path, params,
+                             query, None, body, headers, None, tuple(self.anonymous_scopes))
+        reply = self._answer(route, request, url)
+        return _finish_error(reply, request) if self.imitate else reply
+
+    def _answer(self, route: _Route, request: ApiRequest, url: str) -> Reply:
+        """The services' order: authenticate, scopes known from the URL, route parameters,
+        input schema, scopes that need the payload, the handler, the output schema."""
         try:
-            who: Authenticated | None = authenticate(method, url, headers, body, self.clients)
+            who: Authenticated | None = authenticate(request.method, url, request.headers,
+                                                     request.body, self.clients)
         except AuthRejected as exc:
             self.rejections.append(str(exc))
             return error(401, "AuthenticationFailed", str(exc))
         try:
-            payload = json.loads(body) if body else None
+            request.payload = json.loads(request.body) if request.body else None
         except ValueError as exc:
             return error(400, "MalformedPayload", f"payload is not JSON: {exc}")
-        query = dict(parse_qsl(parts.query))
-        query.pop("bewit", None)
-        scopes = who.scopes if who else self.anonymous_scopes
-        request = ApiRequest(route.service, route.entry_name, method, parts.path, params,
-                             query, payload, body, headers, who.clientId if who else None,
-                             tuple(scopes))
+        if who is not None:
+            request.client_id, request.scopes = who.clientId, tuple(who.scopes)
+        if self.imitate:  # the auth service grants every request the anonymous role
+            request.scopes = _merge(request.scopes, ("assume:anonymous",
+                                                     *self.anonymous_scopes))
         self.requests.append(request)
-        if self.check_scopes and route.scopes is not None:
-            denied = self._denied(route, request)
-            if denied:
-                return error(403, "InsufficientScopes", denied)
+        from_url = self.check_scopes and self._from_url(route)
+        if from_url and (denied := self.authorize(request)) is not None:
+            return denied
+        if self.imitate:
+            invalid = self._check_params(route, request) or self._check_input(route, request)
+            if invalid is not None:
+                return invalid
+        if self.check_scopes and not from_url and (denied := self.authorize(request)):
+            return denied
         handler = self.handlers.get((route.service, route.entry_name)) or _BUILTIN.get(
-            (route.service, route.entry_name), self.echo)
-        result = handler(request)
-        return result if isinstance(result, Reply) else Reply(result)
+            (route.service, route.entry_name))
+        if handler is None and self.imitate and route.entry_name == "ping":
+            handler = _ping  # as every service answers; the echo would fail no schema
+        result = (handler or self.echo)(request)
+        reply = result if isinstance(result, Reply) else Reply(result)
+        if self.imitate and route.output and reply.status < 300 and reply.raw is None:
+            return self._check_output(route, reply)
+        return reply
 
-    def _denied(self, route: _Route, request: ApiRequest) -> str | None:
+    # -- scopes ---------------------------------------------------------------------
+
+    def _from_url(self, route: _Route) -> bool:
+        """Whether the entry's scopes need only route parameters: the services check
+        those before anything else, the others once the payload has been validated."""
         from .. import scopes as sc
 
+        return route.scopes is not None and set(sc.params_of(route.scopes)) <= set(route.args)
+
+    def authorize(self, request: ApiRequest, extra: Mapping[str, Any] | None = None
+                  ) -> Reply | None:
+        """The 403 ``InsufficientScopes`` reply when ``request``'s scopes do not satisfy its
+        entry's scope expression (with the payload, route and ``extra`` parameters), in the
+        services' words; ``None`` when they do, or when that cannot be decided yet (a handler
+        calls this again with the parameters it looked up, as the services do)."""
+        from .. import scopes as sc
+
+        route = self._entries[(request.service, request.name)]
+        if route.scopes is None:
+            return None
         params: dict[str, Any] = {}
         if isinstance(request.payload, dict):
             params.update(request.payload)
         params.update(request.params)
-        result = sc.check(request.scopes, route.scopes,
-                          sc.service_params(route.service, route.entry_name, params))
-        if result.ok is False:
-            return (f"Client {request.client_id or 'anonymous'} lacks scopes for "
-                    f"{route.service}.{route.entry_name}; missing: {result.missing}")
+        params.update(extra or {})
+        params = sc.service_params(route.service, route.entry_name, params)
+        result = sc.check(request.scopes, route.scopes, params)
+        if result.ok is not False:
+            return None
+        lines = [f"Client ID {request.client_id} does not have sufficient scopes and is "
+                 "missing the following scopes:", "", "```", _render(result.missing), "```",
+                 "", "This request requires the client to satisfy the following scope "
+                 "expression:", "", "```", _render(sc.render(route.scopes, params)), "```"]
+        if request.client_id is None:
+            lines = ["This request requires Taskcluster credentials that satisfy the "
+                     "following scope expression:", "", *lines[-4:]]
+        return error(403, "InsufficientScopes", "\n".join(lines))
+
+    # -- schemas --------------------------------------------------------------------
+
+    @property
+    def schemas(self) -> Any:
+        """The reference set's schema registry (``tcdyn.schemas.SchemaRegistry``)."""
+        if self._schemas is None:
+            from ..schemas import SchemaRegistry
+
+            self._schemas = SchemaRegistry(self.references.schema)
+        return self._schemas
+
+    def _check_params(self, route: _Route, request: ApiRequest) -> Reply | None:
+        patterns = self.param_patterns.get(route.service, {})
+        bad = [f"{name}: {value!r} does not match {patterns[name].pattern}"
+               for name, value in request.params.items()
+               if name in patterns and not patterns[name].search(value)]
+        if bad:
+            return error(400, "InvalidRequestArguments",
+                         "Invalid URL patterns:\n" + "\n".join(bad))
         return None
+
+    def _check_input(self, route: _Route, request: ApiRequest) -> Reply | None:
+        from ..errors import SchemaValidationError
+
+        if route.input is None:
+            return None
+        try:
+            self.schemas.validate(self.schemas.schema_path(route.service, route.input),
+                                  request.payload, what=f"{route.entry_name} payload")
+        except SchemaValidationError as exc:
+            return error(400, "InputValidationError", str(exc))
+        return None
+
+    def _check_output(self, route: _Route, reply: Reply) -> Reply:
+        """A handler's answer that fails the output schema is the services' 500."""
+        from ..errors import SchemaValidationError
+
+        assert route.output is not None
+        try:
+            self.schemas.validate(self.schemas.schema_path(route.service, route.output),
+                                  reply.body, what=f"{route.entry_name} answer")
+        except SchemaValidationError as exc:
+            return error(500, "InternalServerError", f"Output schema validation error: {exc}")
+        return reply
+
+
+def _merge(*scope_sets: tuple[str, ...]) -> tuple[str, ...]:
+    """``mergeScopeSets``: the union, sorted, without scopes a ``*`` scope already covers."""
+    union = {s for scopes in scope_sets for s in scopes}
+    stars = [s[:-1] for s in union if s.endswith("*")]
+    return tuple(sorted(s for s in union
+                        if not any(s != p + "*" and s.startswith(p) for p in stars)))
+
+
+def _render(expression: Any) -> str:
+    """A scope expression as the services print it in a message."""
+    return expression if isinstance(expression, str) else json.dumps(expression, indent=2)
 
 
 def _current_scopes(request: ApiRequest) -> dict:
     return {"scopes": sorted(request.scopes)}
+
+
+_STARTED = time.monotonic()
+
+
+def _ping(request: ApiRequest) -> dict:
+    return {"alive": True, "uptime": time.monotonic() - _STARTED}
 
 
 #: Answers the deployment gives unless a test registers its own handler.
