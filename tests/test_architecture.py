@@ -1,0 +1,282 @@
+"""The import rules of docs/ARCHITECTURE.md, checked on every module under src/tcdyn.
+
+``RULES`` is the table "What each module may import" of the document, as data: for each
+module (or ``package.*``), the tcdyn modules it may import at module level, and those it may
+import only inside a function (lazily: heavy, optional or upward). Imports under
+``if TYPE_CHECKING:`` are not run and are not checked. The test also fails when the
+document's table and ``RULES`` differ, and when a module is over ``MAX_LINES`` without a
+reason in the document's "Long modules" table.
+
+``KNOWN_EXCEPTIONS`` lists what today's code does against the target shape of issue 10, each
+with its reason: the integrator deletes an entry once the branch that fixes it is merged (the
+test then fails if the exception comes back). An entry that no longer occurs fails the test
+too, so the list only shrinks.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "tcdyn"
+DOC = ROOT / "docs" / "ARCHITECTURE.md"
+MAX_LINES = 400
+
+FOUNDATION = {"errors", "redact", "patterns", "outline", "deadline", "legacy", "_types"}
+#: Client-side code: it runs per call and must not reach the Deployment (which builds it).
+CLIENT_SIDE = ("client", "meta", "request", "response", "transport", "hawk", "exchanges")
+
+# module -> (may import at module level, may import only inside functions).
+# "x.*" is package x and everything in it; "*" is any tcdyn module.
+RULES: dict[str, tuple[set[str], set[str]]] = {
+    # the public surface: nothing at import time but errors, everything lazily
+    "tcdyn": ({"errors"}, {"*"}),
+    "aio": (set(), {"deployment"}),
+    "_services": (set(), {"deployment"}),
+    "_services.aio": (set(), {"deployment"}),
+    "__main__": ({"cli"}, set()),
+    # foundations: the standard library (and their own third-party library) only
+    **{name: (set(), set()) for name in FOUNDATION},
+    "utils": (set(), {"scopes"}),
+    "scopes": ({"errors"}, set()),
+    "credentials": ({"errors", "redact"}, {"utils"}),
+    "hawk": ({"credentials", "errors"}, set()),
+    "response": ({"errors"}, set()),
+    "schemas": ({"errors", "patterns", "redact"}, set()),
+    # reference JSON -> sources
+    "fetching": ({"errors"}, {"deadline", "response"}),
+    "mirror": ({"errors", "fetching", "legacy"}, set()),
+    "cache": ({"mirror"}, set()),
+    "references": ({"errors", "fetching", "legacy", "mirror", "model"}, {"cache"}),
+    # -> model -> meta (built classes)
+    "model": ({"errors", "legacy"}, set()),
+    "meta": ({"model", "errors"}, {"outline", "request", "scopes"}),
+    # -> client -> request (sans-IO) -> transport
+    "request": ({"errors", "model", "response"}, {"utils"}),
+    "transport": ({"deadline", "errors", "request", "response"}, set()),
+    "client": ({"credentials", "errors", "meta", "request", "model"},
+               {"hawk", "legacy", "response", "scopes", "transport"}),
+    "exchanges": ({"errors", "meta", "model"}, {"client"}),
+    # the deployment: builds classes over a reference set (the top of the core)
+    "deployment": ({"fetching", "references"},
+                   {"client", "errors", "exchanges", "meta", "schemas"}),
+    # features over built classes
+    "transfer": ({"errors", "request", "response"}, set()),
+    "upload": ({"deadline", "errors", "transfer"}, set()),
+    "download": ({"deadline", "transfer"}, set()),
+    "artifacts": ({"errors", "transfer"}, {"upload"}),
+    "aio_upload": ({"transfer", "transport", "upload"}, {"errors"}),
+    "aio_download": ({"download", "transfer", "transport"}, set()),
+    "aio_artifacts": ({"artifacts", "errors", "transfer"}, {"aio_upload"}),
+    "pulse.*": ({"errors", "exchanges", "pulse.*"}, set()),
+    "stubgen": ({"model", "references"}, {"client", "deployment", "errors", "exchanges"}),
+    "repl": (set(), {"tcdyn", "client", "deployment", "errors"}),
+    # tools: the local deployment, the command line, the demo
+    "testing.*": ({"credentials", "scopes", "legacy", "model", "references", "testing.*"},
+                  {"errors", "schemas", "scopes"}),
+    "cli": ({"cli.output"}, {"tcdyn", "cli.*"}),
+    "cli.__main__": ({"cli"}, set()),
+    "cli.*": ({"cli.output"}, {"*"}),
+    "demo": ({"tcdyn", "testing.*"}, set()),
+}
+
+# (importer, imported) -> why today's code does it; the integrator deletes entries as the
+# issue-10 branches land. ("attr:_deployment" marks client-side code using the stamped
+# Deployment at run time rather than importing it.)
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("cli.refs", "fetching"): "imports DEFAULT_TIMEOUT at module level; the defaults move to "
+                              "one ClientOptions (issue 10, 'one rule, one place')",
+    ("transfer", "deployment"): "object_client() builds the Object class through the "
+                                "Deployment; target: through the built class's context",
+    ("client", "attr:_deployment"): "Client reads validation, the Auth class, rootUrl and "
+                                    "provenance from the stamped Deployment (r-core)",
+    ("meta", "attr:_deployment"): "Method and ServiceMeta read schemas and provenance from "
+                                  "the stamped Deployment (r-core)",
+}
+
+
+@dataclass(frozen=True)
+class Import:
+    importer: str
+    imported: str
+    lazy: bool
+    line: int
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts) or "tcdyn"
+
+
+MODULES = {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}
+
+
+def _resolve(node: ast.ImportFrom | ast.Import, module: str, is_package: bool) -> list[str]:
+    """The tcdyn modules an import statement loads (relative to the package root)."""
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    else:
+        base = "tcdyn" if module == "tcdyn" else f"tcdyn.{module}"
+        package = base if is_package else base.rpartition(".")[0]
+        if node.level:
+            parts = package.split(".")
+            package = ".".join(parts[:len(parts) - node.level + 1])
+            base = f"{package}.{node.module}" if node.module else package
+        else:
+            base = node.module or ""
+        # ``from . import scopes`` loads a module; ``from .x import name`` loads x
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}".removeprefix("tcdyn.") in MODULES
+                 else base for a in node.names]
+    found = []
+    for name in names:
+        if name == "tcdyn" or name.startswith("tcdyn."):
+            found.append(name.removeprefix("tcdyn.") if name != "tcdyn" else "tcdyn")
+    return found
+
+
+_TYPE_CHECKING = ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+
+
+@functools.cache
+def _imports(module: str) -> list[Import]:
+    path = MODULES[module]
+    tree = ast.parse(path.read_text(), str(path))
+    found: list[Import] = []
+
+    def handle(node: ast.AST, lazy: bool) -> None:
+        if isinstance(node, ast.If) and ast.unparse(node.test) in _TYPE_CHECKING:
+            for other in node.orelse:  # only the else branch runs
+                handle(other, lazy)
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.extend(Import(module, name, lazy, node.lineno)
+                         for name in _resolve(node, module, path.name == "__init__.py")
+                         if name != module)
+        visit(node, lazy or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                               ast.Lambda)))
+
+    def visit(node: ast.AST, lazy: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            handle(child, lazy)
+
+    visit(tree, False)
+    return found
+
+
+def _rule(module: str) -> tuple[set[str], set[str]]:
+    if module in RULES:
+        return RULES[module]
+    package = module
+    while package:
+        if f"{package}.*" in RULES:
+            return RULES[f"{package}.*"]
+        package = package.rpartition(".")[0]
+    raise KeyError(module)
+
+
+def _allowed(name: str, patterns: set[str]) -> bool:
+    return any(p == "*" or p == name or (p.endswith(".*") and (
+        name == p[:-2] or name.startswith(p[:-1]))) for p in patterns)
+
+
+@functools.cache
+def _violations() -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    for module in MODULES:
+        top, lazy = _rule(module)
+        for imp in _imports(module):
+            if _allowed(imp.imported, top) or (imp.lazy and _allowed(imp.imported, lazy)):
+                continue
+            how = "inside a function" if imp.lazy else "at module level"
+            found.setdefault((module, imp.imported),
+                             f"{MODULES[module].relative_to(ROOT)}:{imp.line}: "
+                             f"{module} imports {imp.imported} {how}")
+    for module in CLIENT_SIDE:
+        tree = ast.parse(MODULES[module].read_text())
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr == "_deployment") or \
+                    (isinstance(node, ast.keyword) and node.arg == "_deployment"):
+                found.setdefault((module, "attr:_deployment"),
+                                 f"{MODULES[module].relative_to(ROOT)}:{node.lineno}: "
+                                 f"{module} uses the Deployment at run time (_deployment)")
+    return found
+
+
+def test_every_module_has_a_rule():
+    missing = [m for m in MODULES if not _has_rule(m)]
+    assert missing == [], f"add these modules to RULES and to docs/ARCHITECTURE.md: {missing}"
+
+
+def _has_rule(module: str) -> bool:
+    try:
+        _rule(module)
+    except KeyError:
+        return False
+    return True
+
+
+def test_imports_follow_the_layers():
+    violations = dict(_violations())
+    new = [text for key, text in sorted(violations.items()) if key not in KNOWN_EXCEPTIONS]
+    assert new == [], "imports against docs/ARCHITECTURE.md:\n" + "\n".join(new)
+
+
+def test_known_exceptions_still_occur():
+    gone = sorted(set(KNOWN_EXCEPTIONS) - set(_violations()))
+    assert gone == [], f"fixed: delete these from KNOWN_EXCEPTIONS (and the doc): {gone}"
+
+
+@pytest.mark.parametrize("module", CLIENT_SIDE)
+def test_no_run_time_import_of_the_deployment_from_client_code(module):
+    """The Client <-> Deployment loop: client-side modules never import deployment at run
+    time (module level or in a function); type-only imports are fine."""
+    assert "deployment" not in {imp.imported for imp in _imports(module)}
+    assert not _allowed("deployment", set().union(*_rule(module)))
+
+
+def test_the_checker_sees_lazy_imports_and_skips_type_checking_ones():
+    deployment = {(i.imported, i.lazy) for i in _imports("deployment")}
+    assert ("client", True) in deployment and ("references", False) in deployment
+    assert "deployment" not in {i.imported for i in _imports("client")}  # TYPE_CHECKING only
+    assert _allowed("testing.auth", {"testing.*"}) and not _allowed("testingx", {"testing.*"})
+
+
+def _doc_table(heading: str) -> list[list[str]]:
+    text = DOC.read_text()
+    section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+
+
+def _names(cell: str) -> set[str]:
+    return set(re.findall(r"`([^`]+)`", cell))
+
+
+def test_the_document_lists_the_same_rules():
+    table = {_names(row[0]).pop(): (_names(row[1]), _names(row[2]))
+             for row in _doc_table("What each module may import")}
+    assert table == RULES
+
+
+def test_the_document_lists_the_same_known_exceptions():
+    rows = {tuple(sorted(_names(row[0]))) for row in _doc_table("Known exceptions")}
+    assert rows == {tuple(sorted(key)) for key in KNOWN_EXCEPTIONS}
+
+
+def test_no_module_is_long_without_a_reason():
+    reasons = {_names(row[0]).pop(): row[1] for row in _doc_table("Long modules")}
+    long = {m: len(p.read_text().splitlines()) for m, p in MODULES.items()
+            if len(p.read_text().splitlines()) > MAX_LINES}
+    unexplained = sorted(set(long) - set(reasons))
+    assert unexplained == [], (f"over {MAX_LINES} lines without a reason in "
+                               f"docs/ARCHITECTURE.md: {[(m, long[m]) for m in unexplained]}")
+    stale = sorted(set(reasons) - set(long))
+    assert stale == [], f"no longer long: delete from docs/ARCHITECTURE.md: {stale}"
