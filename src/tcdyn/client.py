@@ -306,13 +306,12 @@ class _Base:
 
     def _check_scopes(self, entry: EntryModel, args: tuple, kwargs: dict,
                       held: tuple[str, ...]) -> Any:
-        from .scopes import check, service_params
+        from .scopes import call_params, check
 
         values, payload, _ = rq.bind_arguments(entry, args, _call_kwargs(kwargs)[0])
-        params: dict[str, Any] = dict(payload) if isinstance(payload, Mapping) else {}
-        params.update(zip(entry.args, values, strict=True))
-        return check(held, entry.scopes if entry.scopes is not None else {"AllOf": []},
-                     service_params(self._model.serviceName, entry.name, params))
+        params = call_params(self._model.serviceName, entry.name,
+                             dict(zip(entry.args, values, strict=True)), payload)
+        return check(held, entry.scopes if entry.scopes is not None else {"AllOf": []}, params)
 
     def _whoami(self, creds: Credentials | None, held: tuple[str, ...]) -> dict[str, Any]:
         return {"rootUrl": self._root_url, "proxy": self._proxy_url,

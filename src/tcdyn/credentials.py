@@ -28,6 +28,7 @@ import slugid
 
 from .errors import CredentialsError
 from .redact import url_for_display
+from .scopes import valid_scope
 
 __all__ = [
     "MAX_TEMPORARY_DURATION",
@@ -46,7 +47,6 @@ MAX_TEMPORARY_DURATION = timedelta(days=31)
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9!@/:.+|_-]+$")  # the auth service's clientId pattern
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")
-_SCOPE = re.compile(r"^[\x20-\x7e]*$")  # printable ASCII, as taskcluster-lib-scopes validScope
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
 #: The millisecond timestamps a certificate may carry: those a ``datetime`` can hold.
@@ -104,7 +104,7 @@ def _scopes(value: Any, field: str) -> tuple[str, ...]:
     for i, scope in enumerate(value):
         if not isinstance(scope, str):
             raise CredentialsError(f"{field}[{i}] must be a string, got {type(scope).__name__}")
-        if not _SCOPE.match(scope):
+        if not valid_scope(scope):
             raise CredentialsError(
                 f"{field}[{i}] {scope!r} contains characters outside printable ASCII")
         out.append(scope)

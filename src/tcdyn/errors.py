@@ -82,6 +82,8 @@ class ScopeExpressionError(TaskclusterFailure, ValueError):
 
     def __init__(self, message: str, path: str = "$") -> None:
         self.path = path
+        #: What is wrong, without the path.
+        self.reason = message
         super().__init__(f"scope expression at {path}: {message}")
 
 

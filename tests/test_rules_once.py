@@ -1,0 +1,52 @@
+"""Issue 10, "one rule, one place": each rule below is written once and used everywhere."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tcdyn import scopes
+from tcdyn.errors import ReferenceLoadError, ScopeExpressionError
+from tcdyn.model import build_model
+from tcdyn.references import ReferenceSet
+
+BOTH_KEYS = {"AllOf": ["a"], "AnyOf": ["b"]}
+
+
+def _queue_with_scopes(expr):
+    raw = copy.deepcopy(ReferenceSet.bundled().model("Queue").raw)
+    raw = {**raw, "entries": [dict(e) for e in raw["entries"]]}
+    raw["entries"][0]["scopes"] = expr
+    return raw
+
+
+@pytest.mark.parametrize(("expr", "field", "why"), [
+    (BOTH_KEYS, "entries[0].scopes", "unknown form with keys ['AllOf', 'AnyOf']"),
+    ({"AllOf": [{"for": "x", "in": "xs"}]}, "entries[0].scopes.AllOf[0]", "unknown form"),
+    ({"if": "x", "then": {"for": "a", "in": "b", "each": "c"}}, "entries[0].scopes.then",
+     "must be an item of AllOf/AnyOf"),
+    ({"AnyOf": ["tab\there"]}, "entries[0].scopes.AnyOf[0]", "outside printable ASCII"),
+])
+def test_a_reference_scope_expression_is_checked_as_strictly_as_scopes_validate(expr, field,
+                                                                                  why):
+    with pytest.raises(ScopeExpressionError):
+        scopes.validate(expr)
+    with pytest.raises(ReferenceLoadError) as info:
+        build_model(_queue_with_scopes(expr), "queue/v1/api.json")
+    assert info.value.field == field and why in str(info.value)
+
+
+def test_call_params_are_payload_then_route_then_extra_then_the_service_hook():
+    from tcdyn.service_scopes import HOOKS
+
+    params = scopes.call_params("queue", "createTask", {"taskId": "T"},
+                                {"taskId": "ignored", "priority": "high",
+                                 "taskQueueId": "p/w"}, {"extra": 1})
+    assert params["taskId"] == "T" and params["extra"] == 1
+    assert params["priorities"] == ["highest", "very-high", "high"]
+    assert (params["provisionerId"], params["workerType"]) == ("p", "w")
+    assert params["taskGroupId"] == "T" and ("queue", "createTask") in HOOKS
+    assert scopes.call_params("queue", "task", {"taskId": "T"}, ["not", "a", "mapping"]) == \
+        {"taskId": "T"}
+    assert "service_params" not in vars(scopes)  # the queue's rule is not in generic code
