@@ -19,6 +19,7 @@ from . import request as rq
 from .credentials import Credentials
 from .errors import CredentialsError, InsufficientScopes, UnknownMethodError
 from .errors import TaskclusterArgumentError as ArgumentError
+from .legacy import is_legacy_root, service_origin
 from .meta import Extras
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from .deployment import Deployment
     from .model import EntryModel, ServiceModel
 
-LEGACY_ROOT_URL = "https://taskcluster.net"
 _OPTION_NAMES = ("rootUrl", "credentials", "authorizedScopes", "maxRetries",
                  "signedUrlExpiration", "timeout", "proxyUrl")
 #: Keyword-only options beyond the official ones.
@@ -47,11 +47,8 @@ def api_base_url(root_url: str, service: str, api_version: str,
     ``https://taskcluster.net``, ``https://<service>.taskcluster.net/<apiVersion>``, the host
     taken from a 2018 reference's ``baseUrl`` when it names a ``*.taskcluster.net`` host."""
     root_url = root_url.rstrip("/")
-    if root_url == LEGACY_ROOT_URL:
-        from .legacy import legacy_host
-
-        host = legacy_host(base_url) or f"https://{service}.taskcluster.net"
-        return f"{host}/{api_version}"
+    if is_legacy_root(root_url):
+        return f"{service_origin(service, base_url)}/{api_version}"
     import taskcluster_urls
 
     return taskcluster_urls.api(root_url, service, api_version, "").rstrip("/")

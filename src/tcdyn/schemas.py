@@ -31,6 +31,7 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT6
 
 from .errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
+from .legacy import LEGACY_SCHEMAS_HOST, is_legacy_root, schema_url
 from .patterns import PatternTimeout, compile_pattern, is_safe
 from .redact import REDACTED, looks_secret, sensitive_container, sensitive_name
 
@@ -39,8 +40,6 @@ __all__ = ["SchemaNotAvailable", "SchemaRegistry", "SchemaViolation"]
 Loader = Callable[[str], "dict[str, Any] | None"]
 
 DRAFT6_URI = "http://json-schema.org/draft-06/schema#"
-_LEGACY_ROOT = "https://taskcluster.net"
-_LEGACY_SCHEMAS_HOST = "schemas.taskcluster.net"
 
 #: Bounds on what an error carries: one value's repr, one message, lines in the summary,
 #: violations recorded on the exception.
@@ -86,7 +85,7 @@ def _abstract(name: str, service: str | None = None) -> str:
     parts = urlsplit(base)
     if parts.scheme or parts.netloc:
         path = parts.path
-        if parts.netloc == _LEGACY_SCHEMAS_HOST and not path.startswith("/schemas/"):
+        if parts.netloc == LEGACY_SCHEMAS_HOST and not path.startswith("/schemas/"):
             path = "/schemas" + path
     elif base.startswith("/"):
         path = base
@@ -106,8 +105,8 @@ def _display_url(root_url: str | None, path: str) -> str:
     if not root_url:
         return path
     root = root_url.rstrip("/")
-    if root == _LEGACY_ROOT:
-        return f"https://{_LEGACY_SCHEMAS_HOST}{path[len('/schemas'):]}"
+    if is_legacy_root(root):
+        return schema_url(path)
     return root + path
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..legacy import legacy_host
+from ..legacy import service_origin
 from ..model import ServiceModel
 from ..references import ReferenceSet
 from .auth import Authenticated, AuthRejected, ClientRecord, authenticate
@@ -174,7 +174,7 @@ class LocalDeployment:
                 continue
             if not isinstance(model, ServiceModel):
                 continue
-            host = legacy_host(model.baseUrl) or f"https://{model.serviceName}.taskcluster.net"
+            host = service_origin(model.serviceName, model.baseUrl)
             self._legacy.setdefault(host.removeprefix("https://"), model.serviceName)
             for entry in model.entries.values():
                 regex = "".join(
