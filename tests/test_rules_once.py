@@ -50,3 +50,18 @@ def test_call_params_are_payload_then_route_then_extra_then_the_service_hook():
     assert scopes.call_params("queue", "task", {"taskId": "T"}, ["not", "a", "mapping"]) == \
         {"taskId": "T"}
     assert "service_params" not in vars(scopes)  # the queue's rule is not in generic code
+
+
+def test_the_update_script_tells_reference_kinds_by_tcdyns_own_rule():
+    import importlib.util
+    from pathlib import Path
+
+    from tcdyn.model import reference_kind
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "update_references.py"
+    spec = importlib.util.spec_from_file_location("update_references_rules", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.kind_of is reference_kind and not hasattr(module, "KINDS")
+    assert module.kind_of({"$schema": "http://schemas.taskcluster.net/base/v1/"
+                                      "exchanges-reference.json#"}) == "exchanges"
