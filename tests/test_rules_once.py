@@ -6,8 +6,15 @@ import copy
 
 import pytest
 
+import tcdyn
 from tcdyn import scopes
-from tcdyn.errors import ReferenceLoadError, ScopeExpressionError
+from tcdyn.credentials import Credentials
+from tcdyn.errors import (
+    CredentialsError,
+    ReferenceLoadError,
+    ScopeExpressionError,
+    TaskclusterArgumentError,
+)
 from tcdyn.model import build_model
 from tcdyn.references import ReferenceSet
 
@@ -65,3 +72,42 @@ def test_the_update_script_tells_reference_kinds_by_tcdyns_own_rule():
     assert module.kind_of is reference_kind and not hasattr(module, "KINDS")
     assert module.kind_of({"$schema": "http://schemas.taskcluster.net/base/v1/"
                                       "exchanges-reference.json#"}) == "exchanges"
+
+
+PARTIAL = [
+    ({"TASKCLUSTER_CLIENT_ID": "me"}, "TASKCLUSTER_ACCESS_TOKEN is not set"),
+    ({"TASKCLUSTER_CLIENT_ID": "", "TASKCLUSTER_ACCESS_TOKEN": "t"},
+     "TASKCLUSTER_CLIENT_ID is not set"),
+    ({"TASKCLUSTER_CERTIFICATE": "{}"}, "TASKCLUSTER_CERTIFICATE is set but"),
+]
+
+
+@pytest.mark.parametrize(("env", "message"), PARTIAL)
+def test_every_environment_reader_refuses_a_partial_credential_set(monkeypatch, env, message):
+    from tcdyn.utils import optionsFromEnvironment
+
+    for var in ("TASKCLUSTER_CLIENT_ID", "TASKCLUSTER_ACCESS_TOKEN", "TASKCLUSTER_CERTIFICATE",
+                "TASKCLUSTER_PROXY_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TASKCLUSTER_ROOT_URL", "https://tc.example.com")
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    readers = [Credentials.from_env, lambda: optionsFromEnvironment(),
+               lambda: optionsFromEnvironment(environ=env),
+               lambda: tcdyn.Queue.from_env()]
+    for reader in readers:
+        with pytest.raises(CredentialsError, match=message):
+            reader()
+
+
+def test_an_empty_variable_counts_as_unset_everywhere(monkeypatch):
+    from tcdyn.utils import optionsFromEnvironment
+
+    env = {"TASKCLUSTER_ROOT_URL": "", "TASKCLUSTER_CLIENT_ID": "",
+           "TASKCLUSTER_ACCESS_TOKEN": ""}
+    assert optionsFromEnvironment(environ=env) == {}
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setenv("TASKCLUSTER_PROXY_URL", "")
+    with pytest.raises(TaskclusterArgumentError, match="needs a rootUrl"):
+        tcdyn.Queue.from_env()

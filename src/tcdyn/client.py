@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import os
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -194,15 +193,17 @@ class _Base:
 
         Inside a task with no credentials in the environment but TASKCLUSTER_PROXY_URL set,
         requests go to the taskcluster-proxy, unsigned (the proxy signs them)."""
+        from . import environment as env
+
         if "credentials" not in kwargs and "proxyUrl" not in kwargs:
             creds = Credentials.from_env()
-            proxy = os.environ.get("TASKCLUSTER_PROXY_URL")
+            proxy = env.value(env.PROXY_URL)
             if creds is None and proxy:
                 kwargs["proxyUrl"] = proxy
             else:
                 kwargs["credentials"] = creds
         if "proxyUrl" not in kwargs:
-            kwargs.setdefault("rootUrl", os.environ.get("TASKCLUSTER_ROOT_URL"))
+            kwargs.setdefault("rootUrl", env.value(env.ROOT_URL))
         return cls(**kwargs)
 
     def _make_transport(self, client: Any) -> None:
