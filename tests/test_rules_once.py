@@ -111,3 +111,18 @@ def test_an_empty_variable_counts_as_unset_everywhere(monkeypatch):
     monkeypatch.setenv("TASKCLUSTER_PROXY_URL", "")
     with pytest.raises(TaskclusterArgumentError, match="needs a rootUrl"):
         tcdyn.Queue.from_env()
+
+
+@pytest.mark.parametrize(("name", "path"), [
+    ("v1/x.json#", "/schemas/queue/v1/x.json#"),
+    ("/schemas/q/v1/x.json#", "/schemas/q/v1/x.json#"),
+    ("https://tc.example.com/schemas/queue/v1/x.json#", "/schemas/queue/v1/x.json#"),
+    ("http://schemas.taskcluster.net/queue/v1/x.json#", "/schemas/queue/v1/x.json#"),
+    ("v1/x.json", "/schemas/queue/v1/x.json"),
+])
+def test_exchange_bindings_and_the_registry_read_schema_names_by_one_rule(name, path):
+    from tcdyn.exchanges import schema_path
+    from tcdyn.schemas import SchemaRegistry
+
+    assert schema_path("queue", name) == path
+    assert SchemaRegistry.schema_path("queue", name) == path.rstrip("#")

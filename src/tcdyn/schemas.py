@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import calendar
 import copy
-import posixpath
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,9 +30,10 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT6
 
 from .errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
-from .legacy import LEGACY_SCHEMAS_HOST, is_legacy_root, schema_url
+from .legacy import is_legacy_root, schema_url
 from .patterns import PatternTimeout, compile_pattern, is_safe
 from .redact import REDACTED, looks_secret, sensitive_container, sensitive_name
+from .schema_names import abstract_path as _abstract
 
 __all__ = ["SchemaNotAvailable", "SchemaRegistry", "SchemaViolation"]
 
@@ -72,32 +72,6 @@ class SchemaViolation:
 
 
 # --- names and URLs -------------------------------------------------------------------------
-
-
-def _abstract(name: str, service: str | None = None) -> str:
-    """Abstract path (``/schemas/<service>/<file>``, no fragment) of any form of schema name."""
-    if not isinstance(name, str) or not name.strip("#"):
-        raise ValueError(f"schema name must be a non-empty string, got {name!r}")
-    base, fragment = urldefrag(name)
-    if fragment:
-        raise ValueError(f"schema name {name!r} has a fragment {fragment!r}: name a whole "
-                         "document")
-    parts = urlsplit(base)
-    if parts.scheme or parts.netloc:
-        path = parts.path
-        if parts.netloc == LEGACY_SCHEMAS_HOST and not path.startswith("/schemas/"):
-            path = "/schemas" + path
-    elif base.startswith("/"):
-        path = base
-    else:
-        if not service or "/" in service:
-            raise ValueError(f"schema name {name!r} is relative: it needs a service name "
-                             f"(got {service!r})")
-        path = f"/schemas/{service}/{base}"
-    normal = posixpath.normpath(path)
-    if not normal.startswith("/schemas/") or normal.count("/") < 3:
-        raise ValueError(f"schema name {name!r} is not under /schemas/<service>/")
-    return normal
 
 
 def _display_url(root_url: str | None, path: str) -> str:
