@@ -45,17 +45,14 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+# What a reference is ($schema -> "api"/"exchanges") is tcdyn's rule, read from one place.
+from tcdyn.legacy import LEGACY_REFERENCES  # noqa: E402
+from tcdyn.model import reference_kind as kind_of  # noqa: E402
+
 BUNDLE_PATH = "references/references.json"
 MANIFEST = "references/manifest.json"
 LICENSE = "MPL-2.0"
-KINDS = {
-    "api-reference-v0.json#": "api",
-    "exchanges-reference-v0.json#": "exchanges",
-    # 2018: http://schemas.taskcluster.net/base/v1/api-reference.json#
-    "/base/v1/api-reference.json#": "api",
-    "/base/v1/exchanges-reference.json#": "exchanges",
-}
-LEGACY_REFERENCES = "https://references.taskcluster.net/"
 
 README = """\
 # {title}
@@ -78,11 +75,6 @@ Files = dict[str, Any]  # mirror-relative path -> parsed JSON content
 
 class BundleError(Exception):
     """A source that cannot be turned into a reference set."""
-
-
-def kind_of(reference: dict) -> str | None:
-    schema = str(reference.get("$schema", ""))
-    return next((k for suffix, k in KINDS.items() if schema.endswith(suffix)), None)
 
 
 def safe_rel(name: object, where: str) -> str:
@@ -182,7 +174,6 @@ def from_bundle(location: str, version: str | None) -> tuple[Files, dict]:
 
 def from_root_url(root_url: str, version: str | None) -> tuple[Files, dict]:
     """Everything a live deployment serves, through tcdyn's own ``pull``."""
-    sys.path.insert(0, str(ROOT / "src"))
     from tcdyn.references import MIRROR_FILE, normalize_root_url, pull
 
     root_url = normalize_root_url(root_url)

@@ -150,7 +150,6 @@ def test_dump_json():
      "TASKCLUSTER_ACCESS_TOKEN": "token"},
     {"TASKCLUSTER_CLIENT_ID": "me", "TASKCLUSTER_ACCESS_TOKEN": "token",
      "TASKCLUSTER_CERTIFICATE": '{"version":1}'},
-    {"TASKCLUSTER_CLIENT_ID": "", "TASKCLUSTER_ACCESS_TOKEN": "token"},
 ])
 @pytest.mark.parametrize("defaults", [None, {"rootUrl": "https://old", "maxRetries": 2},
                                       {"credentials": {"clientId": "default"}}])

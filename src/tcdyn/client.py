@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import os
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -19,6 +18,7 @@ from . import request as rq
 from .credentials import Credentials
 from .errors import CredentialsError, InsufficientScopes, UnknownMethodError
 from .errors import TaskclusterArgumentError as ArgumentError
+from .legacy import is_legacy_root, service_origin
 from .meta import Extras
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from .deployment import Deployment
     from .model import EntryModel, ServiceModel
 
-LEGACY_ROOT_URL = "https://taskcluster.net"
 _OPTION_NAMES = ("rootUrl", "credentials", "authorizedScopes", "maxRetries",
                  "signedUrlExpiration", "timeout", "proxyUrl")
 #: Keyword-only options beyond the official ones.
@@ -47,11 +46,8 @@ def api_base_url(root_url: str, service: str, api_version: str,
     ``https://taskcluster.net``, ``https://<service>.taskcluster.net/<apiVersion>``, the host
     taken from a 2018 reference's ``baseUrl`` when it names a ``*.taskcluster.net`` host."""
     root_url = root_url.rstrip("/")
-    if root_url == LEGACY_ROOT_URL:
-        from .legacy import legacy_host
-
-        host = legacy_host(base_url) or f"https://{service}.taskcluster.net"
-        return f"{host}/{api_version}"
+    if is_legacy_root(root_url):
+        return f"{service_origin(service, base_url)}/{api_version}"
     import taskcluster_urls
 
     return taskcluster_urls.api(root_url, service, api_version, "").rstrip("/")
@@ -197,15 +193,17 @@ class _Base:
 
         Inside a task with no credentials in the environment but TASKCLUSTER_PROXY_URL set,
         requests go to the taskcluster-proxy, unsigned (the proxy signs them)."""
+        from . import environment as env
+
         if "credentials" not in kwargs and "proxyUrl" not in kwargs:
             creds = Credentials.from_env()
-            proxy = os.environ.get("TASKCLUSTER_PROXY_URL")
+            proxy = env.value(env.PROXY_URL)
             if creds is None and proxy:
                 kwargs["proxyUrl"] = proxy
             else:
                 kwargs["credentials"] = creds
         if "proxyUrl" not in kwargs:
-            kwargs.setdefault("rootUrl", os.environ.get("TASKCLUSTER_ROOT_URL"))
+            kwargs.setdefault("rootUrl", env.value(env.ROOT_URL))
         return cls(**kwargs)
 
     def _make_transport(self, client: Any) -> None:
@@ -306,13 +304,12 @@ class _Base:
 
     def _check_scopes(self, entry: EntryModel, args: tuple, kwargs: dict,
                       held: tuple[str, ...]) -> Any:
-        from .scopes import check, service_params
+        from .scopes import call_params, check
 
         values, payload, _ = rq.bind_arguments(entry, args, _call_kwargs(kwargs)[0])
-        params: dict[str, Any] = dict(payload) if isinstance(payload, Mapping) else {}
-        params.update(zip(entry.args, values, strict=True))
-        return check(held, entry.scopes if entry.scopes is not None else {"AllOf": []},
-                     service_params(self._model.serviceName, entry.name, params))
+        params = call_params(self._model.serviceName, entry.name,
+                             dict(zip(entry.args, values, strict=True)), payload)
+        return check(held, entry.scopes if entry.scopes is not None else {"AllOf": []}, params)
 
     def _whoami(self, creds: Credentials | None, held: tuple[str, ...]) -> dict[str, Any]:
         return {"rootUrl": self._root_url, "proxy": self._proxy_url,

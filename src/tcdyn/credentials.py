@@ -13,7 +13,6 @@ import hmac
 import inspect
 import json
 import logging
-import os
 import re
 import time
 import urllib.parse
@@ -28,6 +27,7 @@ import slugid
 
 from .errors import CredentialsError
 from .redact import url_for_display
+from .scopes import valid_scope
 
 __all__ = [
     "MAX_TEMPORARY_DURATION",
@@ -46,13 +46,11 @@ MAX_TEMPORARY_DURATION = timedelta(days=31)
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9!@/:.+|_-]+$")  # the auth service's clientId pattern
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")
-_SCOPE = re.compile(r"^[\x20-\x7e]*$")  # printable ASCII, as taskcluster-lib-scopes validScope
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
 #: The millisecond timestamps a certificate may carry: those a ``datetime`` can hold.
 _MIN_MS = (datetime(1, 1, 1, tzinfo=timezone.utc) - _EPOCH) // _MS
 _MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc) - _EPOCH) // _MS
-_ENV = ("TASKCLUSTER_CLIENT_ID", "TASKCLUSTER_ACCESS_TOKEN", "TASKCLUSTER_CERTIFICATE")
 _DICT_KEYS = {"clientId", "accessToken", "certificate", "authorizedScopes"}
 
 
@@ -104,7 +102,7 @@ def _scopes(value: Any, field: str) -> tuple[str, ...]:
     for i, scope in enumerate(value):
         if not isinstance(scope, str):
             raise CredentialsError(f"{field}[{i}] must be a string, got {type(scope).__name__}")
-        if not _SCOPE.match(scope):
+        if not valid_scope(scope):
             raise CredentialsError(
                 f"{field}[{i}] {scope!r} contains characters outside printable ASCII")
         out.append(scope)
@@ -341,19 +339,14 @@ class Credentials:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials | None:
         """Credentials from ``TASKCLUSTER_CLIENT_ID`` / ``_ACCESS_TOKEN`` / ``_CERTIFICATE``;
-        ``None`` when none is set (empty values count as unset)."""
-        env = os.environ if environ is None else environ
-        client_id, token, cert = (env.get(k) or None for k in _ENV)
-        if client_id is None and token is None:
-            if cert is not None:
-                raise CredentialsError("TASKCLUSTER_CERTIFICATE is set but "
-                                       "TASKCLUSTER_CLIENT_ID and TASKCLUSTER_ACCESS_TOKEN are not")
+        ``None`` when none is set (the rule of ``tcdyn.environment``)."""
+        from . import environment
+
+        found = environment.credentials(environ)
+        if found is None:
             return None
-        for var, value in zip(_ENV[:2], (client_id, token), strict=True):
-            if value is None:
-                raise CredentialsError(f"{var} is not set (the other credential variable is)")
         try:
-            return cls(client_id, token, cert)  # type: ignore[arg-type]
+            return cls(*found)
         except CredentialsError as exc:
             raise CredentialsError(f"from the environment: {exc}") from None
 

@@ -40,12 +40,7 @@ class Deployment:
         if cls is None:
             from .meta import build_class
 
-            model = self.references.model(name)
-            for exc in model.refused:  # entries left out; the rest of the class is built
-                key = f"{name}.{exc.field}"
-                if key not in self.references.problems:
-                    self.references.problems[key] = exc
-                    log.warning("%s", exc)
+            model = self.references.model(name)  # ServiceNotFound when the set has none
             if model.kind == "exchanges":
                 from .exchanges import BaseEvents
 
@@ -120,15 +115,16 @@ class Deployment:
         """``build(name)`` for attribute access: an ``AttributeError`` only when the set has
         no such service (saying how to get one), any other failure as a
         ``ReferenceLoadError`` that chains its cause."""
-        if name not in self.references:
+        from .errors import ServiceNotFound
+
+        try:
+            return _building(name, self.references.describe(),
+                             lambda: self.build(name, asynchronous=asynchronous))
+        except ServiceNotFound as exc:  # the one place it becomes an AttributeError
             hint = (f"; tcdyn.load(rootUrl).{name} builds a deployment's own services"
                     if owner else "")
-            raise AttributeError(
-                f"{owner or 'tcdyn.Deployment'} has no attribute {name!r}: "
-                f"{self.references.describe()} have no service {name!r} (they have "
-                f"{', '.join(self.references.names())}){hint}")
-        return _building(name, self.references.describe(),
-                         lambda: self.build(name, asynchronous=asynchronous))
+            raise AttributeError(f"{owner or 'tcdyn.Deployment'} has no attribute {name!r}: "
+                                 f"{exc}{hint}") from None
 
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *self.references.names()})

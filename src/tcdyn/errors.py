@@ -57,6 +57,16 @@ class ReferenceLoadError(TaskclusterFailure):
         super().__init__(f"{where}: {message}")
 
 
+class ServiceNotFound(TaskclusterFailure, LookupError):
+    """A reference set has no service of that class name (``tcdyn.load(...).Nope``); an
+    attribute lookup turns it into ``AttributeError``."""
+
+    def __init__(self, name: str, where: str, names: list[str]) -> None:
+        self.name = name
+        self.names = names
+        super().__init__(f"{where} have no service {name!r} (they have {', '.join(names)})")
+
+
 class CredentialsError(TaskclusterFailure, ValueError):
     """Credentials (or a request to derive new ones) are invalid."""
 
@@ -82,6 +92,8 @@ class ScopeExpressionError(TaskclusterFailure, ValueError):
 
     def __init__(self, message: str, path: str = "$") -> None:
         self.path = path
+        #: What is wrong, without the path.
+        self.reason = message
         super().__init__(f"scope expression at {path}: {message}")
 
 

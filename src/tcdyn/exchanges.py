@@ -158,12 +158,11 @@ class KeyLayout:
 
 
 def schema_path(service: str, schema: str | None) -> str | None:
-    """An exchange entry's schema name as an abstract path: ``/schemas/<service>/<schema>``."""
-    if not schema:
-        return None
-    if schema.startswith(("/", "http://", "https://")):
-        return schema
-    return f"/schemas/{service}/{schema}"
+    """An exchange entry's schema name as an abstract path: ``/schemas/<service>/<schema>``
+    (``tcdyn.schema_names``, the registry's rule)."""
+    from .schema_names import entry_schema
+
+    return entry_schema(service, schema)
 
 
 _MAPPING_KEYS = ("exchange", "routingKeyPattern")

@@ -25,6 +25,8 @@ from typing import Any
 LEGACY_ROOT_URL = "https://taskcluster.net"
 #: Where the 2018 manifest's reference URLs point.
 LEGACY_REFERENCES = "https://references.taskcluster.net/"
+#: The host that served the 2018 schemas (``http://schemas.taskcluster.net/<service>/...``).
+LEGACY_SCHEMAS_HOST = "schemas.taskcluster.net"
 _OLD_SCHEMA = re.compile(
     r"^https?://schemas\.taskcluster\.net/base/v1/(api|exchanges)-reference\.json#?$")
 _BASE_URL = re.compile(r"^https?://([A-Za-z0-9-]+)[.:/][^/]*?/?(?:(v[0-9]+)/?)?$")
@@ -114,6 +116,22 @@ def legacy_host(base_url: Any) -> str | None:
         return None
     m = _LEGACY_HOST.match(base_url)
     return f"https://{m.group(1)}.taskcluster.net" if m else None
+
+
+def is_legacy_root(root_url: str) -> bool:
+    """Whether ``root_url`` is ``https://taskcluster.net``, whose services had their own hosts."""
+    return root_url.rstrip("/") == LEGACY_ROOT_URL
+
+
+def service_origin(service: str, base_url: Any = None) -> str:
+    """The origin a service of the legacy rootUrl answers at: the ``*.taskcluster.net`` host of
+    its 2018 reference's ``baseUrl``, else ``https://<service>.taskcluster.net``."""
+    return legacy_host(base_url) or f"https://{service}.taskcluster.net"
+
+
+def schema_url(path: str) -> str:
+    """Where the legacy deployment served an abstract schema path (``/schemas/queue/v1/x``)."""
+    return f"https://{LEGACY_SCHEMAS_HOST}{path.removeprefix('/schemas')}"
 
 
 def manifest_items(manifest: Any) -> list[tuple[str, str]] | None:

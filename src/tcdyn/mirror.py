@@ -34,7 +34,7 @@ log = logging.getLogger("tcdyn.references")
 MIRROR_FILE = "MIRROR.json"
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.~@+=-]{0,254}$")
 _COMPONENTS = ("references", "schemas", MIRROR_FILE)  # MIRROR.json last: the mirror is whole
-_OLD_SCHEMAS = re.compile(r"^https?://schemas\.taskcluster\.net/(.+)$")
+_OLD_SCHEMAS = re.compile(rf"^https?://{re.escape(legacy.LEGACY_SCHEMAS_HOST)}/(.+)$")
 
 
 def normalize_root_url(root_url: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .errors import ReferenceLoadError
+from .errors import ReferenceLoadError, ScopeExpressionError
 from .legacy import modernize, old_kind
 
 API_SCHEMA_SUFFIX = "api-reference-v0.json#"
@@ -156,29 +156,13 @@ def _check_api_entry(c: _Checker, entry: dict, where: str) -> None:
 
 
 def _check_scopes(c: _Checker, expr: Any, where: str) -> None:
-    if isinstance(expr, str):
-        return
-    if not isinstance(expr, dict):
-        c.fail(where, f"a scope expression must be a string or object, got {expr!r:.60}")
-    for key in ("AllOf", "AnyOf"):
-        if key in expr:
-            items = expr[key]
-            if not isinstance(items, list):
-                c.fail(f"{where}.{key}", "expected a list")
-            for i, sub in enumerate(items):
-                _check_scopes(c, sub, f"{where}.{key}[{i}]")
-            return
-    if "if" in expr:
-        c.typed(expr, "if", str, where)
-        _check_scopes(c, expr.get("then"), f"{where}.then")
-        if "else" in expr:
-            _check_scopes(c, expr["else"], f"{where}.else")
-        return
-    if "for" in expr:
-        for key in ("for", "in", "each"):
-            c.typed(expr, key, str, where)
-        return
-    c.fail(where, f"unknown scope expression {expr!r:.60}")
+    """The one scope-expression check (``tcdyn.scopes.validate``), naming the field."""
+    from .scopes import validate
+
+    try:
+        validate(expr)
+    except ScopeExpressionError as exc:
+        c.fail(where + exc.path[1:], exc.reason)
 
 
 def _check_exchange_entry(c: _Checker, entry: dict, where: str) -> None:

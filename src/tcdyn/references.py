@@ -1,12 +1,17 @@
-"""Where a deployment's references and schemas come from, and how they are kept.
+"""One deployment's references: the index of its services and their checked models.
 
-A ``ReferenceSet`` is one deployment's references: bundled with tcdyn, read from a mirrored
-directory, or fetched from ``<rootUrl>/references/`` into an on-disk cache (which is itself a
-mirror). It indexes references from the manifest without parsing them, parses and checks one
-only when its class is first asked for, and hands out schemas to the schema registry.
+A ``ReferenceSet`` reads files from a source (``tcdyn.sources``: a mirrored directory, the
+bundled one, or a deployment's mirror in the disk cache that fetches what it lacks). It indexes
+references from the manifest without parsing them, parses and checks one only when its class is
+first asked for, and hands out schemas to the schema registry.
 
 Fetching and writing mirrors is ``tcdyn.mirror``'s job (size caps, a deadline, file names proven
 to stay inside the mirror); the shared disk cache is ``tcdyn.cache``'s.
+
+``problems`` maps where a problem is to the ``ReferenceLoadError`` it raised, keyed one way: a
+dotted path that starts with the class name (``Queue``: the whole reference failed;
+``Queue.entries[3].name``: that entry was left out), or with ``manifest`` for a manifest item
+that could not be read to learn its class (``manifest.references[4]``).
 """
 
 from __future__ import annotations
@@ -25,14 +30,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import legacy
-from .errors import ReferenceLoadError
-from .fetching import DEFAULT_TIMEOUT, Budget, Limits, get
-from .mirror import MIRROR_FILE, normalize_root_url, schema_names, write_file
+from .errors import ReferenceLoadError, ServiceNotFound
+from .fetching import DEFAULT_TIMEOUT
+from .mirror import MIRROR_FILE, normalize_root_url, schema_names
 from .mirror import manifest_rel as _manifest_rel
 from .mirror import pull as pull  # tcdyn.references.pull, as before
 from .mirror import read_json_file as _read_json_file
 from .mirror import safe_rel as _safe_rel
 from .model import ExchangesModel, ServiceModel, build_model, class_name, reference_kind
+from .sources import DirectorySource, RemoteSource, Source
 
 if TYPE_CHECKING:
     import httpx
@@ -79,16 +85,17 @@ class ReferenceSet:
 
     def __init__(self, references_dir: Path, *, schemas_dir: Path | None = None,
                  origin: str, root_url: str | None = None,
-                 fetcher: _Fetcher | None = None) -> None:
+                 source: Source | None = None) -> None:
         self.references_dir = Path(references_dir)
         self.schemas_dir = Path(schemas_dir) if schemas_dir else None
+        #: Where the files come from (default: the two folders).
+        self.source: Source = source or DirectorySource(self.references_dir, self.schemas_dir)
         #: "bundled", "directory", "cache" or "fetched".
         self.origin = origin
         #: The deployment these references describe (None for the bundled set).
         self.root_url = root_url
-        self._fetcher = fetcher
         self._models: dict[str, ServiceModel | ExchangesModel] = {}
-        #: Class name -> the error its reference raised.
+        #: Where a problem is (see the module's docstring) -> the error it raised.
         self.problems: dict[str, ReferenceLoadError] = {}
         self._index = self._read_index()
 
@@ -147,7 +154,7 @@ class ReferenceSet:
             try:
                 refs = cls(mirror / "references", schemas_dir=mirror / "schemas",
                            origin=origin, root_url=root_url,
-                           fetcher=_Fetcher(root_url, mirror, timeout))
+                           source=RemoteSource(root_url, mirror, timeout))
             except ReferenceLoadError:
                 if (mirror / MIRROR_FILE).is_file():
                     raise
@@ -164,7 +171,7 @@ class ReferenceSet:
 
     def _read_index(self) -> dict[str, _Indexed]:
         source = self._manifest_source()
-        manifest = _read_json_file(self.references_dir / "manifest.json")
+        manifest = self._read_json("references/manifest.json")
         old = legacy.manifest_items(manifest)
         if old is not None:  # 2018: {"EC2Manager": "https://references.taskcluster.net/..."}
             return self._read_old_index(old, source)
@@ -188,7 +195,7 @@ class ReferenceSet:
                 try:
                     raw = self._read_reference(rel)
                 except ReferenceLoadError as exc:
-                    self.problems[rel] = exc
+                    self.problems[f"manifest.references[{i}]"] = exc
                     continue
                 kind = reference_kind(raw)
                 service = legacy.service_name(raw) if isinstance(raw, dict) else None
@@ -222,11 +229,17 @@ class ReferenceSet:
 
     # -- references -------------------------------------------------------------------
 
+    def _read_json(self, rel: str) -> Any:
+        """A parsed file of the source; ``ReferenceLoadError`` when it lacks or garbles it."""
+        where = str(self.references_dir / rel.removeprefix("references/")) \
+            if rel.startswith("references/") else rel
+        data = self.source.read(rel)
+        if data is None:
+            raise ReferenceLoadError(where, "file not found")
+        return _parse(data, where)
+
     def _read_reference(self, rel: str) -> Any:
-        path = self.references_dir / rel.removeprefix("references/")
-        if self._fetcher is not None and not path.is_file():
-            return _parse(self._fetcher.fetch(rel), str(path))
-        return _read_json_file(path)
+        return self._read_json(rel)
 
     def model(self, name: str) -> ServiceModel | ExchangesModel:
         """The checked model of one reference (parsed on first use, then kept)."""
@@ -236,8 +249,7 @@ class ReferenceSet:
         if name in self.problems:
             raise self.problems[name]
         if name not in self._index:
-            raise AttributeError(f"{self.describe()} has no service {name!r}; "
-                                 f"it has: {', '.join(self.names())}")
+            raise ServiceNotFound(name, self.describe(), self.names())
         entry = self._index[name]
         source = self.source_of(name)
         try:
@@ -252,6 +264,9 @@ class ReferenceSet:
         except ReferenceLoadError as exc:
             self.problems[name] = exc
             raise
+        for exc in model.refused:  # entries left out; the rest of the class is built
+            self.problems[f"{name}.{exc.field}"] = exc
+            log.warning("%s", exc)
         self._models[name] = model
         return model
 
@@ -263,21 +278,21 @@ class ReferenceSet:
         rel = path.split("#", 1)[0].lstrip("/")
         if not rel.startswith("schemas/") or self.schemas_dir is None:
             return None
-        file = self.schemas_dir / _safe_rel(rel, path).removeprefix("schemas/")
-        if not file.is_file():
-            if self._fetcher is None:
-                return None
-            try:
-                return _parse(self._fetcher.fetch(rel), str(file))
-            except ReferenceLoadError as exc:
-                log.warning("schema %s is not available: %s", path, exc)
-                return None
-        return _read_json_file(file)
+        rel = _safe_rel(rel, path)
+        where = str(self.schemas_dir / rel.removeprefix("schemas/"))
+        try:
+            data = self.source.read(rel)
+        except ReferenceLoadError as exc:
+            if not isinstance(self.source, RemoteSource):
+                raise
+            log.warning("schema %s is not available: %s", path, exc)
+            return None
+        return None if data is None else _parse(data, where)
 
     @property
     def has_schemas(self) -> bool:
         return self.schemas_dir is not None and (
-            self._fetcher is not None or self.schemas_dir.is_dir())
+            isinstance(self.source, RemoteSource) or self.schemas_dir.is_dir())
 
     def describe(self) -> str:
         where = {"bundled": "bundled references",
@@ -293,8 +308,6 @@ class ReferenceSet:
 def _version(rel: str) -> int:
     m = _CONVENTIONAL.match(rel)
     return int(m.group(2)[1:]) if m else 0
-
-
 
 
 def _parse(data: bytes, source: str) -> Any:
@@ -327,28 +340,3 @@ def _store(entry: Path, files: dict[str, bytes], root_url: str, usable: bool,
         shutil.rmtree(private, ignore_errors=True)
         raise
     return private
-
-
-class _Fetcher:
-    """Fetches single files of a deployment on demand, keeping them in its mirror."""
-
-    def __init__(self, root_url: str, mirror: Path, timeout: float | None) -> None:
-        self.root_url = root_url
-        self.mirror = mirror
-        self.timeout = timeout
-
-    def fetch(self, rel: str) -> bytes:
-        """The bytes of ``rel`` (a mirror path), fetched within the timeout and file cap;
-        written into the mirror while it still exists."""
-        from . import fetching
-
-        rel = _safe_rel(rel, self.root_url)
-        budget = Budget(timeout=self.timeout, limits=Limits.from_env())
-        with fetching.client(budget) as client:
-            data = get(client, f"{self.root_url}/{rel}", budget)
-        if (self.mirror / MIRROR_FILE).is_file():
-            try:
-                write_file(self.mirror, rel, data)
-            except OSError as exc:
-                log.debug("could not keep %s in %s: %s", rel, self.mirror, exc)
-        return data

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import calendar
 import copy
-import posixpath
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,16 +30,16 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT6
 
 from .errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
+from .legacy import is_legacy_root, schema_url
 from .patterns import PatternTimeout, compile_pattern, is_safe
 from .redact import REDACTED, looks_secret, sensitive_container, sensitive_name
+from .schema_names import abstract_path as _abstract
 
 __all__ = ["SchemaNotAvailable", "SchemaRegistry", "SchemaViolation"]
 
 Loader = Callable[[str], "dict[str, Any] | None"]
 
 DRAFT6_URI = "http://json-schema.org/draft-06/schema#"
-_LEGACY_ROOT = "https://taskcluster.net"
-_LEGACY_SCHEMAS_HOST = "schemas.taskcluster.net"
 
 #: Bounds on what an error carries: one value's repr, one message, lines in the summary,
 #: violations recorded on the exception.
@@ -75,39 +74,13 @@ class SchemaViolation:
 # --- names and URLs -------------------------------------------------------------------------
 
 
-def _abstract(name: str, service: str | None = None) -> str:
-    """Abstract path (``/schemas/<service>/<file>``, no fragment) of any form of schema name."""
-    if not isinstance(name, str) or not name.strip("#"):
-        raise ValueError(f"schema name must be a non-empty string, got {name!r}")
-    base, fragment = urldefrag(name)
-    if fragment:
-        raise ValueError(f"schema name {name!r} has a fragment {fragment!r}: name a whole "
-                         "document")
-    parts = urlsplit(base)
-    if parts.scheme or parts.netloc:
-        path = parts.path
-        if parts.netloc == _LEGACY_SCHEMAS_HOST and not path.startswith("/schemas/"):
-            path = "/schemas" + path
-    elif base.startswith("/"):
-        path = base
-    else:
-        if not service or "/" in service:
-            raise ValueError(f"schema name {name!r} is relative: it needs a service name "
-                             f"(got {service!r})")
-        path = f"/schemas/{service}/{base}"
-    normal = posixpath.normpath(path)
-    if not normal.startswith("/schemas/") or normal.count("/") < 3:
-        raise ValueError(f"schema name {name!r} is not under /schemas/<service>/")
-    return normal
-
-
 def _display_url(root_url: str | None, path: str) -> str:
     """The URL a deployment serves ``path`` at (the abstract path without a root URL)."""
     if not root_url:
         return path
     root = root_url.rstrip("/")
-    if root == _LEGACY_ROOT:
-        return f"https://{_LEGACY_SCHEMAS_HOST}{path[len('/schemas'):]}"
+    if is_legacy_root(root):
+        return schema_url(path)
     return root + path
 
 

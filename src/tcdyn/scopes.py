@@ -96,7 +96,7 @@ def validate(expression: Any, path: str = "$") -> None:
 
 def _validate(expr: Any, path: str, root: bool = False, in_list: bool = False) -> None:
     if isinstance(expr, str):
-        if not _SCOPE.match(expr):
+        if not valid_scope(expr):
             raise ScopeExpressionError(f"{expr!r} contains characters outside printable ASCII",
                                        path)
         return
@@ -456,39 +456,18 @@ def _describe(expr: Any, depth: int) -> list[str]:
     return lines
 
 
-# -- parameters services derive themselves ----------------------------------------------------
+# -- the parameters of one call ----------------------------------------------------------------
 
-#: The queue's task priorities, highest first.
-PRIORITY_LEVELS = ("highest", "very-high", "high", "medium", "low", "very-low", "lowest")
+def call_params(service: str, entry: str, route_args: Mapping[str, Any], payload: Any,
+                extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters a service checks ``entry``'s scope expression with: the payload's
+    top-level keys, the route arguments over them, ``extra`` over those, then what the service
+    derives itself (``tcdyn.service_scopes.HOOKS``). The client's preflight check and the
+    local deployment both call this, so they cannot disagree."""
+    from .service_scopes import HOOKS
 
-
-def service_params(service: str, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` plus the parameters a service computes before checking scopes.
-
-    The queue's ``createTask`` (services/queue/src/api.js, v106) authorizes with the task
-    after its schema defaults (``scopes``/``routes`` ``[]``, ``schedulerId`` ``-``,
-    ``priority`` ``lowest``, ``projectId`` ``none``), ``taskGroupId`` defaulting to the
-    taskId, ``provisionerId``/``workerType`` split from ``taskQueueId`` (or ``taskQueueId``
-    joined from them), and ``priorities``: the task's priority and every one above it
-    (``normal`` is the legacy name of ``lowest``)."""
-    out = dict(params)
-    if (service, method) != ("queue", "createTask"):
-        return out
-    for key, default in (("scopes", []), ("routes", []), ("schedulerId", "-"),
-                         ("priority", "lowest")):
-        out.setdefault(key, default)
-    if not out.get("projectId"):
-        out["projectId"] = "none"
-    if not out.get("taskGroupId") and "taskId" in out:
-        out["taskGroupId"] = out["taskId"]
-    queue_id = out.get("taskQueueId")
-    if isinstance(out.get("provisionerId"), str) and isinstance(out.get("workerType"), str):
-        out.setdefault("taskQueueId", f"{out['provisionerId']}/{out['workerType']}")
-    elif isinstance(queue_id, str) and queue_id.count("/") == 1:
-        out["provisionerId"], out["workerType"] = queue_id.split("/")
-    if "priorities" not in out:
-        priority = out["priority"]
-        priority = "lowest" if priority == "normal" else priority
-        if priority in PRIORITY_LEVELS:
-            out["priorities"] = list(PRIORITY_LEVELS[:PRIORITY_LEVELS.index(priority) + 1])
-    return out
+    params: dict[str, Any] = dict(payload) if isinstance(payload, Mapping) else {}
+    params.update(route_args)
+    params.update(extra or {})
+    hook = HOOKS.get((service, entry))
+    return hook(params) if hook is not None else params

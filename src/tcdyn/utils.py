@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -138,17 +137,19 @@ def optionsFromEnvironment(defaults: Mapping[str, Any] | None = None, *,
                            environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Client options from ``TASKCLUSTER_ROOT_URL``, ``TASKCLUSTER_CLIENT_ID``,
     ``TASKCLUSTER_ACCESS_TOKEN`` and ``TASKCLUSTER_CERTIFICATE`` over ``defaults`` (which is
-    copied, not changed): ``{"rootUrl": ..., "credentials": {...}}``."""
-    env = os.environ if environ is None else environ
+    copied, not changed): ``{"rootUrl": ..., "credentials": {...}}``. The variables are read
+    by ``tcdyn.environment``'s rule: a client ID without an access token (or the reverse) is a
+    ``CredentialsError`` naming the missing variable."""
+    from . import environment
+
+    found = environment.credentials(environ)
+    root_url = environment.value(environment.ROOT_URL, environ)
     options = copy.deepcopy(dict(defaults or {}))
     credentials = dict(options.get("credentials") or {})
-    root_url = env.get("TASKCLUSTER_ROOT_URL")
     if root_url:
         options["rootUrl"] = taskcluster_urls.normalize_root_url(root_url)
-    for key, var in (("clientId", "TASKCLUSTER_CLIENT_ID"),
-                     ("accessToken", "TASKCLUSTER_ACCESS_TOKEN"),
-                     ("certificate", "TASKCLUSTER_CERTIFICATE")):
-        value = env.get(var)
+    for key, value in zip(("clientId", "accessToken", "certificate"), found or (),
+                          strict=False):
         if value:
             credentials[key] = value
     if credentials:

@@ -11,7 +11,7 @@ import pytest
 from tcdyn.errors import TaskclusterTopicExchangeFailure
 from tcdyn.pulse import Consumer, PulseConnectionError, PulseError
 from tcdyn.pulse.options import mask_url, scrub
-from tcdyn.pulse.retry import RequeueBudget
+from tcdyn.pulse.requeue import RequeueBudget
 
 URL = "amqp://someone:s3cr%2Ft@broker.example:5671/vhost"
 BINDING = {"exchange": "exchange/taskcluster-hooks/v1/hook-created", "routingKeyPattern": "#"}

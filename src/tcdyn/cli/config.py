@@ -198,7 +198,9 @@ def _bundled() -> Any:
 def settings(root_url: str | None = None, references: str | None = None) -> Settings:
     """Resolve the command line over the environment over the config file."""
     config = load_config()
-    root = root_url or os.environ.get("TASKCLUSTER_ROOT_URL") or config.root_url
+    from .. import environment
+
+    root = root_url or environment.value(environment.ROOT_URL) or config.root_url
     if root:
         from ..mirror import normalize_root_url
 

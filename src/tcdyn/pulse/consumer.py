@@ -37,7 +37,7 @@ from .options import (
     queue_full_name,
     scrub,
 )
-from .retry import RequeueBudget
+from .requeue import RequeueBudget
 from .worker import Worker, handle_batch
 
 log = logging.getLogger("tcdyn.pulse")

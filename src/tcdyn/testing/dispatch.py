@@ -187,12 +187,8 @@ class Dispatcher:
         route = self._routes.entries[(request.service, request.name)]
         if route.scopes is None:
             return None
-        params: dict[str, Any] = {}
-        if isinstance(request.payload, dict):
-            params.update(request.payload)
-        params.update(request.params)
-        params.update(extra or {})
-        params = sc.service_params(route.service, route.entry_name, params)
+        params = sc.call_params(route.service, route.entry_name, request.params,
+                                request.payload, extra)
         result = sc.check(request.scopes, route.scopes, params)
         if result.ok is not False:
             return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..legacy import legacy_host
+from ..legacy import service_origin
 from ..model import ServiceModel
 from ..references import ReferenceSet
 
@@ -45,7 +45,7 @@ class Routes:
                         for r in rs}
 
     def _add(self, model: ServiceModel) -> None:
-        host = legacy_host(model.baseUrl) or f"https://{model.serviceName}.taskcluster.net"
+        host = service_origin(model.serviceName, model.baseUrl)
         self.legacy.setdefault(host.removeprefix("https://"), model.serviceName)
         for entry in model.entries.values():
             regex = "".join(
