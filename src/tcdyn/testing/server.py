@@ -454,6 +454,13 @@ def _current_scopes(request: ApiRequest) -> dict:
     return {"scopes": sorted(request.scopes)}
 
 
+def _expand_scopes(request: ApiRequest) -> dict:
+    """The auth service's ``expandScopes`` on a deployment without roles: the scope set
+    normalised (sorted, without duplicates or scopes a ``*`` scope covers)."""
+    scopes = request.payload.get("scopes", []) if isinstance(request.payload, dict) else []
+    return {"scopes": list(_merge(tuple(scopes)))}
+
+
 _STARTED = time.monotonic()
 
 
@@ -462,7 +469,8 @@ def _ping(request: ApiRequest) -> dict:
 
 
 #: Answers the deployment gives unless a test registers its own handler.
-_BUILTIN: dict[tuple[str, str], Handler] = {("auth", "currentScopes"): _current_scopes}
+_BUILTIN: dict[tuple[str, str], Handler] = {("auth", "currentScopes"): _current_scopes,
+                                            ("auth", "expandScopes"): _expand_scopes}
 
 
 class _Server(ThreadingHTTPServer):
