@@ -343,10 +343,12 @@ class LocalDeployment:
                 return invalid
         if self.check_scopes and not from_url and (denied := self.authorize(request)):
             return denied
-        handler = self.handlers.get((route.service, route.entry_name)) or _BUILTIN.get(
-            (route.service, route.entry_name))
-        if handler is None and self.imitate and route.entry_name == "ping":
-            handler = _ping  # as every service answers; the echo would fail no schema
+        key = (route.service, route.entry_name)
+        handler = self.handlers.get(key) or _BUILTIN.get(key)
+        if handler is None and self.imitate:
+            handler = _IMITATED.get(key)
+            if route.entry_name == "ping":
+                handler = _ping  # as every service answers; the echo would fail no schema
         result = (handler or self.echo)(request)
         reply = result if isinstance(result, Reply) else Reply(result)
         if self.imitate and route.output and reply.status < 300 and reply.raw is None:
@@ -469,8 +471,9 @@ def _ping(request: ApiRequest) -> dict:
 
 
 #: Answers the deployment gives unless a test registers its own handler.
-_BUILTIN: dict[tuple[str, str], Handler] = {("auth", "currentScopes"): _current_scopes,
-                                            ("auth", "expandScopes"): _expand_scopes}
+_BUILTIN: dict[tuple[str, str], Handler] = {("auth", "currentScopes"): _current_scopes}
+#: ... and, with ``imitate``, answers of the real services where the echo would be wrong.
+_IMITATED: dict[tuple[str, str], Handler] = {("auth", "expandScopes"): _expand_scopes}
 
 
 class _Server(ThreadingHTTPServer):
