@@ -8,6 +8,7 @@ import pytest
 import tcdyn
 from parity import scenarios
 from tcdyn.testing.auth import ClientRecord
+from tcdyn.testing.objects import Storage
 from tcdyn.testing.queue import InMemoryQueue
 from tcdyn.testing.server import LocalDeployment
 
@@ -17,8 +18,9 @@ ROOT = tcdyn.Credentials("static/taskcluster/root", "parity-root-token-not-a-sec
 @pytest.fixture(scope="module")
 def session():
     clients = {ROOT.clientId: ClientRecord(ROOT.accessToken, ("*",))}
-    with LocalDeployment(clients=clients, check_scopes=True, imitate=True) as dep:
-        InMemoryQueue().install(dep)
+    with Storage() as storage, LocalDeployment(clients=clients, check_scopes=True,
+                                               imitate=True) as dep:
+        InMemoryQueue(storage).install(dep)
         s = scenarios.Session(dep.root_url, ROOT)
         yield s
         s.close()

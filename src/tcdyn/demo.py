@@ -1,7 +1,8 @@
 """``tcdyn demo``: a tour of tcdyn against an embedded local deployment (no internet).
 
 The deployment serves the bundled references on loopback, checks every Hawk signature,
-certificate and bewit, and runs a small in-memory queue.
+certificate and bewit, and runs the in-memory queue of ``tcdyn.testing.queue`` (each run's
+live log on a loopback storage host).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import httpx
 
 import tcdyn
 from tcdyn.testing.auth import ClientRecord
+from tcdyn.testing.objects import Storage
 from tcdyn.testing.queue import InMemoryQueue
 from tcdyn.testing.server import LocalDeployment
 
@@ -33,8 +35,8 @@ def show(label: str, value: object) -> None:
 def main() -> int:
     clients = {"demo/owner": ClientRecord(ACCESS_TOKEN, ("queue:*", "auth:*",
                                                         "assume:project:demo"))}
-    with LocalDeployment(clients=clients) as deployment:
-        InMemoryQueue().install(deployment)
+    with Storage() as storage, LocalDeployment(clients=clients) as deployment:
+        InMemoryQueue(storage, live_log=True).install(deployment)
         root = deployment.root_url
         print(f"A local Taskcluster deployment is serving at {root} "
               "(bundled references, Hawk checked).")
@@ -64,6 +66,8 @@ def main() -> int:
         show("listTaskGroup.items(max_items=3)", [i["status"]["taskId"] for i in items])
         show("getLatestArtifact (303 body)", queue.getLatestArtifact(task_ids[0],
                                                                      "public/logs/live.log"))
+        log = httpx.get(queue.latestArtifact(task_ids[0], "public/logs/live.log")["url"])
+        show("its live log", log.text.strip())
 
         say("Errors name the problem, before anything is sent when they can")
         for label, call in (

@@ -175,9 +175,12 @@ def test_usage_errors_exit_2(served, args, needle):
 
 
 def test_exit_codes_for_http_validation_and_auth(served):
-    missing = tcdyn("api", "queue", "task", "nOnExIsTeNtTaSkIdAaAa", env=served)
+    unknown = tcdyn("slugid", env=served).stdout.strip()
+    missing = tcdyn("api", "queue", "task", unknown, env=served)
     assert missing.returncode == 3
     assert len(missing.stderr.splitlines()) == 1 and "ResourceNotFound" in missing.stderr
+    malformed = tcdyn("api", "queue", "task", "not-a-task-id", env=served)  # as the queue
+    assert malformed.returncode == 3 and "InvalidRequestArguments" in malformed.stderr
     invalid = tcdyn("api", "queue", "createTask", "x", "--payload", '{"provisionerId": 3}',
                     env=served)
     assert invalid.returncode == 5 and len(invalid.stderr.splitlines()) == 1
@@ -235,8 +238,15 @@ def test_group_commands(served):
     status = json.loads(tcdyn("group", "status", group, env=served).stdout)
     assert status == {"taskGroupId": group, "tasks": 3,
                       "states": {"completed": 1, "pending": 2}}
+    unsealed = tcdyn("group", "cancel", group, env=served)  # v106 has cancelTaskGroup
+    assert unsealed.returncode == 3 and "Cannot cancel unsealed task group" in unsealed.stderr
+    sealed = tcdyn("api", "queue", "sealTaskGroup", group, env=served)
+    assert sealed.returncode == 0 and "sealed" in json.loads(sealed.stdout)
     cancel = tcdyn("group", "cancel", group, env=served)
-    assert cancel.returncode == 0, cancel.stderr  # v106 has cancelTaskGroup
+    assert cancel.returncode == 0, cancel.stderr
+    assert sorted(json.loads(cancel.stdout)["taskIds"]) == sorted(ids[1:])
+    status = json.loads(tcdyn("group", "status", group, env=served).stdout)
+    assert status["states"] == {"completed": 1, "exception": 2}
 
 
 def test_artifact_get_to_a_file(served, tmp_path):
@@ -367,7 +377,8 @@ def test_signed_url_works_without_credentials(served):
 
 
 def test_temp_creds_exports_work(served):
-    run = tcdyn("temp-creds", "--scope", "queue:get-task:*", "--expiry", "1h", env=served)
+    run = tcdyn("temp-creds", "--scope", "queue:get-task:*", "--scope", "auth:current-scopes",
+                "--expiry", "1h", env=served)
     assert run.returncode == 0, run.stderr
     exports = dict(re.match(r"^export (\w+)=(.*)$", line).groups()
                    for line in run.stdout.splitlines())
@@ -379,7 +390,12 @@ def test_temp_creds_exports_work(served):
     assert shell.returncode == 0, shell.stderr
     who = json.loads(shell.stdout)
     assert who["temporary"] is True and who["clientId"] == "tcdyn-serve"
-    assert who["scopes"] == ["queue:get-task:*"]
+    # every request holds assume:anonymous, as the auth service grants it
+    assert who["scopes"] == ["assume:anonymous", "auth:current-scopes", "queue:get-task:*"]
+    shell = subprocess.run(["bash", "-c", run.stdout + f'\n"{sys.executable}" -m tcdyn task '
+                            'status x'], env=_env(Path("/nonexistent")), capture_output=True,
+                           text=True, timeout=60)
+    assert shell.returncode == 6 and "queue:status:x" in shell.stderr  # scopes are checked
 
 
 def test_whoami_and_expand_scopes(served):

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ..references import ReferenceSet
 from .auth import Authenticated, AuthRejected, ClientRecord, authenticate
 from .files import served_file
-from .imitation import BUILTIN, insufficient_scopes, merge_scopes, ping
+from .imitation import BUILTIN, IMITATED, insufficient_scopes, merge_scopes, ping
 from .replies import (
     ApiRequest,
     DropConnection,
@@ -157,10 +157,12 @@ class Dispatcher:
                 return invalid
         if self.check_scopes and not from_url and (denied := self.authorize(request)):
             return denied
-        handler = self.handlers.get((route.service, route.entry_name)) or BUILTIN.get(
-            (route.service, route.entry_name))
-        if handler is None and self.imitate and route.entry_name == "ping":
-            handler = ping  # as every service answers; the echo would fail no schema
+        key = (route.service, route.entry_name)
+        handler = self.handlers.get(key) or BUILTIN.get(key)
+        if handler is None and self.imitate:
+            handler = IMITATED.get(key)
+            if route.entry_name == "ping":
+                handler = ping  # as every service answers; the echo would fail no schema
         result = (handler or self.echo)(request)
         reply = result if isinstance(result, Reply) else Reply(result)
         if self.imitate and route.output and reply.status < 300 and reply.raw is None:

@@ -47,5 +47,14 @@ def ping(request: ApiRequest) -> dict:
     return {"alive": True, "uptime": time.monotonic() - _STARTED}
 
 
+def _expand_scopes(request: ApiRequest) -> dict:
+    """The auth service's ``expandScopes`` on a deployment without roles: the scope set
+    normalised (sorted, without duplicates or scopes a ``*`` scope covers)."""
+    scopes = request.payload.get("scopes", []) if isinstance(request.payload, dict) else []
+    return {"scopes": list(merge_scopes(tuple(scopes)))}
+
+
 #: Answers the deployment gives unless a test registers its own handler.
 BUILTIN: dict[tuple[str, str], Handler] = {("auth", "currentScopes"): _current_scopes}
+#: ... and, with ``imitate``, answers of the real services where the echo would be wrong.
+IMITATED: dict[tuple[str, str], Handler] = {("auth", "expandScopes"): _expand_scopes}

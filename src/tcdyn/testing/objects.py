@@ -50,9 +50,10 @@ class Storage:
     seen: list[Seen] = field(default_factory=list)
     faults: deque = field(default_factory=deque)
     chunk: int = 256 * 1024
+    host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
-        self._server = _Quiet(("127.0.0.1", 0), _handler(self))
+        self._server = _Quiet((self.host, 0), _handler(self))
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 

@@ -2,12 +2,14 @@
 
 It answers ``createTask`` (idempotent: an identical repeat returns the same status, a
 different one is a 409 ``RequestConflict``), ``task``, ``status``, ``cancelTask``,
-``listTaskGroup`` (``limit``/``continuationToken``), ``listDependentTasks``, ``claimWork``
-(with run credentials issued by the queue's own client), ``reportCompleted``,
-``reportFailed`` and ``getLatestArtifact`` (a 303, as the real queue answers), following
+``rerunTask``, ``listTaskGroup`` (``limit``/``continuationToken``), ``getTaskGroup``,
+``sealTaskGroup``, ``cancelTaskGroup``, ``listDependentTasks``, ``claimWork`` and
+``claimTask`` (with run credentials issued by the queue's own client), ``reportCompleted``,
+``reportFailed``, ``reportException`` (``worker-shutdown`` and ``intermittent-task`` retry)
+and the artifact entries of ``tcdyn.testing.queue_artifacts``, following
 ``services/queue/src/api.js`` of v106: the same defaults, date normalisation, errors and
-answers. It does not long-poll (``claimWork`` answers at once), publish Pulse messages,
-expire claims or store artifacts. ``tests/parity`` holds it to the real service.
+answers. It does not long-poll (``claimWork`` answers at once), publish Pulse messages or
+expire claims. ``tests/parity`` holds it to the real service.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 
 from ..credentials import createTemporaryCredentials
 from .auth import ClientRecord
+from .objects import Storage
+from .queue_artifacts import InMemoryArtifacts
 from .server import ApiRequest, LocalDeployment, Reply, error
 
 #: The queue's route parameter patterns (``params`` of its API builder).
@@ -37,6 +41,9 @@ QUEUE_CLIENT_ID = "static/taskcluster/queue"
 CLAIM_TIMEOUT = dt.timedelta(seconds=1200)
 MAX_DEADLINE = dt.timedelta(days=5)
 DRIFT = dt.timedelta(minutes=15)
+MAX_RUNS = 50
+#: ``reportException`` reasons the queue retries, and the new run's ``reasonCreated``.
+RETRIED = {"worker-shutdown": "retry", "intermittent-task": "task-retry"}
 PRIORITIES = ("highest", "very-high", "high", "medium", "low", "very-low", "lowest")
 #: What the queue fills in for a task definition that leaves them out (schema defaults).
 DEFAULTS: dict[str, Any] = {
@@ -54,6 +61,9 @@ class _Task:
     def state(self) -> str:
         return self.runs[-1]["state"] if self.runs else "unscheduled"
 
+    def past_deadline(self) -> bool:
+        return self.definition["deadline"] < _js(_now())
+
     def status(self) -> dict[str, Any]:
         d = self.definition
         keys = ("provisionerId", "workerType", "taskQueueId", "schedulerId", "projectId",
@@ -67,25 +77,60 @@ class InMemoryQueue:
     """Tasks in memory; install it on a ``LocalDeployment`` with ``install()``.
 
     Run the deployment with ``imitate=True`` (route parameters, payloads and answers checked
-    as the real service does, its error bodies) and ``check_scopes=True``.
+    as the real service does, its error bodies) and ``check_scopes=True``. ``storage`` (a
+    started ``tcdyn.testing.objects.Storage``) holds the bytes of ``s3`` artifacts; with
+    ``live_log=True`` every run also gets a ``public/logs/live.log`` there (``s3``,
+    ``text/plain``) with a line for each change of the run, as a worker's log would show;
+    the real queue leaves artifacts to workers.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, storage: Storage | None = None, *, live_log: bool = False) -> None:
+        if live_log and storage is None:
+            raise ValueError("InMemoryQueue(live_log=True) needs a storage host: "
+                             "InMemoryQueue(tcdyn.testing.objects.Storage().start(), ...)")
         self.tasks: dict[str, _Task] = {}
         self.groups: dict[str, dict[str, Any]] = {}
+        self.artifacts = InMemoryArtifacts(self, storage)
+        self.live_log = live_log
         self._token = secrets.token_urlsafe(33)
+        self._deployment: LocalDeployment | None = None
+
+    @property
+    def deployment(self) -> LocalDeployment:
+        if self._deployment is None:
+            raise RuntimeError("InMemoryQueue is not installed: call install(deployment)")
+        return self._deployment
 
     def install(self, deployment: LocalDeployment) -> InMemoryQueue:
         """Register the handlers, the queue's parameter patterns and the queue's own client
-        (which issues the run credentials of ``claimWork``)."""
-        for name in ("createTask", "task", "status", "cancelTask", "listTaskGroup",
-                     "listDependentTasks", "claimWork", "reportCompleted", "reportFailed",
-                     "getLatestArtifact"):
+        (which issues the run credentials of ``claimWork`` and ``claimTask``)."""
+        for name in ("createTask", "task", "status", "cancelTask", "rerunTask",
+                     "listTaskGroup", "getTaskGroup", "sealTaskGroup", "cancelTaskGroup",
+                     "listDependentTasks", "claimWork", "claimTask", "reportCompleted",
+                     "reportFailed", "reportException"):
             deployment.handle("queue", name, getattr(self, f"_{name}"))
+        self.artifacts.install(deployment)
         deployment.param_patterns["queue"] = dict(PARAM_PATTERNS)
         deployment.clients[QUEUE_CLIENT_ID] = ClientRecord(self._token, ("*",))
         self._deployment = deployment
         return self
+
+    # -- runs -----------------------------------------------------------------------
+
+    def _add_run(self, task: _Task, reason: str) -> None:
+        task.runs.append(_pending(reason))
+        run_id = len(task.runs) - 1
+        if self.live_log:
+            self.artifacts.add_live_log(task, run_id)
+        self._log(task, run_id, reason)
+
+    def _update_run(self, task: _Task, run_id: int, line: str, **changes: Any) -> None:
+        task.runs[run_id].update(changes)
+        self._log(task, run_id, line)
+
+    def _log(self, task: _Task, run_id: int, line: str) -> None:
+        if self.live_log:
+            self.artifacts.append_log(task.task_id, run_id, f"run {run_id} {line}")
 
     # -- tasks --------------------------------------------------------------------------
 
@@ -116,6 +161,9 @@ class InMemoryQueue:
                              "another task.\nThis could be the result of faulty idempotency!")
             return {"status": previous.status()}
         group = self.groups.get(definition["taskGroupId"])
+        if group is not None and group.get("sealed"):
+            return error(409, "RequestConflict", f"Task group `{definition['taskGroupId']}` "
+                         "is sealed and does not accept new tasks.")
         if group is not None and group["schedulerId"] != definition["schedulerId"]:
             return error(409, "RequestConflict", f"Task group `{definition['taskGroupId']}` "
                          f"contains tasks with schedulerId `{group['schedulerId']}`. You are "
@@ -133,7 +181,7 @@ class InMemoryQueue:
             group["expires"] = expires
         task = self.tasks[task_id] = _Task(task_id, definition, definition["retries"])
         if self._ready(task):
-            task.runs.append(_pending("scheduled"))
+            self._add_run(task, "scheduled")
         return {"status": task.status()}
 
     def _ready(self, task: _Task) -> bool:
@@ -146,27 +194,51 @@ class InMemoryQueue:
         for task in self.tasks.values():
             if (not task.runs and resolved in task.definition["dependencies"]
                     and self._ready(task)):
-                task.runs.append(_pending("scheduled"))
+                self._add_run(task, "scheduled")
 
     def _cancelTask(self, request: ApiRequest) -> Any:
-        task = self._get(request)
-        if isinstance(task, Reply):
-            return error(404, "ResourceNotFound", f"Task `{request.params['taskId']}` not "
-                         "found. Are you sure it was created?")
-        d = task.definition
-        denied = self._deployment.authorize(request, {
-            "schedulerId": d["schedulerId"], "taskGroupId": d["taskGroupId"],
-            "projectId": d["projectId"]})
+        task = self.tasks.get(request.params["taskId"])
+        if task is None:
+            return _no_task(request.params["taskId"])
+        denied = self.deployment.authorize(request, _task_params(task))
         if denied is not None:
             return denied
-        if d["deadline"] < _js(_now()):
+        if task.past_deadline():
             return error(409, "RequestConflict", f"Task `{task.task_id}` can't be canceled "
-                         f"past its deadline of {d['deadline']}.")
-        if task.state() in ("unscheduled", "pending", "running"):
-            if not task.runs:
-                task.runs.append(_pending("exception"))
-            run, now = task.runs[-1], _js(_now())
-            run.update(state="exception", reasonResolved="canceled", resolved=now)
+                         f"past its deadline of {task.definition['deadline']}.")
+        self._cancel(task)
+        return {"status": task.status()}
+
+    def _cancel(self, task: _Task) -> bool:
+        """``cancel_task``: resolve an unresolved task's last run (one added if it has none)
+        as ``exception``/``canceled``, and schedule what depends on it."""
+        if task.state() not in ("unscheduled", "pending", "running"):
+            return False
+        if not task.runs:
+            self._add_run(task, "exception")
+        self._update_run(task, len(task.runs) - 1, "exception (canceled)", state="exception",
+                         reasonResolved="canceled", resolved=_js(_now()))
+        self._schedule_dependents(task.task_id)
+        return True
+
+    def _rerunTask(self, request: ApiRequest) -> Any:
+        task_id = request.params["taskId"]
+        task = self.tasks.get(task_id)
+        if task is None:
+            return error(404, "ResourceNotFound", f"`{task_id}` does not correspond to a task "
+                         "that exists.\nAre you sure this task has been submitted before?")
+        denied = self.deployment.authorize(request, _task_params(task))
+        if denied is not None:
+            return denied
+        if task.past_deadline():
+            return error(409, "RequestConflict", f"Task `{task_id}` can't be rescheduled past "
+                         f"its deadline of {task.definition['deadline']}.")
+        if task.state() in ("pending", "running"):
+            return {"status": task.status()}
+        if len(task.runs) >= MAX_RUNS:
+            return error(409, "RequestConflict", f"Maximum number of runs reached ({MAX_RUNS}).")
+        task.retries_left = min(task.definition["retries"], MAX_RUNS - len(task.runs) - 1)
+        self._add_run(task, "rerun")
         return {"status": task.status()}
 
     # -- task groups ----------------------------------------------------------------
@@ -179,17 +251,47 @@ class InMemoryQueue:
             return page
         group = self.groups.get(group_id)
         if group is None:
-            return error(404, "ResourceNotFound", f"No task-group with taskGroupId: "
-                         f"`{group_id}`")
+            return _no_group(group_id)
         ids, token = page
         answer: dict[str, Any] = {
-            "taskGroupId": group_id, "schedulerId": group["schedulerId"],
-            "expires": group["expires"],
+            **_group(group_id, group),
             "tasks": [{"status": self.tasks[t].status(), "task": self.tasks[t].definition}
                       for t in ids]}
         if token:
             answer["continuationToken"] = token
         return answer
+
+    def _getTaskGroup(self, request: ApiRequest) -> Any:
+        group_id = request.params["taskGroupId"]
+        group = self.groups.get(group_id)
+        return _no_group(group_id) if group is None else _group(group_id, group)
+
+    def _sealTaskGroup(self, request: ApiRequest) -> Any:
+        group_id = request.params["taskGroupId"]
+        group = self.groups.get(group_id)
+        if group is None:
+            return _no_group(group_id)
+        denied = self.deployment.authorize(request, {"schedulerId": group["schedulerId"]})
+        if denied is not None:
+            return denied
+        group.setdefault("sealed", _js(_now()))  # once; a repeat answers the same
+        return _group(group_id, group)
+
+    def _cancelTaskGroup(self, request: ApiRequest) -> Any:
+        group_id = request.params["taskGroupId"]
+        group = self.groups.get(group_id)
+        if group is None:
+            return _no_group(group_id)
+        if not group.get("sealed"):
+            return error(409, "RequestConflict", f"Cannot cancel unsealed task group: "
+                         f"`{group_id}`")
+        denied = self.deployment.authorize(request, {"schedulerId": group["schedulerId"]})
+        if denied is not None:
+            return denied
+        members = [t for t in self.tasks.values() if t.definition["taskGroupId"] == group_id]
+        cancelled = [t.task_id for t in members if not t.past_deadline() and self._cancel(t)]
+        return {"taskGroupId": group_id, "taskGroupSize": len(members),
+                "cancelledCount": len(cancelled), "taskIds": cancelled}
 
     def _listDependentTasks(self, request: ApiRequest) -> Any:
         task_id = request.params["taskId"]
@@ -216,28 +318,53 @@ class InMemoryQueue:
         pending = [t for t in self.tasks.values() if t.state() == "pending"
                    and t.definition["taskQueueId"] == queue_id]
         pending.sort(key=lambda t: PRIORITIES.index(t.definition["priority"]))
-        claims = []
-        for task in pending[:body["tasks"]]:
-            now = _now()
-            until = (now + CLAIM_TIMEOUT).replace(microsecond=0) + dt.timedelta(seconds=1)
-            run_id = len(task.runs) - 1
-            task.runs[-1].update(state="running", workerGroup=body["workerGroup"],
-                                 workerId=body["workerId"], takenUntil=_js(until),
-                                 started=_js(now))
-            name = "/".join(("task-client", task.task_id, str(run_id), "on",
-                             body["workerGroup"], body["workerId"], "until",
-                             str(int(until.timestamp()))))
-            credentials = createTemporaryCredentials(
-                QUEUE_CLIENT_ID, self._token, now, until, [
-                    f"queue:reclaim-task:{task.task_id}/{run_id}",
-                    f"queue:resolve-task:{task.task_id}/{run_id}",
-                    f"queue:create-artifact:{task.task_id}/{run_id}",
-                    *task.definition["scopes"]], name)
-            claims.append({"status": task.status(), "runId": run_id,
-                           "workerGroup": body["workerGroup"], "workerId": body["workerId"],
-                           "takenUntil": _js(until), "task": task.definition,
-                           "credentials": credentials})
-        return {"tasks": claims}
+        return {"tasks": [self._claim(task, len(task.runs) - 1, body["workerGroup"],
+                                      body["workerId"])
+                          for task in pending[:body["tasks"]]]}
+
+    def _claim(self, task: _Task, run_id: int, group: str, worker: str) -> dict[str, Any]:
+        """Mark the run running for the worker; the claim with the run's credentials."""
+        now = _now()
+        until = (now + CLAIM_TIMEOUT).replace(microsecond=0) + dt.timedelta(seconds=1)
+        if task.runs[run_id]["state"] == "pending":
+            self._update_run(task, run_id, f"claimed by {group}/{worker}", state="running",
+                             workerGroup=group, workerId=worker, takenUntil=_js(until),
+                             started=_js(now))
+        name = "/".join(("task-client", task.task_id, str(run_id), "on", group, worker,
+                         "until", str(int(until.timestamp()))))
+        credentials = createTemporaryCredentials(
+            QUEUE_CLIENT_ID, self._token, now, until, [
+                f"queue:reclaim-task:{task.task_id}/{run_id}",
+                f"queue:resolve-task:{task.task_id}/{run_id}",
+                f"queue:create-artifact:{task.task_id}/{run_id}",
+                *task.definition["scopes"]], name)
+        return {"status": task.status(), "runId": run_id, "workerGroup": group,
+                "workerId": worker, "takenUntil": task.runs[run_id]["takenUntil"],
+                "task": task.definition, "credentials": credentials}
+
+    def _claimTask(self, request: ApiRequest) -> Any:
+        task_id, run_id = request.params["taskId"], int(request.params["runId"])
+        group, worker = request.payload["workerGroup"], request.payload["workerId"]
+        task = self.tasks.get(task_id)
+        if task is None:
+            return _no_task(task_id)
+        d = task.definition
+        denied = self.deployment.authorize(request, {
+            "provisionerId": d["provisionerId"], "workerType": d["workerType"]})
+        if denied is not None:
+            return denied
+        if task.past_deadline():
+            return error(409, "RequestConflict", f"Task `{task_id}` can't be claimed past "
+                         f"its deadline of {d['deadline']}.")
+        if run_id >= len(task.runs):
+            return _no_run(task_id, run_id)
+        run = task.runs[run_id]
+        mine = run["state"] == "running" and (run.get("workerGroup"), run.get("workerId")) == (
+            group, worker)  # claiming again is idempotent for the same worker
+        if run_id != len(task.runs) - 1 or not (run["state"] == "pending" or mine):
+            return error(409, "RequestConflict", f"Run {run_id} was already claimed by "
+                         "another worker.")
+        return self._claim(task, run_id, group, worker)
 
     def _reportCompleted(self, request: ApiRequest) -> Any:
         return self._resolve(request, "completed")
@@ -249,24 +376,46 @@ class InMemoryQueue:
         task_id, run_id = request.params["taskId"], int(request.params["runId"])
         task = self.tasks.get(task_id)
         if task is None:
-            return error(404, "ResourceNotFound", f"Task `{task_id}` not found. Are you sure "
-                         "it was created?")
+            return _no_task(task_id)
         if run_id >= len(task.runs):
-            return error(404, "ResourceNotFound", f"Run {run_id} not found on task "
-                         f"`{task_id}`.")
+            return _no_run(task_id, run_id)
         run = task.runs[run_id]
         if run["state"] not in ("running", target):
             return error(409, "RequestConflict", f"Run {run_id} of task `{task_id}` is not "
                          f"running or {target}.")
         if run["state"] == "running":
-            run.update(state=target, reasonResolved=target, resolved=_js(_now()))
+            if run_id != len(task.runs) - 1:
+                return _resolved(task_id, run_id)
+            self._update_run(task, run_id, target, state=target, reasonResolved=target,
+                             resolved=_js(_now()))
             self._schedule_dependents(task_id)
+        elif run.get("reasonResolved") != target or run_id != len(task.runs) - 1:
+            return _resolved(task_id, run_id)
         return {"status": task.status()}
 
-    def _getLatestArtifact(self, request: ApiRequest) -> Any:
-        url = (f"{self._deployment.root_url}/artifacts/{request.params['taskId']}/"
-               f"{request.params['name']}")
-        return Reply({"storageType": "s3", "url": url}, 303, {"Location": url})
+    def _reportException(self, request: ApiRequest) -> Any:
+        task_id, run_id = request.params["taskId"], int(request.params["runId"])
+        reason = request.payload["reason"]
+        task = self.tasks.get(task_id)
+        if task is None:
+            return error(404, "ResourceNotFound", f"Task `{task_id}` not found. Are you sure "
+                         "it exists?")
+        if run_id >= len(task.runs):
+            return _no_run(task_id, run_id)
+        run = task.runs[run_id]
+        if run["state"] == "running" and run_id == len(task.runs) - 1:
+            self._update_run(task, run_id, f"exception ({reason})", state="exception",
+                             reasonResolved=reason, resolved=_js(_now()))
+            retry = RETRIED.get(reason)
+            if retry is not None and task.retries_left > 0:
+                task.retries_left -= 1
+                self._add_run(task, retry)
+            else:
+                self._schedule_dependents(task_id)
+        elif (run["state"] != "exception" or run.get("reasonResolved") != reason
+              or len(task.runs) - 1 > run_id + 1):
+            return _resolved(task_id, run_id)
+        return {"status": task.status()}
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -284,6 +433,39 @@ def _js(moment: dt.datetime) -> str:
 def _parse(text: str) -> dt.datetime:
     moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _no_task(task_id: str) -> Reply:
+    return error(404, "ResourceNotFound", f"Task `{task_id}` not found. Are you sure it was "
+                 "created?")
+
+
+def _no_run(task_id: str, run_id: int) -> Reply:
+    return error(404, "ResourceNotFound", f"Run {run_id} not found on task `{task_id}`.")
+
+
+def _resolved(task_id: str, run_id: int) -> Reply:
+    return error(409, "RequestConflict", f"Run {run_id} on task `{task_id}` is resolved or "
+                 "not running.")
+
+
+def _no_group(group_id: str) -> Reply:
+    return error(404, "ResourceNotFound", f"No task-group with taskGroupId: `{group_id}`")
+
+
+def _group(group_id: str, group: dict[str, Any]) -> dict[str, Any]:
+    """``TaskGroup.serialize()``: ``sealed`` only once sealed."""
+    out = {"taskGroupId": group_id, "schedulerId": group["schedulerId"],
+           "expires": group["expires"]}
+    if group.get("sealed"):
+        out["sealed"] = group["sealed"]
+    return out
+
+
+def _task_params(task: _Task) -> dict[str, Any]:
+    d = task.definition
+    return {"schedulerId": d["schedulerId"], "taskGroupId": d["taskGroupId"],
+            "projectId": d["projectId"]}
 
 
 def _pending(reason: str) -> dict[str, Any]:
