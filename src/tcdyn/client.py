@@ -557,11 +557,11 @@ class AsyncClient(_Base):
     """Base of every asynchronous service client (``tcdyn.aio.Queue``, ...)."""
 
     def _make_transport(self, client: httpx.AsyncClient | None) -> None:
-        from .transport import AsyncTransport
+        from .aiohttp_transport import async_transport  # aiohttp unless client= (or a proxy)
 
-        self._transport = AsyncTransport(self._auth(), self._retry, client=client,
-                                         timeout=self._timeout,
-                                         max_response_size=self._max_response_size)
+        self._transport = async_transport(self._auth(), self._retry, client=client,
+                                          timeout=self._timeout,
+                                          max_response_size=self._max_response_size)
 
     @staticmethod
     def _http_client_type(httpx: Any) -> type:

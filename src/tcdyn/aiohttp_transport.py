@@ -1,0 +1,249 @@
+"""The async transport of the clients tcdyn creates: aiohttp under tcdyn's own retry flow.
+
+httpcore's async pool slows down sharply with many concurrent connections (encode/httpx#3215,
+encode/httpcore#1035), so a ``tcdyn.aio`` client made without ``client=`` sends its calls
+with an ``aiohttp.ClientSession`` instead. It drives the same ``request.exchange`` generator
+as ``transport.AsyncTransport`` and keeps its rules: one deadline per attempt (an asyncio
+timeout around connecting, sending and reading the whole body), bodies read raw and inflated
+by ``response.BodyReader`` within ``max_response_size``, no redirects followed, Hawk signed
+anew on every try (``hawk.authorization_header`` over the exact URL aiohttp sends, only for
+the client's origins), and failures raised as the httpx exceptions the httpx transport gives,
+their ``.request`` carrying a redacted Authorization.
+
+``async_transport`` picks the transport: this one, unless the user passed an
+``httpx.AsyncClient`` or an ``auth=`` of their own, or the environment names a proxy (httpx
+honours ``*_PROXY``; aiohttp would need ``trust_env``, which also reads ``~/.netrc``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import sys
+from typing import TYPE_CHECKING, Any
+from urllib.request import getproxies_environment
+
+import aiohttp
+import yarl
+
+from .credentials import Credentials
+from .errors import ClientClosedError
+from .hawk import HawkAuth, authorization_header
+from .request import SEND, Call, RetryPolicy, exchange
+from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
+from .transport import DEFAULT_TIMEOUT, AsyncTransport
+
+if TYPE_CHECKING:
+    import httpx
+
+_GET_HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
+_BODY_HEADERS = {**_GET_HEADERS, "Content-Type": "application/json"}
+_REDACTED = "<redacted>"
+_NO_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None,
+                                    sock_connect=None)
+_ssl_context: Any = None
+
+
+def async_transport(auth: httpx.Auth | None, policy: RetryPolicy, *, client: Any = None,
+                    timeout: float | None = DEFAULT_TIMEOUT,
+                    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> Any:
+    """The transport of an async client: aiohttp for the clients tcdyn creates, else httpx
+    (a user's ``httpx.AsyncClient`` or ``httpx.Auth``, or a proxy from the environment)."""
+    if client is None and (auth is None or type(auth) is HawkAuth) and not _env_proxies():
+        return AiohttpTransport(auth, policy, timeout=timeout,
+                                max_response_size=max_response_size)
+    return AsyncTransport(auth, policy, client=client, timeout=timeout,
+                          max_response_size=max_response_size)
+
+
+def _env_proxies() -> bool:
+    proxies = getproxies_environment()
+    return any(proxies.get(k) for k in ("http", "https", "all"))
+
+
+def _ssl() -> Any:
+    """httpx's default SSL context (its CA bundle, ``SSL_CERT_FILE``), made once."""
+    global _ssl_context
+    if _ssl_context is None:
+        import httpx
+
+        _ssl_context = httpx.create_ssl_context()
+    return _ssl_context
+
+
+class _Target:
+    """The parts of the URL aiohttp sends that ``hawk.authorization_header`` reads."""
+
+    __slots__ = ("host", "port", "raw_path", "scheme")
+
+    def __init__(self, url: yarl.URL) -> None:
+        self.scheme = url.scheme
+        self.host = url.host
+        self.port = url.port
+        self.raw_path = url.raw_path_qs.encode("ascii")
+
+
+if sys.version_info >= (3, 11):
+    _timeout = asyncio.timeout
+else:  # pragma: no cover
+    _timeout = None
+
+
+class AiohttpTransport:
+    """Sends calls with an ``aiohttp.ClientSession`` of its own, one per event loop (closed
+    when that loop shuts down, like ``AsyncTransport``'s client)."""
+
+    def __init__(self, auth: HawkAuth | None, policy: RetryPolicy, *,
+                 timeout: float | None = DEFAULT_TIMEOUT,
+                 max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+        # HawkAuth's source and origins: the same credentials, signed only for the same hosts
+        self._source = auth._source if auth is not None else None
+        self._origins = auth._origins if auth is not None else frozenset()
+        self.policy = policy
+        self.timeout = timeout
+        self.max_response_size = max_response_size
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closer: Any = None
+        self._closed = False
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("this tcdyn client was closed: create a new one (a closed "
+                                    "client never reopens its connections)")
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._loop is not loop:
+            # httpx's defaults: 100 connections, idle ones dropped after 5 s
+            connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=5.0)
+            self._session = aiohttp.ClientSession(
+                connector=connector, auto_decompress=False, timeout=_NO_TIMEOUT,
+                trust_env=False)
+            self._loop = loop
+            self._closer = _close_at_shutdown(self._session)
+        return self._session
+
+    async def _headers(self, method: str, url: yarl.URL, body: bytes | None
+                       ) -> dict[str, str]:
+        headers = dict(_BODY_HEADERS if body is not None else _GET_HEADERS)
+        source = self._source
+        if source is None:
+            return headers
+        credentials = source()
+        if credentials is not None and not isinstance(credentials, Credentials) \
+                and inspect.isawaitable(credentials):
+            credentials = await credentials
+        if credentials is not None and (url.scheme, url.host, url.port) in self._origins:
+            headers["Authorization"] = authorization_header(
+                credentials, method, _Target(url), body or None)  # type: ignore[arg-type]
+        return headers
+
+    async def _exchange(self, session: aiohttp.ClientSession, call: Call, url: yarl.URL,
+                        headers: dict[str, str]) -> Received:
+        response = await session.request(
+            call.method, url, data=call.body, headers=headers, allow_redirects=False,
+            ssl=_ssl() if url.scheme == "https" else True)
+        try:
+            reader = BodyReader(response.headers.get("Content-Encoding"),
+                                self.max_response_size)
+            content = response.content
+            while True:
+                chunk = await content.readany()
+                if not chunk or not reader.feed(chunk):
+                    break
+            return Received(response.status, response.headers, reader.content(), str(url),
+                            reader.too_large, reader.undecodable, reader.limit)
+        finally:
+            response.release()  # a body not read to its end closes the connection
+
+    async def _attempt(self, session: aiohttp.ClientSession, call: Call, url: yarl.URL
+                       ) -> Any:
+        """One try: a ``Received``, or the httpx exception the httpx transport would give."""
+        headers = await self._headers(call.method, url, call.body)
+        try:
+            if self.timeout is None:
+                return await self._exchange(session, call, url, headers)
+            if _timeout is None:  # pragma: no cover
+                return await asyncio.wait_for(self._exchange(session, call, url, headers),
+                                              self.timeout)
+            window = _timeout(self.timeout)
+            try:
+                async with window:
+                    return await self._exchange(session, call, url, headers)
+            except asyncio.TimeoutError:
+                if not window.expired():
+                    raise
+                return _error("ReadTimeout", f"no whole response within the "
+                              f"{self.timeout:g} s timeout", call, url, headers)
+        except asyncio.TimeoutError:  # only on Python 3.10: asyncio.wait_for
+            return _error("ReadTimeout", f"no whole response within the {self.timeout:g} s "
+                          "timeout", call, url, headers)
+        except aiohttp.ClientError as exc:
+            return _error(_httpx_name(exc), str(exc), call, url, headers)
+
+    async def send(self, call: Call) -> Any:
+        session = self.session
+        if call.query:
+            import httpx
+
+            url = yarl.URL(str(httpx.URL(call.url, params=call.query)), encoded=True)
+        else:
+            url = yarl.URL(call.url, encoded=True)
+        flow = exchange(call, self.policy)
+        step = next(flow)
+        while True:
+            if step is SEND:
+                outcome = await self._attempt(session, call, url)
+            else:
+                await asyncio.sleep(step.seconds)
+                outcome = None
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value
+
+    async def aclose(self) -> None:
+        self._closed = True
+        closer, self._closer, self._session = self._closer, None, None
+        if closer is not None and self._loop is asyncio.get_running_loop():
+            await closer.aclose()  # closes the session
+
+
+def _httpx_name(exc: aiohttp.ClientError) -> str:
+    """The httpx exception class for an aiohttp failure."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "ConnectError"
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError,
+                        aiohttp.ClientResponseError)):
+        return "RemoteProtocolError"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return "ReadError"
+    return "TransportError"
+
+
+def _error(name: str, message: str, call: Call, url: yarl.URL, headers: dict[str, str]
+           ) -> httpx.TransportError:
+    """httpx's exception ``name``, its ``.request`` the one sent, Authorization redacted."""
+    import httpx
+
+    if "Authorization" in headers:
+        headers = {**headers, "Authorization": _REDACTED}
+    request = httpx.Request(call.method, str(url), headers=headers, content=call.body)
+    exc: httpx.TransportError = getattr(httpx, name)(message, request=request)
+    return exc
+
+
+def _close_at_shutdown(session: aiohttp.ClientSession) -> Any:
+    """A started async generator that closes ``session`` when it is finalised: by
+    ``aclose()``, by the loop's shutdown (``loop.shutdown_asyncgens``), or when dropped."""
+    async def closer() -> Any:
+        try:
+            yield
+        finally:
+            await session.close()
+
+    gen = closer()
+    with contextlib.suppress(StopIteration):  # to the first yield: the loop now knows it
+        gen.asend(None).send(None)
+    return gen
