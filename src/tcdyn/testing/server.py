@@ -181,7 +181,7 @@ class LocalDeployment:
                     re.escape(p) if isinstance(p, str) else f"(?P<{entry.args[p]}>[^/]+)"
                     for p in entry.route_parts)
                 routes.setdefault((model.serviceName, model.apiVersion), []).append(_Route(
-                    model.serviceName, entry.name, entry.method, re.compile(f"^{regex}$"),
+                    model.serviceName, entry.name, entry.http_method, re.compile(f"^{regex}$"),
                     entry.args, entry.scopes, entry.input, entry.output))
         for candidates in routes.values():  # literal routes win over parameterised ones
             candidates.sort(key=lambda r: len(r.args))
