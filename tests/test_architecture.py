@@ -30,17 +30,17 @@ MAX_LINES = 400
 
 FOUNDATION = {"errors", "redact", "patterns", "outline", "deadline", "legacy", "_types"}
 #: Client-side code: it runs per call and must not reach the Deployment (which builds it).
-CLIENT_SIDE = ("client", "meta", "request", "response", "transport", "aiohttp_transport",
-               "hawk", "exchanges")
+CLIENT_SIDE = ("base", "client", "context", "options", "meta", "request", "response",
+               "transport", "aiohttp_transport", "hawk", "exchanges")
 
 # module -> (may import at module level, may import only inside functions).
 # "x.*" is package x and everything in it; "*" is any tcdyn module.
 RULES: dict[str, tuple[set[str], set[str]]] = {
     # the public surface: nothing at import time but errors, everything lazily
     "tcdyn": ({"errors"}, {"*"}),
-    "aio": (set(), {"deployment"}),
-    "_services": (set(), {"deployment"}),
-    "_services.aio": (set(), {"deployment"}),
+    "aio": (set(), {"default"}),
+    "_services": (set(), {"default"}),
+    "_services.aio": (set(), {"default"}),
     "__main__": ({"cli"}, set()),
     # foundations: the standard library (and their own third-party library) only
     **{name: (set(), set()) for name in FOUNDATION},
@@ -51,7 +51,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "scopes": ({"errors"}, {"service_scopes"}),
     "credentials": ({"errors", "redact", "scopes"}, {"environment", "utils"}),
     "hawk": ({"credentials", "errors"}, set()),
-    "response": ({"errors"}, set()),
+    "response": ({"errors", "options"}, set()),
     "schemas": ({"errors", "legacy", "patterns", "redact", "schema_names"}, set()),
     # reference JSON -> sources
     "fetching": ({"errors"}, {"deadline", "response"}),
@@ -63,19 +63,24 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "model": ({"errors", "legacy"}, {"scopes"}),
     "meta": ({"model", "errors"}, {"outline", "request", "scopes"}),
     # -> client -> request (sans-IO) -> transport
-    "request": ({"errors", "model", "response"}, {"utils"}),
-    "transport": ({"deadline", "errors", "request", "response"}, set()),
+    "request": ({"errors", "model", "options", "response"}, {"utils"}),
+    "options": ({"credentials", "errors"}, {"request"}),
+    "context": (set(), set()),
+    "base": ({"credentials", "errors", "legacy", "meta", "options", "request"},
+             {"environment", "hawk", "scopes"}),
+    "transport": ({"deadline", "errors", "options", "request", "response"}, set()),
     "aiohttp_transport": ({"credentials", "errors", "hawk", "request", "response", "transport"},
                           set()),
-    "client": ({"credentials", "errors", "legacy", "meta", "request", "model"},
-               {"aiohttp_transport", "environment", "hawk", "legacy", "response", "scopes",
-                "transport"}),
-    "exchanges": ({"errors", "meta", "model"}, {"client", "schema_names"}),
+    "client": ({"base", "errors", "legacy", "options", "request"},
+               {"aiohttp_transport", "transport"}),
+    "exchanges": ({"errors", "meta"}, {"options", "schema_names"}),
     # the deployment: builds classes over a reference set (the top of the core)
-    "deployment": ({"fetching", "references"},
-                   {"client", "errors", "exchanges", "meta", "schemas"}),
+    "deployment": ({"context", "fetching", "references", "validation"},
+                   {"base", "client", "errors", "exchanges", "meta", "request"}),
+    "default": ({"deployment", "references"}, set()),
+    "validation": (set(), {"errors", "schemas"}),
     # features over built classes
-    "transfer": ({"errors", "request", "response"}, set()),
+    "transfer": ({"errors", "options", "request", "response"}, {"default"}),
     "upload": ({"deadline", "errors", "transfer"}, set()),
     "download": ({"deadline", "transfer"}, set()),
     "artifacts": ({"errors", "transfer"}, {"upload"}),
@@ -83,8 +88,9 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "aio_download": ({"download", "transfer", "transport"}, set()),
     "aio_artifacts": ({"artifacts", "errors", "transfer"}, {"aio_upload"}),
     "pulse.*": ({"errors", "exchanges", "pulse.*"}, set()),
-    "stubgen": ({"model", "references"}, {"client", "deployment", "errors", "exchanges"}),
-    "repl": (set(), {"tcdyn", "client", "deployment", "errors"}),
+    "stubgen": ({"model", "references"},
+                {"client", "default", "deployment", "errors", "exchanges"}),
+    "repl": (set(), {"tcdyn", "client", "default", "deployment", "errors"}),
     # tools: the local deployment, the command line, the demo
     "testing.*": ({"credentials", "scopes", "legacy", "model", "references", "testing.*"},
                   {"errors", "schemas", "scopes"}),
@@ -98,14 +104,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
 # issue-10 branches land. ("attr:_deployment" marks client-side code using the stamped
 # Deployment at run time rather than importing it.)
 KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("cli.refs", "fetching"): "imports DEFAULT_TIMEOUT at module level; the defaults move to "
-                              "one ClientOptions (issue 10, 'one rule, one place')",
-    ("transfer", "deployment"): "object_client() builds the Object class through the "
-                                "Deployment; target: through the built class's context",
-    ("client", "attr:_deployment"): "Client reads validation, the Auth class, rootUrl and "
-                                    "provenance from the stamped Deployment (r-core)",
-    ("meta", "attr:_deployment"): "Method and ServiceMeta read schemas and provenance from "
-                                  "the stamped Deployment (r-core)",
+    ("cli.refs", "fetching"): "imports DEFAULT_TIMEOUT (the reference fetch's 60 s) at module "
+                              "level, which loads fetching for every tcdyn command",
 }
 
 

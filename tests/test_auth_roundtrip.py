@@ -170,7 +170,7 @@ def test_every_get_entry_of_every_service_can_be_signed_into_a_url(server, tmp_p
                 continue
             client = getattr(tc, name)(credentials=OWNER)
             for entry in client._model.entries.values():
-                if entry.method != "GET" or entry.input:
+                if entry.http_method != "GET" or entry.input:
                     continue
                 args = [f"{a}-x" for a in entry.args]
                 url = client.buildSignedUrl(entry.name, *args)

@@ -13,6 +13,7 @@ import pytest
 
 import tcdyn
 from helpers import CREDS, SECRET, run
+from tcdyn.default import default
 from tcdyn.references import bundled_dir
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.payloads import create_task
@@ -48,7 +49,7 @@ def test_default_classes_validate_with_no_notice(server, flavour, caplog):
 def test_default_message_validation_uses_the_exchange_schema():
     binding = tcdyn.QueueEvents().taskCompleted()
     with pytest.raises(tcdyn.SchemaValidationError, match="taskCompleted message"):
-        tcdyn.Queue._deployment.validate_message(binding, {"status": "nope"})
+        default().validate_message(binding, {"status": "nope"})
 
 
 def test_web_server_and_priority_entries(server, flavour):

@@ -81,7 +81,7 @@ def test_every_entry_of_every_service_is_reachable_with_its_route(server, tmp_pa
                 answer = getattr(client, entry.name)(*args, **kwargs)
                 assert answer["name"] == entry.name, (name, entry.name)
                 assert answer["service"] == cls.serviceName
-                assert answer["method"] == entry.method
+                assert answer["method"] == entry.http_method
                 assert answer["params"] == dict(zip(entry.args, args, strict=False))
                 assert answer["clientId"] == "tester"  # Hawk verified by the server
                 if entry.input:

@@ -21,10 +21,8 @@ import taskcluster
 
 from tcdyn.credentials import (
     Credentials,
-    aresolve,
     bewit,
     createTemporaryCredentials,
-    resolve,
     signed_url,
 )
 from tcdyn.errors import CredentialsError
@@ -400,7 +398,9 @@ def test_coerce_refuses(value, message):
     assert TOKEN not in str(info.value)
 
 
-def test_resolve_calls_a_provider_each_time(perm):
+def test_a_provider_is_called_each_time(perm):
+    from tcdyn.options import credentials_source
+
     tokens = iter([TOKEN, TOKEN[:-1] + "Z"])
     calls = []
 
@@ -408,24 +408,30 @@ def test_resolve_calls_a_provider_each_time(perm):
         calls.append(1)
         return {"clientId": "rotating", "accessToken": next(tokens)}
 
-    first, second = resolve(provider), resolve(provider)
+    source = credentials_source(provider, None)
+    first, second = source(), source()
     assert len(calls) == 2
     assert first.accessToken == TOKEN and second.accessToken == TOKEN[:-1] + "Z"
-    assert resolve(perm) is perm and resolve(None) is None
-    assert resolve(lambda: None) is None
+    assert credentials_source(perm, None)() is perm and credentials_source(None, None) is None
+    assert credentials_source(lambda: None, None)() is None
     with pytest.raises(CredentialsError, match="got int"):
-        resolve(lambda: 42)
+        credentials_source(lambda: 42, None)()
 
 
 def test_async_provider(perm):
+    import tcdyn
+    from tcdyn.options import credentials_source
+
     async def provider():
         return perm
 
-    with pytest.raises(CredentialsError, match="asynchronous: use aresolve"):
-        resolve(provider)
-    assert asyncio.run(aresolve(provider)) is perm
-    assert asyncio.run(aresolve(lambda: perm)) is perm
-    assert asyncio.run(aresolve({"clientId": "project/me", "accessToken": TOKEN})) == perm
+    with pytest.raises(CredentialsError, match="the credentials provider is async"):
+        tcdyn.Queue(rootUrl="https://tc.example.com", credentials=provider).credentials  # noqa: B018
+
+    async def awaited(value):
+        return await credentials_source(value, None)()
+
+    assert asyncio.run(awaited(provider)) is perm
 
 
 # -- bewits --------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ after_import = sorted(m for m in ('httpx', 'jsonschema', 'aio_pika', 'referencin
 tcdyn.Queue
 after_class = sorted(m for m in ('httpx', 'jsonschema', 'aio_pika', 'referencing')
                      if m in sys.modules)
-refs = tcdyn.Queue._deployment.references
+from tcdyn.default import default
+refs = default().references
 print(json.dumps({"import": after_import, "class": after_class, "parsed": sorted(refs._models)}))
 """
 

@@ -98,7 +98,7 @@ def call_every_entry(tc, dep, name, root_url, http):
         assert len(dep.requests) == before + 1, entry.name
         seen = dep.requests[-1]
         assert (seen.service, seen.name, seen.method) == (model.serviceName, entry.name,
-                                                         entry.method)
+                                                         entry.http_method)
         assert seen.params == dict(zip(entry.args, values, strict=True))
         assert seen.client_id == CLIENT_ID, f"{name}.{entry.name} was not signed"
         if entry.input:

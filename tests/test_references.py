@@ -170,8 +170,8 @@ def test_cache_is_per_root_url(cache):
 
 
 def test_taskcluster_references_env_replaces_the_bundle(deployment_dir):
-    code = ("import tcdyn; print(tcdyn.WebServer.serviceName, "
-            "tcdyn.Queue._deployment.references.origin)")
+    code = ("import tcdyn, tcdyn.default; print(tcdyn.WebServer.serviceName, "
+            "tcdyn.default.default().references.origin)")
     env = {"TASKCLUSTER_REFERENCES": str(deployment_dir), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout

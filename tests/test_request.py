@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tcdyn
-from tcdyn.request import SEND, Call, RetryPolicy, Sleep, encode_segment, exchange
+from tcdyn.request import SEND, Call, RetryPolicy, Sleep, encode_segment, retry_flow
 from tcdyn.response import InvalidResponse, Received
 
 ENTRY = tcdyn.Queue._model.entries["getLatestArtifact"]
@@ -64,27 +64,27 @@ def ok(status=200, body=b'{"a": 1}', headers=None):
 
 def test_retry_loop_decisions():
     policy = RetryPolicy(max_retries=3)
-    assert _drive(exchange(CALL, policy), [ok(500), ok(502), ok()])[0] == {"a": 1}
-    exc, sleeps, sends = _drive(exchange(CALL, policy), [ok(500)] * 4)
+    assert _drive(retry_flow(CALL, policy), [ok(500), ok(502), ok()])[0] == {"a": 1}
+    exc, sleeps, sends = _drive(retry_flow(CALL, policy), [ok(500)] * 4)
     assert isinstance(exc, tcdyn.TaskclusterRestFailure) and exc.attempts == 4
     assert sends == 4 and len(sleeps) == 3
-    exc, _, sends = _drive(exchange(CALL, policy), [ok(404, b'{"code":"ResourceNotFound"}')])
+    exc, _, sends = _drive(retry_flow(CALL, policy), [ok(404, b'{"code":"ResourceNotFound"}')])
     assert isinstance(exc, tcdyn.ResourceNotFound) and sends == 1
-    result, sleeps, _ = _drive(exchange(CALL, policy),
+    result, sleeps, _ = _drive(retry_flow(CALL, policy),
                                [ok(429, b"", {"retry-after": "2"}), ok()])
     assert result == {"a": 1} and sleeps == [2.0]
-    exc, _, sends = _drive(exchange(CALL, policy), [ok(429, b"", {"retry-after": "3600"})])
+    exc, _, sends = _drive(retry_flow(CALL, policy), [ok(429, b"", {"retry-after": "3600"})])
     assert isinstance(exc, tcdyn.TaskclusterRestFailure) and sends == 1
     boom = httpx.ConnectError("refused")
-    exc, sleeps, sends = _drive(exchange(CALL, policy), [boom] * 4)
+    exc, sleeps, sends = _drive(retry_flow(CALL, policy), [boom] * 4)
     assert isinstance(exc, tcdyn.TaskclusterConnectionError) and exc.superExc is boom
-    assert _drive(exchange(CALL, policy), [ok(204, b"")])[0] is None
-    exc = _drive(exchange(CALL, policy), [ok(200, b"plain")])[0]
+    assert _drive(retry_flow(CALL, policy), [ok(204, b"")])[0] is None
+    exc = _drive(retry_flow(CALL, policy), [ok(200, b"plain")])[0]
     assert isinstance(exc, InvalidResponse) and "not JSON" in str(exc)
 
 
 def test_clock_skew_hint_on_stale_timestamp():
-    exc, _, _ = _drive(exchange(CALL, RetryPolicy()),
+    exc, _, _ = _drive(retry_flow(CALL, RetryPolicy()),
                        [ok(401, b'{"code":"AuthenticationFailed","message":"Stale timestamp"}')])
     assert isinstance(exc, tcdyn.TaskclusterAuthFailure) and "check this machine's clock" \
         in exc.message

@@ -183,7 +183,7 @@ if not TYPE_CHECKING:
         elif name in _SUBMODULES:
             value = importlib.import_module(f".{name}", __name__)
         elif name[:1].isupper():
-            from .deployment import default_class
+            from .default import default_class
 
             value = default_class(name)
         else:
@@ -193,7 +193,7 @@ if not TYPE_CHECKING:
 
 
 def __dir__() -> list[str]:
-    from .deployment import default
+    from .default import default
 
     public = {n for n in globals() if not n.startswith("_")} - {"annotations", "TYPE_CHECKING"}
     return sorted({*public, *_LAZY, *_SUBMODULES, *default().references.names()})

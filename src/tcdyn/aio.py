@@ -30,7 +30,7 @@ else:
         elif not name[:1].isupper():
             raise AttributeError(f"module 'tcdyn.aio' has no attribute {name!r}")
         else:
-            from .deployment import default_class
+            from .default import default_class
 
             value = default_class(name, asynchronous=True)
         globals()[name] = value
@@ -38,6 +38,6 @@ else:
 
 
 def __dir__() -> list[str]:
-    from .deployment import default
+    from .default import default
 
     return sorted({*globals(), *_MODULES, *default().references.names()})

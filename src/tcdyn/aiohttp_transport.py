@@ -2,7 +2,7 @@
 
 httpcore's async pool slows down sharply with many concurrent connections (encode/httpx#3215,
 encode/httpcore#1035), so a ``tcdyn.aio`` client made without ``client=`` sends its calls
-with an ``aiohttp.ClientSession`` instead. It drives the same ``request.exchange`` generator
+with an ``aiohttp.ClientSession`` instead. It drives the same ``request.retry_flow`` generator
 as ``transport.AsyncTransport`` and keeps its rules: one deadline per attempt (an asyncio
 timeout around connecting, sending and reading the whole body), bodies read raw and inflated
 by ``response.BodyReader`` within ``max_response_size``, no redirects followed, Hawk signed
@@ -30,9 +30,9 @@ import yarl
 from .credentials import Credentials
 from .errors import ClientClosedError
 from .hawk import HawkAuth, authorization_header
-from .request import SEND, Call, RetryPolicy, exchange
+from .request import Call, RetryPolicy, Sleep, retry_flow
 from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
-from .transport import DEFAULT_TIMEOUT, AsyncTransport
+from .transport import DEFAULT_TIMEOUT, OWN_AUTH, AsyncTransport
 
 if TYPE_CHECKING:
     import httpx
@@ -124,17 +124,28 @@ class AiohttpTransport:
             self._closer = _close_at_shutdown(self._session)
         return self._session
 
-    async def _headers(self, method: str, url: yarl.URL, body: bytes | None
-                       ) -> dict[str, str]:
+    def _signer(self, auth: Any) -> tuple[Any, Any]:
+        """The credentials source and allowed origins to sign with (``OWN_AUTH``: this
+        transport's; ``None``: unsigned; else a ``HawkAuth`` of the call's own)."""
+        if auth is OWN_AUTH:
+            return self._source, self._origins
+        if auth is None:
+            return None, frozenset()
+        if type(auth) is not HawkAuth:
+            raise TypeError(f"aiohttp transport signs with HawkAuth only, got {auth!r}")
+        return auth._source, auth._origins
+
+    async def _headers(self, method: str, url: yarl.URL, body: bytes | None,
+                       signer: tuple[Any, Any]) -> dict[str, str]:
         headers = dict(_BODY_HEADERS if body is not None else _GET_HEADERS)
-        source = self._source
+        source, origins = signer
         if source is None:
             return headers
         credentials = source()
         if credentials is not None and not isinstance(credentials, Credentials) \
                 and inspect.isawaitable(credentials):
             credentials = await credentials
-        if credentials is not None and (url.scheme, url.host, url.port) in self._origins:
+        if credentials is not None and (url.scheme, url.host, url.port) in origins:
             headers["Authorization"] = authorization_header(
                 credentials, method, _Target(url), body or None)  # type: ignore[arg-type]
         return headers
@@ -142,7 +153,7 @@ class AiohttpTransport:
     async def _exchange(self, session: aiohttp.ClientSession, call: Call, url: yarl.URL,
                         headers: dict[str, str]) -> Received:
         response = await session.request(
-            call.method, url, data=call.body, headers=headers, allow_redirects=False,
+            call.http_method, url, data=call.body, headers=headers, allow_redirects=False,
             ssl=_ssl() if url.scheme == "https" else True)
         try:
             reader = BodyReader(response.headers.get("Content-Encoding"),
@@ -157,10 +168,10 @@ class AiohttpTransport:
         finally:
             response.release()  # a body not read to its end closes the connection
 
-    async def _attempt(self, session: aiohttp.ClientSession, call: Call, url: yarl.URL
-                       ) -> Any:
+    async def _attempt(self, session: aiohttp.ClientSession, call: Call, url: yarl.URL,
+                       signer: tuple[Any, Any]) -> Any:
         """One try: a ``Received``, or the httpx exception the httpx transport would give."""
-        headers = await self._headers(call.method, url, call.body)
+        headers = await self._headers(call.http_method, url, call.body, signer)
         try:
             if self.timeout is None:
                 return await self._exchange(session, call, url, headers)
@@ -182,7 +193,10 @@ class AiohttpTransport:
         except aiohttp.ClientError as exc:
             return _error(_httpx_name(exc), str(exc), call, url, headers)
 
-    async def send(self, call: Call) -> Any:
+    async def send(self, call: Call, auth: Any = OWN_AUTH) -> Any:
+        """The call's result (retried as the policy says); ``auth`` as in
+        ``transport.AsyncTransport.send``."""
+        signer = self._signer(auth)
         session = self.session
         if call.query:
             import httpx
@@ -190,14 +204,14 @@ class AiohttpTransport:
             url = yarl.URL(str(httpx.URL(call.url, params=call.query)), encoded=True)
         else:
             url = yarl.URL(call.url, encoded=True)
-        flow = exchange(call, self.policy)
+        flow = retry_flow(call, self.policy)
         step = next(flow)
         while True:
-            if step is SEND:
-                outcome = await self._attempt(session, call, url)
-            else:
+            if isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
                 outcome = None
+            else:
+                outcome = await self._attempt(session, call, url, signer)
             try:
                 step = flow.send(outcome)
             except StopIteration as done:
@@ -229,7 +243,7 @@ def _error(name: str, message: str, call: Call, url: yarl.URL, headers: dict[str
 
     if "Authorization" in headers:
         headers = {**headers, "Authorization": _REDACTED}
-    request = httpx.Request(call.method, str(url), headers=headers, content=call.body)
+    request = httpx.Request(call.http_method, str(url), headers=headers, content=call.body)
     exc: httpx.TransportError = getattr(httpx, name)(message, request=request)
     return exc
 

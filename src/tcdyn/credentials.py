@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import inspect
 import json
 import logging
 import re
@@ -32,11 +31,9 @@ from .scopes import valid_scope
 __all__ = [
     "MAX_TEMPORARY_DURATION",
     "Credentials",
-    "aresolve",
     "bewit",
     "certificate_signature",
     "createTemporaryCredentials",
-    "resolve",
     "signed_url",
     "temporary_access_token",
 ]
@@ -457,31 +454,6 @@ class Credentials:
             return self.expires - margin <= now  # type: ignore[operator]
         except OverflowError:  # a margin past year 1 or 9999
             return margin > timedelta(0)  # type: ignore[operator]
-
-
-# -- providers -----------------------------------------------------------------------------
-
-def resolve(value: Any) -> Credentials | None:
-    """Credentials from a value or a provider: a callable is called (each time) and its
-    result coerced."""
-    if callable(value) and not isinstance(value, Credentials):
-        result = value()
-        if inspect.isawaitable(result):
-            if hasattr(result, "close"):
-                result.close()
-            raise CredentialsError("the credentials provider is asynchronous: use aresolve()")
-        return Credentials.coerce(result)
-    return Credentials.coerce(value)
-
-
-async def aresolve(value: Any) -> Credentials | None:
-    """Like :func:`resolve`, awaiting the provider's result when it is awaitable."""
-    if callable(value) and not isinstance(value, Credentials):
-        result = value()
-        if inspect.isawaitable(result):
-            result = await result
-        return Credentials.coerce(result)
-    return Credentials.coerce(value)
 
 
 # -- bewits --------------------------------------------------------------------------------

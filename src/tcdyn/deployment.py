@@ -1,18 +1,23 @@
 """A deployment: the service classes built from one ``ReferenceSet``.
 
 ``tcdyn.load(rootUrl_or_dir)`` returns one; ``tcdyn.Queue`` is an attribute of the default one
-(bundled references, or ``$TASKCLUSTER_REFERENCES``). Classes are built on first access and
-kept; ``.aio`` holds the asynchronous twins.
+(``tcdyn.default``). Classes are built on first access and kept; ``.aio`` holds the
+asynchronous twins. Built classes get the deployment's ``ClassContext``, not the deployment.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .context import ClassContext
 from .fetching import DEFAULT_TIMEOUT
 from .references import DEFAULT_MAX_AGE, ReferenceSet
+from .validation import Validator
+
+if TYPE_CHECKING:
+    from .request import Call
 
 log = logging.getLogger("tcdyn")
 
@@ -24,8 +29,12 @@ class Deployment:
         self.references = references
         self._module = module
         self._classes: dict[tuple[str, bool], type] = {}
-        self._schemas: Any = None
-        self._notices: set[str] = set()
+        self.validator = Validator(references)
+        #: What every class built here gets from this deployment (not the deployment).
+        self.context = ClassContext(
+            root_url=references.root_url, provenance=references.describe,
+            validator=self.validator, auth_call=self._auth_call,
+            sibling=lambda name, asynchronous: self.build(name, asynchronous=asynchronous))
         self.aio = AsyncNamespace(self)
 
     @property
@@ -52,74 +61,48 @@ class Deployment:
 
                 base = AsyncClient if asynchronous else Client
             module = f"{self._module}.aio" if asynchronous else self._module
-            cls = self._classes[key] = build_class(name, model, base, self, module)
+            cls = self._classes[key] = build_class(name, model, base, self.context, module)
         return cls
+
+    def _auth_call(self, root_url: str, entry_name: str) -> Call:
+        from .base import api_base_url
+        from .request import bind
+
+        model = self.references.model("Auth")
+        base_url = api_base_url(root_url, model.serviceName, model.apiVersion, model.baseUrl)
+        return bind(model.serviceName, base_url, model.entries[entry_name], (), {})
 
     @property
     def schemas(self) -> Any:
         """The deployment's schema registry (``tcdyn.schemas.SchemaRegistry``), or None
         when its references came without schemas (a bare references folder)."""
-        if self._schemas is None and self.references.has_schemas:
-            from .schemas import SchemaRegistry
-
-            self._schemas = SchemaRegistry(self.references.schema,
-                                           root_url=self.references.root_url)
-        return self._schemas
+        return self.validator.schemas
 
     def check(self, service: str, schema: str, instance: Any, what: str) -> bool:
-        """Validate ``instance`` against a schema an entry names (``v1/task.json#``).
-
-        Raises ``SchemaValidationError`` listing every problem. Returns False, after a
-        one-time notice, when the schema is not at hand (a bare references folder carries no
-        schemas): such a request goes out unvalidated rather than failing.
-        """
-        from .errors import SchemaNotAvailable
-
-        if not self.validating():
-            return False
-        registry = self.schemas
-        try:
-            registry.validate(registry.schema_path(service, schema), instance, what=what)
-        except SchemaNotAvailable as exc:
-            self._notice(exc.url, "not validated: %s", exc)
-            return False
-        return True
-
-    def validating(self) -> bool:
-        """Whether this deployment's schemas are at hand; says once when they are not."""
-        if self.schemas is None:
-            self._notice("no-schemas", "%s carry no schemas: requests and responses are not "
-                         "validated (tcdyn.load(rootUrl) or a mirror brings them)",
-                         self.references.describe())
-            return False
-        return True
+        """``Validator.check``: validate against a schema an entry names."""
+        return self.validator.check(service, schema, instance, what)
 
     def validate_message(self, binding: Any, payload: Any) -> None:
         """Check a Pulse message against its exchange's schema (for
         ``tcdyn.pulse.Consumer(validate=...)``); raises ``SchemaValidationError``."""
-        if binding.schema and binding.service:
-            self.check(binding.service, binding.schema, payload, f"{binding.name} message")
-
-    def _notice(self, key: str, message: str, *args: Any) -> None:
-        if key not in self._notices:
-            self._notices.add(key)
-            log.warning(message, *args)
+        self.validator.validate_message(binding, payload)
 
     def __getattr__(self, name: str) -> type:
-        if name.startswith("_"):
-            raise AttributeError(name)
         return self.service_class(name)
 
     def service_class(self, name: str, *, asynchronous: bool = False,
                       owner: str | None = None) -> type:
-        """``build(name)`` for attribute access: an ``AttributeError`` only when the set has
-        no such service (saying how to get one), any other failure as a
-        ``ReferenceLoadError`` that chains its cause."""
+        """A class for attribute access (``deployment.Queue``, ``tcdyn.aio.Queue``): the
+        one path of every ``__getattr__`` that hands out classes. An ``AttributeError`` for
+        a private name or a service the set does not have (saying how to get one), any
+        other failure as a ``ReferenceLoadError`` that chains its cause."""
         from .errors import ServiceNotFound
 
+        if name.startswith("_"):
+            raise AttributeError(name)
         try:
-            return _building(name, self.references.describe(),
-                             lambda: self.build(name, asynchronous=asynchronous))
+            return building(name, self.references.describe(),
+                            lambda: self.build(name, asynchronous=asynchronous))
         except ServiceNotFound as exc:  # the one place it becomes an AttributeError
             hint = (f"; tcdyn.load(rootUrl).{name} builds a deployment's own services"
                     if owner else "")
@@ -141,8 +124,6 @@ class AsyncNamespace:
         self._deployment = deployment
 
     def __getattr__(self, name: str) -> type:
-        if name.startswith("_"):
-            raise AttributeError(name)
         return self._deployment.service_class(name, asynchronous=True)
 
     def __dir__(self) -> list[str]:
@@ -170,7 +151,7 @@ def load(source: str | os.PathLike[str], *, refresh: bool = False,
     return Deployment(ReferenceSet.from_directory(text))
 
 
-def _building(name: str, where: str, build: Any) -> Any:
+def building(name: str, where: str, build: Any) -> Any:
     """``build()``, with an ``AttributeError`` raised inside it turned into a
     ``ReferenceLoadError`` (an attribute lookup would otherwise hide it)."""
     from .errors import ReferenceLoadError
@@ -180,27 +161,3 @@ def _building(name: str, where: str, build: Any) -> Any:
     except AttributeError as exc:
         raise ReferenceLoadError(where, f"building {name} failed: {type(exc).__name__}: "
                                  f"{exc}") from exc
-
-
-def default_class(name: str, *, asynchronous: bool = False) -> type:
-    """``tcdyn.<name>`` / ``tcdyn.aio.<name>``: a class of the default deployment."""
-    module = "tcdyn.aio" if asynchronous else "tcdyn"
-    source = os.environ.get("TASKCLUSTER_REFERENCES") or "the bundled references"
-    deployment = _building(name, source, default)
-    return deployment.service_class(name, asynchronous=asynchronous,
-                                    owner=f"module {module!r}")
-
-
-_default: Deployment | None = None
-
-
-def default() -> Deployment:
-    """The deployment behind ``tcdyn.Queue``: ``$TASKCLUSTER_REFERENCES`` or the bundle."""
-    global _default
-    if _default is None:
-        env = os.environ.get("TASKCLUSTER_REFERENCES")
-        refs = ReferenceSet.from_directory(env) if env else ReferenceSet.bundled()
-        if not env:
-            refs.origin = "bundled"
-        _default = Deployment(refs)
-    return _default

@@ -257,7 +257,7 @@ class BaseEvents:
     def __init__(self, options: Mapping[str, Any] | None = None, *,
                  rootUrl: str | None = None, exchangePrefix: str | None = None,
                  **kw: Any) -> None:
-        from .client import unknown_option
+        from .options import unknown_option
 
         name = type(self).__name__
         if options is not None and not isinstance(options, Mapping):

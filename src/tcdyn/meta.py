@@ -4,7 +4,10 @@ A method is a ``Method`` descriptor on the class, built once per reference; ``he
 ``inspect.signature`` and ``dir()`` read it like a function (its ``__doc__`` and
 ``__signature__`` come from the reference, rendered on first use). On an instance it binds
 into a ``BoundMethod``, which calls the client and also offers ``pages``/``items`` for
-paginated entries and the entry's ``scopes``.
+paginated entries and the entry's ``scopes``. An exchanges reference gives an
+``ExchangeEntry`` per exchange instead, whose call is a ``Binding``.
+
+A built class knows its deployment only through a ``ClassContext`` (``cls._context``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import types
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from .model import EntryModel, ExchangesModel, ServiceModel
+
+if TYPE_CHECKING:
+    from .context import ClassContext
 
 _P = inspect.Parameter
 #: The bound form of a method, for type checkers: ``BoundMethod`` or, in the generated
@@ -35,10 +41,10 @@ class Method(Generic[_B]):
     """An API method of a service class (a descriptor, built once per reference entry)."""
 
     def __init__(self, entry: EntryModel, service: ServiceModel, owner_name: str,
-                 module: str, deployment: Any = None) -> None:
+                 module: str, context: ClassContext | None = None) -> None:
         self.entry = entry
         self._service = service
-        self._deployment = deployment
+        self._context = context
         self._owner_name = owner_name
         self.__name__ = entry.name
         self.__qualname__ = f"{owner_name}.{entry.name}"
@@ -67,8 +73,11 @@ class Method(Generic[_B]):
             self._doc = self._render_doc()
         return self._doc
 
+    def _registry(self) -> Any:
+        return self._context.validator.schemas if self._context is not None else None
+
     def _schema(self, name: str | None) -> Any:
-        registry = self._deployment.schemas
+        registry = self._registry()
         if name is None or registry is None:
             return None
         return registry.resolved(registry.schema_path(self._service.serviceName, name))
@@ -94,10 +103,10 @@ class Method(Generic[_B]):
 
         if self.entry.input is None:
             raise TypeError(f"{self.__qualname__}() takes no payload")
-        registry = self._deployment.schemas
+        registry = self._registry()
         if registry is None:
-            raise SchemaNotAvailable(self.entry.input, self.entry.input,
-                                     self._deployment.references.describe())
+            where = self._context.provenance() if self._context is not None else "?"
+            raise SchemaNotAvailable(self.entry.input, self.entry.input, where)
         sent = json.loads(encode_body(self.entry, payload))  # what the call would send
         registry.validate(registry.schema_path(self._service.serviceName, self.entry.input),
                           sent, what=f"{self.entry.name} payload")
@@ -107,7 +116,7 @@ class Method(Generic[_B]):
         lines = [e.title or e.name, ""]
         if e.description:
             lines += [textwrap.dedent(e.description).strip(), ""]
-        lines.append(f"{e.method} {e.route}  [{e.stability}]  "
+        lines.append(f"{e.http_method} {e.route}  [{e.stability}]  "
                      f"({self._service.serviceName}/{self._service.apiVersion})")
         args = list(e.args)
         if e.input:
@@ -126,7 +135,7 @@ class Method(Generic[_B]):
 
     def _payload_outline(self) -> list[str]:
         """``Payload:`` and the input schema's fields, or nothing when it is not at hand."""
-        if self.entry.input is None or self._deployment is None:
+        if self.entry.input is None or self._context is None:
             return []
         from .errors import TaskclusterFailure
         from .outline import outline
@@ -247,8 +256,9 @@ class BoundMethod:
         return f"<bound method {self.method.__qualname__} of {self.__self__!r}>"
 
 
-class Topic:
-    """An exchange of an events class: calling it gives a ``Binding``."""
+class ExchangeEntry:
+    """An exchange of an events class (one ``exchanges.json`` entry): calling it gives a
+    ``Binding``."""
 
     def __init__(self, entry: dict[str, Any], model: ExchangesModel, owner_name: str,
                  module: str) -> None:
@@ -300,15 +310,15 @@ class Topic:
 
 
 class ServiceMeta(type):
-    """Builds a service class from a model: ``ServiceMeta.build(model, base, deployment)``."""
+    """Builds a service class from a model: ``build_class(name, model, base, context)``."""
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
-                model: ServiceModel | ExchangesModel | None = None, deployment: Any = None
-                ) -> ServiceMeta:
+                model: ServiceModel | ExchangesModel | None = None,
+                context: ClassContext | None = None) -> ServiceMeta:
         if model is not None:
             module = namespace.get("__module__", "tcdyn")
             namespace.update(serviceName=model.serviceName, apiVersion=model.apiVersion,
-                             _model=model, _deployment=deployment,
+                             _model=model, _context=context,
                              __doc__=_class_doc(model))
             if isinstance(model, ExchangesModel):
                 namespace.update(exchangePrefix=model.exchangePrefix, reference=model.raw,
@@ -317,22 +327,24 @@ class ServiceMeta(type):
             # ``client.meta.<name>``); private names never reach here (see model.py).
             if isinstance(model, ServiceModel):
                 for entry_name, entry in model.entries.items():
-                    namespace[entry_name] = Method(entry, model, name, module, deployment)
+                    namespace[entry_name] = Method(entry, model, name, module, context)
             else:
-                for entry_name, topic in model.entries.items():
-                    namespace[entry_name] = Topic(dict(topic), model, name, module)
+                for entry_name, raw in model.entries.items():
+                    namespace[entry_name] = ExchangeEntry(dict(raw), model, name, module)
         return super().__new__(mcs, name, bases, namespace)
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
-                 model: Any = None, deployment: Any = None) -> None:
+                 model: Any = None, context: Any = None) -> None:
+        # ``type.__init__`` refuses the class keywords ``__new__`` consumed (model,
+        # context): they are taken here and not passed on.
         super().__init__(name, bases, namespace)
 
     def __repr__(cls) -> str:
         model = getattr(cls, "_model", None)
         if model is None:
             return super().__repr__()
-        deployment = cls._deployment  # type: ignore[attr-defined]
-        where = deployment.references.describe() if deployment is not None else "?"
+        context = cls._context  # type: ignore[attr-defined]
+        where = context.provenance() if context is not None else "?"
         return (f"<class {cls.__module__}.{cls.__name__}: {model.serviceName}/"
                 f"{model.apiVersion}, {len(model.entries)} "
                 f"{'methods' if model.kind == 'api' else 'exchanges'}, {where}>")
@@ -401,7 +413,6 @@ def _class_doc(model: ServiceModel | ExchangesModel) -> str:
 
 
 def build_class(name: str, model: ServiceModel | ExchangesModel, base: type,
-                deployment: Any, module: str = "tcdyn") -> type:
+                context: ClassContext | None, module: str = "tcdyn") -> type:
     """A new service class ``name`` deriving from ``base``, with the model's entries."""
-    return ServiceMeta(name, (base,), {"__module__": module}, model=model,
-                       deployment=deployment)
+    return ServiceMeta(name, (base,), {"__module__": module}, model=model, context=context)

@@ -189,7 +189,8 @@ class EntryModel:
     """One API method: its route, arguments, query names, schemas and scopes."""
 
     name: str
-    method: str          # upper case
+    #: The HTTP verb, upper case (``GET``).
+    http_method: str
     route: str
     args: tuple[str, ...]
     query: tuple[str, ...]
@@ -199,7 +200,6 @@ class EntryModel:
     stability: str
     title: str
     description: str
-    category: str
     raw: Mapping[str, Any] = field(repr=False)
     #: The route split into literal text (str) and argument positions (int).
     route_parts: tuple[str | int, ...] = field(repr=False, default=())
@@ -215,11 +215,11 @@ class EntryModel:
             pos = m.end()
         parts.append(raw["route"][pos:])
         return cls(
-            name=raw["name"], method=raw["method"].upper(), route=raw["route"], args=args,
+            name=raw["name"], http_method=raw["method"].upper(), route=raw["route"], args=args,
             query=tuple(raw.get("query", ())), input=raw.get("input"),
             output=raw.get("output"), scopes=raw.get("scopes"),
             stability=raw.get("stability", "stable"), title=raw.get("title", ""),
-            description=raw.get("description", ""), category=raw.get("category", ""),
+            description=raw.get("description", ""),
             raw=raw, route_parts=tuple(p for p in parts if p != ""),
         )
 

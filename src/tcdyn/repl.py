@@ -39,8 +39,9 @@ def namespace(root_url: str | None, references: str | None) -> tuple[dict[str, A
     import tcdyn
     from tcdyn import deployment as dep
     from tcdyn.client import Client
+    from tcdyn.default import default
 
-    deployment = dep.load(references) if references else dep.default()
+    deployment = dep.load(references) if references else default()
     root = root_url or os.environ.get("TASKCLUSTER_ROOT_URL") or deployment.root_url
     names: dict[str, Any] = {"tcdyn": tcdyn, "deployment": deployment}
     made: list[str] = []

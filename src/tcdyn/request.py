@@ -1,9 +1,10 @@
 """Everything about an API call that needs no I/O, shared by the sync and async clients.
 
 ``bind`` turns a method's arguments into a ``Call`` (HTTP method, URL, query, body);
-``exchange`` is the retry loop as a generator that asks its driver to send or to sleep, so
-both transports run the very same decisions (``response.value`` gives a success's value,
-``error_for`` the typed error of the rest); ``next_page`` / ``page_items`` drive pagination.
+``retry_flow`` is the retry loop as a generator that asks its driver to ``Send`` or to
+``Sleep``, so both transports run the very same decisions (``response.value`` gives a
+success's value, ``error_for`` the typed error of the rest); a ``Pager`` decides the calls and
+items of a paginated listing for both clients' ``pages`` / ``items``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .errors import (
     TaskclusterArgumentError as ArgumentError,
 )
 from .model import EntryModel
+from .options import DEFAULT_MAX_RETRIES
 from .response import Received, clip, error_text
 from .response import value as response_value
 
@@ -43,7 +45,7 @@ class Call:
 
     service: str
     name: str
-    method: str
+    http_method: str
     url: str
     query: dict[str, str] | None
     body: bytes | None
@@ -54,7 +56,7 @@ class RetryPolicy:
     """The official clients' policy: 5 retries on 5xx and connection errors with exponential
     backoff (0.1 s factor, +-25 % jitter, 30 s cap), and on 429 after ``Retry-After``."""
 
-    max_retries: int = 5
+    max_retries: int = DEFAULT_MAX_RETRIES
     delay_factor: float = 0.1
     randomization_factor: float = 0.25
     max_delay: float = 30.0
@@ -228,7 +230,7 @@ def bind(service: str, base_url: str, entry: EntryModel, args: tuple, kwargs: di
     url = build_url(base_url, entry, values)
     if payload is None and entry.input is not None:
         raise ArgumentError(f"{entry.name}() payload must not be None")
-    return Call(service, entry.name, entry.method, url, _encode_query(entry, query),
+    return Call(service, entry.name, entry.http_method, url, _encode_query(entry, query),
                 None if payload is None else encode_body(entry, payload))
 
 
@@ -259,10 +261,10 @@ def error_for(call: Call, received: Received, attempts: int) -> TaskclusterRestF
         cls = TaskclusterAuthFailure if status == 401 else TaskclusterRestFailure
     return cls(message, status_code=status, code=code if isinstance(code, str) else None,
                body=body, raw_body=raw, service=call.service, method_name=call.name,
-               http_method=call.method, url=received.url or call.url, attempts=attempts)
+               http_method=call.http_method, url=received.url or call.url, attempts=attempts)
 
 
-def retry_after(value: str | None, policy: RetryPolicy) -> float | None:
+def retry_after(value: str | None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date)."""
     if not value:
         return None
@@ -277,14 +279,21 @@ def retry_after(value: str | None, policy: RetryPolicy) -> float | None:
     return max(0.0, seconds)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Ask the driver to send the call once and resume with the outcome: a
+    ``response.Received``, or the transport exception that prevented one."""
+
+
+@dataclass(frozen=True, slots=True)
 class Sleep:
     """Ask the driver to wait this many seconds, then resume."""
 
     seconds: float
 
 
-SEND = "send"
+#: The one ``Send`` step (it carries nothing).
+SEND = Send()
 
 
 def _retry(call: Call, policy: RetryPolicy, attempt: int, why: str,
@@ -297,8 +306,7 @@ def _retry(call: Call, policy: RetryPolicy, attempt: int, why: str,
     return Sleep(seconds)
 
 
-def exchange(call: Call, policy: RetryPolicy
-             ) -> Generator[str | Sleep, Any, Any]:
+def retry_flow(call: Call, policy: RetryPolicy) -> Generator[Send | Sleep, Any, Any]:
     """The retry loop, as a generator shared by the sync and async transports.
 
     It yields ``SEND`` and expects back either a ``response.Received`` or the transport
@@ -314,19 +322,20 @@ def exchange(call: Call, policy: RetryPolicy
         if isinstance(outcome, BaseException):
             if not retries_left:
                 raise TaskclusterConnectionError(
-                    f"{call.service}.{call.name}: {call.method} {call.url} failed after "
+                    f"{call.service}.{call.name}: {call.http_method} {call.url} failed after "
                     f"{attempt} attempts: {type(outcome).__name__}: {outcome}",
                     url=call.url, attempts=attempt, superExc=outcome) from outcome
             yield _retry(call, policy, attempt, type(outcome).__name__)
             continue
         status = outcome.status
         if status < 400:
-            return response_value(call.service, call.name, call.method, outcome, attempt)
+            return response_value(call.service, call.name, call.http_method, outcome,
+                                  attempt)
         if retries_left and status >= 500:
             yield _retry(call, policy, attempt, f"HTTP {status}")
             continue
         if retries_left and status == 429:
-            wait = retry_after(outcome.headers.get("retry-after"), policy)
+            wait = retry_after(outcome.headers.get("retry-after"))
             if wait is None or wait <= policy.max_retry_after:
                 yield _retry(call, policy, attempt, "HTTP 429", wait)
                 continue
@@ -343,15 +352,6 @@ def next_query(query: dict[str, str] | None, page: Any) -> dict[str, str] | None
     return {**(query or {}), "continuationToken": str(token)}
 
 
-def next_page(call: Call, page: Any, pages_seen: int, max_pages: int | None
-              ) -> Call | None:
-    """The call for the page after ``page``; ``None`` after the last or ``max_pages``."""
-    if max_pages is not None and pages_seen >= max_pages:
-        return None
-    query = next_query(call.query, page)
-    return None if query is None else dataclasses.replace(call, query=query)
-
-
 def page_items(entry: EntryModel, page: Any, key: str | None = None) -> list[Any]:
     """The list of items one page carries (its only list-valued field, or ``key``)."""
     if not isinstance(page, dict):
@@ -364,3 +364,59 @@ def page_items(entry: EntryModel, page: Any, key: str | None = None) -> list[Any
     if len(lists) != 1:
         raise TypeError(f"{entry.name}() pages have list fields {lists}: pass key=")
     return page[lists[0]]
+
+
+class Pager:
+    """The decisions of one listing, shared by the sync and async clients: which call
+    fetches the next page (``after(call, page)``, until None), and which items of a page to
+    hand out (``take(page)``, until ``done``). The clients only send and wait.
+
+    A non-paginated entry is one page; ``max_pages`` / ``max_items`` stop early."""
+
+    __slots__ = ("_key", "_left", "_max_pages", "_pages", "entry")
+
+    def __init__(self, entry: EntryModel, *, max_pages: int | None = None,
+                 key: str | None = None, max_items: int | None = None) -> None:
+        self.entry = entry
+        self._max_pages = max_pages
+        self._pages = 0
+        self._key = key
+        self._left = max_items
+
+    def after(self, call: Call, page: Any) -> Call | None:
+        """The call for the page after ``page`` (fetched by ``call``), or None."""
+        self._pages += 1
+        if not self.entry.paginated or (self._max_pages is not None
+                                        and self._pages >= self._max_pages):
+            return None
+        query = next_query(call.query, page)
+        return None if query is None else dataclasses.replace(call, query=query)
+
+    @property
+    def done(self) -> bool:
+        """Whether ``max_items`` items were handed out (no more pages are needed)."""
+        return self._left is not None and self._left <= 0
+
+    def take(self, page: Any) -> list[Any]:
+        """The items of ``page`` to hand out (all, or up to what ``max_items`` leaves)."""
+        items = page_items(self.entry, page, self._key)
+        if self._left is None:
+            return items
+        items = items[:max(self._left, 0)]
+        self._left -= len(items)
+        return items
+
+
+def split_paging(entry: EntryModel, kwargs: dict) -> tuple[dict, Any]:
+    """A call's keywords without the official ``paginationHandler`` / ``paginationLimit``
+    (the limit put into the query when the entry takes one), and the handler or None."""
+    if "paginationHandler" not in kwargs and "paginationLimit" not in kwargs:
+        return kwargs, None
+    rest = dict(kwargs)
+    handler = rest.pop("paginationHandler", None)
+    limit = rest.pop("paginationLimit", None)
+    if handler is not None and not callable(handler):
+        raise ArgumentError(f"paginationHandler must be callable, got {type(handler).__name__}")
+    if limit is not None and "limit" in entry.query:
+        rest["query"] = {**(rest.get("query") or {}), "limit": limit}
+    return rest, handler

@@ -16,9 +16,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 from .errors import InvalidResponse, ResponseTooLarge, TaskclusterRestFailure
+from .options import DEFAULT_MAX_RESPONSE_SIZE
 
-#: Default ceiling on a response body, after decompression (the ``max_response_size`` option).
-DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
 #: How much of a server's error message goes into the exception text.
 MESSAGE_LIMIT = 2000
 #: What tcdyn asks servers for: the encodings ``BodyReader`` inflates.

@@ -238,10 +238,11 @@ def main(source: str | None, out: str) -> int:
     a mirror or references folder, or, with no source, ``tcdyn.Queue``'s own) into OUT.
     Returns the exit status; an error is one line on stderr."""
     from . import deployment as dep
+    from .default import default
     from .errors import TaskclusterFailure
 
     try:
-        deployment = dep.default() if source is None else dep.load(source)
+        deployment = default() if source is None else dep.load(source)
         files = stub_files(deployment.references, deployment.schemas)
         paths = write(files, out)
     except (TaskclusterFailure, OSError) as exc:

@@ -25,6 +25,7 @@ from .errors import (
     TaskclusterConnectionError,
     TaskclusterRestFailure,
 )
+from .options import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT
 from .request import RetryPolicy
 from .response import BodyReader, clip
 
@@ -34,8 +35,6 @@ log = logging.getLogger("tcdyn.transfer")
 DATA_INLINE_MAX_SIZE = 8192
 #: Bytes read from a reader, or from a response, at a time.
 CHUNK_SIZE = 1024 * 1024
-#: Default seconds any one socket wait on a storage host may take (a stall ends there).
-DEFAULT_TIMEOUT = 30.0
 #: How much of a storage host's error body goes into the exception.
 ERROR_BODY_LIMIT = 64 * 1024
 #: The hashes the object service accepts.
@@ -152,8 +151,6 @@ def service_timeout(service: Any) -> float | None:
 
 def service_max_size(service: Any) -> int:
     """The body ceiling of a tcdyn client (``max_response_size``), for in-memory results."""
-    from .response import DEFAULT_MAX_RESPONSE_SIZE
-
     value = getattr(service, "_max_response_size", None)
     return value if isinstance(value, int) and value > 0 else DEFAULT_MAX_RESPONSE_SIZE
 
@@ -450,12 +447,13 @@ def artifact_kind(answer: Any) -> str:
 def object_client(queue: Any, credentials: Any, maxRetries: int, asynchronous: bool) -> Any:
     """An object-service client for an ``object`` artifact's credentials, from the same
     deployment (and with the same rootUrl and timeout) as ``queue``."""
-    deployment = getattr(type(queue), "_deployment", None)
-    if deployment is None:
-        from .deployment import default
+    context = getattr(type(queue), "_context", None)
+    if context is not None:
+        cls = context.sibling("Object", asynchronous)
+    else:
+        from .default import default
 
-        deployment = default()
-    cls = deployment.build("Object", asynchronous=asynchronous)
+        cls = default().build("Object", asynchronous=asynchronous)
     options = getattr(queue, "options", None)
     root = options.get("rootUrl") if isinstance(options, Mapping) else None
     return cls(rootUrl=root, credentials=credentials, maxRetries=maxRetries,

@@ -1,6 +1,6 @@
 """The only code that does HTTP I/O: it sends ``Call``s with httpx, sync or async.
 
-Both transports drive the same ``request.exchange`` generator, so retries, backoff, error
+Both transports drive the same ``request.retry_flow`` generator, so retries, backoff, error
 mapping and redirects behave identically; they differ only in how they send, read and sleep.
 Redirects are never followed (a 303's JSON body is the result, as with the official client),
 which also keeps credentials from ever reaching another host. Each attempt has one deadline
@@ -20,14 +20,16 @@ import httpx
 
 from .deadline import Deadline, bounded, sync_client
 from .errors import ClientClosedError
-from .request import SEND, Call, RetryPolicy, exchange
-from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
+from .options import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT
+from .request import Call, RetryPolicy, Sleep, retry_flow
+from .response import ACCEPT_ENCODING, BodyReader, Received
 
-DEFAULT_TIMEOUT = 30.0
 _HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
 _JSON = {"Content-Type": "application/json"}
 _JSON_HEADERS = {**_HEADERS, **_JSON}
 _REDACTED = "<redacted>"
+#: ``send(call)`` signs with the transport's own auth (``auth=None`` sends unsigned).
+OWN_AUTH: Any = object()
 
 
 if sys.version_info >= (3, 11):
@@ -47,7 +49,7 @@ def _request(client: httpx.Client | httpx.AsyncClient, call: Call,
     else:
         headers = None if own else _HEADERS
     return client.build_request(
-        call.method, call.url, params=call.query, content=call.body, headers=headers,
+        call.http_method, call.url, params=call.query, content=call.body, headers=headers,
         extensions={"timeout": deadline if deadline is not None else
                     {"connect": None, "read": None, "write": None, "pool": None}})
 
@@ -123,16 +125,16 @@ class SyncTransport(_Transport):
         return self._client
 
     def _attempt(self, client: httpx.Client, request: httpx.Request,
-                 deadline: Deadline | None) -> Received:
+                 deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
         if deadline is None:
-            return self._exchange(client, request, None)
+            return self._exchange(client, request, None, auth)
         deadline.start()
         with bounded(deadline):
-            return self._exchange(client, request, deadline)
+            return self._exchange(client, request, deadline, auth)
 
     def _exchange(self, client: httpx.Client, request: httpx.Request,
-                  deadline: Deadline | None) -> Received:
-        response = client.send(request, auth=self.auth, follow_redirects=False, stream=True)
+                  deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
+        response = client.send(request, auth=auth, follow_redirects=False, stream=True)
         try:
             if response.is_stream_consumed:  # answered from memory (e.g. a MockTransport)
                 return self._received(response, self._in_memory(response))
@@ -146,21 +148,25 @@ class SyncTransport(_Transport):
         finally:
             response.close()
 
-    def send(self, call: Call) -> Any:
+    def send(self, call: Call, auth: Any = OWN_AUTH) -> Any:
+        """The call's result (retried as the policy says); ``auth`` replaces the
+        transport's own for this call."""
         client = self.client
         deadline = self._deadline()
         request = _request(client, call, deadline, self._owns_client)
-        flow = exchange(call, self.policy)
+        if auth is OWN_AUTH:
+            auth = self.auth
+        flow = retry_flow(call, self.policy)
         step = next(flow)
         while True:
-            if step is SEND:
+            if isinstance(step, Sleep):
+                time.sleep(step.seconds)
+                outcome: Any = None
+            else:
                 try:
-                    outcome: Any = self._attempt(client, request, deadline)
+                    outcome = self._attempt(client, request, deadline, auth)
                 except httpx.TransportError as exc:
                     outcome = _redacted(exc)
-            else:
-                time.sleep(step.seconds)
-                outcome = None
             try:
                 step = flow.send(outcome)
             except StopIteration as done:
@@ -198,18 +204,19 @@ class AsyncTransport(_Transport):
 
 
     async def _attempt(self, client: httpx.AsyncClient, request: httpx.Request,
-                       deadline: Deadline | None) -> Received:
+                       deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
         if deadline is None:
-            return await self._exchange(client, request, None)
+            return await self._exchange(client, request, None, auth)
         deadline.start()
         try:
-            return await _within(deadline.total, self._exchange(client, request, deadline))
+            return await _within(deadline.total,
+                                 self._exchange(client, request, deadline, auth))
         except asyncio.TimeoutError:
             raise self._expired(request, deadline) from None
 
     async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request,
-                        deadline: Deadline | None) -> Received:
-        response = await client.send(request, auth=self.auth, follow_redirects=False,
+                        deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
+        response = await client.send(request, auth=auth, follow_redirects=False,
                                      stream=True)
         try:
             if response.is_stream_consumed:  # answered from memory (e.g. a MockTransport)
@@ -224,21 +231,24 @@ class AsyncTransport(_Transport):
         finally:
             await response.aclose()
 
-    async def send(self, call: Call) -> Any:
+    async def send(self, call: Call, auth: Any = OWN_AUTH) -> Any:
+        """The call's result (see ``SyncTransport.send``)."""
         client = self.client
         deadline = self._deadline()
         request = _request(client, call, deadline, self._owns_client)
-        flow = exchange(call, self.policy)
+        if auth is OWN_AUTH:
+            auth = self.auth
+        flow = retry_flow(call, self.policy)
         step = next(flow)
         while True:
-            if step is SEND:
+            if isinstance(step, Sleep):
+                await asyncio.sleep(step.seconds)
+                outcome: Any = None
+            else:
                 try:
-                    outcome: Any = await self._attempt(client, request, deadline)
+                    outcome = await self._attempt(client, request, deadline, auth)
                 except httpx.TransportError as exc:
                     outcome = _redacted(exc)
-            else:
-                await asyncio.sleep(step.seconds)
-                outcome = None
             try:
                 step = flow.send(outcome)
             except StopIteration as done:

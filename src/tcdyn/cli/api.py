@@ -34,7 +34,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, *, full: bool = Fals
                          "method")
     if not full:
         return
-    from ..deployment import default
+    from ..default import default
 
     deployment = default()
     services = api.add_subparsers(dest="service", metavar="SERVICE")
@@ -128,7 +128,7 @@ def method_description(model: ServiceModel, entry: EntryModel,
     from ..meta import _describe_scopes
 
     lines = [f"{entry.title or entry.name}", "",
-             f"{entry.method} {entry.route}  [{entry.stability}]  "
+             f"{entry.http_method} {entry.route}  [{entry.stability}]  "
              f"({model.serviceName}/{model.apiVersion})"]
     if entry.description:
         paragraph = textwrap.dedent(entry.description).strip().split("\n\n")[0]

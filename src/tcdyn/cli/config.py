@@ -175,13 +175,14 @@ class Settings:
         ``$TASKCLUSTER_REFERENCES`` / the config's ``references``; else the rootUrl's own
         references (fetched once a day into the cache); else the bundled set."""
         from .. import deployment as dep
+        from ..default import default
 
         source = self.references or self.root_url
         if source:
             if source == "bundled":
                 return dep.Deployment(_bundled())
             return dep.load(source)
-        return dep.default()
+        return default()
 
     def client(self, class_name: str) -> Any:
         """A client of ``class_name`` for the resolved rootUrl and credentials."""

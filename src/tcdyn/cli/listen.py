@@ -86,7 +86,7 @@ def _listen(args: argparse.Namespace) -> int:
 
 
 def _default() -> Any:
-    from ..deployment import default
+    from ..default import default
 
     return default()
 

@@ -46,7 +46,8 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from ..deployment import default, load
+    from ..default import default
+    from ..deployment import load
 
     deployment = load(args.source, timeout=args.timeout) if args.source else default()
     print(deployment.references.describe())

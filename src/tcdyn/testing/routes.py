@@ -52,7 +52,7 @@ class Routes:
                 re.escape(p) if isinstance(p, str) else f"(?P<{entry.args[p]}>[^/]+)"
                 for p in entry.route_parts)
             self.by_version.setdefault((model.serviceName, model.apiVersion), []).append(Route(
-                model.serviceName, entry.name, entry.method, re.compile(f"^{regex}$"),
+                model.serviceName, entry.name, entry.http_method, re.compile(f"^{regex}$"),
                 entry.args, entry.scopes, entry.input, entry.output))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
