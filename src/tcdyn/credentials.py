@@ -8,8 +8,6 @@ auth service's rules byte for byte (see ``NOTES.md``, "Temporary credentials").
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -19,10 +17,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
-
-import mohawk.base
-import mohawk.bewit
-import slugid
 
 from .errors import CredentialsError
 from .redact import url_for_display
@@ -209,6 +203,8 @@ def _issue(issuer: str, token: str, scopes: Any, start: datetime | None,
             raise CredentialsError(
                 f"name {name!r} must differ from the issuer's clientId")
     if seed is None:
+        import slugid  # imported when first used: it loads uuid and platform
+
         seed = slugid.nice() + slugid.nice()
     elif not isinstance(seed, str) or len(seed) != 44:
         raise CredentialsError("seed must be a string of 44 characters (two slugids)")
@@ -231,14 +227,19 @@ def certificate_signature(issuer_token: str, cert: Mapping[str, Any], *,
         lines += [f"clientId:{name}", f"issuer:{issuer}"]
     lines += [f"seed:{cert['seed']}", f"start:{_num(cert['start'])}",
               f"expiry:{_num(cert['expiry'])}", "scopes:", *cert["scopes"]]
-    digest = hmac.new(issuer_token.encode(), "\n".join(lines).encode(), hashlib.sha256)
-    return _b64(digest.digest())
+    return _b64(_hmac_sha256(issuer_token, "\n".join(lines)))
 
 
 def temporary_access_token(issuer_token: str, seed: str) -> str:
     """URL-safe base64 (no padding) of HMAC-SHA256(issuer accessToken, seed)."""
-    digest = hmac.new(issuer_token.encode(), seed.encode(), hashlib.sha256).digest()
-    return _urlsafe_b64(digest).rstrip("=")
+    return _urlsafe_b64(_hmac_sha256(issuer_token, seed)).rstrip("=")
+
+
+def _hmac_sha256(key: str, message: str) -> bytes:
+    import hashlib  # imported when first used (OpenSSL's loading is not free)
+    import hmac
+
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()
 
 
 def _num(value: float) -> str:
@@ -488,6 +489,9 @@ def bewit(credentials: Credentials, url: str, expiration: float,
         raise CredentialsError(f"expiration must be a positive number of seconds, "
                                f"got {expiration!r}")
     exp = int((time.time() if now is None else now) + expiration)
+    import mohawk.base  # imported when first used: mohawk loads six, calendar, locale...
+    import mohawk.bewit
+
     resource = mohawk.base.Resource(credentials=credentials.hawk_credentials(), method="GET",
                                     ext=credentials.hawk_ext(), url=url, timestamp=exp,
                                     nonce="")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import email.utils
 import logging
 import random
 import time
@@ -271,6 +270,8 @@ def retry_after(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # imported when first used: it loads socket
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
