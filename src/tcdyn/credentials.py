@@ -7,23 +7,25 @@ auth service's rules byte for byte (see ``NOTES.md``, "Temporary credentials").
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import logging
 import re
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CredentialsError
 from .redact import url_for_display
 from .scopes import valid_scope
 
+if TYPE_CHECKING:  # datetime is imported where used: not every program needs it
+    from datetime import datetime, timedelta
+
 __all__ = [
-    "MAX_TEMPORARY_DURATION",
+    "MAX_TEMPORARY_DURATION",  # noqa: F822 (made by __getattr__ on first use)
     "Credentials",
     "bewit",
     "certificate_signature",
@@ -32,16 +34,15 @@ __all__ = [
     "temporary_access_token",
 ]
 
-#: The longest a certificate may last (the auth service's limit).
-MAX_TEMPORARY_DURATION = timedelta(days=31)
+_MAX_DAYS = 31  # the longest a certificate may last (the auth service's limit)
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9!@/:.+|_-]+$")  # the auth service's clientId pattern
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MS = timedelta(milliseconds=1)
-#: The millisecond timestamps a certificate may carry: those a ``datetime`` can hold.
-_MIN_MS = (datetime(1, 1, 1, tzinfo=timezone.utc) - _EPOCH) // _MS
-_MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc) - _EPOCH) // _MS
+#: The millisecond timestamps a certificate may carry: those a ``datetime`` can hold
+#: (0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z).
+_MIN_MS = -62135596800000
+_MAX_MS = 253402300799999
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _DICT_KEYS = {"clientId", "accessToken", "certificate", "authorizedScopes"}
 
 
@@ -146,30 +147,50 @@ def _certificate(value: Any, client_id: str) -> dict[str, Any] | None:
     return cert
 
 
+def __getattr__(name: str) -> Any:
+    if name == "MAX_TEMPORARY_DURATION":  #: the longest a certificate may last
+        from datetime import timedelta
+
+        return timedelta(days=_MAX_DAYS)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 def _urlsafe_b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).decode("ascii")
 
 
 def _compact(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
 
+def _epoch() -> datetime:
+    from datetime import datetime, timezone
+
+    return datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _utc(value: datetime, field: str) -> datetime:
+    from datetime import datetime, timezone
+
     if not isinstance(value, datetime):
         raise CredentialsError(f"{field} must be a datetime, got {type(value).__name__}")
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 def _ms(value: datetime) -> int:
-    return (value - _EPOCH) // _MS
+    from datetime import timedelta
+
+    return (value - _epoch()) // timedelta(milliseconds=1)
 
 
 def _from_ms(ms: float) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
+    from datetime import timedelta
+
+    return _epoch() + timedelta(milliseconds=ms)
 
 
 def _iso(value: datetime) -> str:
@@ -184,6 +205,8 @@ def _issue(issuer: str, token: str, scopes: Any, start: datetime | None,
            expiry: timedelta | datetime, name: str | None, seed: str | None
            ) -> tuple[str, str, dict[str, Any]]:
     """(clientId, accessToken, certificate) of new temporary credentials."""
+    from datetime import datetime, timedelta, timezone
+
     scope_list = list(_scopes(scopes, "scopes"))
     start = datetime.now(timezone.utc) if start is None else _utc(start, "start")
     if isinstance(expiry, timedelta):
@@ -194,7 +217,7 @@ def _issue(issuer: str, token: str, scopes: Any, start: datetime | None,
     expiry = _utc(expiry, "expiry")
     if expiry <= start:
         raise CredentialsError(f"expiry {_iso(expiry)} must be after start {_iso(start)}")
-    if expiry - start > MAX_TEMPORARY_DURATION:
+    if expiry - start > timedelta(days=_MAX_DAYS):
         raise CredentialsError(
             f"temporary credentials may last at most 31 days; {expiry - start} was asked for")
     if name:
@@ -437,15 +460,17 @@ class Credentials:
         return None if self.certificate is None else _from_ms(self.certificate["expiry"])
 
     def is_expired(self, now: datetime | float | None = None,
-                   margin: timedelta | float = timedelta(0)) -> bool:
+                   margin: timedelta | float = 0) -> bool:
         """True when the certificate expires within ``margin`` of ``now`` (datetime or epoch
         seconds; default: the current time). Permanent credentials never expire here."""
         if self.certificate is None:
             return False
+        from datetime import datetime, timedelta, timezone
+
         if now is None:
             now = datetime.now(timezone.utc)
         elif _is_number(now):
-            now = _EPOCH + timedelta(seconds=now)  # type: ignore[arg-type]
+            now = _epoch() + timedelta(seconds=now)  # type: ignore[arg-type]
         now = _utc(now, "now")  # type: ignore[arg-type]
         if _is_number(margin):
             margin = timedelta(seconds=margin)  # type: ignore[arg-type]

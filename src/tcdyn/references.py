@@ -22,7 +22,6 @@ import re
 import time
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,10 +72,15 @@ def cache_path(root_url: str) -> Path:
     return cache_dir() / f"{slug}-{digest}"
 
 
-@dataclass(frozen=True)
 class _Indexed:
-    rel: str
-    kind: str | None  # "api" / "exchanges" when known from the file name
+    """Where a class's reference is (``rel``) and, when its file name says, its ``kind``
+    (``"api"`` / ``"exchanges"``). A plain class: a dataclass costs more to make at import."""
+
+    __slots__ = ("kind", "rel")
+
+    def __init__(self, rel: str, kind: str | None) -> None:
+        self.rel = rel
+        self.kind = kind
 
 
 class ReferenceSet:
