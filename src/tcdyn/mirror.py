@@ -293,42 +293,42 @@ def _raw_items(data: bytes) -> list[dict[str, Any]] | None:
         text = data.decode(json.detect_encoding(data), "surrogatepass")
         scan, space = json.JSONDecoder().scan_once, _SPACE.match
 
-        def token(i: int) -> tuple[str, int]:  # the next non-space character, the index after
+        def after(i: int) -> tuple[str, int]:  # the next non-space character, the index after
             i = space(text, i).end()
             return text[i:i + 1], i + 1
 
         items: list[dict[str, Any]] = []
-        c, i = token(0)
+        c, i = after(0)
         if c != "[":
             return None
-        c, i = token(i)
+        c, i = after(i)
         while c != "]":
             if c != "{":
                 return None
             item: dict[str, Any] = {}
-            c, i = token(i)
+            c, i = after(i)
             while c != "}":
                 if c != '"':
                     return None
                 key, i = scan(text, i - 1)
-                c, i = token(i)
+                c, i = after(i)
                 if c != ":":
                     return None
                 start = space(text, i).end()
                 value, i = scan(text, start)
                 item[key] = text[start:i].encode("utf-8", "surrogatepass") \
                     if key == "content" else value
-                c, i = token(i)
+                c, i = after(i)
                 if c == ",":
-                    c, i = token(i)
+                    c, i = after(i)
                     if c != '"':
                         return None
                 elif c != "}":
                     return None
             items.append(item)
-            c, i = token(i)
+            c, i = after(i)
             if c == ",":
-                c, i = token(i)
+                c, i = after(i)
                 if c != "{":
                     return None
             elif c != "]":
@@ -426,8 +426,10 @@ def write_tree(root: Path, files: dict[str, bytes], root_url: str,
 
 
 def _make_dirs(base: str, folder: str, made: set[str]) -> None:
-    """Create ``base/folder`` and its parents (0755 less the umask), each once, each a real
-    directory inside ``base``; ``made`` holds the mirror paths done."""
+    """Create ``base/folder`` and its parents (0755 less the umask), each once; ``made``
+    holds the mirror paths done. A folder this call creates lies inside ``base`` because
+    its parent does (``mkdir`` makes no link); one that was already there must be a real
+    directory that resolves inside ``base``."""
     parts = folder.split("/")
     for i in range(1, len(parts) + 1):
         rel = "/".join(parts[:i])
@@ -439,8 +441,8 @@ def _make_dirs(base: str, folder: str, made: set[str]) -> None:
         except FileExistsError:
             if os.path.islink(path) or not os.path.isdir(path):
                 raise ReferenceLoadError(path, "is not a directory") from None
-        if not os.path.realpath(path).startswith(base + os.sep):
-            raise ReferenceLoadError(path, f"would be written outside {base}")
+            if not os.path.realpath(path).startswith(base + os.sep):
+                raise ReferenceLoadError(path, f"would be written outside {base}") from None
         made.add(rel)
 
 
