@@ -246,6 +246,8 @@ sys.stdin.read()
 
 
 def bench_cold_load(rounds: int) -> list[Row]:
+    import httpx
+
     import tcdyn
 
     proc = subprocess.Popen([sys.executable, "-c", SERVE], stdin=subprocess.PIPE,
@@ -253,20 +255,27 @@ def bench_cold_load(rounds: int) -> list[Row]:
     assert proc.stdout is not None
     root_url = proc.stdout.readline().strip()
     old = os.environ.get("TCDYN_CACHE_DIR")
+    raw = httpx.Client()
     try:
         with tempfile.TemporaryDirectory() as cache:
             os.environ["TCDYN_CACHE_DIR"] = cache
             tcdyn.load(root_url, refresh=True)  # warm the server
-            t = alternate({"load": lambda: timed(lambda: tcdyn.load(root_url, refresh=True),
-                                                 1)}, rounds)
+            bundle = f"{root_url}/references/references.json"
+            t = alternate({
+                "load": lambda: timed(lambda: tcdyn.load(root_url, refresh=True), 1),
+                # the server's share: building and sending references.json
+                "raw": lambda: timed(lambda: raw.get(bundle).content, 1)}, rounds)
     finally:
+        raw.close()
         if old is None:
             os.environ.pop("TCDYN_CACHE_DIR", None)
         else:
             os.environ["TCDYN_CACHE_DIR"] = old
         proc.communicate("")
     return [("cold tcdyn.load(rootUrl), full deployment (ms)", t["load"] * 1e3, "<= 40",
-             t["load"] * 1e3 <= 40, f"{t['load'] * 1e3:.1f} ms (refresh=True)")]
+             t["load"] * 1e3 <= 40,
+             f"{t['load'] * 1e3:.1f} ms (refresh=True); a raw httpx GET of references.json "
+             f"from the same server {t['raw'] * 1e3:.1f} ms")]
 
 
 def main() -> None:
