@@ -18,13 +18,11 @@ import contextlib
 import logging
 import os
 import re
-import secrets
-import shutil
 import stat
 import time
 from pathlib import Path
 
-from .mirror import MIRROR_FILE, make_dir, write_tree
+from .mirror import MIRROR_FILE, make_dir, token, write_tree
 
 log = logging.getLogger("tcdyn.references")
 
@@ -81,17 +79,21 @@ def current(entry: Path) -> Path | None:
     return version if (version / MIRROR_FILE).is_file() else None
 
 
-def store(entry: Path, files: dict[str, bytes], root_url: str) -> Path:
-    """Write ``files`` as a new whole mirror in ``entry`` and make it current."""
+def store(entry: Path, files: dict[str, bytes], root_url: str,
+          digest: str | None = None) -> Path:
+    """Write ``files`` as a new whole mirror in ``entry`` and make it current (``digest``:
+    their ``mirror.content_digest``, when known)."""
     entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with contextlib.suppress(FileExistsError):
         entry.mkdir(mode=0o755)
     staging = make_dir(entry, ".tmp-")
     try:
-        write_tree(staging, files, root_url)
-        version = entry / f"v-{time.time_ns()}-{secrets.token_hex(4)}"
+        write_tree(staging, files, root_url, digest)
+        version = entry / f"v-{time.time_ns()}-{token(4)}"
         os.rename(staging, version)
     except BaseException:
+        import shutil
+
         shutil.rmtree(staging, ignore_errors=True)
         raise
     point(entry, version)
@@ -100,7 +102,7 @@ def store(entry: Path, files: dict[str, bytes], root_url: str) -> Path:
 
 def point(entry: Path, version: Path) -> None:
     """Make ``version`` the current mirror of ``entry`` (atomically)."""
-    tmp = entry / f".tmp-{secrets.token_hex(6)}"
+    tmp = entry / f".tmp-{token(6)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "w") as f:
         f.write(version.name + "\n")
@@ -137,12 +139,14 @@ def prune(entry: Path) -> None:
 
 def _remove(path: Path) -> None:
     """Rename aside (atomic, so no reader sees it half-deleted), then delete."""
-    trash = path.with_name(f".trash-{secrets.token_hex(6)}")
+    trash = path.with_name(f".trash-{token(6)}")
     try:
         os.rename(path, trash)
     except OSError:
         return  # another process got there first
     if trash.is_dir() and not trash.is_symlink():
+        import shutil
+
         shutil.rmtree(trash, ignore_errors=True)
     else:
         trash.unlink(missing_ok=True)

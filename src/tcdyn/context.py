@@ -8,7 +8,6 @@ client code does not depend on deployment code at run time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -29,10 +28,11 @@ class Validator(Protocol):
         """Validate ``instance`` against an entry's schema; False when it is not at hand."""
 
 
-@dataclass(frozen=True, slots=True)
 class ClassContext:
-    """The deployment's side of a built class."""
+    """The deployment's side of a built class (read-only; a plain class, because a frozen
+    slotted dataclass costs more to make than ``import tcdyn; tcdyn.Queue`` should pay)."""
 
+    __slots__ = ("auth_call", "provenance", "root_url", "sibling", "validator")
     #: The rootUrl clients use when given none (None for the bundled references).
     root_url: str | None
     #: Where the references came from (``"bundled references"``, ...), said when asked.
@@ -43,3 +43,17 @@ class ClassContext:
     auth_call: Callable[[str, str], Call]
     #: ``sibling(name, asynchronous)``: another class of the same deployment (``Object``).
     sibling: Callable[[str, bool], type]
+
+    def __init__(self, *, root_url: str | None, provenance: Callable[[], str],
+                 validator: Validator, auth_call: Callable[[str, str], Call],
+                 sibling: Callable[[str, bool], type]) -> None:
+        for name, value in (("root_url", root_url), ("provenance", provenance),
+                            ("validator", validator), ("auth_call", auth_call),
+                            ("sibling", sibling)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"ClassContext is read-only: cannot set {name!r}")
+
+    def __repr__(self) -> str:
+        return f"ClassContext(root_url={self.root_url!r})"

@@ -7,29 +7,25 @@ auth service's rules byte for byte (see ``NOTES.md``, "Temporary credentials").
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import binascii
 import json
 import logging
 import re
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Any
-
-import mohawk.base
-import mohawk.bewit
-import slugid
+from typing import TYPE_CHECKING, Any
 
 from .errors import CredentialsError
 from .redact import url_for_display
 from .scopes import valid_scope
 
+if TYPE_CHECKING:  # datetime is imported where used: not every program needs it
+    from datetime import datetime, timedelta
+
 __all__ = [
-    "MAX_TEMPORARY_DURATION",
+    "MAX_TEMPORARY_DURATION",  # noqa: F822 (made by __getattr__ on first use)
     "Credentials",
     "bewit",
     "certificate_signature",
@@ -38,16 +34,15 @@ __all__ = [
     "temporary_access_token",
 ]
 
-#: The longest a certificate may last (the auth service's limit).
-MAX_TEMPORARY_DURATION = timedelta(days=31)
+_MAX_DAYS = 31  # the longest a certificate may last (the auth service's limit)
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9!@/:.+|_-]+$")  # the auth service's clientId pattern
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MS = timedelta(milliseconds=1)
-#: The millisecond timestamps a certificate may carry: those a ``datetime`` can hold.
-_MIN_MS = (datetime(1, 1, 1, tzinfo=timezone.utc) - _EPOCH) // _MS
-_MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc) - _EPOCH) // _MS
+#: The millisecond timestamps a certificate may carry: those a ``datetime`` can hold
+#: (0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z).
+_MIN_MS = -62135596800000
+_MAX_MS = 253402300799999
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _DICT_KEYS = {"clientId", "accessToken", "certificate", "authorizedScopes"}
 
 
@@ -152,30 +147,50 @@ def _certificate(value: Any, client_id: str) -> dict[str, Any] | None:
     return cert
 
 
+def __getattr__(name: str) -> Any:
+    if name == "MAX_TEMPORARY_DURATION":  #: the longest a certificate may last
+        from datetime import timedelta
+
+        return timedelta(days=_MAX_DAYS)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 def _urlsafe_b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).decode("ascii")
 
 
 def _compact(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
 
+def _epoch() -> datetime:
+    from datetime import datetime, timezone
+
+    return datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _utc(value: datetime, field: str) -> datetime:
+    from datetime import datetime, timezone
+
     if not isinstance(value, datetime):
         raise CredentialsError(f"{field} must be a datetime, got {type(value).__name__}")
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 def _ms(value: datetime) -> int:
-    return (value - _EPOCH) // _MS
+    from datetime import timedelta
+
+    return (value - _epoch()) // timedelta(milliseconds=1)
 
 
 def _from_ms(ms: float) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
+    from datetime import timedelta
+
+    return _epoch() + timedelta(milliseconds=ms)
 
 
 def _iso(value: datetime) -> str:
@@ -190,6 +205,8 @@ def _issue(issuer: str, token: str, scopes: Any, start: datetime | None,
            expiry: timedelta | datetime, name: str | None, seed: str | None
            ) -> tuple[str, str, dict[str, Any]]:
     """(clientId, accessToken, certificate) of new temporary credentials."""
+    from datetime import datetime, timedelta, timezone
+
     scope_list = list(_scopes(scopes, "scopes"))
     start = datetime.now(timezone.utc) if start is None else _utc(start, "start")
     if isinstance(expiry, timedelta):
@@ -200,7 +217,7 @@ def _issue(issuer: str, token: str, scopes: Any, start: datetime | None,
     expiry = _utc(expiry, "expiry")
     if expiry <= start:
         raise CredentialsError(f"expiry {_iso(expiry)} must be after start {_iso(start)}")
-    if expiry - start > MAX_TEMPORARY_DURATION:
+    if expiry - start > timedelta(days=_MAX_DAYS):
         raise CredentialsError(
             f"temporary credentials may last at most 31 days; {expiry - start} was asked for")
     if name:
@@ -209,6 +226,8 @@ def _issue(issuer: str, token: str, scopes: Any, start: datetime | None,
             raise CredentialsError(
                 f"name {name!r} must differ from the issuer's clientId")
     if seed is None:
+        import slugid  # imported when first used: it loads uuid and platform
+
         seed = slugid.nice() + slugid.nice()
     elif not isinstance(seed, str) or len(seed) != 44:
         raise CredentialsError("seed must be a string of 44 characters (two slugids)")
@@ -231,14 +250,19 @@ def certificate_signature(issuer_token: str, cert: Mapping[str, Any], *,
         lines += [f"clientId:{name}", f"issuer:{issuer}"]
     lines += [f"seed:{cert['seed']}", f"start:{_num(cert['start'])}",
               f"expiry:{_num(cert['expiry'])}", "scopes:", *cert["scopes"]]
-    digest = hmac.new(issuer_token.encode(), "\n".join(lines).encode(), hashlib.sha256)
-    return _b64(digest.digest())
+    return _b64(_hmac_sha256(issuer_token, "\n".join(lines)))
 
 
 def temporary_access_token(issuer_token: str, seed: str) -> str:
     """URL-safe base64 (no padding) of HMAC-SHA256(issuer accessToken, seed)."""
-    digest = hmac.new(issuer_token.encode(), seed.encode(), hashlib.sha256).digest()
-    return _urlsafe_b64(digest).rstrip("=")
+    return _urlsafe_b64(_hmac_sha256(issuer_token, seed)).rstrip("=")
+
+
+def _hmac_sha256(key: str, message: str) -> bytes:
+    import hashlib  # imported when first used (OpenSSL's loading is not free)
+    import hmac
+
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()
 
 
 def _num(value: float) -> str:
@@ -436,15 +460,17 @@ class Credentials:
         return None if self.certificate is None else _from_ms(self.certificate["expiry"])
 
     def is_expired(self, now: datetime | float | None = None,
-                   margin: timedelta | float = timedelta(0)) -> bool:
+                   margin: timedelta | float = 0) -> bool:
         """True when the certificate expires within ``margin`` of ``now`` (datetime or epoch
         seconds; default: the current time). Permanent credentials never expire here."""
         if self.certificate is None:
             return False
+        from datetime import datetime, timedelta, timezone
+
         if now is None:
             now = datetime.now(timezone.utc)
         elif _is_number(now):
-            now = _EPOCH + timedelta(seconds=now)  # type: ignore[arg-type]
+            now = _epoch() + timedelta(seconds=now)  # type: ignore[arg-type]
         now = _utc(now, "now")  # type: ignore[arg-type]
         if _is_number(margin):
             margin = timedelta(seconds=margin)  # type: ignore[arg-type]
@@ -488,6 +514,9 @@ def bewit(credentials: Credentials, url: str, expiration: float,
         raise CredentialsError(f"expiration must be a positive number of seconds, "
                                f"got {expiration!r}")
     exp = int((time.time() if now is None else now) + expiration)
+    import mohawk.base  # imported when first used: mohawk loads six, calendar, locale...
+    import mohawk.bewit
+
     resource = mohawk.base.Resource(credentials=credentials.hawk_credentials(), method="GET",
                                     ext=credentials.hawk_ext(), url=url, timestamp=exp,
                                     nonce="")

@@ -8,7 +8,6 @@ carries an access token, a temporary token or a signature.
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 
 
@@ -23,6 +22,8 @@ def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, A
 
 def _picklable(value: Any) -> Any:
     """``value`` if it pickles; else a stand-in that keeps its type name and text."""
+    import pickle  # imported when an error is pickled, not by ``import tcdyn``
+
     try:
         pickle.dumps(value)
     except Exception:

@@ -14,7 +14,6 @@ import math
 import os
 import stat
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,12 +50,31 @@ def _env_bytes(name: str, default: int) -> int:
     return value
 
 
-@dataclass(frozen=True)
 class Limits:
-    """Size caps, in bytes: ``file`` for one file, ``total`` for one fetch of a deployment."""
+    """Size caps, in bytes: ``file`` for one file, ``total`` for one fetch of a deployment.
+    Read-only (a plain class: a frozen dataclass costs more to make at import)."""
 
-    file: int = MAX_FILE_BYTES
-    total: int = MAX_TOTAL_BYTES
+    __slots__ = ("file", "total")
+    file: int
+    total: int
+
+    def __init__(self, file: int = MAX_FILE_BYTES, total: int = MAX_TOTAL_BYTES) -> None:
+        object.__setattr__(self, "file", file)
+        object.__setattr__(self, "total", total)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Limits is read-only: cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Limits):
+            return NotImplemented
+        return (self.file, self.total) == (other.file, other.total)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.total))
+
+    def __repr__(self) -> str:
+        return f"Limits(file={self.file}, total={self.total})"
 
     @classmethod
     def from_env(cls) -> Limits:

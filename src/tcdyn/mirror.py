@@ -11,13 +11,10 @@ directory being written before a byte is written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import re
-import secrets
-import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,11 +201,14 @@ def _fetch_bundle(client: httpx.Client, root_url: str, budget: Budget
     except ReferenceLoadError as exc:
         log.info("no usable %s (%s); fetching file by file", url, exc)
         return None
-    try:
-        items = parse_json(data, url)
-    except ReferenceLoadError as exc:
-        log.info("%s; fetching file by file", exc)
-        return None
+    items = _raw_items(data)  # each content as the bytes received
+    received = items is not None
+    if items is None:  # not a plain list of objects: parsed, to say what is wrong
+        try:
+            items = parse_json(data, url)
+        except ReferenceLoadError as exc:
+            log.info("%s; fetching file by file", exc)
+            return None
     del data
     if not isinstance(items, list):
         raise ReferenceLoadError(url, "expected a list of {filename, content}")
@@ -218,8 +218,8 @@ def _fetch_bundle(client: httpx.Client, root_url: str, budget: Budget
                 and "content" in item):
             raise ReferenceLoadError(url, "expected {filename, content}", field=f"[{i}]")
         rel = safe_rel(item["filename"], url, f"[{i}].filename")
-        try:
-            files[rel] = json.dumps(item["content"], indent=2).encode()
+        try:  # compact: C-accelerated (indent= would take json's pure-Python encoder)
+            files[rel] = item["content"] if received else _dumps(item["content"]).encode()
         except RecursionError:
             raise ReferenceLoadError(url, "nested too deeply", f"[{i}].content") from None
         if len(files[rel]) > budget.limits.file:
@@ -281,12 +281,76 @@ def _fetch_each(client: httpx.Client, root_url: str, schemas: bool, budget: Budg
     return files
 
 
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _raw_items(data: bytes) -> list[dict[str, Any]] | None:
+    """``references.json``'s items, each ``content`` the exact bytes the deployment sent for
+    it (one pass of json's C scanner; nothing is re-encoded). None when ``data`` is not a
+    list of objects of valid JSON: the caller parses it the usual way to say what is wrong."""
+    try:
+        text = data.decode(json.detect_encoding(data), "surrogatepass")
+        scan, space = json.JSONDecoder().scan_once, _SPACE.match
+
+        def after(i: int) -> tuple[str, int]:  # the next non-space character, the index after
+            i = space(text, i).end()
+            return text[i:i + 1], i + 1
+
+        items: list[dict[str, Any]] = []
+        c, i = after(0)
+        if c != "[":
+            return None
+        c, i = after(i)
+        while c != "]":
+            if c != "{":
+                return None
+            item: dict[str, Any] = {}
+            c, i = after(i)
+            while c != "}":
+                if c != '"':
+                    return None
+                key, i = scan(text, i - 1)
+                c, i = after(i)
+                if c != ":":
+                    return None
+                start = space(text, i).end()
+                value, i = scan(text, start)
+                item[key] = text[start:i].encode("utf-8", "surrogatepass") \
+                    if key == "content" else value
+                c, i = after(i)
+                if c == ",":
+                    c, i = after(i)
+                    if c != '"':
+                        return None
+                elif c != "}":
+                    return None
+            items.append(item)
+            c, i = after(i)
+            if c == ",":
+                c, i = after(i)
+                if c != "{":
+                    return None
+            elif c != "]":
+                return None
+        if space(text, i).end() != len(text):
+            return None
+    except (StopIteration, ValueError, RecursionError, UnicodeError):
+        return None
+    return items
+
+
 # -- writing ----------------------------------------------------------------------------------
+
+def token(n: int) -> str:
+    """``n`` random bytes as hex, for names of temporary files and folders."""
+    return os.urandom(n).hex()
+
 
 def make_dir(parent: Path, prefix: str) -> Path:
     """A new directory ``parent/<prefix><random>``, mode 0755 less the umask."""
     while True:
-        path = parent / f"{prefix}{secrets.token_hex(6)}"
+        path = parent / f"{prefix}{token(6)}"
         try:
             path.mkdir(mode=0o755)
             return path
@@ -314,7 +378,7 @@ def write_file(root: Path, rel: str, data: bytes) -> Path:
         except FileExistsError:
             if current.is_symlink() or not current.is_dir():
                 raise ReferenceLoadError(str(current), "is not a directory") from None
-    tmp = path.with_name(f".tmp-{secrets.token_hex(6)}")
+    tmp = path.with_name(f".tmp-{token(6)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
                  0o644)
     try:
@@ -327,20 +391,65 @@ def write_file(root: Path, rel: str, data: bytes) -> Path:
     return path
 
 
-def write_tree(root: Path, files: dict[str, bytes], root_url: str) -> None:
-    """Write ``files`` and a ``MIRROR.json`` into the new, empty directory ``root``."""
+def write_tree(root: Path, files: dict[str, bytes], root_url: str,
+               digest: str | None = None) -> None:
+    """Write ``files`` and a ``MIRROR.json`` into ``root``, a new, empty directory this
+    process made (``make_dir``, ``mkdtemp``); ``digest`` is ``content_digest(files)`` when
+    the caller has it already.
+
+    Each file is written as given, straight to its place: the tree is not visible until the
+    caller swaps the whole directory in, so a file needs no temporary name of its own. Every
+    name passes ``safe_rel`` (plain parts, never ``.`` or ``..``), each folder is made once
+    and proven to resolve inside ``root``, and no link is followed.
+    """
+    base = os.path.realpath(root)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    folders: set[str] = set()
     for rel, data in files.items():
-        write_file(root, rel, data)
+        rel = safe_rel(rel, os.path.join(base, rel))
+        folder = rel.rpartition("/")[0]
+        if folder not in folders:
+            _make_dirs(base, folder, folders)
+        fd = os.open(os.path.join(base, rel), flags, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
     meta = {"rootUrl": root_url,
             "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "files": len(files), "sha256": content_digest(files)}
+            "files": len(files), "sha256": digest or content_digest(files)}
     fd = os.open(root / MIRROR_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "w") as f:
         f.write(json.dumps(meta, indent=2) + "\n")
 
 
+def _make_dirs(base: str, folder: str, made: set[str]) -> None:
+    """Create ``base/folder`` and its parents (0755 less the umask), each once; ``made``
+    holds the mirror paths done. A folder this call creates lies inside ``base`` because
+    its parent does (``mkdir`` makes no link); one that was already there must be a real
+    directory that resolves inside ``base``."""
+    parts = folder.split("/")
+    for i in range(1, len(parts) + 1):
+        rel = "/".join(parts[:i])
+        if rel in made:
+            continue
+        path = os.path.join(base, rel)
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            if os.path.islink(path) or not os.path.isdir(path):
+                raise ReferenceLoadError(path, "is not a directory") from None
+            if not os.path.realpath(path).startswith(base + os.sep):
+                raise ReferenceLoadError(path, f"would be written outside {base}") from None
+        made.add(rel)
+
+
 def content_digest(files: dict[str, bytes]) -> str:
     """What ``write_tree`` records as ``sha256`` in ``MIRROR.json`` for these files."""
+    import hashlib  # imported when first used (it loads OpenSSL)
+
     digest = hashlib.sha256()
     for rel in sorted(files):
         digest.update(f"{rel}\0{len(files[rel])}\0".encode())
@@ -358,6 +467,8 @@ def pull(root_url: str, target: str | os.PathLike[str], *, client: httpx.Client 
     has been fetched. Returns what changed: ``{"added": [...], "removed": [...],
     "changed": [...]}`` (mirror-relative paths).
     """
+    import shutil
+
     root_url = normalize_root_url(root_url)
     target = Path(os.path.abspath(os.fspath(target)))
     _check_target(target)
@@ -394,6 +505,8 @@ def _check_target(target: Path) -> None:
 def _replace_in(target: Path, files: dict[str, bytes], root_url: str) -> dict[str, list[str]]:
     """Update a mirror in place (the directory itself, e.g. ``.``, stays): the new tree is
     written beside, then ``references``, ``schemas`` and ``MIRROR.json`` are swapped in."""
+    import shutil
+
     staging = make_dir(target, ".pull-")
     old = make_dir(target, ".old-")
     moved: list[str] = []
@@ -419,6 +532,8 @@ def _replace_in(target: Path, files: dict[str, bytes], root_url: str) -> dict[st
 
 
 def _digests(root: Path) -> dict[str, str]:
+    import hashlib
+
     out = {}
     for top in ("references", "schemas"):
         if not (root / top).is_dir() or (root / top).is_symlink():

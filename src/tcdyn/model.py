@@ -7,10 +7,8 @@ reads. Nothing here does I/O.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .errors import ReferenceLoadError, ScopeExpressionError
@@ -183,9 +181,26 @@ def _check_exchange_entry(c: _Checker, entry: dict, where: str) -> None:
 
 
 # -- models -------------------------------------------------------------------------------
+# Plain read-only classes, not frozen dataclasses: making a dataclass runs generated code at
+# import, which ``import tcdyn; tcdyn.Queue`` would pay for every model class.
 
-@dataclass(frozen=True, eq=False)
-class EntryModel:
+class _ReadOnly:
+    """Attributes set once by ``__init__``; ``repr`` shows those in ``_shown``."""
+
+    _shown: ClassVar[tuple[str, ...]] = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only: cannot delete {name!r}")
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._shown)
+        return f"{type(self).__name__}({shown})"
+
+
+class EntryModel(_ReadOnly):
     """One API method: its route, arguments, query names, schemas and scopes."""
 
     name: str
@@ -200,9 +215,20 @@ class EntryModel:
     stability: str
     title: str
     description: str
-    raw: Mapping[str, Any] = field(repr=False)
+    raw: Mapping[str, Any]
     #: The route split into literal text (str) and argument positions (int).
-    route_parts: tuple[str | int, ...] = field(repr=False, default=())
+    route_parts: tuple[str | int, ...]
+    _shown = ("name", "http_method", "route", "args", "query", "input", "output", "scopes",
+              "stability", "title", "description")
+
+    def __init__(self, *, name: str, http_method: str, route: str, args: tuple[str, ...],
+                 query: tuple[str, ...], input: str | None, output: str | None, scopes: Any,
+                 stability: str, title: str, description: str, raw: Mapping[str, Any],
+                 route_parts: tuple[str | int, ...] = ()) -> None:
+        self.__dict__.update(
+            name=name, http_method=http_method, route=route, args=args, query=query,
+            input=input, output=output, scopes=scopes, stability=stability, title=title,
+            description=description, raw=raw, route_parts=route_parts)
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> EntryModel:
@@ -229,8 +255,7 @@ class EntryModel:
         return "continuationToken" in self.query
 
 
-@dataclass(frozen=True, eq=False)
-class _ReferenceModel:
+class _ReferenceModel(_ReadOnly):
     """What every reference has: the service, its version, texts and where it came from."""
 
     serviceName: str
@@ -238,11 +263,19 @@ class _ReferenceModel:
     title: str
     description: str
     source: str
-    raw: Mapping[str, Any] = field(repr=False)
+    raw: Mapping[str, Any]
     #: A 2018 reference's ``baseUrl`` (``https://queue.taskcluster.net/v1/``), else None.
-    baseUrl: str | None = None
+    baseUrl: str | None
     #: Entries left out of the class, each as the ``ReferenceLoadError`` that says why.
-    refused: tuple[ReferenceLoadError, ...] = field(default=(), repr=False)
+    refused: tuple[ReferenceLoadError, ...]
+    _shown = ("serviceName", "apiVersion", "title", "description", "source", "baseUrl")
+
+    def __init__(self, *, serviceName: str, apiVersion: str, title: str, description: str,
+                 source: str, raw: Mapping[str, Any], baseUrl: str | None = None,
+                 refused: tuple[ReferenceLoadError, ...] = ()) -> None:
+        self.__dict__.update(serviceName=serviceName, apiVersion=apiVersion, title=title,
+                             description=description, source=source, raw=raw,
+                             baseUrl=baseUrl, refused=refused)
 
     @staticmethod
     def _common(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -251,30 +284,45 @@ class _ReferenceModel:
                 "source": source, "raw": raw, "baseUrl": raw.get("baseUrl")}
 
 
-@dataclass(frozen=True, eq=False)
 class ServiceModel(_ReferenceModel):
     """An ``api.json`` reference: the service and its entries, in reference order."""
 
-    entries: Mapping[str, EntryModel] = field(default_factory=dict)
+    entries: Mapping[str, EntryModel]
     kind: ClassVar[str] = "api"
+    _shown = (*_ReferenceModel._shown, "entries")
+
+    def __init__(self, *, entries: Mapping[str, EntryModel] | None = None,
+                 **common: Any) -> None:
+        super().__init__(**common)
+        self.__dict__["entries"] = {} if entries is None else entries
 
     @classmethod
-    def from_reference(cls, raw: Mapping[str, Any], source: str) -> ServiceModel:
-        return cls(**cls._common(raw, source),
+    def from_reference(cls, raw: Mapping[str, Any], source: str,
+                       refused: tuple[ReferenceLoadError, ...] = ()) -> ServiceModel:
+        return cls(**cls._common(raw, source), refused=refused,
                    entries={e["name"]: EntryModel.from_raw(e) for e in raw["entries"]})
 
 
-@dataclass(frozen=True, eq=False)
 class ExchangesModel(_ReferenceModel):
     """An ``exchanges.json`` reference: the exchange prefix and one entry per exchange."""
 
-    exchangePrefix: str = ""
-    entries: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    exchangePrefix: str
+    entries: Mapping[str, Mapping[str, Any]]
     kind: ClassVar[str] = "exchanges"
+    _shown = (*_ReferenceModel._shown, "exchangePrefix", "entries")
+
+    def __init__(self, *, exchangePrefix: str = "",
+                 entries: Mapping[str, Mapping[str, Any]] | None = None,
+                 **common: Any) -> None:
+        super().__init__(**common)
+        self.__dict__.update(exchangePrefix=exchangePrefix,
+                             entries={} if entries is None else entries)
 
     @classmethod
-    def from_reference(cls, raw: Mapping[str, Any], source: str) -> ExchangesModel:
-        return cls(**cls._common(raw, source), exchangePrefix=raw["exchangePrefix"],
+    def from_reference(cls, raw: Mapping[str, Any], source: str,
+                       refused: tuple[ReferenceLoadError, ...] = ()) -> ExchangesModel:
+        return cls(**cls._common(raw, source), refused=refused,
+                   exchangePrefix=raw["exchangePrefix"],
                    entries={e["name"]: e for e in raw["entries"]})
 
 
@@ -288,4 +336,4 @@ def build_model(reference: Any, source: str) -> ServiceModel | ExchangesModel:
         reference = {**reference, "entries": list(reference["entries"])}
     kind = check_reference(reference, source, refused)
     cls = ServiceModel if kind == "api" else ExchangesModel
-    return dataclasses.replace(cls.from_reference(reference, source), refused=tuple(refused))
+    return cls.from_reference(reference, source, tuple(refused))

@@ -16,16 +16,12 @@ that could not be read to learn its class (``manifest.references[4]``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
-import shutil
-import tempfile
 import time
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,14 +66,21 @@ def cache_dir() -> Path:
 def cache_path(root_url: str) -> Path:
     """The cache directory of one rootUrl: readable name plus a digest."""
     slug = re.sub(r"[^A-Za-z0-9.-]+", "_", root_url.split("://", 1)[-1]).strip("_")[:60]
+    import hashlib  # imported when first used (it loads OpenSSL)
+
     digest = hashlib.sha256(root_url.encode()).hexdigest()[:12]
     return cache_dir() / f"{slug}-{digest}"
 
 
-@dataclass(frozen=True)
 class _Indexed:
-    rel: str
-    kind: str | None  # "api" / "exchanges" when known from the file name
+    """Where a class's reference is (``rel``) and, when its file name says, its ``kind``
+    (``"api"`` / ``"exchanges"``). A plain class: a dataclass costs more to make at import."""
+
+    __slots__ = ("kind", "rel")
+
+    def __init__(self, rel: str, kind: str | None) -> None:
+        self.rel = rel
+        self.kind = kind
 
 
 class ReferenceSet:
@@ -160,6 +163,8 @@ class ReferenceSet:
                     raise
                 continue
             if mirror.parent != entry:  # a private copy: gone with the set
+                import shutil
+
                 weakref.finalize(refs, shutil.rmtree, mirror, ignore_errors=True)
             return refs
         raise ReferenceLoadError(str(entry), "the cached references kept disappearing")
@@ -320,22 +325,26 @@ def _store(entry: Path, files: dict[str, bytes], root_url: str, usable: bool,
            cached: Path | None) -> Path:
     """Put freshly fetched ``files`` in the cache (or, when the cache cannot be used, in a
     private temporary mirror) and return the mirror."""
+    import shutil
+    import tempfile
+
     from . import cache
     from .mirror import content_digest, write_tree
 
+    digest = content_digest(files)  # once: compared with the cached mirror's, then recorded
     if usable:
         try:
             if cached is not None and cached.parent == entry and \
-                    _read_json_file(cached / MIRROR_FILE).get("sha256") == content_digest(files):
+                    _read_json_file(cached / MIRROR_FILE).get("sha256") == digest:
                 os.utime(cached / MIRROR_FILE)  # unchanged: fresh again, no new folder
                 return cached
-            return cache.store(entry, files, root_url)
+            return cache.store(entry, files, root_url, digest)
         except (OSError, ReferenceLoadError, AttributeError) as exc:
             log.warning("cannot write the reference cache %s (%s); using a private copy",
                         entry, exc)
     private = Path(tempfile.mkdtemp(prefix="tcdyn-references-"))
     try:
-        write_tree(private, files, root_url)
+        write_tree(private, files, root_url, digest)
     except BaseException:
         shutil.rmtree(private, ignore_errors=True)
         raise

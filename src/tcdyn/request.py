@@ -10,10 +10,7 @@ items of a paginated listing for both clients' ``pages`` / ``items``.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import email.utils
 import logging
-import random
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
@@ -69,6 +66,8 @@ class RetryPolicy:
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based)."""
+        import random  # imported when a call is first retried
+
         base = self.delay_factor * 2 ** (retry - 1)
         jitter = 1 + self.randomization_factor * (2 * random.random() - 1)
         return min(base * jitter, self.max_delay)
@@ -254,7 +253,7 @@ def error_for(call: Call, received: Received, attempts: int) -> TaskclusterRestF
     if note:
         message += f" [{note}]"
     if status == 401 and any(w in message.lower() for w in ("stale", "timestamp", "skew")):
-        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         message += _CLOCK_HINT.format(now=now)
     cls = BY_CODE.get(code) if isinstance(code, str) else None
     if cls is None or (status == 401) != issubclass(cls, TaskclusterAuthFailure):
@@ -271,6 +270,8 @@ def retry_after(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # imported when first used: it loads socket
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):

@@ -10,11 +10,10 @@ to ``max_response_size`` bytes after decompression.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -32,13 +31,17 @@ _REDACTED = "<redacted>"
 OWN_AUTH: Any = object()
 
 
-if sys.version_info >= (3, 11):
-    async def _within(seconds: float, awaitable: Any) -> Any:
+if TYPE_CHECKING:
+    import asyncio  # the async driver imports it when used: sync programs never load it
+
+
+async def _within(seconds: float, awaitable: Any) -> Any:
+    import asyncio
+
+    if sys.version_info >= (3, 11):
         async with asyncio.timeout(seconds):
             return await awaitable
-else:  # pragma: no cover
-    async def _within(seconds: float, awaitable: Any) -> Any:
-        return await asyncio.wait_for(awaitable, seconds)
+    return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover
 
 
 def _request(client: httpx.Client | httpx.AsyncClient, call: Call,
@@ -195,6 +198,8 @@ class AsyncTransport(_Transport):
         if self._closed:
             raise self._closed_error()
         if self._owns_client:
+            import asyncio
+
             loop = asyncio.get_running_loop()
             if self._client is None or self._loop is not loop:
                 self._client = httpx.AsyncClient(follow_redirects=False, headers=_HEADERS)
@@ -207,6 +212,8 @@ class AsyncTransport(_Transport):
                        deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
         if deadline is None:
             return await self._exchange(client, request, None, auth)
+        import asyncio
+
         deadline.start()
         try:
             return await _within(deadline.total,
@@ -242,6 +249,8 @@ class AsyncTransport(_Transport):
         step = next(flow)
         while True:
             if isinstance(step, Sleep):
+                import asyncio
+
                 await asyncio.sleep(step.seconds)
                 outcome: Any = None
             else:
@@ -257,6 +266,8 @@ class AsyncTransport(_Transport):
     async def aclose(self) -> None:
         self._closed = True
         closer, self._closer, self._client = self._closer, None, None
+        import asyncio
+
         if closer is not None and self._loop is asyncio.get_running_loop():
             await closer.aclose()  # closes the client
 
