@@ -133,8 +133,8 @@ class PoolTransport(SyncTransport):
         if body is not None:
             headers.append((b"Content-Type", b"application/json"))
             headers.append((b"Content-Length", str(len(body)).encode("ascii")))
-        elif call.http_method in _BODY_METHODS:
-            headers.append((b"Content-Length", b"0"))
+        elif call.http_method in _BODY_METHODS:  # httpx adds it next to Host
+            headers.insert(1, (b"Content-Length", b"0"))
         if auth is not None:
             credentials = auth.credentials_now()
             if credentials is not None and auth.signs(origin.scheme, origin.host, origin.port):
