@@ -31,7 +31,7 @@ MAX_LINES = 400
 FOUNDATION = {"errors", "redact", "patterns", "outline", "deadline", "legacy", "_types"}
 #: Client-side code: it runs per call and must not reach the Deployment (which builds it).
 CLIENT_SIDE = ("base", "client", "context", "options", "meta", "request", "response",
-               "transport", "aiohttp_transport", "hawk", "exchanges")
+               "transport", "aiohttp_transport", "httpcore_transport", "hawk", "exchanges")
 
 # module -> (may import at module level, may import only inside functions).
 # "x.*" is package x and everything in it; "*" is any tcdyn module.
@@ -71,8 +71,9 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "transport": ({"deadline", "errors", "options", "request", "response"}, set()),
     "aiohttp_transport": ({"credentials", "errors", "hawk", "request", "response", "transport"},
                           set()),
+    "httpcore_transport": ({"deadline", "hawk", "request", "response", "transport"}, set()),
     "client": ({"base", "errors", "legacy", "options", "request"},
-               {"aiohttp_transport", "transport"}),
+               {"aiohttp_transport", "httpcore_transport"}),
     "exchanges": ({"errors", "meta"}, {"options", "schema_names"}),
     # the deployment: builds classes over a reference set (the top of the core)
     "deployment": ({"context", "fetching", "references", "validation"},

@@ -32,7 +32,7 @@ from .errors import ClientClosedError
 from .hawk import HawkAuth, authorization_header
 from .request import Call, RetryPolicy, Sleep, retry_flow
 from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
-from .transport import DEFAULT_TIMEOUT, OWN_AUTH, AsyncTransport
+from .transport import DEFAULT_TIMEOUT, OWN_AUTH, AsyncTransport, shared_ssl_context
 
 if TYPE_CHECKING:
     import httpx
@@ -42,7 +42,6 @@ _BODY_HEADERS = {**_GET_HEADERS, "Content-Type": "application/json"}
 _REDACTED = "<redacted>"
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None,
                                     sock_connect=None)
-_ssl_context: Any = None
 
 
 def async_transport(auth: httpx.Auth | None, policy: RetryPolicy, *, client: Any = None,
@@ -60,16 +59,6 @@ def async_transport(auth: httpx.Auth | None, policy: RetryPolicy, *, client: Any
 def _env_proxies() -> bool:
     proxies = getproxies_environment()
     return any(proxies.get(k) for k in ("http", "https", "all"))
-
-
-def _ssl() -> Any:
-    """httpx's default SSL context (its CA bundle, ``SSL_CERT_FILE``), made once."""
-    global _ssl_context
-    if _ssl_context is None:
-        import httpx
-
-        _ssl_context = httpx.create_ssl_context()
-    return _ssl_context
 
 
 class _Target:
@@ -154,7 +143,7 @@ class AiohttpTransport:
                         headers: dict[str, str]) -> Received:
         response = await session.request(
             call.http_method, url, data=call.body, headers=headers, allow_redirects=False,
-            ssl=_ssl() if url.scheme == "https" else True)
+            ssl=shared_ssl_context() if url.scheme == "https" else True)
         try:
             reader = BodyReader(response.headers.get("Content-Encoding"),
                                 self.max_response_size)

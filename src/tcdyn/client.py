@@ -33,11 +33,11 @@ class Client(ClientBase):
     """Base of every synchronous service client (``tcdyn.Queue``, ...)."""
 
     def _make_transport(self, client: httpx.Client | None) -> None:
-        from .transport import SyncTransport
+        from .httpcore_transport import sync_transport  # httpcore's pool unless client=
 
-        self._transport = SyncTransport(self._auth(), self._retry, client=client,
-                                        timeout=self._timeout,
-                                        max_response_size=self._max_response_size)
+        self._transport = sync_transport(self._auth(), self._retry, client=client,
+                                         timeout=self._timeout,
+                                         max_response_size=self._max_response_size)
 
     @staticmethod
     def _http_client_type(httpx: Any) -> type:

@@ -7,12 +7,17 @@ sync clients made by ``sync_client`` also run httpcore's network backend through
 that clamp every socket read and write to the deadline of the exchange running in the
 current context (``bounded``), since httpcore reads its timeout once per phase. API calls
 (one deadline per attempt) and reference fetches (one per ``tcdyn.load``) share this.
+
+Every client tcdyn creates shares one SSL context (``shared_ssl_context``), made on the first TLS
+handshake: a client that only talks http:// never loads a CA bundle.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -72,6 +77,35 @@ def _clamp(timeout: float | None) -> float | None:
     return timeout if deadline is None else deadline.left()
 
 
+_ssl_lock = threading.Lock()
+_ssl: Any = None
+
+
+def shared_ssl_context() -> Any:
+    """httpx's default SSL context (its CA bundle, ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``),
+    created once per process and shared by every client tcdyn creates."""
+    global _ssl
+    if _ssl is None:
+        with _ssl_lock:
+            if _ssl is None:
+                context = httpx.create_ssl_context()
+                context.set_alpn_protocols(["http/1.1"])
+                _ssl = context
+    return _ssl
+
+
+class _LazyTLS:
+    """The ``ssl_context`` httpcore is given for a pool whose streams are ``_Stream``s: it
+    stands for ``shared_ssl_context()``, which ``_Stream.start_tls`` takes only when a handshake
+    happens (httpcore sets the ALPN protocols on it; tcdyn speaks HTTP/1.1 only)."""
+
+    def set_alpn_protocols(self, protocols: Any) -> None:
+        pass
+
+
+LAZY_TLS: Any = _LazyTLS()
+
+
 class _Stream(httpcore.NetworkStream):
     """A socket stream whose every read and write waits at most what is left."""
 
@@ -91,6 +125,8 @@ class _Stream(httpcore.NetworkStream):
 
     def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
                   timeout: float | None = None) -> httpcore.NetworkStream:
+        if ssl_context is LAZY_TLS:
+            ssl_context = shared_ssl_context()
         return _Stream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
 
     def get_extra_info(self, info: str) -> Any:
@@ -117,13 +153,39 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+def backend() -> httpcore.NetworkBackend:
+    """httpcore's sync network backend, every wait bounded by the deadline of ``bounded``."""
+    return _Backend(httpcore.SyncBackend())
+
+
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                    "all_proxy")
+
+
+def env_proxies() -> bool:
+    """Whether the environment names a proxy (which httpx's clients honour)."""
+    return any(os.environ.get(name) for name in _PROXY_VARIABLES)
+
+
+def _private_pool_ok() -> bool:
+    """httpx 0.2x keeps its httpcore pool at ``HTTPTransport._pool`` (private)."""
+    return httpx.__version__.startswith("0.2") and httpcore.__version__.startswith("1.")
+
+
 def sync_client(**kwargs: Any) -> httpx.Client:
     """httpx's default client (proxies from the environment included), its direct
-    connections bounded by the deadline of ``bounded``. Without httpx's private
-    ``_pool._network_backend`` (another httpx version), deadlines are checked between reads
-    only."""
-    transport = httpx.HTTPTransport()
-    pool = getattr(transport, "_pool", None)
-    if isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
+    connections bounded by the deadline of ``bounded`` and sharing ``shared_ssl_context`` (made on
+    the first TLS handshake). Without httpx's private ``_pool._network_backend`` (another
+    httpx version), deadlines are checked between reads only and the shared context is made
+    at once."""
+    if env_proxies():
+        kwargs.setdefault("verify", shared_ssl_context())  # the proxies' transports use it
+    pool = None
+    if _private_pool_ok():
+        transport = httpx.HTTPTransport(verify=LAZY_TLS)
+        pool = getattr(transport, "_pool", None)
+    if not isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
+        transport = httpx.HTTPTransport(verify=shared_ssl_context())  # public API only
+    else:
         pool._network_backend = _Backend(pool._network_backend)  # type: ignore[union-attr]
     return httpx.Client(transport=transport, **kwargs)

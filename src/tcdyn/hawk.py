@@ -6,18 +6,22 @@ host and port), adds the payload hash of the exact body bytes, and carries Taskc
 fresh timestamp and nonce. It signs only requests to the origins it is given: the rootUrl's
 (and, for the legacy rootUrl ``https://taskcluster.net``, the service's own host).
 
-The MAC itself is mohawk's (``mohawk.util.calculate_mac``); mohawk's ``Sender`` is not used on
-this path because it pretty-prints every request for its debug log, which costs ~50 us a call.
+The header is built here, byte for byte what mohawk's ``Sender`` makes for the same request
+(``tests/test_sync_hot_path.py`` holds it to mohawk, to the official client and to
+``tcdyn.testing``'s validator): mohawk's generic path costs ~50 us a call (it pretty-prints
+every request for its debug log and rebuilds the credentials each time); here the key, the
+``id`` and ``ext`` of one ``Credentials`` are prepared once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import inspect
+import os
 import time
-from base64 import b64encode
+from base64 import b64encode, urlsafe_b64encode
 from collections.abc import AsyncGenerator, Callable, Generator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -27,22 +31,6 @@ from .credentials import Credentials
 from .errors import CredentialsError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-@dataclass(slots=True)
-class _Resource:
-    """What mohawk's MAC calculation reads from a request."""
-
-    credentials: dict
-    timestamp: str
-    nonce: str
-    method: str
-    name: str
-    host: str
-    port: str
-    ext: str | None
-    app: None = None
-    dlg: None = None
 
 
 def payload_hash(body: bytes, content_type: str = "application/json") -> str:
@@ -56,31 +44,59 @@ def payload_hash(body: bytes, content_type: str = "application/json") -> str:
 
 
 def nonce() -> str:
-    value = mohawk.util.random_string(6)
-    return value.decode() if isinstance(value, bytes) else value
+    """Six random URL-safe base64 characters, as mohawk's ``random_string(6)``."""
+    return urlsafe_b64encode(os.urandom(6))[:6].decode()
+
+
+class _Prepared:
+    """What one ``Credentials`` contributes to every header: key, ``id``, ``ext``."""
+
+    __slots__ = ("credentials", "ext_attr", "ext_line", "id_attr", "key")
+
+    def __init__(self, credentials: Credentials) -> None:
+        self.credentials = credentials
+        self.key = credentials.accessToken.encode("ascii")  # as mohawk: ascii keys only
+        ext = credentials.hawk_ext() or ""
+        self.ext_line = ext
+        self.ext_attr = f', ext="{ext}"' if ext else ""
+        self.id_attr = f', id="{mohawk.util.prepare_header_val(credentials.clientId)}"'
+
+
+_last: _Prepared | None = None
+
+
+def _prepared(credentials: Credentials) -> _Prepared:
+    global _last
+    last = _last
+    if last is None or last.credentials is not credentials:
+        last = _last = _Prepared(credentials)
+    return last
+
+
+def sign(credentials: Credentials, method: str, host: str, port: int | str, target: str,
+         body: bytes | None, *, timestamp: int | None = None,
+         nonce_value: str | None = None) -> str:
+    """The ``Authorization: Hawk ...`` value for ``method`` of ``target`` (path and query as
+    sent) on ``host``:``port``; ``body`` hashed when there is one."""
+    prepared = _prepared(credentials)
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    nonce_value = nonce() if nonce_value is None else nonce_value
+    content_hash = payload_hash(body) if body else ""
+    normalized = (f"hawk.1.header\n{ts}\n{nonce_value}\n{method.upper()}\n{target}\n{host}\n"
+                  f"{port}\n{content_hash}\n{prepared.ext_line}\n")
+    mac = b64encode(hmac.new(prepared.key, normalized.encode(), hashlib.sha256).digest())
+    hash_attr = f', hash="{content_hash}"' if content_hash else ""
+    return (f'Hawk mac="{mac.decode()}"{hash_attr}{prepared.id_attr}, ts="{ts}", '
+            f'nonce="{nonce_value}"{prepared.ext_attr}')
 
 
 def authorization_header(credentials: Credentials, method: str, url: httpx.URL,
                          body: bytes | None, *, timestamp: int | None = None) -> str:
-    """The ``Authorization: Hawk ...`` value for one request."""
-    ext = credentials.hawk_ext()
-    target = url.raw_path.decode("ascii")
-    resource = _Resource(
-        credentials=credentials.hawk_credentials(),
-        timestamp=str(timestamp if timestamp is not None else int(time.time())),
-        nonce=nonce(), method=method.upper(), name=target, host=url.host,
-        port=str(url.port or _DEFAULT_PORTS.get(url.scheme, "")), ext=ext,
-    )
-    content_hash = payload_hash(body) if body else None
-    mac = mohawk.util.calculate_mac("header", resource, content_hash).decode()
-    header = f'Hawk mac="{mac}"'
-    if content_hash:
-        header += f', hash="{content_hash}"'
-    header += (f', id="{mohawk.util.prepare_header_val(credentials.clientId)}"'
-               f', ts="{resource.timestamp}", nonce="{resource.nonce}"')
-    if ext:
-        header += f', ext="{ext}"'
-    return header
+    """The ``Authorization: Hawk ...`` value for one request to ``url`` (an ``httpx.URL``
+    or anything with its ``scheme``, ``host``, ``port`` and ``raw_path``)."""
+    return sign(credentials, method, url.host,
+                url.port or _DEFAULT_PORTS.get(url.scheme, ""),
+                url.raw_path.decode("ascii"), body, timestamp=timestamp)
 
 
 CredentialsSource = Callable[[], Any]
@@ -109,7 +125,12 @@ class HawkAuth(httpx.Auth):
         else:
             request.headers.pop("Authorization", None)
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, Any, None]:
+    def signs(self, scheme: str, host: str, port: int | None) -> bool:
+        """Whether requests to this origin are signed."""
+        return (scheme, host, port or _DEFAULT_PORTS.get(scheme)) in self._origins
+
+    def credentials_now(self) -> Credentials | None:
+        """The credentials to sign a sync request with (an async provider refused)."""
         credentials = self._source()
         if credentials is not None and not isinstance(credentials, Credentials) \
                 and inspect.isawaitable(credentials):
@@ -118,7 +139,10 @@ class HawkAuth(httpx.Auth):
                 close()  # no "never awaited" warning
             raise CredentialsError("the credentials provider is async: use it with a "
                                        "tcdyn.aio client")
-        self._sign(request, credentials)
+        return credentials
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, Any, None]:
+        self._sign(request, self.credentials_now())
         yield request
 
     async def async_auth_flow(self, request: httpx.Request

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .deadline import Deadline, bounded, sync_client
+from .deadline import Deadline, bounded, shared_ssl_context, sync_client
 from .errors import ClientClosedError
 from .options import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT
 from .request import Call, RetryPolicy, Sleep, retry_flow
@@ -202,7 +202,8 @@ class AsyncTransport(_Transport):
 
             loop = asyncio.get_running_loop()
             if self._client is None or self._loop is not loop:
-                self._client = httpx.AsyncClient(follow_redirects=False, headers=_HEADERS)
+                self._client = httpx.AsyncClient(follow_redirects=False, headers=_HEADERS,
+                                                 verify=shared_ssl_context())
                 self._loop = loop
                 self._closer = _close_at_shutdown(self._client)
         return self._client
