@@ -28,6 +28,10 @@ class Validator(Protocol):
     def check(self, service: str, schema: str, instance: Any, what: str) -> bool:
         """Validate ``instance`` against an entry's schema; False when it is not at hand."""
 
+    def check_payload(self, service: str, entry: Any, payload: Any, body: bytes) -> bool:
+        """Validate a call's payload, sent as ``body``; False when the schema is not at
+        hand."""
+
 
 @dataclass(frozen=True, slots=True)
 class ClassContext:
