@@ -25,6 +25,8 @@ class Validator:
         self._checkers: dict[tuple[str, str, str], Any] = {}
         #: the same per entry (``EntryModel``, hashed by identity) for payloads.
         self._payloads: dict[Any, Any] = {}
+        #: ``id(binding)`` -> (binding, its checker or None), for Pulse messages.
+        self._messages: dict[int, tuple[Any, Any]] = {}
 
     @property
     def schemas(self) -> Any:
@@ -98,8 +100,12 @@ class Validator:
     def validate_message(self, binding: Any, payload: Any) -> None:
         """Check a Pulse message against its exchange's schema; raises
         ``SchemaValidationError``."""
-        if binding.schema and binding.service:
-            self.check(binding.service, binding.schema, payload, f"{binding.name} message")
+        known = self._messages.get(id(binding))
+        if known is None or known[0] is not binding:  # (an id is reused once freed)
+            checker = self.message_checker(binding)
+            known = self._messages[id(binding)] = (binding, checker)
+        if known[1] is not None:
+            known[1](payload)
 
     def _notice(self, key: str, message: str, *args: Any) -> None:
         if key not in self._notices:
