@@ -7,7 +7,6 @@ A built class knows its deployment only through ``_context`` (``context.ClassCon
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -185,11 +184,9 @@ class ClientBase:
     def _bind(self, entry: EntryModel, args: tuple, kwargs: dict) -> Call:
         call = bind(self._model.serviceName, self._base_url, entry, args, kwargs)
         if call.body is not None and self._validate is not False:
-            validator = self._context.validator
-            if validator.validating():
-                # The JSON that will be sent, so that datetimes are checked as strings.
-                validator.check(self._model.serviceName, entry.input,
-                                json.loads(call.body), f"{entry.name} payload")
+            # The payload as sent (datetimes as strings), without decoding the body again.
+            self._context.validator.check_payload(self._model.serviceName, entry,
+                                                  call.payload, call.body)
         return call
 
     def _checked_result(self, entry: EntryModel, result: Any) -> Any:

@@ -27,6 +27,10 @@ class Validator(Protocol):
     def check(self, service: str, schema: str, instance: Any, what: str) -> bool:
         """Validate ``instance`` against an entry's schema; False when it is not at hand."""
 
+    def check_payload(self, service: str, entry: Any, payload: Any, body: bytes) -> bool:
+        """Validate a call's payload, sent as ``body``; False when the schema is not at
+        hand."""
+
 
 class ClassContext:
     """The deployment's side of a built class (read-only; a plain class, because a frozen

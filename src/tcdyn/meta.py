@@ -96,8 +96,6 @@ class Method(Generic[_B]):
         """Check a payload against the entry's input schema without sending anything;
         raises ``SchemaValidationError`` (or ``SchemaNotAvailable``). The payload is checked
         in the JSON form a call sends (``datetime`` s as date-time strings)."""
-        import json
-
         from .errors import SchemaNotAvailable
         from .request import encode_body
 
@@ -107,9 +105,9 @@ class Method(Generic[_B]):
         if registry is None:
             where = self._context.provenance() if self._context is not None else "?"
             raise SchemaNotAvailable(self.entry.input, self.entry.input, where)
-        sent = json.loads(encode_body(self.entry, payload))  # what the call would send
-        registry.validate(registry.schema_path(self._service.serviceName, self.entry.input),
-                          sent, what=f"{self.entry.name} payload")
+        body = encode_body(self.entry, payload)  # what the call would send
+        registry.checker(registry.schema_path(self._service.serviceName, self.entry.input),
+                         f"{self.entry.name} payload").sent(payload, body)
 
     def _render_doc(self) -> str:
         e = self.entry

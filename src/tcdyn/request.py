@@ -46,6 +46,8 @@ class Call:
     url: str
     query: dict[str, str] | None
     body: bytes | None
+    #: The payload ``body`` encodes, for validation to check without decoding ``body``.
+    payload: Any = dataclasses.field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,7 @@ def bind(service: str, base_url: str, entry: EntryModel, args: tuple, kwargs: di
     if payload is None and entry.input is not None:
         raise ArgumentError(f"{entry.name}() payload must not be None")
     return Call(service, entry.name, entry.http_method, url, _encode_query(entry, query),
-                None if payload is None else encode_body(entry, payload))
+                None if payload is None else encode_body(entry, payload), payload)
 
 
 # -- responses ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 import copy
+import json
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -425,6 +426,27 @@ def _plain_json(value: Any) -> bool:
     return True
 
 
+def _sent_as_is(value: Any) -> bool:
+    """Whether ``value`` is exactly what ``json.loads`` makes of its own JSON encoding:
+    :func:`_plain_json`, and every dict key a ``str`` (``json.dumps`` turns others into
+    strings, so the sent form would differ)."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _JSON_SCALARS
+                                        and not _sent_as_is(item)):
+                return False
+        return True
+    if kind is list:
+        for item in value:  # a loop beats all() on a generator
+            if type(item) not in _JSON_SCALARS and not _sent_as_is(item):
+                return False
+        return True
+    if kind is float:
+        return -_EXACT_FLOAT < value < _EXACT_FLOAT
+    return kind in _JSON_SCALARS
+
+
 def _fast_accepts(fast: Callable[[Any], Any] | None, instance: Any) -> bool:
     """Whether fastjsonschema's validator ``fast`` accepts ``instance``, a plain JSON value."""
     if fast is None:
@@ -454,6 +476,39 @@ def _for_fast(document: Any) -> Any:
         if "const" in schema:  # as a one-value enum: fastjsonschema fails to compile const
             schema["allOf"] = [*schema.get("allOf", ()), {"enum": [schema.pop("const")]}]
     return document
+
+
+class Checker:
+    """One schema's check, resolved once (path, compiled validator, the name in errors), so
+    that a call or a message pays no lookup by name: ``checker(instance)`` checks a decoded
+    JSON value; ``checker.sent(value, body)`` the value a call encoded to ``body``."""
+
+    __slots__ = ("_fast", "_registry", "path", "what")
+
+    def __init__(self, registry: SchemaRegistry, path: str, what: str) -> None:
+        self._registry = registry
+        self.path = path
+        self.what = what
+        self._fast = registry._compiled(path)
+
+    def __call__(self, instance: Any) -> None:
+        """Raise :class:`~tcdyn.errors.SchemaValidationError` unless ``instance`` is valid."""
+        if not _fast_accepts(self._fast, instance):
+            self._registry._judge(self.path, instance, self.what)
+
+    def sent(self, value: Any, body: bytes | str) -> None:
+        """Check what a call sends: ``value`` itself when it is plain JSON that encodes
+        to exactly what ``body`` decodes to (no re-decoding), else ``body`` decoded (so a
+        ``datetime`` is checked as the date-time string it was sent as)."""
+        fast = self._fast
+        if fast is not None:
+            try:
+                fast(value)
+                if _sent_as_is(value):
+                    return
+            except Exception:  # invalid, or not plain JSON: judged on the decoded form
+                pass
+        self(json.loads(body))
 
 
 # --- the registry ---------------------------------------------------------------------------
@@ -552,7 +607,22 @@ class SchemaRegistry:
                 self._fast[given] = self._fast[path]
         if _fast_accepts(self._fast[path], instance):
             return
-        path = _abstract(path)
+        self._judge(_abstract(path), instance, what)
+
+    def checker(self, path: str, what: str) -> Checker:
+        """The :class:`Checker` of ``path`` (any form of schema name), errors naming the
+        value ``what``; compiles the schema now if it was not yet."""
+        return Checker(self, _abstract(path), what)
+
+    def _compiled(self, path: str) -> Callable[[Any], Any] | None:
+        """fastjsonschema's validator of abstract ``path`` (None: jsonschema alone)."""
+        if path not in self._fast:
+            with self._lock:
+                self._prepare(path)
+        return self._fast[path]
+
+    def _judge(self, path: str, instance: Any, what: str) -> None:
+        """jsonschema's verdict on ``instance``, which the fast check did not accept."""
         if _depth(instance, MAX_INSTANCE_DEPTH) > MAX_INSTANCE_DEPTH:
             raise self._too_deep(path, what, instance)
         violations: list[SchemaViolation] = []

@@ -26,6 +26,7 @@ import aio_pika
 from aiormq import exceptions as amqp
 
 from ..exchanges import Binding, RoutingKeyError
+from .delivery import Delivery
 from .errors import PulseConnectionError, PulseError
 from .message import ACKED, REJECTED, REQUEUED, Message, SyncMessage, cc_routes
 from .options import (
@@ -299,8 +300,9 @@ class Consumer:
                 lambda _sender, exc=None: session.end(f"connection closed: {exc}"))
             channel.close_callbacks.add(
                 lambda _sender, exc=None: session.end(f"channel closed: {exc}"))
-            await queue.consume(functools.partial(self._on_delivery, session.generation),
-                                no_ack=False)
+            # straight from aiormq: aio-pika's IncomingMessage would cost more than the rest
+            await underlay.basic_consume(queue.name, functools.partial(
+                self._on_delivery, session.generation), no_ack=False)
         except amqp.ChannelNotFoundEntity as e:
             raise PulseError(f"{step}: not found on the broker: {self._scrub(e)}") from None
         except amqp.ChannelAccessRefused as e:
@@ -351,9 +353,8 @@ class Consumer:
         delay = min(o.reconnect_delay * 2 ** attempt, o.max_reconnect_delay)
         return delay * random.uniform(0.75, 1.0)
 
-    async def _on_delivery(self, generation: int, raw: Any) -> None:
-        assert self._inbox is not None
-        self._inbox.put_nowait((generation, raw))
+    async def _on_delivery(self, generation: int, delivered: Any) -> None:
+        self._inbox.put_nowait((generation, Delivery(delivered)))  # type: ignore[union-attr]
 
     def _scrub(self, exc: BaseException | str) -> str:
         return scrub(str(exc) or type(exc).__name__, self._url)
