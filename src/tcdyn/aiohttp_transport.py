@@ -18,7 +18,6 @@ honours ``*_PROXY``; aiohttp would need ``trust_env``, which also reads ``~/.net
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import sys
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,13 @@ from .errors import ClientClosedError
 from .hawk import HawkAuth, authorization_header
 from .request import Call, RetryPolicy, Sleep, retry_flow
 from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
-from .transport import DEFAULT_TIMEOUT, OWN_AUTH, AsyncTransport, shared_ssl_context
+from .transport import (
+    DEFAULT_TIMEOUT,
+    OWN_AUTH,
+    AsyncTransport,
+    close_at_shutdown,
+    shared_ssl_context,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -110,7 +115,7 @@ class AiohttpTransport:
                 connector=connector, auto_decompress=False, timeout=_NO_TIMEOUT,
                 trust_env=False)
             self._loop = loop
-            self._closer = _close_at_shutdown(self._session)
+            self._closer = close_at_shutdown(self._session.close)
         return self._session
 
     def _signer(self, auth: Any) -> tuple[Any, Any]:
@@ -235,18 +240,3 @@ def _error(name: str, message: str, call: Call, url: yarl.URL, headers: dict[str
     request = httpx.Request(call.http_method, str(url), headers=headers, content=call.body)
     exc: httpx.TransportError = getattr(httpx, name)(message, request=request)
     return exc
-
-
-def _close_at_shutdown(session: aiohttp.ClientSession) -> Any:
-    """A started async generator that closes ``session`` when it is finalised: by
-    ``aclose()``, by the loop's shutdown (``loop.shutdown_asyncgens``), or when dropped."""
-    async def closer() -> Any:
-        try:
-            yield
-        finally:
-            await session.close()
-
-    gen = closer()
-    with contextlib.suppress(StopIteration):  # to the first yield: the loop now knows it
-        gen.asend(None).send(None)
-    return gen

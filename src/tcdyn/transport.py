@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -187,7 +188,7 @@ class AsyncTransport(_Transport):
 
     The ``httpx.AsyncClient`` tcdyn creates belongs to the event loop it was created on: it
     is closed when that loop shuts down (``asyncio.run`` finalises async generators before
-    closing its loop, which runs ``_close_at_shutdown``), and a new one serves the next loop.
+    closing its loop, which runs ``close_at_shutdown``), and a new one serves the next loop.
     """
 
     _loop: asyncio.AbstractEventLoop | None = None
@@ -205,7 +206,7 @@ class AsyncTransport(_Transport):
                 self._client = httpx.AsyncClient(follow_redirects=False, headers=_HEADERS,
                                                  verify=shared_ssl_context())
                 self._loop = loop
-                self._closer = _close_at_shutdown(self._client)
+                self._closer = close_at_shutdown(self._client.aclose)
         return self._client
 
 
@@ -273,14 +274,15 @@ class AsyncTransport(_Transport):
             await closer.aclose()  # closes the client
 
 
-def _close_at_shutdown(client: httpx.AsyncClient) -> Any:
-    """A started async generator that closes ``client`` when it is finalised: by
-    ``aclose()``, by the loop's shutdown (``loop.shutdown_asyncgens``), or when dropped."""
+def close_at_shutdown(close: Callable[[], Awaitable[Any]]) -> Any:
+    """A started async generator that awaits ``close()`` when it is finalised: by
+    ``aclose()``, by the loop's shutdown (``loop.shutdown_asyncgens``), or when dropped.
+    Both async drivers tie their connection pool to its event loop with it."""
     async def closer() -> Any:
         try:
             yield
         finally:
-            await client.aclose()
+            await close()
 
     gen = closer()
     with contextlib.suppress(StopIteration):  # to the first yield: the loop now knows it
