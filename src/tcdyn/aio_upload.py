@@ -34,17 +34,8 @@ async def uploadFromBuf(*, data: bytes, **kwargs: Any) -> None:
 
 async def uploadFromFile(*, file: Any, **kwargs: Any) -> None:
     """``upload`` of a binary file object, read from its start in chunks (seekable)."""
-    from .errors import TaskclusterArgumentError
-
-    if not callable(getattr(file, "read", None)) or not callable(getattr(file, "seek", None)):
-        raise TaskclusterArgumentError("uploadFromFile() argument 'file' must be a binary file "
-                                       f"object open for reading, got {type(file).__name__}")
-
-    def readerFactory() -> Any:
-        file.seek(0)
-        return file
-
-    return await upload(readerFactory=readerFactory, **kwargs)
+    return await upload(readerFactory=tr.file_reader_factory("uploadFromFile", file),
+                        **kwargs)
 
 
 async def upload(*, projectId: str, name: str, contentType: str, contentLength: int,

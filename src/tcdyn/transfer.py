@@ -124,6 +124,20 @@ def check_callable(func: str, name: str, value: Any, *, optional: bool = False) 
     return value
 
 
+def file_reader_factory(func: str, file: Any) -> Callable[[], Any]:
+    """A ``readerFactory`` reading a seekable binary file object from its start (each retry
+    of an upload reads it again)."""
+    if not callable(getattr(file, "read", None)) or not callable(getattr(file, "seek", None)):
+        raise TaskclusterArgumentError(f"{func}() argument 'file' must be a binary file "
+                                       f"object open for reading, got {type(file).__name__}")
+
+    def readerFactory() -> Any:
+        file.seek(0)
+        return file
+
+    return readerFactory
+
+
 def check_service(func: str, name: str, value: Any, methods: tuple[str, ...]) -> Any:
     missing = [m for m in methods if not callable(getattr(value, m, None))]
     if value is None or missing:

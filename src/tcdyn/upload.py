@@ -44,15 +44,8 @@ def uploadFromBuf(*, data: bytes, **kwargs: Any) -> None:
 
 def uploadFromFile(*, file: Any, **kwargs: Any) -> None:
     """``upload`` of a binary file object, read from its start in chunks (seekable)."""
-    if not callable(getattr(file, "read", None)) or not callable(getattr(file, "seek", None)):
-        raise TaskclusterArgumentError("uploadFromFile() argument 'file' must be a binary file "
-                                       f"object open for reading, got {type(file).__name__}")
-
-    def readerFactory() -> Any:
-        file.seek(0)
-        return file
-
-    return upload(readerFactory=readerFactory, **kwargs)
+    return upload(readerFactory=tr.file_reader_factory("uploadFromFile", file),
+                  **kwargs)
 
 
 class _Plan:
