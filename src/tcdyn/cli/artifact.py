@@ -4,7 +4,8 @@
 ``--run-id``) and streams it from there with plain httpx, never sending Taskcluster
 credentials to the storage host; ``-o FILE`` is written beside FILE and renamed into place
 once complete (and, for object artifacts, once its hashes match). ``put`` is
-``tcdyn.artifacts.publish``.
+``tcdyn.artifacts.publish``, after checking ``--expires`` and that the run has no artifact of
+that name yet.
 """
 
 from __future__ import annotations
@@ -148,8 +149,40 @@ def _put(args: argparse.Namespace) -> int:
     if args.expires:
         from ..utils import fromNow
 
-        kwargs["expires"] = fromNow(args.expires)
+        try:
+            kwargs["expires"] = fromNow(args.expires)
+        except ValueError as exc:
+            raise UsageError(f"artifact put: --expires {args.expires!r}: {exc}") from None
     _, queue = _queue_and_settings(args)
     with queue:
+        if "expires" not in kwargs:
+            kwargs["expires"] = _task_expiry(queue, args.task_id)
+        _refuse_existing(queue, args.task_id, args.run_id, args.name)
         emit(publish(queue, args.task_id, args.run_id, args.name, args.path, **kwargs))
     return 0
+
+
+def _task_expiry(queue: Any, task_id: str) -> Any:
+    """The task's own expiry, the default of an artifact's; a run's credentials cannot read
+    it (no ``queue:get-task``), so then ``--expires`` is needed."""
+    from ..errors import InsufficientScopes
+
+    try:
+        return queue.task(task_id)["expires"]
+    except InsufficientScopes:
+        raise UsageError(f"artifact put: these credentials cannot read the expiry of task "
+                         f"{task_id} (queue:get-task:{task_id}); give --expires, e.g. "
+                         "--expires '1 day'") from None
+
+
+def _refuse_existing(queue: Any, task_id: str, run_id: int, name: str) -> None:
+    """Stop before anything is sent when the run already has artifact ``name``: the real
+    queue cannot replace an object artifact and answers 500 (after every retry)."""
+    from ..errors import InsufficientScopes, ResourceNotFound
+
+    try:
+        queue.artifact(task_id, run_id, name)
+    except (ResourceNotFound, InsufficientScopes):
+        return  # absent, or not ours to read (then the queue decides)
+    raise CommandError(f"artifact put: run {run_id} of task {task_id} already has an artifact "
+                       f"{name!r}; a published artifact cannot be replaced", HTTP_4XX)

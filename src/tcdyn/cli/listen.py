@@ -5,7 +5,8 @@ message: ``{"exchange", "routingKey", "routing", "routes", "redelivered", "paylo
 Without EXCHANGE it binds every exchange of the service whose routing key has all the given
 words (``tcdyn listen queue --taskGroupId=X``: every state change of a task group, as
 examples/sniffer.py). The AMQP URL comes from ``--url``, ``$TCDYN_PULSE_URL`` or the config
-file; its password is never printed.
+file; its password is never printed. A login the broker refuses exits 6 (authentication),
+a broker not reached 4.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .output import UsageError, dumps
+from .output import AUTH, CommandError, UsageError, dumps
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -85,6 +86,14 @@ def _listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refused_login(exc: BaseException) -> bool:
+    """Whether the broker refused the login (wrong user or password) under ``exc``."""
+    from aiormq.exceptions import AuthenticationError, ProbableAuthenticationError
+
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(cause, (AuthenticationError, ProbableAuthenticationError))
+
+
 def _default() -> Any:
     from ..default import default
 
@@ -104,14 +113,24 @@ def as_json(message: Any) -> dict[str, Any]:
 
 
 async def _consume(url: str, bindings: list[Any], count: int | None) -> None:
-    from ..pulse import Consumer
+    from ..pulse import Consumer, PulseConnectionError
 
-    async with Consumer(url, None, bindings) as consumer:
-        print(f"listening on {consumer.queue_name} to {len(bindings)} exchange"
-              f"{'s' if len(bindings) != 1 else ''}", file=sys.stderr, flush=True)
-        seen = 0
-        async for message in consumer:
-            print(dumps(as_json(message), indent=False), flush=True)
-            seen += 1
-            if count is not None and seen >= count:
-                consumer.stop()
+    try:
+        async with Consumer(url, None, bindings) as consumer:
+            await _print(consumer, len(bindings), count)
+    except PulseConnectionError as exc:
+        if _refused_login(exc):  # a credentials problem, not a broker that is down
+            raise CommandError(str(exc), AUTH) from None
+        raise
+
+
+async def _print(consumer: Any, exchanges: int, count: int | None) -> None:
+    """The banner on stderr, then one JSON line per message until ``count``."""
+    print(f"listening on {consumer.queue_name} to {exchanges} exchange"
+          f"{'s' if exchanges != 1 else ''}", file=sys.stderr, flush=True)
+    seen = 0
+    async for message in consumer:
+        print(dumps(as_json(message), indent=False), flush=True)
+        seen += 1
+        if count is not None and seen >= count:
+            consumer.stop()
