@@ -8,7 +8,8 @@ brings up, each only when not already running: a private Postgres 15 cluster, a 
 vhost, moto as S3, the services auth, queue (+ its dependency resolver), index, secrets,
 object, hooks and purge-cache, and nginx as the one rootUrl in front of them (`/api/<service>/`
 to each service, `/references/` and `/schemas/` from the source's generated references). It
-then prints the rootUrl and the root client's credentials and writes them to `<state>/stack.env`.
+then writes the rootUrl and the root client's credentials to `<state>/stack.env` (mode 0600)
+and prints where they are, never the secrets themselves (this output lands in CI logs).
 Stdlib only: it runs before any virtualenv exists.
 
 Environment:
@@ -39,6 +40,7 @@ import sys
 import tarfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -677,11 +679,17 @@ def write_env(sec: dict, src: Path, digest: str) -> None:
 
 
 def print_env() -> None:
+    """Where the stack is and who its root client is; the secrets stay in the env file
+    (mode 0600), since this output lands in CI logs."""
     env = read_env_file(ENV_FILE)
+    pulse = env["TCDYN_STACK_PULSE_URL"]
+    parts = urllib.parse.urlsplit(pulse)
+    if parts.password:
+        pulse = pulse.replace(f":{parts.password}@", ":***@", 1)
     print(f"rootUrl:      {env['TASKCLUSTER_ROOT_URL']}")
     print(f"clientId:     {env['TASKCLUSTER_CLIENT_ID']}")
-    print(f"accessToken:  {env['TASKCLUSTER_ACCESS_TOKEN']}")
-    print(f"pulse:        {env['TCDYN_STACK_PULSE_URL']}")
+    print("accessToken:  *** (in the env file)")
+    print(f"pulse:        {pulse}")
     print(f"env file:     {ENV_FILE}   (. {ENV_FILE}; export TASKCLUSTER_ROOT_URL ...)")
 
 

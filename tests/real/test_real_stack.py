@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import urllib.parse
 
 import httpx
 from real_helpers import SCRIPT
@@ -18,6 +19,12 @@ def test_up_again_is_a_no_op(stack):
     assert f"rootUrl:      {stack['TASKCLUSTER_ROOT_URL']}" in done.stdout
     status = subprocess.run(["bash", str(SCRIPT), "status"], capture_output=True, text=True)
     assert status.returncode == 0, status.stdout
+    # what it prints lands in CI logs: the root token and the Pulse password stay in the file
+    password = urllib.parse.urlsplit(stack["TCDYN_STACK_PULSE_URL"]).password
+    assert password
+    for output in (done.stdout, done.stderr, status.stdout, status.stderr):
+        assert stack["TASKCLUSTER_ACCESS_TOKEN"] not in output
+        assert password not in output
 
 
 def test_deployment_serves_v106_references_and_schemas(tc, root_url):
