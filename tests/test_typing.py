@@ -1,4 +1,4 @@
-"""mypy --strict and pyright (basedpyright) over tcdyn's typed surface and a user's script:
+"""mypy --strict and pyright (basedpyright) over the tcdyn package and a user's script:
 both must pass, and both must flag a misspelled method in a user's script."""
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def misspelled(tmp_path: Path) -> Path:
 
 
 def test_mypy_strict_clean() -> None:
-    """The configured files ([tool.mypy] in pyproject.toml: the public surface, the stubs,
-    the sample user script) pass mypy --strict."""
+    """The configured files ([tool.mypy] in pyproject.toml: the whole tcdyn package and the
+    sample user script) pass mypy --strict."""
     result = mypy()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success" in result.stdout

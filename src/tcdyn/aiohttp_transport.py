@@ -78,12 +78,6 @@ class _Target:
         self.raw_path = url.raw_path_qs.encode("ascii")
 
 
-if sys.version_info >= (3, 11):
-    _timeout = asyncio.timeout
-else:  # pragma: no cover
-    _timeout = None
-
-
 class AiohttpTransport:
     """Sends calls with an ``aiohttp.ClientSession`` of its own, one per event loop (closed
     when that loop shuts down, like ``AsyncTransport``'s client)."""
@@ -169,10 +163,10 @@ class AiohttpTransport:
         try:
             if self.timeout is None:
                 return await self._exchange(session, call, url, headers)
-            if _timeout is None:  # pragma: no cover
+            if sys.version_info < (3, 11):  # pragma: no cover
                 return await asyncio.wait_for(self._exchange(session, call, url, headers),
                                               self.timeout)
-            window = _timeout(self.timeout)
+            window = asyncio.timeout(self.timeout)
             try:
                 async with window:
                     return await self._exchange(session, call, url, headers)

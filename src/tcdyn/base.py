@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .credentials import Credentials
@@ -128,7 +129,7 @@ class ClientBase:
         return self._validate_responses
 
     @staticmethod
-    def _http_client_type(httpx: Any) -> type:
+    def _http_client_type(httpx: ModuleType) -> type[Any]:
         raise NotImplementedError
 
     @classmethod
@@ -181,7 +182,7 @@ class ClientBase:
                                    "only known when a request is signed")
         return creds
 
-    def _bind(self, entry: EntryModel, args: tuple, kwargs: dict) -> Call:
+    def _bind(self, entry: EntryModel, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
         call = bind(self._model.serviceName, self._base_url, entry, args, kwargs)
         if call.body is not None and self._validate is not False:
             # The payload as sent (datetimes as strings), without decoding the body again.
@@ -250,7 +251,7 @@ class ClientBase:
         self._scopes_cache = (time.monotonic(), creds, held)
         return held
 
-    def _check_scopes(self, entry: EntryModel, args: tuple, kwargs: dict,
+    def _check_scopes(self, entry: EntryModel, args: tuple[Any, ...], kwargs: dict[str, Any],
                       held: tuple[str, ...]) -> Any:
         from .scopes import call_params, check
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Iterator
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .base import SCOPES_TTL, ClientBase, api_base_url, cannot_check
@@ -40,10 +41,11 @@ class Client(ClientBase):
                                          max_response_size=self._max_response_size)
 
     @staticmethod
-    def _http_client_type(httpx: Any) -> type:
-        return httpx.Client
+    def _http_client_type(httpx: ModuleType) -> type[Any]:
+        kind: type[Any] = httpx.Client
+        return kind
 
-    def _call(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
+    def _call(self, entry: EntryModel, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if kwargs:
             kwargs, handler = split_paging(entry, kwargs)
             if handler is not None:  # the official form: each page to the handler
@@ -59,12 +61,13 @@ class Client(ClientBase):
             yield page
             call = pager.after(call, page)
 
-    def _pages(self, entry: EntryModel, args: tuple, kwargs: dict,
+    def _pages(self, entry: EntryModel, args: tuple[Any, ...], kwargs: dict[str, Any],
                max_pages: int | None = None) -> Iterator[Any]:
         yield from self._walk(Pager(entry, max_pages=max_pages),
                               self._bind(entry, args, kwargs))
 
-    def _items(self, entry: EntryModel, args: tuple, kwargs: dict, key: str | None,
+    def _items(self, entry: EntryModel, args: tuple[Any, ...], kwargs: dict[str, Any],
+               key: str | None,
                max_items: int | None) -> Iterator[Any]:
         pager = Pager(entry, key=key, max_items=max_items)
         if pager.done:
@@ -86,7 +89,8 @@ class Client(ClientBase):
             held = self._keep_scopes(creds, self._transport.send(call, auth)["scopes"])
         return held
 
-    def _preflight(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
+    def _preflight(self, entry: EntryModel, args: tuple[Any, ...],
+                   kwargs: dict[str, Any]) -> Any:
         self._bind(entry, args, split_paging(entry, kwargs)[0])  # every argument check first
         try:
             held = self._held(self._current_credentials(), False)
@@ -122,10 +126,12 @@ class AsyncClient(ClientBase):
                                           max_response_size=self._max_response_size)
 
     @staticmethod
-    def _http_client_type(httpx: Any) -> type:
-        return httpx.AsyncClient
+    def _http_client_type(httpx: ModuleType) -> type[Any]:
+        kind: type[Any] = httpx.AsyncClient
+        return kind
 
-    async def _call(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
+    async def _call(self, entry: EntryModel, args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> Any:
         if kwargs:
             kwargs, handler = split_paging(entry, kwargs)
             if handler is not None:  # the official form: each page to the handler
@@ -143,13 +149,14 @@ class AsyncClient(ClientBase):
             yield page
             call = pager.after(call, page)
 
-    async def _pages(self, entry: EntryModel, args: tuple, kwargs: dict,
+    async def _pages(self, entry: EntryModel, args: tuple[Any, ...], kwargs: dict[str, Any],
                      max_pages: int | None = None) -> AsyncIterator[Any]:
         async for page in self._walk(Pager(entry, max_pages=max_pages),
                                      self._bind(entry, args, kwargs)):
             yield page
 
-    async def _items(self, entry: EntryModel, args: tuple, kwargs: dict, key: str | None,
+    async def _items(self, entry: EntryModel, args: tuple[Any, ...], kwargs: dict[str, Any],
+                     key: str | None,
                      max_items: int | None) -> AsyncIterator[Any]:
         pager = Pager(entry, key=key, max_items=max_items)
         if pager.done:
@@ -179,7 +186,8 @@ class AsyncClient(ClientBase):
             held = self._keep_scopes(creds, answer["scopes"])
         return held
 
-    async def _preflight(self, entry: EntryModel, args: tuple, kwargs: dict) -> Any:
+    async def _preflight(self, entry: EntryModel, args: tuple[Any, ...],
+                         kwargs: dict[str, Any]) -> Any:
         self._bind(entry, args, split_paging(entry, kwargs)[0])
         try:
             held = await self._held(await self._acurrent_credentials(), False)

@@ -20,16 +20,20 @@ class Validator(Protocol):
     @property
     def schemas(self) -> Any:
         """The schema registry, or None when the references came without schemas."""
+        ...
 
     def validating(self) -> bool:
         """Whether schemas are at hand (says once when they are not)."""
+        ...
 
     def check(self, service: str, schema: str, instance: Any, what: str) -> bool:
         """Validate ``instance`` against an entry's schema; False when it is not at hand."""
+        ...
 
     def check_payload(self, service: str, entry: Any, payload: Any, body: bytes) -> bool:
         """Validate a call's payload, sent as ``body``; False when the schema is not at
         hand."""
+        ...
 
 
 class ClassContext:

@@ -14,7 +14,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from types import MappingProxyType
+from types import EllipsisType, MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .errors import CredentialsError
@@ -24,8 +24,10 @@ from .scopes import valid_scope
 if TYPE_CHECKING:  # datetime is imported where used: not every program needs it
     from datetime import datetime, timedelta
 
+    MAX_TEMPORARY_DURATION: timedelta  # made by __getattr__ on first use
+
 __all__ = [
-    "MAX_TEMPORARY_DURATION",  # noqa: F822 (made by __getattr__ on first use)
+    "MAX_TEMPORARY_DURATION",
     "Credentials",
     "bewit",
     "certificate_signature",
@@ -72,19 +74,19 @@ def _text(value: Any, field: str) -> str:
 
 
 def _client_id(value: Any, field: str = "clientId") -> str:
-    value = _text(value, field)
-    if not _CLIENT_ID.match(value):
+    text = _text(value, field)
+    if not _CLIENT_ID.match(text):
         raise CredentialsError(
-            f"{field} {value!r} is not a valid clientId (allowed: A-Z a-z 0-9 ! @ / : . + | _ -)")
-    return value
+            f"{field} {text!r} is not a valid clientId (allowed: A-Z a-z 0-9 ! @ / : . + | _ -)")
+    return text
 
 
 def _access_token(value: Any) -> str:
-    value = _text(value, "accessToken")
-    if not _TOKEN.match(value):  # never echo the value
+    text = _text(value, "accessToken")
+    if not _TOKEN.match(text):  # never echo the value
         raise CredentialsError("accessToken must be a non-empty printable-ASCII string "
                                "without whitespace")
-    return value
+    return text
 
 
 def _scopes(value: Any, field: str) -> tuple[str, ...]:
@@ -304,6 +306,8 @@ class Credentials:
     accessToken: str
     certificate: Mapping[str, Any] | None
     authorizedScopes: tuple[str, ...] | None
+    _cert_json: str | None
+    _ext: str | EllipsisType | None  # ... until hawk_ext() computes it
 
     def __init__(self, clientId: str, accessToken: str,
                  certificate: Mapping[str, Any] | str | bytes | None = None,
@@ -390,9 +394,10 @@ class Credentials:
             if value.get("certificate") or value.get("authorizedScopes") is not None:
                 raise CredentialsError("credentials dict has no clientId and accessToken")
             return None  # the official client's "no credentials" form
-        for key, item in (("clientId", client_id), ("accessToken", token)):
-            if not item:
-                raise CredentialsError(f"credentials dict is missing {key}")
+        if not client_id:
+            raise CredentialsError("credentials dict is missing clientId")
+        if not token:
+            raise CredentialsError("credentials dict is missing accessToken")
         return cls(client_id, token, value.get("certificate"), value.get("authorizedScopes"))
 
     def with_authorized_scopes(self, scopes: Iterable[str] | None) -> Credentials:
@@ -420,7 +425,8 @@ class Credentials:
     def hawk_ext(self) -> str | None:
         """Hawk ``ext``: base64 of ``{"certificate", "authorizedScopes"}`` (each only when
         set), or ``None``. Computed once."""
-        if self._ext is ...:
+        value = self._ext
+        if isinstance(value, EllipsisType):
             ext: dict[str, Any] = {}
             if self.certificate is not None:
                 ext["certificate"] = dict(self.certificate)
@@ -428,7 +434,7 @@ class Credentials:
                 ext["authorizedScopes"] = list(self.authorizedScopes)
             value = _urlsafe_b64(_compact(ext).encode()) if ext else None
             object.__setattr__(self, "_ext", value)
-        return self._ext
+        return value
 
     def hawk_credentials(self) -> dict[str, str]:
         """A fresh ``{"id", "key", "algorithm"}`` dict for mohawk."""
@@ -443,7 +449,8 @@ class Credentials:
         """The clientId that issued these temporary credentials (``None`` if permanent)."""
         if self.certificate is None:
             return None
-        return self.certificate.get("issuer", self.clientId)
+        issuer: str = self.certificate.get("issuer", self.clientId)
+        return issuer
 
     @property
     def scopes(self) -> tuple[str, ...] | None:
@@ -479,7 +486,7 @@ class Credentials:
         try:
             return self.expires - margin <= now  # type: ignore[operator]
         except OverflowError:  # a margin past year 1 or 9999
-            return margin > timedelta(0)  # type: ignore[operator]
+            return margin > timedelta(0)
 
 
 # -- bewits --------------------------------------------------------------------------------

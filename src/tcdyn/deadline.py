@@ -26,7 +26,7 @@ import httpcore
 import httpx
 
 
-class Deadline(dict):
+class Deadline(dict[str, float]):
     """A ``time.monotonic()`` end, readable by httpcore as its ``timeout`` extension."""
 
     __slots__ = ("end", "total")
@@ -180,12 +180,11 @@ def sync_client(**kwargs: Any) -> httpx.Client:
     at once."""
     if env_proxies():
         kwargs.setdefault("verify", shared_ssl_context())  # the proxies' transports use it
-    pool = None
-    if _private_pool_ok():
-        transport = httpx.HTTPTransport(verify=LAZY_TLS)
-        pool = getattr(transport, "_pool", None)
-    if not isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
+    transport = httpx.HTTPTransport(verify=LAZY_TLS) if _private_pool_ok() else None
+    pool: Any = getattr(transport, "_pool", None)  # httpx's private pool, if it has one
+    if transport is None or not isinstance(getattr(pool, "_network_backend", None),
+                                           httpcore.NetworkBackend):
         transport = httpx.HTTPTransport(verify=shared_ssl_context())  # public API only
     else:
-        pool._network_backend = _Backend(pool._network_backend)  # type: ignore[union-attr]
+        pool._network_backend = _Backend(pool._network_backend)
     return httpx.Client(transport=transport, **kwargs)

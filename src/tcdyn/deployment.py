@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .context import ClassContext
 from .fetching import DEFAULT_TIMEOUT
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .request import Call
 
 log = logging.getLogger("tcdyn")
+_T = TypeVar("_T")
 
 
 class Deployment:
@@ -68,7 +70,7 @@ class Deployment:
         from .base import api_base_url
         from .request import bind
 
-        model = self.references.model("Auth")
+        model = self.references.api_model("Auth")
         base_url = api_base_url(root_url, model.serviceName, model.apiVersion, model.baseUrl)
         return bind(model.serviceName, base_url, model.entries[entry_name], (), {})
 
@@ -151,7 +153,7 @@ def load(source: str | os.PathLike[str], *, refresh: bool = False,
     return Deployment(ReferenceSet.from_directory(text))
 
 
-def building(name: str, where: str, build: Any) -> Any:
+def building(name: str, where: str, build: Callable[[], _T]) -> _T:
     """``build()``, with an ``AttributeError`` raised inside it turned into a
     ``ReferenceLoadError`` (an attribute lookup would otherwise hide it)."""
     from .errors import ReferenceLoadError

@@ -139,7 +139,7 @@ class KeyLayout:
             if n < self.front + self.back:
                 self._length_error(where, routing_key, n)
             rest = ".".join(words[self.front:n - self.back])
-            values = words[:self.front]
+            values = list(words[:self.front])
             values.append(rest or ABSENT)
             if self.back:
                 values.extend(words[n - self.back:])
@@ -224,7 +224,8 @@ class Binding(Mapping[str, str]):
     # Mapping view, as the official client returns: exactly these two keys.
     def __getitem__(self, key: str) -> str:
         if key in _MAPPING_KEYS:
-            return getattr(self, key)
+            value: str = getattr(self, key)
+            return value
         raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:

@@ -94,8 +94,9 @@ def authorization_header(credentials: Credentials, method: str, url: httpx.URL,
                          body: bytes | None, *, timestamp: int | None = None) -> str:
     """The ``Authorization: Hawk ...`` value for one request to ``url`` (an ``httpx.URL``
     or anything with its ``scheme``, ``host``, ``port`` and ``raw_path``)."""
-    return sign(credentials, method, url.host,
-                url.port or _DEFAULT_PORTS.get(url.scheme, ""),
+    default: int | str = _DEFAULT_PORTS.get(url.scheme, "")
+    port = url.port or default
+    return sign(credentials, method, url.host, port,
                 url.raw_path.decode("ascii"), body, timestamp=timestamp)
 
 

@@ -178,17 +178,17 @@ class PoolTransport(SyncTransport):
             extensions={"timeout": deadline if deadline is not None else _NO_TIMEOUT})
         try:
             if deadline is None:
-                return self._exchange(pool, request, url, None)
+                return self._pool_exchange(pool, request, url, None)
             deadline.start()
             with bounded(deadline):
-                return self._exchange(pool, request, url, deadline)
+                return self._pool_exchange(pool, request, url, deadline)
         except _HTTPCORE_ERRORS as exc:
             return _httpx_error(exc, call, url, headers)
         except _Expired as exc:
             return httpx.ReadTimeout(str(exc), request=_request(call, url, headers))
 
-    def _exchange(self, pool: httpcore.ConnectionPool, request: httpcore.Request, url: str,
-                  deadline: Deadline | None) -> Received:
+    def _pool_exchange(self, pool: httpcore.ConnectionPool, request: httpcore.Request,
+                       url: str, deadline: Deadline | None) -> Received:
         response = pool.handle_request(request)
         try:
             headers = httpx.Headers(response.headers)

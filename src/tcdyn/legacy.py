@@ -52,8 +52,9 @@ def is_legacy(reference: Any) -> bool:
 def service_name(reference: Mapping[str, Any]) -> str | None:
     """The service a reference is for, derived as the official 2018 client did."""
     for key in ("serviceName", "name"):
-        if isinstance(reference.get(key), str):
-            return reference[key]
+        name = reference.get(key)
+        if isinstance(name, str):
+            return name
     base = reference.get("baseUrl")
     m = _BASE_URL.match(base) if isinstance(base, str) else None
     if m:
@@ -67,8 +68,9 @@ def service_name(reference: Mapping[str, Any]) -> str | None:
 
 def api_version(reference: Mapping[str, Any]) -> str:
     """``apiVersion``, else the version in the ``baseUrl`` path or ``exchangePrefix``, else v1."""
-    if isinstance(reference.get("apiVersion"), str):
-        return reference["apiVersion"]
+    version = reference.get("apiVersion")
+    if isinstance(version, str):
+        return version
     base = reference.get("baseUrl")
     m = _BASE_URL.match(base) if isinstance(base, str) else None
     if m and m.group(2):

@@ -11,19 +11,22 @@ directory being written before a byte is written.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import legacy
 from .errors import ReferenceLoadError
 from .fetching import DEFAULT_TIMEOUT, Budget, BudgetExceeded, Limits, get, read_file, too_large
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
 
 log = logging.getLogger("tcdyn.references")
@@ -291,7 +294,10 @@ def _raw_items(data: bytes) -> list[dict[str, Any]] | None:
     list of objects of valid JSON: the caller parses it the usual way to say what is wrong."""
     try:
         text = data.decode(json.detect_encoding(data), "surrogatepass")
-        scan, space = json.JSONDecoder().scan_once, _SPACE.match
+        # json's C scanner (set by JSONDecoder.__init__, not in the typeshed stubs)
+        scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+        # _SPACE matches anywhere (maybe the empty string): never None
+        space = cast("Callable[[str, int], re.Match[str]]", _SPACE.match)
 
         def after(i: int) -> tuple[str, int]:  # the next non-space character, the index after
             i = space(text, i).end()
@@ -542,7 +548,7 @@ def _digests(root: Path) -> dict[str, str]:
             if p.is_file() and not p.is_symlink():
                 digest = hashlib.sha256()
                 with p.open("rb") as f:
-                    for block in iter(lambda f=f: f.read(1 << 20), b""):
+                    for block in iter(functools.partial(f.read, 1 << 20), b""):
                         digest.update(block)
                 out[str(p.relative_to(root))] = digest.hexdigest()
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from .errors import ReferenceLoadError, ScopeExpressionError
 from .legacy import modernize, old_kind
@@ -45,10 +45,11 @@ class _Checker:
     def __init__(self, source: str) -> None:
         self.source = source
 
-    def fail(self, where: str, message: str) -> None:
+    def fail(self, where: str, message: str) -> NoReturn:
         raise ReferenceLoadError(self.source, message, field=where)
 
-    def typed(self, obj: Mapping, key: str, kind: type | tuple, where: str,
+    def typed(self, obj: Mapping[str, Any], key: str,
+              kind: type[Any] | tuple[type[Any], ...], where: str,
               required: bool = True) -> Any:
         if key not in obj:
             if required:
@@ -61,8 +62,9 @@ class _Checker:
                       f"expected {names}, got {type(value).__name__} {value!r:.60}")
         return value
 
-    def strings(self, obj: Mapping, key: str, where: str, required: bool = True) -> list:
-        values = self.typed(obj, key, list, where, required) or []
+    def strings(self, obj: Mapping[str, Any], key: str, where: str,
+                required: bool = True) -> list[str]:
+        values: list[str] = self.typed(obj, key, list, where, required) or []
         for i, v in enumerate(values):
             if not isinstance(v, str):
                 self.fail(f"{where}.{key}[{i}]", f"expected str, got {v!r:.60}")
@@ -127,10 +129,10 @@ def check_reference(reference: Any, source: str,
             _check_exchange_entry(c, entry, where)
     for i in reversed(bad):
         del entries[i]
-    return kind  # type: ignore[return-value]
+    return kind
 
 
-def _check_api_entry(c: _Checker, entry: dict, where: str) -> None:
+def _check_api_entry(c: _Checker, entry: dict[str, Any], where: str) -> None:
     if entry.get("type", "function") != "function":
         c.fail(f"{where}.type", f"expected 'function', got {entry.get('type')!r}")
     method = c.typed(entry, "method", str, where)
@@ -163,7 +165,7 @@ def _check_scopes(c: _Checker, expr: Any, where: str) -> None:
         c.fail(where + exc.path[1:], exc.reason)
 
 
-def _check_exchange_entry(c: _Checker, entry: dict, where: str) -> None:
+def _check_exchange_entry(c: _Checker, entry: dict[str, Any], where: str) -> None:
     c.typed(entry, "exchange", str, where)
     c.typed(entry, "schema", str, where)
     keys = c.typed(entry, "routingKey", list, where)
@@ -268,7 +270,8 @@ class _ReferenceModel(_ReadOnly):
     baseUrl: str | None
     #: Entries left out of the class, each as the ``ReferenceLoadError`` that says why.
     refused: tuple[ReferenceLoadError, ...]
-    _shown = ("serviceName", "apiVersion", "title", "description", "source", "baseUrl")
+    _shown: ClassVar[tuple[str, ...]] = ("serviceName", "apiVersion", "title", "description",
+                                         "source", "baseUrl")
 
     def __init__(self, *, serviceName: str, apiVersion: str, title: str, description: str,
                  source: str, raw: Mapping[str, Any], baseUrl: str | None = None,

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .credentials import Credentials
 from .errors import TaskclusterArgumentError as ArgumentError
 
 if TYPE_CHECKING:
+    import httpx
+
     from .request import RetryPolicy
 
 #: Seconds one attempt may take: connecting, sending and reading the whole body.
@@ -50,9 +53,9 @@ class ClientOptions:
     credentials: Any
     authorized_scopes: list[str] | None
     #: A zero-argument callable giving the credentials to sign with, or None.
-    credentials_source: Callable[[], Any] | None
+    credentials_source: CredentialsSource | None
     #: The user's own ``httpx.Auth`` (replacing Hawk), or None.
-    user_auth: Any
+    user_auth: httpx.Auth | None
     retry: RetryPolicy
     timeout: float | None
     signed_url_expiration: float
@@ -64,7 +67,7 @@ class ClientOptions:
 
     @classmethod
     def parse(cls, owner: str, options: Mapping[str, Any] | None, session: Any, *,
-              default_root_url: str | None, http_client_type: Callable[[Any], type],
+              default_root_url: str | None, http_client_type: Callable[[ModuleType], type[Any]],
               rootUrl: str | None = None, credentials: Any = UNSET,
               authorizedScopes: list[str] | None = None, maxRetries: int | None = None,
               retry: RetryPolicy | None = None, timeout: Any = UNSET, client: Any = None,
@@ -162,7 +165,7 @@ def _retry_policy(retry: RetryPolicy | None, retries: int | None) -> RetryPolicy
 
 
 def _http_client(owner: str, client: Any, session: Any,
-                 http_client_type: Callable[[Any], type]) -> Any:
+                 http_client_type: Callable[[ModuleType], type[Any]]) -> Any:
     if client is not None and session is not None:
         raise ArgumentError(f"{owner}() takes client= or session=, not both")
     given = client if client is not None else session
@@ -179,7 +182,7 @@ def _http_client(owner: str, client: Any, session: Any,
     return given
 
 
-def _user_auth(owner: str, auth: Any, credentials: Any) -> Any:
+def _user_auth(owner: str, auth: Any, credentials: Any) -> httpx.Auth | None:
     """The user's own ``httpx.Auth`` (it replaces Hawk signing), checked."""
     if auth is None:
         return None
@@ -214,11 +217,12 @@ class Pending:
 
     __slots__ = ("_awaitable", "_finish")
 
-    def __init__(self, awaitable: Any, finish: Any) -> None:
+    def __init__(self, awaitable: Awaitable[Any],
+                 finish: Callable[[Any], Credentials | None]) -> None:
         self._awaitable = awaitable
         self._finish = finish
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[Any, None, Credentials | None]:
         return self._run().__await__()
 
     async def _run(self) -> Credentials | None:
@@ -230,7 +234,12 @@ class Pending:
             close()
 
 
-def credentials_source(value: Any, authorized_scopes: Any) -> Callable[[], Any] | None:
+#: A zero-argument callable giving the credentials to sign with: an async provider's are
+#: ``Pending`` until awaited.
+CredentialsSource = Callable[[], "Credentials | Pending | None"]
+
+
+def credentials_source(value: Any, authorized_scopes: Any) -> CredentialsSource | None:
     """A zero-argument callable returning the credentials to sign with, or None."""
     if value is None or value is UNSET:
         return None
@@ -243,7 +252,7 @@ def credentials_source(value: Any, authorized_scopes: Any) -> Callable[[], Any] 
                 creds = creds.with_authorized_scopes(authorized_scopes)
             return creds
 
-        def source() -> Any:
+        def source() -> Credentials | Pending | None:
             value = provider()
             if inspect.isawaitable(value):  # an async provider: the async flow awaits it
                 return Pending(value, finish)

@@ -13,15 +13,22 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import threading
 from typing import Any
 
-try:  # Python >= 3.11
+if sys.version_info >= (3, 11):
     from re import _constants as _c
     from re import _parser as _p
-except ImportError:  # pragma: no cover (3.10)
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
+
+    _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
+    _GREEDY_REPEATS = (_c.MAX_REPEAT, _c.POSSESSIVE_REPEAT)
+else:  # pragma: no cover (3.10: no possessive repeats)
+    import sre_constants as _c
+    import sre_parse as _p
+
+    _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT)
+    _GREEDY_REPEATS = (_c.MAX_REPEAT,)
 
 __all__ = ["PATTERN_TIMEOUT", "PatternTimeout", "compile_pattern", "is_safe", "search"]
 
@@ -127,7 +134,7 @@ def _sequence(items: list[Any], follow: CharSet) -> tuple[CharSet, bool, int]:
                 item_first = _union(item_first, alt_first)
                 item_budget = max(item_budget, alt_budget)
             item_nullable = False
-        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+        elif op in _REPEATS:
             low, high, body = av
             body_items = list(body)
             if high <= 1:  # at most once: when optional, a choice of two ways
@@ -156,7 +163,7 @@ def _sequence(items: list[Any], follow: CharSet) -> tuple[CharSet, bool, int]:
 
 def _unbounded(items: Any) -> bool:
     for op, av in items:
-        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+        if op in _REPEATS:
             inner = [av[2]]
         elif op is _c.SUBPATTERN:
             inner = [av[3]]
@@ -178,7 +185,7 @@ def is_safe(pattern: str) -> bool:
         parsed = _p.parse(pattern)
         if parsed.state.flags & (re.IGNORECASE | re.MULTILINE | re.VERBOSE):
             return False
-        items = list(parsed)
+        items: list[Any] = list(parsed.data)  # sre's tree, read as plain tuples
         _sequence(items, _NO_CHARS)
     except (_Unsafe, re.error, RecursionError, TypeError, IndexError):
         return False
@@ -186,7 +193,7 @@ def is_safe(pattern: str) -> bool:
         _c.AT_BEGINNING, _c.AT_BEGINNING_STRING)
     # An unanchored search tries every start: only bounded work per start stays linear. A
     # final repeat of one character never gives back: once reached, the match succeeds.
-    if items and items[-1][0] in (_c.MAX_REPEAT, _c.POSSESSIVE_REPEAT) and len(
+    if items and items[-1][0] in _GREEDY_REPEATS and len(
             items[-1][1][2]) == 1 and _char_set(*items[-1][1][2][0]) is not None:
         items = items[:-1]
     return anchored or not _unbounded(items)

@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import legacy
 from .errors import ReferenceLoadError, ServiceNotFound
@@ -269,11 +269,19 @@ class ReferenceSet:
         except ReferenceLoadError as exc:
             self.problems[name] = exc
             raise
-        for exc in model.refused:  # entries left out; the rest of the class is built
-            self.problems[f"{name}.{exc.field}"] = exc
-            log.warning("%s", exc)
+        for left_out in model.refused:  # entries left out; the rest of the class is built
+            self.problems[f"{name}.{left_out.field}"] = left_out
+            log.warning("%s", left_out)
         self._models[name] = model
         return model
+
+    def api_model(self, name: str) -> ServiceModel:
+        """``model(name)``, which must be an API reference (not an exchanges one)."""
+        return _of_kind(self.model(name), ServiceModel)
+
+    def exchanges_model(self, name: str) -> ExchangesModel:
+        """``model(name)``, which must be an exchanges reference (not an API one)."""
+        return _of_kind(self.model(name), ExchangesModel)
 
     # -- schemas ----------------------------------------------------------------------
 
@@ -308,6 +316,16 @@ class ReferenceSet:
 
     def __repr__(self) -> str:
         return f"<ReferenceSet {self.describe()}: {len(self._index)} services>"
+
+
+_M = TypeVar("_M", ServiceModel, ExchangesModel)
+
+
+def _of_kind(model: ServiceModel | ExchangesModel, kind: type[_M]) -> _M:
+    if not isinstance(model, kind):
+        raise ReferenceLoadError(model.source, f"an {model.kind} reference, where an "
+                                 f"{kind.kind} reference is needed")
+    return model
 
 
 def _version(rel: str) -> int:

@@ -70,7 +70,7 @@ class RetryPolicy:
         """Seconds to wait before retry number ``retry`` (1-based)."""
         import random  # imported when a call is first retried
 
-        base = self.delay_factor * 2 ** (retry - 1)
+        base = self.delay_factor * 2.0 ** (retry - 1)
         jitter = 1 + self.randomization_factor * (2 * random.random() - 1)
         return min(base * jitter, self.max_delay)
 
@@ -131,7 +131,7 @@ def _names(names: list[str]) -> str:
     return ", ".join(quoted[:-1]) + ", and " + quoted[-1]
 
 
-def bind_arguments(entry: EntryModel, args: tuple, kwargs: dict
+def bind_arguments(entry: EntryModel, args: tuple[Any, ...], kwargs: dict[str, Any]
                    ) -> tuple[list[Any], Any, Any]:
     """Match a call's arguments to the entry: (route values in ``args`` order, payload,
     query). Raises ``TaskclusterArgumentError`` (a ``TypeError``) in Python's own words.
@@ -221,7 +221,8 @@ def build_url(base_url: str, entry: EntryModel, values: list[Any]) -> str:
     return "".join(parts)
 
 
-def bind(service: str, base_url: str, entry: EntryModel, args: tuple, kwargs: dict) -> Call:
+def bind(service: str, base_url: str, entry: EntryModel, args: tuple[Any, ...],
+         kwargs: dict[str, Any]) -> Call:
     """A call's arguments -> ``Call``; every check happens here, before anything is sent."""
     if not kwargs and len(args) == len(entry.args) and entry.input is None:
         values: list[Any] = list(args)  # the common case: positional route arguments
@@ -362,11 +363,13 @@ def page_items(entry: EntryModel, page: Any, key: str | None = None) -> list[Any
     if key is not None:
         if not isinstance(page.get(key), list):
             raise KeyError(f"{entry.name}() pages have no list field {key!r}")
-        return page[key]
+        keyed: list[Any] = page[key]
+        return keyed
     lists = [k for k, v in page.items() if isinstance(v, list)]
     if len(lists) != 1:
         raise TypeError(f"{entry.name}() pages have list fields {lists}: pass key=")
-    return page[lists[0]]
+    only: list[Any] = page[lists[0]]
+    return only
 
 
 class Pager:
@@ -410,7 +413,7 @@ class Pager:
         return items
 
 
-def split_paging(entry: EntryModel, kwargs: dict) -> tuple[dict, Any]:
+def split_paging(entry: EntryModel, kwargs: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     """A call's keywords without the official ``paginationHandler`` / ``paginationLimit``
     (the limit put into the query when the entry takes one), and the handler or None."""
     if "paginationHandler" not in kwargs and "paginationLimit" not in kwargs:

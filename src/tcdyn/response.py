@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from .errors import InvalidResponse, ResponseTooLarge, TaskclusterRestFailure
-from .options import DEFAULT_MAX_RESPONSE_SIZE
+from .options import DEFAULT_MAX_RESPONSE_SIZE as DEFAULT_MAX_RESPONSE_SIZE  # re-exported
 
 #: How much of a server's error message goes into the exception text.
 MESSAGE_LIMIT = 2000
@@ -27,7 +27,7 @@ KEPT_WHEN_TOO_LARGE = 1024 * 1024
 _STEP = 1024 * 1024  # inflate at most this much per zlib call
 
 
-class Redirect(dict):
+class Redirect(dict[str, Any]):
     """A 3xx answer (artifact methods answer 303), not followed. As a dict it holds the JSON
     object body when there is one (as the official client returns it), else
     ``{"location": ...}``; ``location`` (absolute), ``status_code`` and ``headers`` are

@@ -365,8 +365,8 @@ def _eval(expr: Any, path: str, ctx: _Ctx, neutral: bool = True) -> tuple[bool |
         ok = False if False in values else (None if None in values else True)
     else:
         ok = True if True in values else (None if None in values else False)
-    missing = [m for v, m in outcomes if v is not True and m is not None]
-    return ok, (None if ok else _wrap(key, missing))
+    unmet = [m for v, m in outcomes if v is not True and m is not None]
+    return ok, (None if ok else _wrap(key, unmet))
 
 
 def _branch(outcome: tuple[bool | None, Any]) -> Any:

@@ -65,7 +65,7 @@ class RemoteSource:
         self.mirror = mirror
         self.timeout = timeout
         self.local = DirectorySource(mirror / "references", mirror / "schemas")
-        self._client: list[Any] = []  # the shared httpx.Client, once a fetch needs one
+        self._client: list[httpx.Client] = []  # the shared httpx.Client, once a fetch needs one
         self._lock = threading.Lock()
         weakref.finalize(self, _close, self._client)
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .deadline import Deadline, bounded, shared_ssl_context, sync_client
+from .deadline import Deadline, bounded, sync_client
+from .deadline import shared_ssl_context as shared_ssl_context  # re-exported (aiohttp_transport)
 from .errors import ClientClosedError
-from .options import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT
+from .options import DEFAULT_MAX_RESPONSE_SIZE
+from .options import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT  # re-exported for the transports
 from .request import Call, RetryPolicy, Sleep, retry_flow
 from .response import ACCEPT_ENCODING, BodyReader, Received
 
@@ -30,13 +32,14 @@ _JSON_HEADERS = {**_HEADERS, **_JSON}
 _REDACTED = "<redacted>"
 #: ``send(call)`` signs with the transport's own auth (``auth=None`` sends unsigned).
 OWN_AUTH: Any = object()
+_T = TypeVar("_T")
 
 
 if TYPE_CHECKING:
     import asyncio  # the async driver imports it when used: sync programs never load it
 
 
-async def _within(seconds: float, awaitable: Any) -> Any:
+async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
     import asyncio
 
     if sys.version_info >= (3, 11):
@@ -48,6 +51,7 @@ async def _within(seconds: float, awaitable: Any) -> Any:
 def _request(client: httpx.Client | httpx.AsyncClient, call: Call,
              deadline: Deadline | None, own: bool) -> httpx.Request:
     # A client tcdyn made asks for gzip/deflate by default; a user's may accept more.
+    headers: dict[str, str] | None
     if call.body is not None:
         headers = _JSON if own else _JSON_HEADERS
     else:
@@ -120,6 +124,8 @@ class _Transport:
 class SyncTransport(_Transport):
     """Sends calls with an ``httpx.Client`` (its own, created on first use, or the user's)."""
 
+    _client: httpx.Client | None
+
     @property
     def client(self) -> httpx.Client:
         if self._closed:
@@ -191,23 +197,27 @@ class AsyncTransport(_Transport):
     closing its loop, which runs ``close_at_shutdown``), and a new one serves the next loop.
     """
 
+    _client: httpx.AsyncClient | None
     _loop: asyncio.AbstractEventLoop | None = None
-    _closer: Any = None
+    _closer: AsyncGenerator[None, None] | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._closed:
             raise self._closed_error()
+        client = self._client
         if self._owns_client:
             import asyncio
 
             loop = asyncio.get_running_loop()
-            if self._client is None or self._loop is not loop:
-                self._client = httpx.AsyncClient(follow_redirects=False, headers=_HEADERS,
-                                                 verify=shared_ssl_context())
+            if client is None or self._loop is not loop:
+                client = self._client = httpx.AsyncClient(
+                    follow_redirects=False, headers=_HEADERS, verify=shared_ssl_context())
                 self._loop = loop
-                self._closer = close_at_shutdown(self._client.aclose)
-        return self._client
+                self._closer = close_at_shutdown(client.aclose)
+        if client is None:  # a user's client is only dropped by aclose(): closed above
+            raise self._closed_error()
+        return client
 
 
     async def _attempt(self, client: httpx.AsyncClient, request: httpx.Request,
@@ -274,11 +284,11 @@ class AsyncTransport(_Transport):
             await closer.aclose()  # closes the client
 
 
-def close_at_shutdown(close: Callable[[], Awaitable[Any]]) -> Any:
+def close_at_shutdown(close: Callable[[], Awaitable[Any]]) -> AsyncGenerator[None, None]:
     """A started async generator that awaits ``close()`` when it is finalised: by
     ``aclose()``, by the loop's shutdown (``loop.shutdown_asyncgens``), or when dropped.
     Both async drivers tie their connection pool to its event loop with it."""
-    async def closer() -> Any:
+    async def closer() -> AsyncGenerator[None, None]:
         try:
             yield
         finally:

@@ -179,7 +179,8 @@ def isExpired(certificate: str | Mapping[str, Any]) -> bool:
     if not isinstance(certificate, Mapping):
         raise TypeError(f"a certificate must be a dict or JSON text, "
                         f"got {type(certificate).__name__}")
-    return certificate.get("expiry", 0) < int(time.time() * 1000) + 20 * 60
+    expiry: float = certificate.get("expiry", 0)
+    return expiry < int(time.time() * 1000) + 20 * 60
 
 
 def createSession(*args: Any, **kwargs: Any) -> Any:

@@ -18,7 +18,7 @@ from .output import UsageError, emit, emit_lines
 
 if TYPE_CHECKING:
     from ..deployment import Deployment
-    from ..model import EntryModel, ServiceModel
+    from ..model import EntryModel, ExchangesModel, ServiceModel
 
 #: Options of ``tcdyn api`` that take a value (the rest are flags or positionals).
 _VALUED = {"--root-url", "--references", "--payload", "--query"}
@@ -39,7 +39,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, *, full: bool = Fals
     deployment = default()
     services = api.add_subparsers(dest="service", metavar="SERVICE")
     for service in api_services(deployment):
-        model = deployment.references.model(service)
+        model = deployment.references.api_model(service)
         sp = services.add_parser(model.serviceName, help=model.title)
         methods = sp.add_subparsers(dest="method", metavar="METHOD")
         for entry in model.entries.values():
@@ -53,9 +53,17 @@ def api_services(deployment: Deployment) -> list[str]:
     return [n for n in deployment.references.names() if not n.endswith("Events")]
 
 
-def find_service(deployment: Deployment, name: str, *, events: bool = False) -> ServiceModel:
+def find_service(deployment: Deployment, name: str) -> ServiceModel:
     """The model of service ``name`` (``queue``, ``purge-cache``, or a class name)."""
-    from ..errors import ReferenceLoadError
+    return deployment.references.api_model(_class_of_service(deployment, name, False))
+
+
+def find_events(deployment: Deployment, name: str) -> ExchangesModel:
+    """The model of the exchanges of ``name`` (``queue``, ``QueueEvents``)."""
+    return deployment.references.exchanges_model(_class_of_service(deployment, name, True))
+
+
+def _class_of_service(deployment: Deployment, name: str, events: bool) -> str:
     from ..model import class_name
 
     kind = "exchanges" if events else "api"
@@ -69,10 +77,7 @@ def find_service(deployment: Deployment, name: str, *, events: bool = False) -> 
         raise UsageError(f"unknown service {name!r}"
                          + (f" (did you mean {hint[0]!r}?)" if hint else "")
                          + f"; {deployment.references.describe()} have: {', '.join(known)}")
-    try:
-        return deployment.references.model(wanted)  # type: ignore[return-value]
-    except ReferenceLoadError:
-        raise
+    return wanted
 
 
 def _service_name(class_name: str, events: bool) -> str:

@@ -139,7 +139,7 @@ def stream_url(url: str, sink: IO[bytes], hashes: dict[str, str] | None = None
 
 def _put(args: argparse.Namespace) -> int:
     try:
-        from ..artifacts import publish  # type: ignore[attr-defined]
+        from ..artifacts import publish
     except ImportError:
         raise CommandError("artifact put needs the artifacts helpers (tcdyn.artifacts."
                            "publish), which this tcdyn does not have") from None

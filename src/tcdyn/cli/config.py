@@ -70,7 +70,7 @@ def _toml() -> Any:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
+        import tomli as tomllib  # pyright: ignore[reportMissingImports]  # 3.10 only
     return tomllib
 
 

@@ -59,13 +59,13 @@ def words(extras: Sequence[str], allowed: set[str]) -> dict[str, str]:
 def _listen(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .api import find_service
+    from .api import find_events
     from .config import pulse_url, settings
 
     url = pulse_url(args.url)
     conf = settings(None, args.references)
     deployment = conf.deployment() if conf.references else _default()
-    model = find_service(deployment, args.service, events=True)
+    model = find_events(deployment, args.service)
     events = deployment.build(f"{_class(model)}")()
     if args.exchange:
         entry = model.entries.get(args.exchange) or next(

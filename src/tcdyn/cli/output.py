@@ -134,13 +134,15 @@ def classify(exc: BaseException) -> tuple[int, str]:
         return HTTP_5XX, ""
     if isinstance(exc, TaskclusterFailure):
         return FAILURE, ""
-    httpx = sys.modules.get("httpx")
-    if httpx is not None and isinstance(exc, httpx.HTTPStatusError):
-        status = exc.response.status_code
-        code = AUTH if status in (401, 403) else HTTP_4XX if status < 500 else HTTP_5XX
-        return code, ""
-    if httpx is not None and isinstance(exc, httpx.HTTPError):
-        return HTTP_5XX, f"{type(exc).__name__}: "
+    if "httpx" in sys.modules:  # an httpx error is only possible once httpx is loaded
+        from httpx import HTTPError, HTTPStatusError
+
+        if isinstance(exc, HTTPStatusError):
+            status = exc.response.status_code
+            code = AUTH if status in (401, 403) else HTTP_4XX if status < 500 else HTTP_5XX
+            return code, ""
+        if isinstance(exc, HTTPError):
+            return HTTP_5XX, f"{type(exc).__name__}: "
     if isinstance(exc, OSError):
         return FAILURE, ""
     return FAILURE, f"{type(exc).__name__}: "

@@ -85,7 +85,7 @@ class Dispatcher:
         self.requests.clear()
         self.rejections.clear()
 
-    def echo(self, request: ApiRequest) -> dict:
+    def echo(self, request: ApiRequest) -> dict[str, Any]:
         """The default answer: what the server understood of the request."""
         return {"service": request.service, "name": request.name, "method": request.method,
                 "params": request.params, "query": request.query,

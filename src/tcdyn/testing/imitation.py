@@ -35,19 +35,19 @@ def insufficient_scopes(client_id: str | None, missing: Any, required: Any) -> s
     return "\n".join(lines)
 
 
-def _current_scopes(request: ApiRequest) -> dict:
+def _current_scopes(request: ApiRequest) -> dict[str, Any]:
     return {"scopes": sorted(request.scopes)}
 
 
 _STARTED = time.monotonic()
 
 
-def ping(request: ApiRequest) -> dict:
+def ping(request: ApiRequest) -> dict[str, Any]:
     """Every service's ``ping`` answer."""
     return {"alive": True, "uptime": time.monotonic() - _STARTED}
 
 
-def _expand_scopes(request: ApiRequest) -> dict:
+def _expand_scopes(request: ApiRequest) -> dict[str, Any]:
     """The auth service's ``expandScopes`` on a deployment without roles: the scope set
     normalised (sorted, without duplicates or scopes a ``*`` scope covers)."""
     scopes = request.payload.get("scopes", []) if isinstance(request.payload, dict) else []

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, unquote, urlsplit
 
 from .server import ApiRequest, LocalDeployment, error
@@ -48,7 +48,7 @@ class Storage:
 
     objects: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
-    faults: deque = field(default_factory=deque)
+    faults: deque[Fault] = field(default_factory=deque)
     chunk: int = 256 * 1024
     host: str = "127.0.0.1"
 
@@ -59,7 +59,8 @@ class Storage:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
+        # an AF_INET server's address is (host, port); typeshed allows any socket's
+        host, port = cast("tuple[str, int]", self._server.server_address[:2])
         return f"http://{host}:{port}"
 
     def url(self, key: str, signature: str = "s3cr3t-signature") -> str:

@@ -62,7 +62,8 @@ class _Task:
         return self.runs[-1]["state"] if self.runs else "unscheduled"
 
     def past_deadline(self) -> bool:
-        return self.definition["deadline"] < _js(_now())
+        deadline: str = self.definition["deadline"]
+        return deadline < _js(_now())
 
     def status(self) -> dict[str, Any]:
         d = self.definition

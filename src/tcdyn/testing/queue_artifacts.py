@@ -222,7 +222,8 @@ class InMemoryArtifacts:
 
     def _url(self, task_id: str, run_id: int, record: dict[str, Any]) -> str:
         if record["storageType"] == "reference":
-            return record["details"]["url"]
+            url: str = record["details"]["url"]
+            return url
         assert self.storage is not None
         return self.storage.url(_key(task_id, run_id, record["name"]))
 
@@ -263,5 +264,6 @@ def _compatible(original: dict[str, Any], new: dict[str, Any]) -> bool:
     if original["expires"] > new["expires"]:
         return False
     if original["storageType"] == new["storageType"]:
-        return original["details"] == new["details"] or new["storageType"] == "reference"
+        return bool(original["details"] == new["details"]
+                    or new["storageType"] == "reference")
     return (original["storageType"], new["storageType"]) == ("reference", "link")

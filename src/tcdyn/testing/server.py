@@ -25,7 +25,7 @@ import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..references import ReferenceSet
 from .auth import ClientRecord
@@ -62,7 +62,8 @@ class LocalDeployment(Dispatcher):
     def root_url(self) -> str:
         if self._server is None:
             return IN_PROCESS_ROOT_URL
-        host, port = self._server.server_address[:2]
+        # an AF_INET server's address is (host, port); typeshed allows any socket's
+        host, port = cast("tuple[str, int]", self._server.server_address[:2])
         return f"http://{host}:{port}"
 
     def transport(self) -> httpx.MockTransport:

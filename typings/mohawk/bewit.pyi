@@ -1,0 +1,3 @@
+from .base import Resource
+
+def get_bewit(resource: Resource) -> str: ...
