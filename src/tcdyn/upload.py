@@ -183,6 +183,15 @@ def _put(plan: _Plan, put: tuple[str, dict[str, str], Any]) -> tr.Hashes:
 
 def _attempt(client: Any, plan: _Plan, url: str, headers: dict[str, str],
              hashes: tr.Hashes) -> None:
+    try:
+        _stream(client, plan, url, headers, hashes)
+    except BaseException:
+        hashes.close()
+        raise
+
+
+def _stream(client: Any, plan: _Plan, url: str, headers: dict[str, str],
+            hashes: tr.Hashes) -> None:
     limit = Deadline(plan.deadline) if plan.deadline is not None else None
     reader = plan.readerFactory()
 
