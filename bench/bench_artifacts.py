@@ -52,10 +52,11 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(fn: Callable[[], None]) -> float:
-    start = time.perf_counter()
+def timed(fn: Callable[[], None]) -> tuple[float, float]:
+    """Wall seconds and this process's CPU seconds (all its threads) of ``fn()``."""
+    start, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
@@ -140,7 +141,7 @@ def main() -> None:
             "download": {"tcdyn": tc_get, "plain": lambda: plain_get(False),
                          "plain+hashes": lambda: plain_get(True)},
         }
-        times: dict[tuple[str, str], list[float]] = {}
+        times: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for r in range(args.rounds):
             for direction, fns in contenders.items():
                 names = list(fns)
@@ -151,14 +152,19 @@ def main() -> None:
     parent.send("done")
     proc.join(10)
     mb = size / 1024 / 1024
-    print(f"{mb:.0f} MB, median of {args.rounds} rounds (contenders alternating), MB/s")
+    print(f"{mb:.0f} MB, medians of {args.rounds} rounds (contenders alternating): MB/s "
+          "(client CPU seconds)")
     for direction in contenders:
-        rate = {name: mb / statistics.median(times[(direction, name)])
-                for name in contenders[direction]}
-        print(f"{direction:8} tcdyn {rate['tcdyn']:7.1f}  plain httpx {rate['plain']:7.1f}"
-              f"  plain httpx + sha256/sha512 {rate['plain+hashes']:7.1f}  ratio to plain "
-              f"{rate['tcdyn'] / rate['plain']:.2f}, to plain + hashes "
-              f"{rate['tcdyn'] / rate['plain+hashes']:.2f}")
+        rate, cpu = {}, {}
+        for name in contenders[direction]:
+            runs = times[(direction, name)]
+            rate[name] = mb / statistics.median(wall for wall, _ in runs)
+            cpu[name] = statistics.median(used for _, used in runs)
+        print(f"{direction:8} tcdyn {rate['tcdyn']:6.1f} ({cpu['tcdyn']:.2f})  plain httpx "
+              f"{rate['plain']:6.1f} ({cpu['plain']:.2f})  plain httpx + sha256/sha512 "
+              f"{rate['plain+hashes']:6.1f} ({cpu['plain+hashes']:.2f})")
+        print(f"{'':8} tcdyn / plain {rate['tcdyn'] / rate['plain']:.2f}, "
+              f"tcdyn / plain + hashes {rate['tcdyn'] / rate['plain+hashes']:.2f}")
     print(f"peak RSS growth: tcdyn's first upload + download {growth:.1f} MB, "
           f"whole run {total_growth:.1f} MB")
 

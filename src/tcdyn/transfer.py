@@ -18,8 +18,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
+from .deadline import sync_client
 from .errors import (
     ObjectHashVerificationError,
     ResponseTooLarge,
@@ -84,10 +86,7 @@ class Hashes:
             self._dispatch()
 
     def _dispatch(self) -> None:
-        # One buffer per batch: each worker takes the GIL back once per batch, not per chunk
-        # (the join of 1 MiB or more runs without the GIL).
-        batch = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        self._pending, self._pending_size = [], 0
+        batch, self._pending, self._pending_size = self._pending, [], 0
         if self._workers is None:
             self._workers = (ThreadPoolExecutor(1, thread_name_prefix="tcdyn-sha256"),
                              ThreadPoolExecutor(1, thread_name_prefix="tcdyn-sha512"))
@@ -95,8 +94,8 @@ class Hashes:
         while len(inflight) >= HASH_DEPTH:
             for future in inflight.popleft():
                 future.result()
-        inflight.append((self._workers[0].submit(self.sha256.update, batch),
-                         self._workers[1].submit(self.sha512.update, batch)))
+        inflight.append((self._workers[0].submit(_feed, self.sha256, batch),
+                         self._workers[1].submit(_feed, self.sha512, batch)))
 
     def _drain(self) -> None:
         if self._workers is None:
@@ -281,6 +280,65 @@ def client_kwargs(timeout: float | None) -> dict[str, Any]:
     themselves), every socket wait bounded by ``timeout``."""
     return {"follow_redirects": True, "timeout": httpx.Timeout(timeout),
             "headers": {"Accept-Encoding": "identity"}}
+
+
+#: Bytes asked of the socket at a time by storage clients (httpcore asks 64 KiB).
+READ_SIZE = 1024 * 1024
+
+
+class _BulkStream(httpcore.NetworkStream):
+    """A storage connection's stream: large reads (fewer receive calls and parser events
+    per byte) and writes of a memoryview (httpcore re-slices what a partial send left, which
+    copies a ``bytes``). Every wait keeps the timeout it is given."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max(max_bytes, READ_SIZE), timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(memoryview(buffer) if len(buffer) > 65536 else buffer, timeout)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _BulkStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _BulkBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options: Any = None
+                    ) -> httpcore.NetworkStream:
+        return _BulkStream(self._inner.connect_tcp(host, port, timeout, local_address,
+                                                   socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        return _BulkStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def storage_client(timeout: float | None) -> httpx.Client:
+    """The sync client for storage hosts: ``deadline.sync_client`` (deadlines, proxies from
+    the environment) with ``client_kwargs``, its direct connections using ``_BulkStream``
+    where httpx's private pool is where this httpx keeps it."""
+    client = sync_client(**client_kwargs(timeout))
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(backend, httpcore.NetworkBackend):
+        pool._network_backend = _BulkBackend(backend)  # type: ignore[union-attr]
+    return client
 
 
 def exact_headers(request: httpx.Request, headers: Mapping[str, str]) -> httpx.Request:
