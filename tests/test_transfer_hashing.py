@@ -13,7 +13,7 @@ import pytest
 
 import tcdyn
 from tcdyn import transfer as tr
-from test_artifacts import api, env, put, world  # noqa: F401  (fixtures)
+from test_artifacts import CREDS, EXPIRES, api, env, put, world  # noqa: F401  (fixtures)
 
 MiB = 1024 * 1024
 
@@ -102,3 +102,20 @@ def test_a_body_of_unknown_length_reports_its_end():
     reporter.finish()
     reporter.finish()
     assert seen == [(0, None), (3000, None)]
+
+
+def test_sync_storage_reads_are_larger_than_httpcores_64_kib(env):  # noqa: F811
+    dep, _, _ = env
+    obj = tcdyn.Object(rootUrl=dep.root_url, credentials=CREDS)
+    data = os.urandom(8 * MiB)
+    tcdyn.upload.uploadFromBuf(projectId="proj", name="big", contentType="a/b",
+                               contentLength=len(data), expires=EXPIRES, objectService=obj,
+                               data=data)
+    sizes = []
+
+    class Writer:
+        def write(self, chunk):
+            sizes.append(len(chunk))
+
+    tcdyn.download.download(name="big", objectService=obj, writerFactory=Writer)
+    assert sum(sizes) == len(data) and max(sizes) > 64 * 1024
