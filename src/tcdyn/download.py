@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import transfer as tr
-from .deadline import Deadline, bounded
+from .deadline import Deadline, bounded, sync_client
 from .transfer import verifyHashes
 
 __all__ = ["download", "downloadArtifact", "downloadArtifactToBuf", "downloadArtifactToFile",
@@ -152,7 +152,7 @@ def _into(target: tr.Target, run: Callable[[], str]) -> str:
 def _fetch(opts: Options, source: tr.Source, renew: Callable[[], tr.Source] | None,
            writerFactory: Callable[[], Any]) -> str:
     """GET ``source`` into a fresh writer per attempt, retrying, then verify its hashes."""
-    with tr.storage_client(opts.timeout) as client:
+    with tr.bulk(sync_client(**tr.client_kwargs(opts.timeout))) as client:
         attempt = 0
         while True:
             attempt += 1

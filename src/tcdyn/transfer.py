@@ -21,7 +21,6 @@ from urllib.parse import urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from .deadline import sync_client
 from .errors import (
     ObjectHashVerificationError,
     ResponseTooLarge,
@@ -329,11 +328,9 @@ class _BulkBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def storage_client(timeout: float | None) -> httpx.Client:
-    """The sync client for storage hosts: ``deadline.sync_client`` (deadlines, proxies from
-    the environment) with ``client_kwargs``, its direct connections using ``_BulkStream``
-    where httpx's private pool is where this httpx keeps it."""
-    client = sync_client(**client_kwargs(timeout))
+def bulk(client: httpx.Client) -> httpx.Client:
+    """``client`` (a ``deadline.sync_client`` for a storage host) with its direct connections
+    using ``_BulkStream``, where httpx keeps its pool where this httpx version does."""
     pool = getattr(getattr(client, "_transport", None), "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(backend, httpcore.NetworkBackend):

@@ -27,7 +27,7 @@ from typing import Any
 import slugid
 
 from . import transfer as tr
-from .deadline import Deadline, bounded
+from .deadline import Deadline, bounded, sync_client
 from .errors import TaskclusterArgumentError, TaskclusterRestFailure
 from .transfer import DATA_INLINE_MAX_SIZE
 
@@ -160,7 +160,7 @@ def upload(*, projectId: str, name: str, contentType: str, contentLength: int, e
 
 def _put(plan: _Plan, put: tuple[str, dict[str, str], Any]) -> tr.Hashes:
     url, headers, expires = put
-    with tr.storage_client(plan.timeout) as client:
+    with tr.bulk(sync_client(**tr.client_kwargs(plan.timeout))) as client:
         attempt = 0
         while True:
             attempt += 1
