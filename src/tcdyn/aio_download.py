@@ -9,6 +9,7 @@ retries and progress as ``tcdyn.download``.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -118,7 +119,7 @@ async def _fetch(opts: Options, source: tr.Source,
         attempt = 0
         while True:
             attempt += 1
-            hashes = tr.Hashes()
+            hashes = tr.Hashes(active=source.hashes is not None)
             try:
                 writer = await aw(writerFactory())
                 content_type = await _attempt(client, opts, source.url, writer, hashes,
@@ -151,6 +152,16 @@ async def _attempt(client: httpx.AsyncClient, opts: Options, url: str, writer: A
 
 async def _get(client: httpx.AsyncClient, opts: Options, url: str, writer: Any,
                hashes: tr.Hashes, attempt: int) -> str:
+    try:
+        return await _receive(client, opts, url, writer, hashes, attempt)
+    except BaseException:
+        hashes.close()
+        raise
+
+
+async def _receive(client: httpx.AsyncClient, opts: Options, url: str, writer: Any,
+                   hashes: tr.Hashes, attempt: int) -> str:
+    """The body into ``writer`` and ``hashes`` as the network gives it (no re-chunking)."""
     async with client.stream("GET", url) as response:
         if response.status_code >= 300:
             reader = tr.error_body(response.headers.get("content-encoding"))
@@ -161,11 +172,16 @@ async def _get(client: httpx.AsyncClient, opts: Options, url: str, writer: Any,
         total = tr.content_length(response.headers)
         if opts.max_size is not None and total is not None and total > opts.max_size:
             raise tr.too_large(url, opts.max_size, attempt)
-        opts.progress.restart(total)
-        async for chunk in response.aiter_bytes(tr.CHUNK_SIZE):
-            if opts.max_size is not None and hashes.count + len(chunk) > opts.max_size:
-                raise tr.too_large(url, opts.max_size, attempt)
-            await aw(writer.write(chunk))
+        progress = opts.progress
+        progress.restart(total)
+        max_size = opts.max_size
+        async for chunk in response.aiter_bytes():
+            if max_size is not None and hashes.count + len(chunk) > max_size:
+                raise tr.too_large(url, max_size, attempt)
+            written = writer.write(chunk)
+            if inspect.isawaitable(written):
+                await written
             hashes.update(chunk)
-            opts.progress.add(len(chunk))
+            progress.add(len(chunk))
+        progress.finish()
         return tr.media(response.headers)

@@ -103,6 +103,15 @@ async def _put(plan: _Plan, put: tuple[str, dict[str, str], Any]) -> tr.Hashes:
 
 async def _attempt(client: httpx.AsyncClient, plan: _Plan, url: str,
                    headers: dict[str, str], hashes: tr.Hashes) -> None:
+    try:
+        await _stream(client, plan, url, headers, hashes)
+    except BaseException:
+        hashes.close()
+        raise
+
+
+async def _stream(client: httpx.AsyncClient, plan: _Plan, url: str,
+                  headers: dict[str, str], hashes: tr.Hashes) -> None:
     reader = await aw(plan.readerFactory())
     request = client.build_request("PUT", url, content=_chunks(plan, reader, hashes),
                                    headers=headers)

@@ -152,11 +152,11 @@ def _into(target: tr.Target, run: Callable[[], str]) -> str:
 def _fetch(opts: Options, source: tr.Source, renew: Callable[[], tr.Source] | None,
            writerFactory: Callable[[], Any]) -> str:
     """GET ``source`` into a fresh writer per attempt, retrying, then verify its hashes."""
-    with sync_client(**tr.client_kwargs(opts.timeout)) as client:
+    with tr.bulk(sync_client(**tr.client_kwargs(opts.timeout))) as client:
         attempt = 0
         while True:
             attempt += 1
-            hashes = tr.Hashes()
+            hashes = tr.Hashes(active=source.hashes is not None)
             try:
                 content_type = _attempt(client, opts, source.url, writerFactory(), hashes,
                                         attempt)
@@ -186,25 +186,38 @@ def _attempt(client: Any, opts: Options, url: str, writer: Any, hashes: tr.Hashe
     with bounded(limit) if limit is not None else contextlib.nullcontext():
         response = client.send(request, stream=True)
         try:
-            if response.status_code >= 300:
-                reader = tr.error_body(response.headers.get("content-encoding"))
-                for raw in response.iter_raw():
-                    if not reader.feed(raw):
-                        break
-                raise tr.StorageStatus("GET", url, response.status_code,
-                                       tr.error_text(reader))
-            total = tr.content_length(response.headers)
-            if opts.max_size is not None and total is not None and total > opts.max_size:
-                raise tr.too_large(url, opts.max_size, attempt)
-            opts.progress.restart(total)
-            for chunk in response.iter_bytes(tr.CHUNK_SIZE):
-                if limit is not None and limit.expired():
-                    raise tr.Expired(f"the download took more than {opts.deadline:g} s")
-                if opts.max_size is not None and hashes.count + len(chunk) > opts.max_size:
-                    raise tr.too_large(url, opts.max_size, attempt)
-                writer.write(chunk)
-                hashes.update(chunk)
-                opts.progress.add(len(chunk))
-            return tr.media(response.headers)
+            return _receive(opts, url, response, writer, hashes, attempt, limit)
+        except BaseException:
+            hashes.close()
+            raise
         finally:
             response.close()
+
+
+def _receive(opts: Options, url: str, response: Any, writer: Any, hashes: tr.Hashes,
+             attempt: int, limit: Deadline | None) -> str:
+    """The body into ``writer`` and ``hashes`` as the network gives it (no re-chunking)."""
+    if response.status_code >= 300:
+        reader = tr.error_body(response.headers.get("content-encoding"))
+        for raw in response.iter_raw():
+            if not reader.feed(raw):
+                break
+        raise tr.StorageStatus("GET", url, response.status_code,
+                               tr.error_text(reader))
+    total = tr.content_length(response.headers)
+    if opts.max_size is not None and total is not None and total > opts.max_size:
+        raise tr.too_large(url, opts.max_size, attempt)
+    progress = opts.progress
+    progress.restart(total)
+    max_size = opts.max_size
+    write = writer.write
+    for chunk in response.iter_bytes():
+        if limit is not None and limit.expired():
+            raise tr.Expired(f"the download took more than {opts.deadline:g} s")
+        if max_size is not None and hashes.count + len(chunk) > max_size:
+            raise tr.too_large(url, max_size, attempt)
+        write(chunk)
+        hashes.update(chunk)
+        progress.add(len(chunk))
+    progress.finish()
+    return tr.media(response.headers)

@@ -12,10 +12,13 @@ import hashlib
 import hmac
 import inspect
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
 from .errors import (
@@ -35,6 +38,11 @@ log = logging.getLogger("tcdyn.transfer")
 DATA_INLINE_MAX_SIZE = 8192
 #: Bytes read from a reader, or from a response, at a time.
 CHUNK_SIZE = 1024 * 1024
+#: Bytes hashed at a time on the hashing threads, and how many such batches may be in flight.
+HASH_BATCH = 1024 * 1024
+HASH_DEPTH = 4
+#: Progress is reported after at least this many more bytes (and at the end).
+PROGRESS_STEP = 256 * 1024
 #: How much of a storage host's error body goes into the exception.
 ERROR_BODY_LIMIT = 64 * 1024
 #: The hashes the object service accepts.
@@ -44,22 +52,81 @@ Progress = Callable[[int, "int | None"], Any]
 
 
 class Hashes:
-    """sha256 and sha512 of every byte fed, and how many bytes that was."""
+    """sha256 and sha512 of every byte fed, and how many bytes that was.
 
-    __slots__ = ("count", "sha256", "sha512")
+    Chunks are hashed in batches of ``HASH_BATCH`` bytes on two worker threads (one per
+    algorithm; hashlib releases the GIL), so hashing overlaps the caller's sending or
+    writing and the two hashes run at once. At most ``HASH_DEPTH`` batches are in flight:
+    ``update`` waits for the oldest beyond that, which bounds the memory held. Transfers
+    that never fill a batch are hashed inline and start no thread. The chunks fed must not
+    change afterwards (``bytes``). ``close`` stops the threads of an abandoned attempt.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_inflight", "_pending", "_pending_size", "_workers", "active", "count",
+                 "sha256", "sha512")
+
+    def __init__(self, active: bool = True) -> None:
+        self.active = active  # False: only count (nothing to verify against)
         self.sha256 = hashlib.sha256()
         self.sha512 = hashlib.sha512()
         self.count = 0
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._workers: tuple[ThreadPoolExecutor, ThreadPoolExecutor] | None = None
+        self._inflight: deque[tuple[Future[None], Future[None]]] = deque()
 
     def update(self, chunk: bytes) -> None:
-        self.sha256.update(chunk)
-        self.sha512.update(chunk)
         self.count += len(chunk)
+        if not self.active:
+            return
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
+        if self._pending_size >= HASH_BATCH:
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        batch, self._pending, self._pending_size = self._pending, [], 0
+        if self._workers is None:
+            self._workers = (ThreadPoolExecutor(1, thread_name_prefix="tcdyn-sha256"),
+                             ThreadPoolExecutor(1, thread_name_prefix="tcdyn-sha512"))
+        inflight = self._inflight
+        while len(inflight) >= HASH_DEPTH:
+            for future in inflight.popleft():
+                future.result()
+        inflight.append((self._workers[0].submit(_feed, self.sha256, batch),
+                         self._workers[1].submit(_feed, self.sha512, batch)))
+
+    def _drain(self) -> None:
+        if self._workers is None:
+            _feed(self.sha256, self._pending)
+            _feed(self.sha512, self._pending)
+            self._pending, self._pending_size = [], 0
+            return
+        if self._pending:
+            self._dispatch()
+        try:
+            while self._inflight:
+                for future in self._inflight.popleft():
+                    future.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the worker threads (pending batches are dropped)."""
+        workers, self._workers = self._workers, None
+        self._inflight.clear()
+        if workers is not None:
+            for worker in workers:
+                worker.shutdown(wait=False, cancel_futures=True)
 
     def hexdigests(self) -> dict[str, str]:
+        self._drain()
         return {"sha256": self.sha256.hexdigest(), "sha512": self.sha512.hexdigest()}
+
+
+def _feed(hasher: Any, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        hasher.update(chunk)
 
 
 def verifyHashes(observed: Mapping[str, str], expected: Mapping[str, str]) -> None:
@@ -77,23 +144,34 @@ def verifyHashes(observed: Mapping[str, str], expected: Mapping[str, str]) -> No
 
 
 class Reporter:
-    """Calls the user's ``progress(done, total)``; ``restart`` at each new attempt."""
+    """Calls the user's ``progress(done, total)``: at each new attempt (``restart``), after
+    every ``PROGRESS_STEP`` bytes or more, and at the end (``add`` reaching ``total``, or
+    ``finish``)."""
 
-    __slots__ = ("callback", "done", "total")
+    __slots__ = ("callback", "done", "reported", "total")
 
     def __init__(self, callback: Progress | None, total: int | None = None) -> None:
         self.callback = callback
         self.total = total
         self.done = 0
+        self.reported = 0
 
     def restart(self, total: int | None) -> None:
-        self.total, self.done = total, 0
+        self.total, self.done, self.reported = total, 0, 0
         if self.callback is not None:
             self.callback(0, total)
 
     def add(self, n: int) -> None:
         self.done += n
-        if self.callback is not None:
+        if self.callback is not None and (self.done - self.reported >= PROGRESS_STEP
+                                          or self.done == self.total):
+            self.reported = self.done
+            self.callback(self.done, self.total)
+
+    def finish(self) -> None:
+        """Report what was not reported yet (a body of unknown length has ended)."""
+        if self.callback is not None and self.done != self.reported:
+            self.reported = self.done
             self.callback(self.done, self.total)
 
 
@@ -201,6 +279,63 @@ def client_kwargs(timeout: float | None) -> dict[str, Any]:
     themselves), every socket wait bounded by ``timeout``."""
     return {"follow_redirects": True, "timeout": httpx.Timeout(timeout),
             "headers": {"Accept-Encoding": "identity"}}
+
+
+#: Bytes asked of the socket at a time by storage clients (httpcore asks 64 KiB).
+READ_SIZE = 1024 * 1024
+
+
+class _BulkStream(httpcore.NetworkStream):
+    """A storage connection's stream: large reads (fewer receive calls and parser events
+    per byte) and writes of a memoryview (httpcore re-slices what a partial send left, which
+    copies a ``bytes``). Every wait keeps the timeout it is given."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max(max_bytes, READ_SIZE), timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(memoryview(buffer) if len(buffer) > 65536 else buffer, timeout)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _BulkStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _BulkBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options: Any = None
+                    ) -> httpcore.NetworkStream:
+        return _BulkStream(self._inner.connect_tcp(host, port, timeout, local_address,
+                                                   socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        return _BulkStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def bulk(client: httpx.Client) -> httpx.Client:
+    """``client`` (a ``deadline.sync_client`` for a storage host) with its direct connections
+    using ``_BulkStream``, where httpx keeps its pool where this httpx version does."""
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(backend, httpcore.NetworkBackend):
+        pool._network_backend = _BulkBackend(backend)  # type: ignore[union-attr]
+    return client
 
 
 def exact_headers(request: httpx.Request, headers: Mapping[str, str]) -> httpx.Request:

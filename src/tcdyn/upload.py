@@ -160,7 +160,7 @@ def upload(*, projectId: str, name: str, contentType: str, contentLength: int, e
 
 def _put(plan: _Plan, put: tuple[str, dict[str, str], Any]) -> tr.Hashes:
     url, headers, expires = put
-    with sync_client(**tr.client_kwargs(plan.timeout)) as client:
+    with tr.bulk(sync_client(**tr.client_kwargs(plan.timeout))) as client:
         attempt = 0
         while True:
             attempt += 1
@@ -183,6 +183,15 @@ def _put(plan: _Plan, put: tuple[str, dict[str, str], Any]) -> tr.Hashes:
 
 def _attempt(client: Any, plan: _Plan, url: str, headers: dict[str, str],
              hashes: tr.Hashes) -> None:
+    try:
+        _stream(client, plan, url, headers, hashes)
+    except BaseException:
+        hashes.close()
+        raise
+
+
+def _stream(client: Any, plan: _Plan, url: str, headers: dict[str, str],
+            hashes: tr.Hashes) -> None:
     limit = Deadline(plan.deadline) if plan.deadline is not None else None
     reader = plan.readerFactory()
 
