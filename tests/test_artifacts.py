@@ -370,6 +370,10 @@ def test_guess_content_type():
     assert tcdyn.artifacts.guess_content_type("public/build/x.tar.gz") == "application/x-tar"
     assert tcdyn.artifacts.guess_content_type("log.txt") == "text/plain"
     assert tcdyn.artifacts.guess_content_type("noext") == "application/octet-stream"
+    # a task's log opens as text, whatever the system's mime.types says
+    assert tcdyn.artifacts.guess_content_type("public/logs/live.log") == "text/plain"
+    assert tcdyn.artifacts.guess_content_type("public/logs/LIVE.LOG") == "text/plain"
+    assert tcdyn.artifacts.guess_content_type("public/x.log/noext") == "application/octet-stream"
 
 
 def test_official_names_are_there():

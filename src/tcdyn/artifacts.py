@@ -19,12 +19,19 @@ from .errors import InsufficientScopes, TaskclusterArgumentError
 __all__ = ["ProgressBar", "guess_content_type", "progress_bar", "publish"]
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# Names tasks publish that mimetypes does not know without a system mime.types: a task's
+# log (public/logs/live.log) must open as text in a browser, as the workers serve it.
+_KNOWN_SUFFIXES = {".log": "text/plain"}
 
 
 def guess_content_type(name: str) -> str:
-    """The content type ``mimetypes`` guesses from ``name`` (``application/octet-stream``
-    when it cannot)."""
-    return mimetypes.guess_type(name, strict=False)[0] or DEFAULT_CONTENT_TYPE
+    """The content type ``mimetypes`` guesses from ``name`` (``text/plain`` for ``.log``,
+    ``application/octet-stream`` when it cannot)."""
+    guessed = mimetypes.guess_type(name, strict=False)[0]
+    if guessed:
+        return guessed
+    suffix = name[name.rfind("."):].lower() if "." in name.rsplit("/", 1)[-1] else ""
+    return _KNOWN_SUFFIXES.get(suffix, DEFAULT_CONTENT_TYPE)
 
 
 class _Publish:

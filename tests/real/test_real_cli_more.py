@@ -41,8 +41,7 @@ async def test_task_log_artifacts_complete_and_rerun(stack, root, root_url, tmp_
         assert claimed["status"]["taskId"] == task_id
         log_file = tmp_path / "live.log"
         log_file.write_text("step 1\nstep 2: done\n")
-        artifacts.publish(queue, task_id, 0, "public/logs/live.log", log_file,
-                          contentType="text/plain")
+        artifacts.publish(queue, task_id, 0, "public/logs/live.log", log_file)  # text/plain
         queue.reportCompleted(task_id, 0)
 
     log = run(env, "task", "log", task_id)
