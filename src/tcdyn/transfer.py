@@ -498,11 +498,11 @@ class Target:
 
         if self.path is None:
             return
-        if self.file is None:  # no attempt wrote anything (not expected): an empty file
-            self.writer()
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
+        # no attempt wrote anything (not expected): an empty file
+        file = self.writer() if self.file is None else self.file
+        file.flush()
+        os.fsync(file.fileno())
+        file.close()
         assert self.tmp is not None
         os.replace(self.tmp, self.path)
         self.tmp = None
@@ -590,7 +590,7 @@ def artifact_kind(answer: Any) -> str:
                                        answer.get("reason"))
     if kind not in ("s3", "reference", "object"):
         raise TaskclusterFailure(f"Unknown storageType {kind!r:.100}")
-    return kind
+    return str(kind)
 
 
 def object_client(queue: Any, credentials: Any, maxRetries: int, asynchronous: bool) -> Any:
