@@ -189,10 +189,11 @@ def _check_reached(value: Any, seen: set[int], key: str = "") -> None:
             _check_reached(item, seen, key)
 
 
-def compile_check(root: Any, retrieve: Callable[[str], Any], needs: set[str]
-                  ) -> Callable[[Any], bool]:
+def compile_check(root: Any, retrieve: Callable[[str], Any], needs: set[str],
+                  format_checker: Any) -> Callable[[Any], bool]:
     """``is_valid(instance)`` of jsonschema-rs for ``root`` (rewritten), whose ``$ref`` s
-    are fetched by ``retrieve(uri)`` (rewritten documents too, adding to ``needs``).
+    are fetched by ``retrieve(uri)`` (rewritten documents too, adding to ``needs``);
+    email/ipv4/ipv6 are checked by jsonschema's ``format_checker``.
 
     The custom keyword and formats are passed only when a document needs them: with any
     custom keyword jsonschema-rs is some 20 times slower on every instance.
@@ -202,12 +203,10 @@ def compile_check(root: Any, retrieve: Callable[[str], Any], needs: set[str]
     validator = jsonschema_rs.Draft6Validator(root, retriever=retrieve)
     if not needs:
         return validator.is_valid
-    from .schemas import FORMAT_CHECKER
-
     options: dict[str, Any] = {}
     if _PATTERN_KEYWORD in needs:
         options["keywords"] = {_PATTERN_KEYWORD: _PythonPattern}
-    formats = {name: partial(FORMAT_CHECKER.conforms, format=name[len(_FORMAT_PREFIX):])
+    formats = {name: partial(format_checker.conforms, format=name[len(_FORMAT_PREFIX):])
                for name in needs if name.startswith(_FORMAT_PREFIX)}
     if formats:
         options.update(formats=formats, validate_formats=True)

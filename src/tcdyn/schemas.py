@@ -849,7 +849,7 @@ class SchemaRegistry:
 
         try:
             root = retrieve(_FAST_BASE + path)
-            return rust_check.compile_check(root, retrieve, needs)
+            return rust_check.compile_check(root, retrieve, needs, FORMAT_CHECKER)
         except Exception:  # Unportable, or a schema it refuses: fastjsonschema's turn
             documents.clear()
             return None
