@@ -52,7 +52,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "credentials": ({"errors", "redact", "scopes"}, {"environment", "utils"}),
     "hawk": ({"credentials", "errors"}, set()),
     "response": ({"errors", "options"}, set()),
-    "schemas": ({"errors", "legacy", "patterns", "redact", "schema_names"}, set()),
+    "schemas": ({"errors", "legacy", "patterns", "redact", "schema_names"}, {"rust_check"}),
+    "rust_check": ({"patterns"}, set()),
     # reference JSON -> sources
     "fetching": ({"errors"}, {"deadline", "response"}),
     "mirror": ({"errors", "fetching", "legacy"}, set()),

@@ -452,8 +452,7 @@ def _fast_accepts(fast: Callable[[Any], Any] | None, instance: Any) -> bool:
     if fast is None:
         return False
     try:
-        fast(instance)
-        return _plain_json(instance)
+        return bool(fast(instance)) and _plain_json(instance)
     except Exception:  # invalid, too deep, a pattern timed out...: jsonschema decides
         return False
 
@@ -503,8 +502,7 @@ class Checker:
         fast = self._fast
         if fast is not None:
             try:
-                fast(value)
-                if _sent_as_is(value):
+                if fast(value) and _sent_as_is(value):
                     return
             except Exception:  # invalid, or not plain JSON: judged on the decoded form
                 pass
@@ -814,35 +812,18 @@ class SchemaRegistry:
     # -- the fast path
 
     def _compile_fast(self, path: str) -> Callable[[Any], Any] | None:
-        """fastjsonschema's validator for ``path``, or None where it could judge differently;
-        :class:`~tcdyn.errors.ReferenceLoadError` when a ``$ref`` cannot be resolved."""
-        import fastjsonschema
-
-        documents: list[Any] = []
-
-        def fetch(uri: str) -> Any:
-            documents.append(self._fast_document(uri))
-            return documents[-1]
-
-        options: dict[str, Any] = {"handlers": {"http": fetch, "https": fetch},
-                                   "formats": _FAST_FORMATS, "use_default": False,
-                                   "detailed_exceptions": False}
+        """The fast check of ``path`` (``check(instance)`` true or raising when invalid):
+        jsonschema-rs's, else fastjsonschema's, else None where both could judge
+        differently; :class:`~tcdyn.errors.ReferenceLoadError` when a ``$ref`` cannot be
+        resolved."""
         try:
-            root = fetch(_FAST_BASE + path)
-            root["$schema"] = DRAFT6_URI  # fastjsonschema picks its draft by this
-            code = fastjsonschema.compile_to_code(copy.deepcopy(root), **options)
-            names = re.findall(r"^def (\w+)\(", code, flags=re.MULTILINE)
+            documents: list[Any] = []  # every document the compiler asked for
+            fast = self._compile_rs(path, documents) or self._compile_fastjsonschema(
+                path, documents)
             nodes = [node for document in documents for _, node in _walk(document)]
-            if len(names) != len(set(names)) or (  # one function would judge two $refs
-                    any(node.get("uniqueItems") is True for node in nodes)
+            if (any(node.get("uniqueItems") is True for node in nodes)
                     and any("not" in node or "oneOf" in node for node in nodes)):
                 return None
-            fast = fastjsonschema.compile(root, **options)
-            # its own compiled patterns read $ as \Z and may backtrack without end: use
-            # tcdyn.patterns' (Python's $, linear or time-limited) under the same keys
-            patterns = getattr(fast, "func", fast).__globals__["REGEX_PATTERNS"]
-            for pattern in list(patterns):
-                patterns[pattern] = compile_pattern(pattern)
             return fast
         except Exception:  # _Unsupported, or a schema it cannot compile
             try:  # say which $ref is broken, if one is
@@ -851,6 +832,59 @@ class SchemaRegistry:
                 raise ReferenceLoadError(self.url(path),
                                          f"cannot be compiled: {error}") from None
             return None
+
+    def _compile_rs(self, path: str, documents: list[Any]) -> Callable[[Any], Any] | None:
+        """jsonschema-rs's check (see :mod:`tcdyn.rust_check`), or None if it cannot be
+        trusted with this schema or is not installed."""
+        try:
+            from . import rust_check
+        except ImportError:  # pragma: no cover (jsonschema-rs is a dependency)
+            return None
+
+        needs: set[str] = set()
+
+        def retrieve(uri: str) -> Any:
+            documents.append(self._fast_document(uri))
+            return rust_check.rewrite(copy.deepcopy(documents[-1]), _walk, DRAFT6_URI, needs)
+
+        try:
+            root = retrieve(_FAST_BASE + path)
+            return rust_check.compile_check(root, retrieve, needs, FORMAT_CHECKER)
+        except Exception:  # Unportable, or a schema it refuses: fastjsonschema's turn
+            documents.clear()
+            return None
+
+    def _compile_fastjsonschema(self, path: str, documents: list[Any]
+                                ) -> Callable[[Any], Any] | None:
+        """fastjsonschema's validator for ``path``, or None where it could judge
+        differently."""
+        import fastjsonschema
+
+        def fetch(uri: str) -> Any:
+            documents.append(self._fast_document(uri))
+            return documents[-1]
+
+        options: dict[str, Any] = {"handlers": {"http": fetch, "https": fetch},
+                                   "formats": _FAST_FORMATS, "use_default": False,
+                                   "detailed_exceptions": False}
+        root = fetch(_FAST_BASE + path)
+        root["$schema"] = DRAFT6_URI  # fastjsonschema picks its draft by this
+        code = fastjsonschema.compile_to_code(copy.deepcopy(root), **options)
+        names = re.findall(r"^def (\w+)\(", code, flags=re.MULTILINE)
+        if len(names) != len(set(names)):  # one function would judge two $refs
+            return None
+        fast = fastjsonschema.compile(root, **options)
+        # its own compiled patterns read $ as \Z and may backtrack without end: use
+        # tcdyn.patterns' (Python's $, linear or time-limited) under the same keys
+        patterns = getattr(fast, "func", fast).__globals__["REGEX_PATTERNS"]
+        for pattern in list(patterns):
+            patterns[pattern] = compile_pattern(pattern)
+
+        def check(instance: Any) -> bool:
+            fast(instance)
+            return True
+
+        return check
 
     def _fast_document(self, uri: str) -> Any:
         """The document at ``uri`` as fastjsonschema gets it, with an absolute ``$id``."""
