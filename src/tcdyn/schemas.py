@@ -417,7 +417,8 @@ def _plain_json(value: Any) -> bool:
     elif kind is list:
         items = value
     elif kind is float:
-        return -_EXACT_FLOAT < value < _EXACT_FLOAT
+        exact: bool = -_EXACT_FLOAT < value < _EXACT_FLOAT
+        return exact
     else:
         return kind in _JSON_SCALARS
     for item in items:  # noqa: SIM110 (a loop beats all() on a generator)
@@ -443,7 +444,8 @@ def _sent_as_is(value: Any) -> bool:
                 return False
         return True
     if kind is float:
-        return -_EXACT_FLOAT < value < _EXACT_FLOAT
+        exact: bool = -_EXACT_FLOAT < value < _EXACT_FLOAT
+        return exact
     return kind in _JSON_SCALARS
 
 
@@ -527,7 +529,8 @@ class SchemaRegistry:
         self._docs: dict[str, dict[str, Any]] = {}  # checked, with the abstract $id
         self._closures: dict[str, tuple[str, ...]] = {}
         self._registered: set[str] = set()
-        self._registry: Registry = Registry(retrieve=self._retrieve).combine(SPECIFICATIONS)
+        self._registry: Registry = Registry(  # type: ignore[call-arg]  # attrs' alias of _retrieve, unseen by mypy
+            retrieve=self._retrieve).combine(SPECIFICATIONS)
         self._validators: dict[str, Any] = {}
         self._fast: dict[str, Callable[[Any], Any] | None] = {}  # None: jsonschema alone
         self._resolved: dict[str, dict[str, Any]] = {}
@@ -751,7 +754,7 @@ class SchemaRegistry:
             node = todo.pop()
             resolver = resolvers[id(node)]
             same, deeper = _applicators(node)
-            targets = []
+            targets: list[Any] = []
             ref = node.get("$ref")
             if isinstance(ref, str):
                 try:
@@ -793,7 +796,7 @@ class SchemaRegistry:
         try:
             path = _abstract(uri)
         except ValueError:
-            raise NoSuchResource(ref=uri) from None
+            raise NoSuchResource(ref=uri) from None  # type: ignore[call-arg]  # attrs field
         self._closure(path)
         return DRAFT6.create_resource(self._docs[path])
 

@@ -350,7 +350,7 @@ class Consumer:
 
     def _backoff(self, attempt: int) -> float:
         o = self.options
-        delay = min(o.reconnect_delay * 2 ** attempt, o.max_reconnect_delay)
+        delay: float = min(o.reconnect_delay * 2 ** attempt, o.max_reconnect_delay)
         return delay * random.uniform(0.75, 1.0)
 
     async def _on_delivery(self, generation: int, delivered: Any) -> None:
@@ -424,7 +424,8 @@ class Consumer:
         loop = asyncio.get_running_loop()
         worker = Worker(f"tcdyn-pulse-handler {self.queue_name}")
         saved_cls, self._message_cls = self._message_cls, SyncMessage
-        handled, carry = 0, []
+        handled = 0
+        carry: list[Any] = []
         halted = False
 
         def stop() -> bool:

@@ -31,12 +31,15 @@ class Delivery:
 
     def ack(self, *, multiple: bool = False) -> Awaitable[None]:
         """Acknowledge this delivery (and, with ``multiple``, every earlier one)."""
-        return self._channel.basic_ack(self.delivery_tag, multiple=multiple)
+        done: Awaitable[None] = self._channel.basic_ack(self.delivery_tag, multiple=multiple)
+        return done
 
     def nack(self, *, requeue: bool = True) -> Awaitable[None]:
         """Give it back: to the queue (``requeue``) or away."""
-        return self._channel.basic_nack(self.delivery_tag, requeue=requeue)
+        done: Awaitable[None] = self._channel.basic_nack(self.delivery_tag, requeue=requeue)
+        return done
 
     def reject(self, *, requeue: bool = False) -> Awaitable[None]:
         """Reject it (dead-lettered or dropped unless ``requeue``)."""
-        return self._channel.basic_reject(self.delivery_tag, requeue=requeue)
+        done: Awaitable[None] = self._channel.basic_reject(self.delivery_tag, requeue=requeue)
+        return done

@@ -65,7 +65,8 @@ def queue_full_name(username: str, queue_name: Any) -> str:
     if not queue_name or len(prefix + queue_name) > 255:
         raise ValueError(f"queue_name must be 1 to {255 - len(prefix)} characters, "
                          f"got {queue_name!r:.80}")
-    return prefix + queue_name
+    name: str = prefix + queue_name
+    return name
 
 
 def check_bindings(bindings: Any) -> tuple[Binding, ...]:
