@@ -1,18 +1,22 @@
 """Throughput of tcdyn.pulse.Consumer against a raw aio-pika consumer, on the local broker.
 
 Each repetition publishes N Taskcluster-shaped ``task-completed`` messages into a durable
-queue, then drains it three ways, timing from the first delivery to the last ack:
+queue, then drains it several ways, timing from the first delivery to the last ack:
 
 - raw:        aio-pika ``queue.consume`` whose callback parses the JSON body and acks in
               batches as tcdyn does (``basic.ack multiple`` per ``prefetch // 4``); it
               declares its exchange, queue and binding itself, so it runs on a fresh broker;
-- tcdyn:      ``Consumer.run`` (decode JSON, parse the routing key and CC'd routes, ack);
-- validated:  the same with ``validate`` from ``tcdyn.schemas.SchemaRegistry`` over the
-              deployment's schemas (skipped if that module is absent);
-- jsonschema: the same with a plain ``jsonschema.Draft6Validator`` (a reference point).
+- tcdyn:      ``Consumer.run`` with an async handler, which runs on the event loop as the
+              raw callback does (decode JSON, parse the routing key and CC'd routes, ack);
+- validated:  the same with ``validate``: the deployment's schemas (``tcdyn.load``);
+- tcdyn sync / valid sync: the same two with a synchronous handler, which tcdyn runs in a
+              thread of its own (one hop per batch) so a slow one cannot starve heartbeats;
+- jsonschema: validated by a plain ``jsonschema.Draft6Validator`` (a reference point).
 
 Prints the medians and the ratios to raw (targets: >= 0.9x without validation, >= 0.8x
-with it (issue 11), judged on ``validated``). Needs the broker from scripts/rabbitmq.sh.
+with it (issue 11), judged on the handlers that run where the raw callback runs: ``tcdyn``
+and ``validated``; the sync ones are reported beside them). Needs the broker from
+scripts/rabbitmq.sh.
 Each fill and drain is bounded by ``--timeout`` so that a broker restart cannot hang it.
 
     python bench/bench_pulse.py [--messages 20000] [--repeat 3] [--prefetch 64] [--timeout 120]
@@ -156,7 +160,10 @@ async def run_raw(n: int, queue_name: str, prefetch: int) -> float:
     return n / elapsed
 
 
-async def run_tcdyn(n: int, binding: Binding, prefetch: int, validate: Any) -> float:
+async def run_tcdyn(n: int, binding: Binding, prefetch: int, validate: Any,
+                    on_loop: bool) -> float:
+    """``Consumer.run`` with a synchronous handler (run in a thread of its own, one batch at
+    a time) or, ``on_loop``, an async one (run on the event loop, as the raw callback)."""
     state = {"count": 0, "start": 0.0}
 
     def handler(message: Any) -> None:
@@ -164,8 +171,11 @@ async def run_tcdyn(n: int, binding: Binding, prefetch: int, validate: Any) -> f
             state["start"] = time.perf_counter()
         state["count"] += 1
 
+    async def async_handler(message: Any) -> None:
+        handler(message)
+
     async with Consumer(URL, QUEUE, [binding], prefetch=prefetch, validate=validate) as c:
-        await c.run(handler, limit=n)
+        await c.run(async_handler if on_loop else handler, limit=n)
         elapsed = time.perf_counter() - state["start"]
     assert c.stats.acked == n and c.stats.rejected == 0, c.stats
     return n / elapsed
@@ -180,11 +190,11 @@ async def main() -> int:
                         help="seconds one drain may take before the run fails")
     args = parser.parse_args()
     binding = reference_binding()
-    validators = {"tcdyn": None, "validated": registry_validator(),
-                  "jsonschema": jsonschema_validator()}
-    if validators["validated"] is None:
-        print("tcdyn.schemas is not available: 'validated' is skipped", file=sys.stderr)
-        del validators["validated"]
+    checked = registry_validator()
+    # name: (validate, async handler on the loop)
+    validators = {"tcdyn": (None, True), "validated": (checked, True),
+                  "tcdyn sync": (None, False), "valid sync": (checked, False),
+                  "jsonschema": (jsonschema_validator(), True)}
     queue_name = f"queue/tcdyn/{QUEUE}"
     # On a fresh broker: the exchange (the publisher's, declared as admin), then the queue
     # and its binding (tcdyn's consumer declares them), then start empty.
@@ -202,7 +212,7 @@ async def main() -> int:
                 if name == "raw":
                     run = run_raw(args.messages, queue_name, args.prefetch)
                 else:
-                    run = run_tcdyn(args.messages, binding, args.prefetch, validators[name])
+                    run = run_tcdyn(args.messages, binding, args.prefetch, *validators[name])
                 # a broker restart must not hang the benchmark
                 rate = await asyncio.wait_for(run, args.timeout)
                 results[name].append(rate)
@@ -217,8 +227,11 @@ async def main() -> int:
         print(f"  {name:10} {rate:9.0f} msg/s  {rate / medians['raw']:.2f}x raw")
     ok = (medians["tcdyn"] / medians["raw"] >= 0.9
           and medians.get("validated", 0) / medians["raw"] >= 0.8)
-    print("targets (>= 0.9x without validation, >= 0.8x validated, issue 11):",
-          "met" if ok else "NOT met")
+    print("targets (>= 0.9x without validation, >= 0.8x validated, issue 11; handlers on the "
+          "loop):", "met" if ok else "NOT met")
+    sync = {name: medians[name] / medians["raw"] for name in ("tcdyn sync", "valid sync")}
+    print("sync handlers (a thread hop per batch):",
+          ", ".join(f"{name} {ratio:.2f}x" for name, ratio in sync.items()))
     return 0
 
 
