@@ -169,11 +169,8 @@ async def _receive(client: httpx.AsyncClient, opts: Options, url: str, writer: A
                 if not reader.feed(raw):
                     break
             raise tr.StorageStatus("GET", url, response.status_code, tr.error_text(reader))
-        total = tr.content_length(response.headers)
-        if opts.max_size is not None and total is not None and total > opts.max_size:
-            raise tr.too_large(url, opts.max_size, attempt)
+        opts.begin_body(url, response.headers, attempt)
         progress = opts.progress
-        progress.restart(total)
         max_size = opts.max_size
         async for chunk in response.aiter_bytes():
             if max_size is not None and hashes.count + len(chunk) > max_size:

@@ -48,6 +48,14 @@ class Options:
         self.max_size = tr.check_count(func, "maxSize", maxSize, optional=True)
         self.timeout = tr.service_timeout(service)
 
+    def begin_body(self, url: str, headers: Any, attempt: int) -> None:
+        """Refuse a 2xx body whose announced length is over ``maxSize`` (before reading
+        it); restart the progress for this attempt."""
+        total = tr.content_length(headers)
+        if self.max_size is not None and total is not None and total > self.max_size:
+            raise tr.too_large(url, self.max_size, attempt)
+        self.progress.restart(total)
+
 
 def downloadToBuf(*, maxSize: int | None = None, **kwargs: Any) -> tuple[bytes, str]:
     """``download`` into memory: ``(data, contentType)``; at most ``maxSize`` bytes (default:
@@ -204,11 +212,8 @@ def _receive(opts: Options, url: str, response: Any, writer: Any, hashes: tr.Has
                 break
         raise tr.StorageStatus("GET", url, response.status_code,
                                tr.error_text(reader))
-    total = tr.content_length(response.headers)
-    if opts.max_size is not None and total is not None and total > opts.max_size:
-        raise tr.too_large(url, opts.max_size, attempt)
+    opts.begin_body(url, response.headers, attempt)
     progress = opts.progress
-    progress.restart(total)
     max_size = opts.max_size
     write = writer.write
     for chunk in response.iter_bytes():
