@@ -10,9 +10,12 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
 from real_helpers import claim, slug, task_def, task_queue
 
 import tcdyn
@@ -65,9 +68,35 @@ def _names(queue: tcdyn.Queue, task_id: str, run_id: int = 0) -> list[str]:
     return sorted(a["name"] for a in queue.listArtifacts(task_id, run_id)["artifacts"])
 
 
-async def test_put_publishes_files_read_back_by_get_and_the_library(stack, root, root_url,
-                                                                   tmp_path):
-    queue = tcdyn.Queue(rootUrl=root_url, credentials=root)
+@pytest.fixture
+def queue(root, root_url) -> Iterator[tcdyn.Queue]:
+    with tcdyn.Queue(rootUrl=root_url, credentials=root) as client:
+        yield client
+
+
+@dataclass
+class Put:
+    """A claimed task's run 0, the command's environments (root, the run's credentials) and
+    a small file to publish."""
+    task_id: str
+    claimed: dict
+    env: dict[str, str]
+    worker: dict[str, str]
+    path: Path
+    put: tuple[str, ...]
+
+
+@pytest.fixture
+async def claimed_run(stack, queue, tmp_path) -> Put:
+    task_id, claimed = await _claimed(queue)
+    path = tmp_path / "f.txt"
+    path.write_text("hello\n")
+    return Put(task_id, claimed, _env(stack, tmp_path),
+               _env(stack, tmp_path, claimed["credentials"]), path,
+               ("artifact", "put", task_id, "0"))
+
+
+async def test_put_publishes_files_read_back_by_get_and_the_library(stack, queue, tmp_path):
     task_id, claimed = await _claimed(queue)
     run_id = str(claimed["runId"])
     worker = _env(stack, tmp_path, claimed["credentials"])  # what a worker holds
@@ -113,13 +142,10 @@ async def test_put_publishes_files_read_back_by_get_and_the_library(stack, root,
     queue.reportCompleted(task_id, claimed["runId"])
 
 
-async def test_put_refuses_bad_input_before_sending(stack, root, root_url, tmp_path):
-    queue = tcdyn.Queue(rootUrl=root_url, credentials=root)
-    task_id, claimed = await _claimed(queue)
-    env, worker = _env(stack, tmp_path), _env(stack, tmp_path, claimed["credentials"])
-    path = tmp_path / "f.txt"
-    path.write_text("hello\n")
-    put = ("artifact", "put", task_id, "0")
+async def test_put_refuses_bad_input_before_sending(queue, claimed_run, tmp_path):
+    c = claimed_run
+    task_id, claimed, env, worker, path, put = (c.task_id, c.claimed, c.env, c.worker,
+                                                 c.path, c.put)
     # a run's credentials cannot read the task's expiry: the command names its option
     one_line_error(run(worker, *put, "public/a.txt", str(path)), 2, "--expires",
                    f"queue:get-task:{task_id}")
@@ -131,14 +157,10 @@ async def test_put_refuses_bad_input_before_sending(stack, root, root_url, tmp_p
     queue.reportCompleted(task_id, claimed["runId"])
 
 
-async def test_put_errors_of_the_queue_are_one_line_and_publish_nothing(stack, root, root_url,
-                                                                        tmp_path):
-    queue = tcdyn.Queue(rootUrl=root_url, credentials=root)
-    task_id, claimed = await _claimed(queue)
-    env, worker = _env(stack, tmp_path), _env(stack, tmp_path, claimed["credentials"])
-    path = tmp_path / "f.txt"
-    path.write_text("hello\n")
-    put = ("artifact", "put", task_id, "0")
+async def test_put_errors_of_the_queue_are_one_line_and_publish_nothing(queue, claimed_run):
+    c = claimed_run
+    task_id, claimed, env, worker, path, put = (c.task_id, c.claimed, c.env, c.worker,
+                                                 c.path, c.put)
     one_line_error(run(env, "artifact", "put", task_id, "1", "public/a.txt", str(path)), 3,
                    "InputError", "Run not found")
     one_line_error(run(worker, "artifact", "put", task_id, "1", "public/a.txt", str(path),
@@ -160,15 +182,12 @@ async def test_put_errors_of_the_queue_are_one_line_and_publish_nothing(stack, r
     assert _names(queue, task_id) == []
 
 
-async def test_put_twice_stops_before_sending(stack, root, root_url, tmp_path):
+async def test_put_twice_stops_before_sending(queue, claimed_run):
     """The real queue answers a second object artifact of one name with a 500 (after every
     retry); the command says what is wrong at once and leaves the first in place."""
-    queue = tcdyn.Queue(rootUrl=root_url, credentials=root)
-    task_id, claimed = await _claimed(queue)
-    env = _env(stack, tmp_path)
-    path = tmp_path / "f.txt"
-    path.write_text("hello\n")
-    put = ("artifact", "put", task_id, "0", "public/a.txt", str(path))
+    task_id, claimed, env, path = (claimed_run.task_id, claimed_run.claimed, claimed_run.env,
+                                   claimed_run.path)
+    put = (*claimed_run.put, "public/a.txt", str(path))
     assert run(env, *put).returncode == 0
     path.write_text("replaced\n")
     one_line_error(run(env, *put), 3, "already has an artifact 'public/a.txt'")
@@ -199,13 +218,12 @@ async def _finish(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
-async def test_listen_prints_the_real_queues_messages(stack, tc, root, root_url, tmp_path):
+async def test_listen_prints_the_real_queues_messages(stack, tc, queue, tmp_path):
     env = _env(stack, tmp_path, TCDYN_PULSE_URL=stack["TCDYN_STACK_PULSE_URL"])
     group, task_id, route = slug(), slug(), f"tcdyn-real.{slug()}"
     every = await _start(env, "queue", f"--taskGroupId={group}", "--count", "2")
     pending = await _start(env, "queue", "task-pending", "--taskGroupId", group,
                            "--count", "1")
-    queue = tcdyn.Queue(rootUrl=root_url, credentials=root)
     queue.createTask(slug(), task_def(task_queue()))  # another group: not bound
     queue.createTask(task_id, task_def(task_queue(), taskGroupId=group, routes=[route]))
 
