@@ -121,6 +121,9 @@ def encode_body(entry: EntryModel, payload: Any) -> bytes:
         return dumpJson(payload, allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
         raise ArgumentError(f"{entry.name}() payload cannot be sent as JSON: {exc}") from None
+    except RecursionError:  # a cycle is a ValueError: this is depth alone
+        raise ArgumentError(f"{entry.name}() payload cannot be sent as JSON: it is nested "
+                            "too deeply") from None
 
 
 def _names(names: list[str]) -> str:

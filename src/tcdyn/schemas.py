@@ -450,11 +450,14 @@ def _sent_as_is(value: Any) -> bool:
 
 
 def _fast_accepts(fast: Callable[[Any], Any] | None, instance: Any) -> bool:
-    """Whether fastjsonschema's validator ``fast`` accepts ``instance``, a plain JSON value."""
+    """Whether the fast check ``fast`` accepts ``instance``, a plain JSON value. The walk
+    of :func:`_plain_json` comes first: Python's recursion limit bounds the depth of what
+    reaches the compiled check (jsonschema-rs overflows its stack on a ~100,000-deep list
+    under a recursive schema, which ends the process)."""
     if fast is None:
         return False
     try:
-        return bool(fast(instance)) and _plain_json(instance)
+        return _plain_json(instance) and bool(fast(instance))
     except Exception:  # invalid, too deep, a pattern timed out...: jsonschema decides
         return False
 
