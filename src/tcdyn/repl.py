@@ -22,6 +22,8 @@ from typing import Any
 
 #: ``obj.attr(`` left open before the cursor: the call whose keywords are completed.
 _OPEN_CALL = re.compile(r"([A-Za-z_][\w.]*)\(([^()]*)$")
+#: ``credentials`` not given: the clients read the ``TASKCLUSTER_*`` variables.
+_FROM_ENV: Any = object()
 
 
 def client_name(class_name: str) -> str:
@@ -30,18 +32,22 @@ def client_name(class_name: str) -> str:
     return class_name[:1].lower() + class_name[1:]
 
 
-def namespace(root_url: str | None, references: str | None) -> tuple[dict[str, Any], str]:
+def namespace(root_url: str | None, references: str | None, *, deployment: Any = None,
+              credentials: Any = _FROM_ENV) -> tuple[dict[str, Any], str]:
     """The shell's names and a banner saying what they are.
 
     ``references`` is a rootUrl or a directory whose references build the classes (default:
-    ``tcdyn.Queue``'s own, bundled or ``$TASKCLUSTER_REFERENCES``); ``root_url`` the
-    deployment to talk to (default ``$TASKCLUSTER_ROOT_URL``)."""
+    ``tcdyn.Queue``'s own, bundled or ``$TASKCLUSTER_REFERENCES``), or ``deployment`` one
+    already loaded; ``root_url`` the deployment to talk to (default
+    ``$TASKCLUSTER_ROOT_URL``); ``credentials`` those of the clients (default: from the
+    ``TASKCLUSTER_*`` variables)."""
     import tcdyn
     from tcdyn import deployment as dep
     from tcdyn.client import Client
     from tcdyn.default import default
 
-    deployment = dep.load(references) if references else default()
+    if deployment is None:
+        deployment = dep.load(references) if references else default()
     root = root_url or os.environ.get("TASKCLUSTER_ROOT_URL") or deployment.root_url
     names: dict[str, Any] = {"tcdyn": tcdyn, "deployment": deployment}
     made: list[str] = []
@@ -53,7 +59,8 @@ def namespace(root_url: str | None, references: str | None) -> tuple[dict[str, A
         if issubclass(cls, Client):
             if not root:
                 continue
-            client = cls.from_env(rootUrl=root)
+            client = (cls.from_env(rootUrl=root) if credentials is _FROM_ENV
+                      else cls(rootUrl=root, credentials=credentials))
             first = first or client
         else:
             client = cls()
@@ -154,14 +161,16 @@ def _ipython() -> Any:
     return IPython
 
 
-def main(root_url: str | None, references: str | None) -> int:
-    """Run the shell; returns the exit status (1, with one line on stderr, when the
-    references cannot be loaded). ``TCDYN_SHELL=python`` picks Python's REPL over
-    IPython."""
+def main(root_url: str | None, references: str | None, *, deployment: Any = None,
+         credentials: Any = _FROM_ENV) -> int:
+    """Run the shell (the arguments as :func:`namespace` takes them); returns the exit
+    status (1, with one line on stderr, when the references cannot be loaded).
+    ``TCDYN_SHELL=python`` picks Python's REPL over IPython."""
     from .errors import TaskclusterFailure
 
     try:
-        names, banner = namespace(root_url, references)
+        names, banner = namespace(root_url, references, deployment=deployment,
+                                  credentials=credentials)
     except TaskclusterFailure as exc:
         print(f"tcdyn explore: {exc}", file=sys.stderr)
         return 1

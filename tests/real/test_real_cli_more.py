@@ -131,6 +131,9 @@ def test_explore_against_the_deployment(stack, tmp_path):
     try:
         child.expect_exact(">>> ")
         assert f"rootUrl {stack['TASKCLUSTER_ROOT_URL']}" in str(child.before)
+        # the deployment's own references (cached once a day), as every other command
+        assert "references of " + stack["TASKCLUSTER_ROOT_URL"] in str(child.before) or \
+            "references fetched from " + stack["TASKCLUSTER_ROOT_URL"] in str(child.before)
         child.sendline("auth.currentScopes()['scopes']")
         child.expect_exact(">>> ")
         assert "'*'" in str(child.before) or "assume:" in str(child.before)

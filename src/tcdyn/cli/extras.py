@@ -33,7 +33,15 @@ def _module(name: str, command: str) -> Any:
 
 
 def _explore(args: argparse.Namespace) -> int:
-    return int(_module("repl", "explore").main(args.root_url, args.references) or 0)
+    """The REPL on what every other command uses: the references, rootUrl and credentials
+    of the command line, the environment and the config file (by default the rootUrl's own
+    references, so a custom deployment's API)."""
+    from .config import settings
+
+    repl = _module("repl", "explore")
+    resolved = settings(args.root_url, args.references)
+    return int(repl.main(resolved.root_url, None, deployment=resolved.deployment(),
+                         credentials=resolved.credentials()) or 0)
 
 
 def _stubs(args: argparse.Namespace) -> int:
