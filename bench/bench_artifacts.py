@@ -4,8 +4,9 @@ PUT/GET of the same bytes, on loopback.
 Contenders, per direction: tcdyn; plain httpx unhashed (the issue's baseline); plain httpx
 that hashes as it streams (sha256 and sha512 on the PUT, both verified after the GET): the
 least any correct uploader or downloader does, since ``finishUpload`` records both hashes and
-a download checks them. Each round runs every contender of a direction once, in an order
-rotated from round to round; the figures are medians over the rounds.
+a download checks them; and tcdyn's async forms (``tcdyn.aio.upload``/``download``). Each
+round runs every contender of a direction once, in an order rotated from round to round;
+the figures are medians over the rounds.
 
 The deployment (``LocalDeployment`` with ``tcdyn.testing.objects``) and its storage host run
 in a child process, so this process's peak RSS is the client's alone. The peak RSS growth
@@ -21,6 +22,7 @@ repeated, so the storage keeps one copy.)
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import multiprocessing as mp
 import os
@@ -30,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 SECRET = "bench-secret"
 CREDS = {"clientId": "bench", "accessToken": SECRET}
@@ -46,6 +49,14 @@ def serve(conn) -> None:
         InMemoryObjects(storage).install(dep)
         conn.send((dep.root_url, storage.url("baseline")))
         conn.recv()  # until the parent is done
+
+
+async def _async_object(root_url: str) -> Any:
+    import tcdyn.aio
+
+    obj = tcdyn.aio.Object(rootUrl=root_url, credentials=CREDS, timeout=120)
+    await obj.ping()  # warm: imports, the class, the connection
+    return obj
 
 
 def peak_mb() -> float:
@@ -102,6 +113,23 @@ def main() -> None:
         def tc_get() -> None:
             download.downloadToFile(Path(tmp) / "tc.bin", name="bench", objectService=obj)
 
+        # the async forms, on a loop of their own, with an async Object client made once
+        loop = asyncio.new_event_loop()
+        aobj = loop.run_until_complete(_async_object(root_url))
+
+        def tc_aput() -> None:
+            async def put() -> None:
+                with open(source, "rb") as f:
+                    await tcdyn.aio.upload.uploadFromFile(
+                        projectId="p", name="bench", contentType="a/b", contentLength=size,
+                        expires=tcdyn.fromNow("1 day"), uploadId=upload_id,
+                        objectService=aobj, file=f)
+            loop.run_until_complete(put())
+
+        def tc_aget() -> None:
+            loop.run_until_complete(tcdyn.aio.download.downloadToFile(
+                Path(tmp) / "tca.bin", name="bench", objectService=aobj))
+
         def plain_put(hashed: bool) -> None:
             hashes = [hashlib.sha256(), hashlib.sha512()]
 
@@ -137,9 +165,9 @@ def main() -> None:
 
         contenders: dict[str, dict[str, Callable[[], None]]] = {
             "upload": {"tcdyn": tc_put, "plain": lambda: plain_put(False),
-                       "plain+hashes": lambda: plain_put(True)},
+                       "plain+hashes": lambda: plain_put(True), "tcdyn.aio": tc_aput},
             "download": {"tcdyn": tc_get, "plain": lambda: plain_get(False),
-                         "plain+hashes": lambda: plain_get(True)},
+                         "plain+hashes": lambda: plain_get(True), "tcdyn.aio": tc_aget},
         }
         times: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for r in range(args.rounds):
@@ -149,6 +177,8 @@ def main() -> None:
                 for name in names:
                     times.setdefault((direction, name), []).append(timed(fns[name]))
         total_growth = peak_mb() - before
+        loop.run_until_complete(aobj.aclose())
+        loop.close()
     parent.send("done")
     proc.join(10)
     mb = size / 1024 / 1024
@@ -165,6 +195,9 @@ def main() -> None:
               f"{rate['plain+hashes']:6.1f} ({cpu['plain+hashes']:.2f})")
         print(f"{'':8} tcdyn / plain {rate['tcdyn'] / rate['plain']:.2f}, "
               f"tcdyn / plain + hashes {rate['tcdyn'] / rate['plain+hashes']:.2f}")
+        print(f"{'':8} tcdyn.aio {rate['tcdyn.aio']:6.1f} ({cpu['tcdyn.aio']:.2f}): "
+              f"/ plain {rate['tcdyn.aio'] / rate['plain']:.2f}, "
+              f"/ plain + hashes {rate['tcdyn.aio'] / rate['plain+hashes']:.2f}")
     print(f"peak RSS growth: tcdyn's first upload + download {growth:.1f} MB, "
           f"whole run {total_growth:.1f} MB")
 

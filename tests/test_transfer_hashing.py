@@ -119,3 +119,23 @@ def test_sync_storage_reads_are_larger_than_httpcores_64_kib(env):  # noqa: F811
 
     tcdyn.download.download(name="big", objectService=obj, writerFactory=Writer)
     assert sum(sizes) == len(data) and max(sizes) > 64 * 1024
+
+
+async def test_async_storage_reads_are_larger_than_httpcores_64_kib(env):  # noqa: F811
+    dep, _, _ = env
+    data = os.urandom(8 * MiB)
+    async with tcdyn.aio.Object(rootUrl=dep.root_url, credentials=CREDS) as obj:
+        await tcdyn.aio.upload.uploadFromBuf(projectId="proj", name="big-async",
+                                             contentType="a/b", contentLength=len(data),
+                                             expires=EXPIRES, objectService=obj, data=data)
+        sizes = []
+
+        class Writer:
+            def write(self, chunk):
+                sizes.append(len(chunk))
+
+        await tcdyn.aio.download.download(name="big-async", objectService=obj,
+                                          writerFactory=Writer)
+        got, _ = await tcdyn.aio.download.downloadToBuf(name="big-async", objectService=obj)
+    assert sum(sizes) == len(data) and max(sizes) > 64 * 1024
+    assert bytes(got) == data

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from . import storage
 from . import transfer as tr
 from .download import Options, _Buf
 from .transfer import aw, verifyHashes
@@ -115,7 +116,7 @@ async def _into(target: tr.Target, run: Awaitable[str]) -> str:
 async def _fetch(opts: Options, source: tr.Source,
                  renew: Callable[[], Awaitable[tr.Source]] | None,
                  writerFactory: Callable[[], Any]) -> str:
-    async with httpx.AsyncClient(**tr.client_kwargs(opts.timeout)) as client:
+    async with storage.abulk(httpx.AsyncClient(**tr.client_kwargs(opts.timeout))) as client:
         attempt = 0
         while True:
             attempt += 1

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from . import storage
 from . import transfer as tr
 from .transfer import DATA_INLINE_MAX_SIZE, aw
 from .transport import _within
@@ -79,7 +80,7 @@ async def _chunks(plan: _Plan, reader: Any, hashes: tr.Hashes) -> AsyncIterator[
 
 async def _put(plan: _Plan, put: tuple[str, dict[str, str], Any]) -> tr.Hashes:
     url, headers, expires = put
-    async with httpx.AsyncClient(**tr.client_kwargs(plan.timeout)) as client:
+    async with storage.abulk(httpx.AsyncClient(**tr.client_kwargs(plan.timeout))) as client:
         attempt = 0
         while True:
             attempt += 1

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import storage
 from . import transfer as tr
 from .deadline import Deadline, bounded, sync_client
 from .transfer import verifyHashes
@@ -160,7 +161,7 @@ def _into(target: tr.Target, run: Callable[[], str]) -> str:
 def _fetch(opts: Options, source: tr.Source, renew: Callable[[], tr.Source] | None,
            writerFactory: Callable[[], Any]) -> str:
     """GET ``source`` into a fresh writer per attempt, retrying, then verify its hashes."""
-    with tr.bulk(sync_client(**tr.client_kwargs(opts.timeout))) as client:
+    with storage.bulk(sync_client(**tr.client_kwargs(opts.timeout))) as client:
         attempt = 0
         while True:
             attempt += 1

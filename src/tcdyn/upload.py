@@ -26,6 +26,7 @@ from typing import Any
 
 import slugid
 
+from . import storage
 from . import transfer as tr
 from .deadline import Deadline, bounded, sync_client
 from .errors import TaskclusterArgumentError, TaskclusterRestFailure
@@ -160,7 +161,7 @@ def upload(*, projectId: str, name: str, contentType: str, contentLength: int, e
 
 def _put(plan: _Plan, put: tuple[str, dict[str, str], Any]) -> tr.Hashes:
     url, headers, expires = put
-    with tr.bulk(sync_client(**tr.client_kwargs(plan.timeout))) as client:
+    with storage.bulk(sync_client(**tr.client_kwargs(plan.timeout))) as client:
         attempt = 0
         while True:
             attempt += 1
