@@ -1,5 +1,6 @@
-"""``tcdyn.aio.download``: ``tcdyn.download`` with ``httpx.AsyncClient`` streaming, as the
-official ``taskcluster.aio.download``.
+"""``tcdyn.aio.download``: ``tcdyn.download`` with async streaming (aiohttp, or httpx
+when the environment names a proxy: ``aio_storage``), as the official
+``taskcluster.aio.download``.
 
 Writer factories and writers' ``write`` may be sync or async; service clients may be
 ``tcdyn.aio.*`` or sync ones. Same targets (a path is written atomically), verification,
@@ -13,10 +14,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
-
-from . import storage
 from . import transfer as tr
+from .aio_storage import Getter
 from .download import Options, _Buf
 from .transfer import aw, verifyHashes
 from .transport import _within
@@ -116,7 +115,7 @@ async def _into(target: tr.Target, run: Awaitable[str]) -> str:
 async def _fetch(opts: Options, source: tr.Source,
                  renew: Callable[[], Awaitable[tr.Source]] | None,
                  writerFactory: Callable[[], Any]) -> str:
-    async with storage.abulk(httpx.AsyncClient(**tr.client_kwargs(opts.timeout))) as client:
+    async with Getter(opts.timeout) as client:
         attempt = 0
         while True:
             attempt += 1
@@ -141,7 +140,7 @@ async def _fetch(opts: Options, source: tr.Source,
     return content_type
 
 
-async def _attempt(client: httpx.AsyncClient, opts: Options, url: str, writer: Any,
+async def _attempt(client: Getter, opts: Options, url: str, writer: Any,
                    hashes: tr.Hashes, attempt: int) -> str:
     if opts.deadline is None:
         return await _get(client, opts, url, writer, hashes, attempt)
@@ -151,7 +150,7 @@ async def _attempt(client: httpx.AsyncClient, opts: Options, url: str, writer: A
         raise tr.Expired(f"the download took more than {opts.deadline:g} s") from None
 
 
-async def _get(client: httpx.AsyncClient, opts: Options, url: str, writer: Any,
+async def _get(client: Getter, opts: Options, url: str, writer: Any,
                hashes: tr.Hashes, attempt: int) -> str:
     try:
         return await _receive(client, opts, url, writer, hashes, attempt)
@@ -160,20 +159,20 @@ async def _get(client: httpx.AsyncClient, opts: Options, url: str, writer: Any,
         raise
 
 
-async def _receive(client: httpx.AsyncClient, opts: Options, url: str, writer: Any,
+async def _receive(client: Getter, opts: Options, url: str, writer: Any,
                    hashes: tr.Hashes, attempt: int) -> str:
     """The body into ``writer`` and ``hashes`` as the network gives it (no re-chunking)."""
-    async with client.stream("GET", url) as response:
-        if response.status_code >= 300:
-            reader = tr.error_body(response.headers.get("content-encoding"))
-            async for raw in response.aiter_raw():
+    async with client.get(url) as response:
+        if response.status >= 300:
+            reader = tr.error_body(response.error_encoding)
+            async for raw in response.raw:
                 if not reader.feed(raw):
                     break
-            raise tr.StorageStatus("GET", url, response.status_code, tr.error_text(reader))
+            raise tr.StorageStatus("GET", url, response.status, tr.error_text(reader))
         opts.begin_body(url, response.headers, attempt)
         progress = opts.progress
         max_size = opts.max_size
-        async for chunk in response.aiter_bytes():
+        async for chunk in response.chunks:
             if max_size is not None and hashes.count + len(chunk) > max_size:
                 raise tr.too_large(url, max_size, attempt)
             written = writer.write(chunk)
