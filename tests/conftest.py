@@ -56,10 +56,8 @@ def _in_ci() -> bool:
 def allowed_skips(rootpath: Path) -> dict[str, str]:
     """``[tool.tcdyn.allowed-skips]`` of pyproject.toml: skip reason (or a part of it) ->
     why that skip is acceptable in CI."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10: pytest itself depends on tomli there
-        import tomli as tomllib
+    import tomllib
+
     file = rootpath / "pyproject.toml"
     if not file.is_file():
         return {}

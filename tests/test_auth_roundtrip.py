@@ -46,7 +46,7 @@ def test_temporary_credentials_are_accepted_and_limited(server, flavour):
 
 
 def test_expired_or_tampered_temporary_credentials_are_rejected(server, flavour):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     old = OWNER.create_temporary(scopes=["queue:*"], start=now - dt.timedelta(hours=3),
                                  expiry=now - dt.timedelta(hours=1))
     assert old.is_expired()

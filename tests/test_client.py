@@ -430,7 +430,7 @@ def test_signature_never_sent_to_another_origin(server):
 def test_datetime_payloads_are_encoded_as_taskcluster_expects(server, tc):
     import datetime as dt
 
-    when = dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC)
     with tc.Queue(credentials=CREDS, validate=False) as q:
         answer = q.createTask("t", {"deadline": when})
     assert answer["payload"] == {"deadline": "2026-01-02T03:04:05.678Z"}

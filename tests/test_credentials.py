@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import mohawk
 import pytest
@@ -28,7 +28,7 @@ from tcdyn.credentials import (
 from tcdyn.errors import CredentialsError
 
 TOKEN = "permanentTokenAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 SEED = "A" * 22 + "B" * 22
 
 
@@ -111,9 +111,9 @@ def test_default_seed_is_two_fresh_slugids(perm):
 
 
 def test_default_start_is_now_and_timedelta_is_relative(perm):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     temp = perm.create_temporary(["s"], timedelta(hours=2))
-    assert before - timedelta(seconds=1) <= temp.start <= datetime.now(timezone.utc)
+    assert before - timedelta(seconds=1) <= temp.start <= datetime.now(UTC)
     assert temp.expires - temp.start == timedelta(hours=2)
 
 
@@ -331,7 +331,7 @@ def test_expiry(perm):
     assert temp.is_expired(START + timedelta(minutes=59), margin=timedelta(minutes=5))
     assert temp.is_expired(START.timestamp() + 3540, margin=120)
     assert not temp.is_expired(START.timestamp() + 3540)
-    assert temp.is_expired() == (datetime.now(timezone.utc) >= temp.expires)
+    assert temp.is_expired() == (datetime.now(UTC) >= temp.expires)
     with pytest.raises(CredentialsError, match="margin"):
         temp.is_expired(START, margin="5m")
 

@@ -162,7 +162,7 @@ def deployment(deployment_dir: Path):
 
 
 def test_method_validate_accepts_datetimes_as_the_call_does(deployment: Any) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     task = {**create_task(), "created": now, "deadline": now + dt.timedelta(days=1),
             "expires": now + dt.timedelta(days=30)}
     queue = deployment.Queue()

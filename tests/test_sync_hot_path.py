@@ -187,7 +187,7 @@ def test_pool_errors_are_httpx_errors_with_the_authorization_redacted():
 def test_pool_calls_verify_against_the_local_deployment(server):
     """tcdyn.testing's Hawk validator accepts every signature of the pool path: a GET, a
     signed PUT with a body, temporary credentials (ext) and currentScopes."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     temp = tcdyn.createTemporaryCredentials("tester", SECRET, now - datetime.timedelta(minutes=1),
                                             datetime.timedelta(minutes=10), ["queue:*"])
     for creds in (CREDS, temp):

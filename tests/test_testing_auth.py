@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -158,7 +158,7 @@ def test_temporary_unnamed_and_named():
 
 
 def test_official_client_temporary_credentials():
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     issued = taskcluster.createTemporaryCredentials(
         "project/ci", TOKEN, start, start + timedelta(hours=1), ["queue:a"], name="project/ci/b")
     creds = Credentials.coerce(issued)
@@ -187,7 +187,7 @@ def test_certificate_times():
 
 
 def test_expired_temporary_credentials_made_by_the_client():
-    start = datetime.now(timezone.utc) - timedelta(days=2)
+    start = datetime.now(UTC) - timedelta(days=2)
     temp = ci().create_temporary(["queue:get-task:*"], timedelta(days=1), start)
     assert temp.is_expired()
     reject(r"ext.certificate.expiry < now", headers=header(temp))
@@ -321,7 +321,7 @@ def test_bewit_rejections():
     wrong_key = signed_url(Credentials("project/ci", OTHER), URL, 60)
     reject("Unauthorized: Bad mac", url=wrong_key)
     old = ci().create_temporary(["queue:a"], timedelta(hours=1),
-                                datetime.now(timezone.utc) - timedelta(hours=2))
+                                datetime.now(UTC) - timedelta(hours=2))
     reject(r"ext.certificate.expiry < now", url=signed_url(old, URL, 60))
 
 
@@ -408,7 +408,7 @@ def test_signed_url_over_http(root_url):
 
 
 def test_temporary_credentials_dict_over_http(root_url):
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     issued = createTemporaryCredentials("project/ci", TOKEN, start, start + timedelta(hours=1),
                                         ["queue:x"])
     client = taskcluster.Queue({"rootUrl": root_url, "credentials": issued, "maxRetries": 0})

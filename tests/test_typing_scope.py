@@ -3,7 +3,7 @@ out; and the typed model accessors the checkers rely on."""
 
 from __future__ import annotations
 
-import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,11 +11,6 @@ import pytest
 from tcdyn.errors import ReferenceLoadError
 from tcdyn.model import ExchangesModel, ServiceModel
 from tcdyn.references import ReferenceSet
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = tomllib.loads((ROOT / "pyproject.toml").read_text())

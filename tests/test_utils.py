@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 import slugid
@@ -23,7 +23,7 @@ from tcdyn.utils import (
     stringDate,
 )
 
-BASE = datetime(2026, 3, 15, 12, 30, 45, 123456, tzinfo=timezone.utc)
+BASE = datetime(2026, 3, 15, 12, 30, 45, 123456, tzinfo=UTC)
 ENV_VARS = ("TASKCLUSTER_ROOT_URL", "TASKCLUSTER_CLIENT_ID", "TASKCLUSTER_ACCESS_TOKEN",
             "TASKCLUSTER_CERTIFICATE")
 
@@ -63,10 +63,10 @@ def test_from_now_matches_official(offset):
 
 
 def test_from_now_default_is_now_utc():
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     got = fromNow("1 hour")
     assert got.tzinfo is not None
-    assert before + timedelta(hours=1) <= got <= datetime.now(timezone.utc) + timedelta(hours=1)
+    assert before + timedelta(hours=1) <= got <= datetime.now(UTC) + timedelta(hours=1)
 
 
 def test_from_now_naive_stays_naive():
@@ -128,7 +128,7 @@ def test_from_now_json():
     text = fromNowJSON("2 hours")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", text)
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    expected = datetime.now(timezone.utc) + timedelta(hours=2)
+    expected = datetime.now(UTC) + timedelta(hours=2)
     assert abs(value - expected) < timedelta(seconds=5)
 
 

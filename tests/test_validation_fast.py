@@ -62,7 +62,7 @@ def test_a_plain_payload_is_checked_without_decoding_the_body(deployment: Any,
     deployment.Queue.createTask.validate(create_task())
     assert decoded == []
     # a datetime is not plain JSON: checked as the date-time string it is sent as
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     deployment.Queue.createTask.validate({**create_task(), "created": now})
     assert len(decoded) == 1
 
@@ -70,7 +70,7 @@ def test_a_plain_payload_is_checked_without_decoding_the_body(deployment: Any,
 @pytest.mark.parametrize("change", [
     {},                                                     # valid, plain
     {"priority": "urgent"},                                 # invalid, plain
-    {"created": dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)},   # datetime: decoded
+    {"created": dt.datetime(2030, 1, 1, tzinfo=dt.UTC)},   # datetime: decoded
     {"created": 5, "metadata": None},                       # two errors: the full report
     {"routes": ("a", "b")},                                 # a tuple is sent as a list
     {"routes": [Name("index.x")]},                          # a str subclass

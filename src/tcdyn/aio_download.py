@@ -146,7 +146,7 @@ async def _attempt(client: Getter, opts: Options, url: str, writer: Any,
         return await _get(client, opts, url, writer, hashes, attempt)
     try:
         return await _within(opts.deadline, _get(client, opts, url, writer, hashes, attempt))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise tr.Expired(f"the download took more than {opts.deadline:g} s") from None
 
 

@@ -122,7 +122,7 @@ async def _stream(client: httpx.AsyncClient, plan: _Plan, url: str,
         return
     try:
         await _within(plan.deadline, _send(client, request))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise tr.Expired(f"the upload took more than {plan.deadline:g} s") from None
 
 

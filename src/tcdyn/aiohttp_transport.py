@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import sys
 from typing import TYPE_CHECKING, Any
 from urllib.request import getproxies_environment
 
@@ -163,21 +162,15 @@ class AiohttpTransport:
         try:
             if self.timeout is None:
                 return await self._exchange(session, call, url, headers)
-            if sys.version_info < (3, 11):  # pragma: no cover
-                return await asyncio.wait_for(self._exchange(session, call, url, headers),
-                                              self.timeout)
             window = asyncio.timeout(self.timeout)
             try:
                 async with window:
                     return await self._exchange(session, call, url, headers)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if not window.expired():
                     raise
                 return _error("ReadTimeout", f"no whole response within the "
                               f"{self.timeout:g} s timeout", call, url, headers)
-        except asyncio.TimeoutError:  # only on Python 3.10: asyncio.wait_for
-            return _error("ReadTimeout", f"no whole response within the {self.timeout:g} s "
-                          "timeout", call, url, headers)
         except aiohttp.ClientError as exc:
             return _error(_httpx_name(exc), str(exc), call, url, headers)
 

@@ -170,17 +170,17 @@ def _compact(obj: Any) -> str:
 
 
 def _epoch() -> datetime:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
-    return datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _utc(value: datetime, field: str) -> datetime:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     if not isinstance(value, datetime):
         raise CredentialsError(f"{field} must be a datetime, got {type(value).__name__}")
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _ms(value: datetime) -> int:
@@ -207,10 +207,10 @@ def _issue(issuer: str, token: str, scopes: Any, start: datetime | None,
            expiry: timedelta | datetime, name: str | None, seed: str | None
            ) -> tuple[str, str, dict[str, Any]]:
     """(clientId, accessToken, certificate) of new temporary credentials."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     scope_list = list(_scopes(scopes, "scopes"))
-    start = datetime.now(timezone.utc) if start is None else _utc(start, "start")
+    start = datetime.now(UTC) if start is None else _utc(start, "start")
     if isinstance(expiry, timedelta):
         expiry = start + expiry
     elif not isinstance(expiry, datetime):
@@ -472,10 +472,10 @@ class Credentials:
         seconds; default: the current time). Permanent credentials never expire here."""
         if self.certificate is None:
             return False
-        from datetime import datetime, timedelta, timezone
+        from datetime import UTC, datetime, timedelta
 
         if now is None:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
         elif _is_number(now):
             now = _epoch() + timedelta(seconds=now)  # type: ignore[arg-type]
         now = _utc(now, "now")  # type: ignore[arg-type]

@@ -13,22 +13,13 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 import threading
+from re import _constants as _c  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # not in typeshed
+from re import _parser as _p  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # not in typeshed
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    from re import _constants as _c
-    from re import _parser as _p
-
-    _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
-    _GREEDY_REPEATS = (_c.MAX_REPEAT, _c.POSSESSIVE_REPEAT)
-else:  # pragma: no cover (3.10: no possessive repeats)
-    import sre_constants as _c
-    import sre_parse as _p
-
-    _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT)
-    _GREEDY_REPEATS = (_c.MAX_REPEAT,)
+_REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
+_GREEDY_REPEATS = (_c.MAX_REPEAT, _c.POSSESSIVE_REPEAT)
 
 __all__ = ["PATTERN_TIMEOUT", "PatternTimeout", "compile_pattern", "is_safe", "search"]
 

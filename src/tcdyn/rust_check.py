@@ -17,19 +17,13 @@ also under ``not`` and ``oneOf``, so each schema copy handed to it is rewritten 
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Iterator
 from functools import partial
+from re import _constants as _c  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # not in typeshed
+from re import _parser as _p  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # not in typeshed
 from typing import Any
 
 from .patterns import compile_pattern, is_safe
-
-if sys.version_info >= (3, 11):
-    from re import _constants as _c
-    from re import _parser as _p
-else:  # pragma: no cover (3.10)
-    import sre_constants as _c
-    import sre_parse as _p
 
 __all__ = ["DATE_TIME", "Unportable", "compile_check", "portable_pattern"]
 

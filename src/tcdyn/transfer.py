@@ -501,8 +501,8 @@ def expired(when: Any) -> bool:
     except ValueError:
         return False
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment <= dt.datetime.now(dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment <= dt.datetime.now(dt.UTC)
 
 
 def media(headers: Mapping[str, str]) -> str:

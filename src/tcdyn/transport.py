@@ -11,7 +11,6 @@ to ``max_response_size`` bytes after decompression.
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -42,10 +41,8 @@ if TYPE_CHECKING:
 async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
     import asyncio
 
-    if sys.version_info >= (3, 11):
-        async with asyncio.timeout(seconds):
-            return await awaitable
-    return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 def _request(client: httpx.Client | httpx.AsyncClient, call: Call,
@@ -224,13 +221,12 @@ class AsyncTransport(_Transport):
                        deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
         if deadline is None:
             return await self._exchange(client, request, None, auth)
-        import asyncio
 
         deadline.start()
         try:
             return await _within(deadline.total,
                                  self._exchange(client, request, deadline, auth))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise self._expired(request, deadline) from None
 
     async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request,

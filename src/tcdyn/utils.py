@@ -13,7 +13,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import slugid
@@ -95,7 +95,7 @@ def fromNow(offset: str, dateObj: datetime | None = None) -> datetime:
     ``"-1 year"``, ``"1d2h"``."""
     future, delta = _offset(offset)
     if dateObj is None:
-        dateObj = datetime.now(timezone.utc)
+        dateObj = datetime.now(UTC)
     elif not isinstance(dateObj, datetime):
         raise TypeError(f"dateObj must be a datetime, got {type(dateObj).__name__}")
     return dateObj + delta if future else dateObj - delta
@@ -112,7 +112,7 @@ def stringDate(date_: datetime | date) -> str:
     Naive datetimes are taken as UTC; a ``date`` is its midnight UTC.
     """
     if isinstance(date_, datetime):
-        value = date_ if date_.tzinfo is None else date_.astimezone(timezone.utc)
+        value = date_ if date_.tzinfo is None else date_.astimezone(UTC)
     elif isinstance(date_, date):
         value = datetime(date_.year, date_.month, date_.day)
     else:

@@ -335,7 +335,7 @@ def test_slow_sync_callback_keeps_heartbeats_and_acks_once(broker, queue_name, h
         async with Consumer(url, queue_name, [binding]) as consumer:
             try:
                 await asyncio.wait_for(consumer.__anext__(), 3)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return 0
             return 1
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,10 +66,8 @@ class Config:
 
 
 def _toml() -> Any:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # pyright: ignore[reportMissingImports]  # 3.10 only
+    import tomllib
+
     return tomllib
 
 

@@ -180,7 +180,7 @@ class InMemoryObjects:
         return self
 
     def _expires(self) -> str:
-        moment = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.url_lifetime)
+        moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.url_lifetime)
         return moment.isoformat().replace("+00:00", "Z")
 
     def _createUpload(self, request: ApiRequest) -> Any:

@@ -422,18 +422,18 @@ class InMemoryQueue:
 # -- helpers ------------------------------------------------------------------------------
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _js(moment: dt.datetime) -> str:
     """As JavaScript's ``Date.toJSON()``: UTC, milliseconds, ``Z``."""
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace(
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
 
 
 def _parse(text: str) -> dt.datetime:
     moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _no_task(task_id: str) -> Reply:

@@ -55,7 +55,7 @@ class InMemoryArtifacts:
         assert self.storage is not None
         key = _key(task_id, run_id, LIVE_LOG)
         data, content_type = self.storage.objects.get(key, (b"", "text/plain; charset=utf-8"))
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%H:%M:%S")
+        stamp = dt.datetime.now(dt.UTC).strftime("%H:%M:%S")
         self.storage.objects[key] = (data + f"[{stamp}] {line}\n".encode(), content_type)
 
     # -- creating -----------------------------------------------------------------------

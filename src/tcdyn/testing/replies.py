@@ -87,7 +87,7 @@ def finish_error(reply: Reply, request: ApiRequest) -> Reply:
 
 def js_now() -> str:
     """The time as JavaScript's ``Date.toJSON()`` writes it (milliseconds, ``Z``)."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace(
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
 
 
