@@ -28,12 +28,13 @@ import yarl
 from .credentials import Credentials
 from .errors import ClientClosedError
 from .hawk import HawkAuth, authorization_header
-from .request import Call, RetryPolicy, Sleep, retry_flow
+from .request import Call, RetryPolicy, retry_flow
 from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
 from .transport import (
     DEFAULT_TIMEOUT,
     OWN_AUTH,
     AsyncTransport,
+    adrive,
     close_at_shutdown,
     shared_ssl_context,
 )
@@ -185,18 +186,8 @@ class AiohttpTransport:
             url = yarl.URL(str(httpx.URL(call.url, params=call.query)), encoded=True)
         else:
             url = yarl.URL(call.url, encoded=True)
-        flow = retry_flow(call, self.policy)
-        step = next(flow)
-        while True:
-            if isinstance(step, Sleep):
-                await asyncio.sleep(step.seconds)
-                outcome = None
-            else:
-                outcome = await self._attempt(session, call, url, signer)
-            try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                return done.value
+        return await adrive(retry_flow(call, self.policy),
+                            lambda: self._attempt(session, call, url, signer))
 
     async def aclose(self) -> None:
         self._closed = True

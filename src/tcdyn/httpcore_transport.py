@@ -23,7 +23,6 @@ their own, the environment names a proxy (httpx honours ``*_PROXY``), or httpcor
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import httpcore
@@ -31,9 +30,9 @@ import httpx
 
 from .deadline import LAZY_TLS, Deadline, backend, bounded, env_proxies
 from .hawk import HawkAuth, sign
-from .request import Call, RetryPolicy, Sleep, retry_flow
+from .request import Call, RetryPolicy, retry_flow
 from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
-from .transport import DEFAULT_TIMEOUT, OWN_AUTH, SyncTransport
+from .transport import DEFAULT_TIMEOUT, OWN_AUTH, SyncTransport, drive
 
 #: httpcore's request/response API this module drives (and ``LAZY_TLS`` relies on).
 SUPPORTED = httpcore.__version__.startswith("1.") and hasattr(httpcore, "ConnectionPool")
@@ -153,19 +152,12 @@ class PoolTransport(SyncTransport):
         pool = self.pool
         origin, target, url = self._where(call)
         deadline = self._deadline()
-        flow = retry_flow(call, self.policy)
-        step = next(flow)
-        while True:
-            if isinstance(step, Sleep):
-                time.sleep(step.seconds)
-                outcome: Any = None
-            else:
-                headers = self._headers(call, origin, target, auth)
-                outcome = self._try(pool, call, origin, target, url, headers, deadline)
-            try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                return done.value
+
+        def attempt() -> Any:  # signed again for each try: a fresh Hawk timestamp and nonce
+            headers = self._headers(call, origin, target, auth)
+            return self._try(pool, call, origin, target, url, headers, deadline)
+
+        return drive(retry_flow(call, self.policy), attempt)
 
     def _try(self, pool: httpcore.ConnectionPool, call: Call, origin: _Origin, target: str,
              url: str, headers: list[tuple[bytes, bytes]], deadline: Deadline | None) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -22,7 +22,7 @@ from .deadline import shared_ssl_context as shared_ssl_context  # re-exported (a
 from .errors import ClientClosedError
 from .options import DEFAULT_MAX_RESPONSE_SIZE
 from .options import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT  # re-exported for the transports
-from .request import Call, RetryPolicy, Sleep, retry_flow
+from .request import Call, RetryPolicy, Send, Sleep, retry_flow
 from .response import ACCEPT_ENCODING, BodyReader, Received
 
 _HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
@@ -76,6 +76,41 @@ def _redacted(exc: httpx.TransportError) -> httpx.TransportError:
                                     content=content)
     return exc
 
+
+
+def drive(flow: Generator[Send | Sleep, Any, Any], attempt: Callable[[], Any]) -> Any:
+    """Run the sans-IO retry ``flow`` (``request.retry_flow``): ``attempt()`` (a
+    ``Received``, or the exception that prevented one) at each ``Send``, a sleep at each
+    ``Sleep``; returns the flow's result. Every sync transport drives its calls with it."""
+    step = next(flow)
+    while True:
+        outcome: Any = None
+        if isinstance(step, Sleep):
+            time.sleep(step.seconds)
+        else:
+            outcome = attempt()
+        try:
+            step = flow.send(outcome)
+        except StopIteration as done:
+            return done.value
+
+
+async def adrive(flow: Generator[Send | Sleep, Any, Any],
+                 attempt: Callable[[], Awaitable[Any]]) -> Any:
+    """:func:`drive` for the async transports: ``await attempt()``, ``asyncio.sleep``."""
+    import asyncio
+
+    step = next(flow)
+    while True:
+        outcome: Any = None
+        if isinstance(step, Sleep):
+            await asyncio.sleep(step.seconds)
+        else:
+            outcome = await attempt()
+        try:
+            step = flow.send(outcome)
+        except StopIteration as done:
+            return done.value
 
 class _Transport:
     """What both transports share: the auth flow, the retry policy, limits, the client's
@@ -163,21 +198,14 @@ class SyncTransport(_Transport):
         request = _request(client, call, deadline, self._owns_client)
         if auth is OWN_AUTH:
             auth = self.auth
-        flow = retry_flow(call, self.policy)
-        step = next(flow)
-        while True:
-            if isinstance(step, Sleep):
-                time.sleep(step.seconds)
-                outcome: Any = None
-            else:
-                try:
-                    outcome = self._attempt(client, request, deadline, auth)
-                except httpx.TransportError as exc:
-                    outcome = _redacted(exc)
+
+        def attempt() -> Any:
             try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                return done.value
+                return self._attempt(client, request, deadline, auth)
+            except httpx.TransportError as exc:
+                return _redacted(exc)
+
+        return drive(retry_flow(call, self.policy), attempt)
 
     def close(self) -> None:
         self._closed = True
@@ -253,23 +281,14 @@ class AsyncTransport(_Transport):
         request = _request(client, call, deadline, self._owns_client)
         if auth is OWN_AUTH:
             auth = self.auth
-        flow = retry_flow(call, self.policy)
-        step = next(flow)
-        while True:
-            if isinstance(step, Sleep):
-                import asyncio
 
-                await asyncio.sleep(step.seconds)
-                outcome: Any = None
-            else:
-                try:
-                    outcome = await self._attempt(client, request, deadline, auth)
-                except httpx.TransportError as exc:
-                    outcome = _redacted(exc)
+        async def attempt() -> Any:
             try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                return done.value
+                return await self._attempt(client, request, deadline, auth)
+            except httpx.TransportError as exc:
+                return _redacted(exc)
+
+        return await adrive(retry_flow(call, self.policy), attempt)
 
     async def aclose(self) -> None:
         self._closed = True
