@@ -44,10 +44,8 @@ async def download(*, name: str, maxRetries: int = 5, objectService: Any,
                    deadline: float | None = None, maxSize: int | None = None) -> str:
     """Download the object ``name`` into ``writerFactory()``'s writer; returns its content
     type."""
-    tr.check_str("download", "name", name)
-    tr.check_service("download", "objectService", objectService, ("startDownload",))
-    tr.check_callable("download", "writerFactory", writerFactory)
-    opts = Options("download", maxRetries, progress, deadline, maxSize, objectService)
+    opts = Options.for_object(name, objectService, writerFactory, maxRetries, progress,
+                              deadline, maxSize)
 
     async def start() -> tr.Source:
         return tr.get_url_source(await aw(objectService.startDownload(name,
@@ -80,19 +78,15 @@ async def downloadArtifact(*, taskId: str, name: str, runId: int | str | None = 
                            deadline: float | None = None, maxSize: int | None = None) -> str:
     """Download an artifact of the task's run ``runId`` (default: latest) by its storage
     type; returns its content type."""
-    func = "downloadArtifact"
-    tr.check_str(func, "taskId", taskId)
-    tr.check_str(func, "name", name)
-    tr.check_service(func, "queueService", queueService, ("artifact", "latestArtifact"))
-    tr.check_callable(func, "writerFactory", writerFactory)
-    opts = Options(func, maxRetries, progress, deadline, maxSize, queueService)
+    opts = Options.for_artifact(taskId, name, queueService, writerFactory, maxRetries,
+                                progress, deadline, maxSize)
     if runId is None:
         answer = await aw(queueService.latestArtifact(taskId, name))
     else:
         answer = await aw(queueService.artifact(taskId, runId, name))
     kind = tr.artifact_kind(answer)
     if kind != "object":
-        return await _fetch(opts, tr.Source(tr.check_url(func, answer.get("url"))), None,
+        return await _fetch(opts, tr.Source(tr.check_url(opts.func, answer.get("url"))), None,
                             writerFactory)
     service = tr.object_client(queueService, answer.get("credentials"), opts.maxRetries,
                                asynchronous=True)

@@ -49,6 +49,26 @@ class Options:
         self.max_size = tr.check_count(func, "maxSize", maxSize, optional=True)
         self.timeout = tr.service_timeout(service)
 
+    @classmethod
+    def for_object(cls, name: Any, objectService: Any, writerFactory: Any, maxRetries: Any,
+                   progress: Any, deadline: Any, maxSize: Any) -> Options:
+        """``download``'s keywords checked (both forms), before any request."""
+        tr.check_str("download", "name", name)
+        tr.check_service("download", "objectService", objectService, ("startDownload",))
+        tr.check_callable("download", "writerFactory", writerFactory)
+        return cls("download", maxRetries, progress, deadline, maxSize, objectService)
+
+    @classmethod
+    def for_artifact(cls, taskId: Any, name: Any, queueService: Any, writerFactory: Any,
+                     maxRetries: Any, progress: Any, deadline: Any, maxSize: Any) -> Options:
+        """``downloadArtifact``'s keywords checked (both forms), before any request."""
+        func = "downloadArtifact"
+        tr.check_str(func, "taskId", taskId)
+        tr.check_str(func, "name", name)
+        tr.check_service(func, "queueService", queueService, ("artifact", "latestArtifact"))
+        tr.check_callable(func, "writerFactory", writerFactory)
+        return cls(func, maxRetries, progress, deadline, maxSize, queueService)
+
     def begin_body(self, url: str, headers: Any, attempt: int) -> None:
         """Refuse a 2xx body whose announced length is over ``maxSize`` (before reading
         it); restart the progress for this attempt."""
@@ -80,10 +100,8 @@ def download(*, name: str, maxRetries: int = 5, objectService: Any,
              deadline: float | None = None, maxSize: int | None = None) -> str:
     """Download the object ``name`` into ``writerFactory()``'s writer; returns its content
     type."""
-    tr.check_str("download", "name", name)
-    tr.check_service("download", "objectService", objectService, ("startDownload",))
-    tr.check_callable("download", "writerFactory", writerFactory)
-    opts = Options("download", maxRetries, progress, deadline, maxSize, objectService)
+    opts = Options.for_object(name, objectService, writerFactory, maxRetries, progress,
+                              deadline, maxSize)
 
     def start() -> tr.Source:
         return tr.get_url_source(objectService.startDownload(name, tr.START_DOWNLOAD))
@@ -112,19 +130,15 @@ def downloadArtifact(*, taskId: str, name: str, runId: int | str | None = None,
                      deadline: float | None = None, maxSize: int | None = None) -> str:
     """Download artifact ``name`` of the task's run ``runId`` (default: its latest run)
     into ``writerFactory()``'s writer, by its storage type; returns its content type."""
-    func = "downloadArtifact"
-    tr.check_str(func, "taskId", taskId)
-    tr.check_str(func, "name", name)
-    tr.check_service(func, "queueService", queueService, ("artifact", "latestArtifact"))
-    tr.check_callable(func, "writerFactory", writerFactory)
-    opts = Options(func, maxRetries, progress, deadline, maxSize, queueService)
+    opts = Options.for_artifact(taskId, name, queueService, writerFactory, maxRetries,
+                                progress, deadline, maxSize)
     if runId is None:
         answer = queueService.latestArtifact(taskId, name)
     else:
         answer = queueService.artifact(taskId, runId, name)
     kind = tr.artifact_kind(answer)
     if kind != "object":
-        return _fetch(opts, tr.Source(tr.check_url(func, answer.get("url"))), None,
+        return _fetch(opts, tr.Source(tr.check_url(opts.func, answer.get("url"))), None,
                       writerFactory)
     service = tr.object_client(queueService, answer.get("credentials"), opts.maxRetries,
                                asynchronous=False)
