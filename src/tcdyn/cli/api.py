@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .output import UsageError, emit, emit_lines
+from .output import UsageError, emit, emit_lines, show
 
 if TYPE_CHECKING:
     from ..deployment import Deployment
@@ -35,17 +35,18 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, *, full: bool = Fals
     if not full:
         return
     from ..default import default
+    from ..terminal import escape
 
     deployment = default()
     services = api.add_subparsers(dest="service", metavar="SERVICE")
     for service in api_services(deployment):
         model = deployment.references.api_model(service)
-        sp = services.add_parser(model.serviceName, help=model.title)
+        sp = services.add_parser(model.serviceName, help=escape(model.title))
         methods = sp.add_subparsers(dest="method", metavar="METHOD")
         for entry in model.entries.values():
             if not entry.name.startswith("_"):
                 method_parser(model, entry, methods.add_parser(
-                    entry.name, help=entry.title, add_help=False, parents=[common]))
+                    entry.name, help=escape(entry.title), add_help=False, parents=[common]))
 
 
 def api_services(deployment: Deployment) -> list[str]:
@@ -219,10 +220,12 @@ def method_parser(model: ServiceModel, entry: EntryModel,
     from . import common_parser
 
     if parser is None:
+        from ..terminal import escape
+
         parser = argparse.ArgumentParser(
             prog=f"tcdyn api {model.serviceName} {entry.name}", add_help=False,
             parents=[common_parser()], formatter_class=argparse.RawDescriptionHelpFormatter,
-            description=method_description(model, entry, deployment))
+            description=escape(method_description(model, entry, deployment)))
     parser.add_argument("-h", "--help", action="help", help="show this help and exit")
     for name in entry.args:
         parser.add_argument(name, help="route argument")
@@ -275,13 +278,13 @@ def run(argv: Sequence[str]) -> int:
     deployment = conf.deployment()
     if not positions:
         if wants_help:
-            print(services_help(deployment))
+            show(services_help(deployment))
             return 0
         raise UsageError("tcdyn api: which service? (tcdyn api --help lists them)")
     model = find_service(deployment, argv[positions[0]])
     if len(positions) < 2:
         if wants_help:
-            print(service_help(model))
+            show(service_help(model))
             return 0
         raise UsageError(f"tcdyn api {model.serviceName}: which method? "
                          f"(tcdyn api {model.serviceName} --help lists them)")
