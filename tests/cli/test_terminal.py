@@ -253,3 +253,11 @@ def test_listen_escapes_routing_keys_and_payloads(tmp_path, on_tty):
     assert dangerous_in(data) == [] and b"\xc2\x85" not in data, data
     message = json.loads(line)
     assert message["routingKey"] == key and message["payload"] == payload
+
+
+def test_log_lines_are_escaped(tmp_path):
+    probe = ("import logging; from tcdyn.cli import _logging; _logging(True); "
+             f"logging.getLogger('tcdyn.references').warning('server said %s', {EVIL!r})")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60)
+    assert b"server said" in run.stderr and SHOWN.encode() in run.stderr
+    assert dangerous_in(run.stderr) == [], run.stderr

@@ -102,10 +102,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if not verbose:  # retries are news only with -v; the final error is reported once
-        logging.getLogger("tcdyn.transport").setLevel(logging.ERROR)
+    """Warnings only; with ``-v`` tcdyn's own news too, retries included (logged at DEBUG
+    by ``tcdyn.request`` and ``tcdyn.transfer``). Other libraries stay at WARNING: httpx
+    logs every request's URL at INFO, a presigned storage URL's signature with it."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Escaping("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    if verbose:
+        logging.getLogger("tcdyn").setLevel(logging.INFO)
+        for retries in ("tcdyn.request", "tcdyn.transfer"):
+            logging.getLogger(retries).setLevel(logging.DEBUG)
+
+
+class _Escaping(logging.Formatter):
+    """Log lines quote servers and references: shown by the one rule (tcdyn.terminal)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from ..terminal import escape
+
+        return escape(super().format(record))
 
 
 def _quiet_stdout() -> None:
