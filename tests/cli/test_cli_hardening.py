@@ -79,3 +79,91 @@ def test_verbose_shows_retries_and_no_signature(tmp_path, deployment_dir, plain)
     assert run.stdout == "a log line\n"
     assert "f00dfeedsig" not in run.stderr and "AKIDEXAMPLE" not in run.stderr
     assert "queue.getLatestArtifact: HTTP 500; retry 1 of 5" in run.stderr, run.stderr
+
+
+# -- item 14: tcdyn serve: a storage host that checks signatures, tokens not in argv ---------
+
+def _serve(tmp: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """``tcdyn serve ARGS`` and the variables of the export lines it prints."""
+    proc = subprocess.Popen([sys.executable, "-m", "tcdyn", "serve", *args],
+                            env=_env(tmp, **env), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    assert "Ctrl-C to stop" in line, line + proc.stderr.read()
+    exports = {}
+    while "TASKCLUSTER_ROOT_URL" not in exports or (
+            not args and not env and "TASKCLUSTER_ACCESS_TOKEN" not in exports):
+        name, _, value = proc.stdout.readline().strip().removeprefix("export ").partition("=")
+        exports[name] = value
+    return proc, exports
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.wait(30)
+
+
+def _task(group: str) -> str:
+    import tcdyn
+
+    return json.dumps({
+        "taskGroupId": group, "provisionerId": "p", "workerType": "w",
+        "created": tcdyn.fromNowJSON("0 seconds"), "deadline": tcdyn.fromNowJSON("1 day"),
+        "payload": {}, "metadata": {"name": "t", "description": "d", "owner": "me@example.com",
+                                    "source": "https://example.com"}})
+
+
+def test_serve_takes_client_tokens_from_a_file_or_the_environment(tmp_path):
+    import httpx
+    import slugid
+
+    clients = tmp_path / "clients"
+    clients.write_text("# id:token:scopes\nfrom-file:file-token-1:queue:*,auth:*\n")
+    proc, exports = _serve(tmp_path, "--clients-file", str(clients),
+                           TCDYN_SERVE_CLIENTS="from-env:env-token-2")
+    root = exports["TASKCLUSTER_ROOT_URL"]
+    try:
+        assert "file-token-1" not in " ".join(proc.args)
+        for who, token in (("from-file", "file-token-1"), ("from-env", "env-token-2")):
+            run = tcdyn("whoami", env=_env(tmp_path, TASKCLUSTER_ROOT_URL=root,
+                                           TASKCLUSTER_CLIENT_ID=who,
+                                           TASKCLUSTER_ACCESS_TOKEN=token))
+            assert run.returncode == 0, run.stderr
+            assert json.loads(run.stdout)["clientId"] == who
+        task_id = slugid.nice()
+        made = tcdyn("api", "queue", "createTask", task_id, input=_task(task_id),
+                     env=_env(tmp_path, TASKCLUSTER_ROOT_URL=root,
+                              TASKCLUSTER_CLIENT_ID="from-file",
+                              TASKCLUSTER_ACCESS_TOKEN="file-token-1"))
+        assert made.returncode == 0, made.stderr
+        httpx.get(f"{root}/api/queue/v1/ping").raise_for_status()
+    finally:
+        _stop(proc)
+    refused = tcdyn("serve", "--client", "me:argv-token-3", env=_env(tmp_path))
+    assert refused.returncode == 2 and "--clients-file" in refused.stderr
+    assert "argv-token-3" not in refused.stderr
+
+
+def test_serve_storage_refuses_unsigned_requests(tmp_path):
+    import httpx
+    import slugid
+
+    proc, exports = _serve(tmp_path)  # the fresh client it prints
+    env = _env(tmp_path, **exports)
+    try:
+        task_id = slugid.nice()
+        assert tcdyn("api", "queue", "createTask", task_id, input=_task(task_id),
+                     env=env).returncode == 0
+        assert tcdyn("task", "complete", task_id, env=env).returncode == 0
+        where = tcdyn("api", "queue", "latestArtifact", task_id, "public/logs/live.log",
+                      env=env)
+        url = json.loads(where.stdout)["url"]
+        log = httpx.get(url)
+        assert log.status_code == 200 and b"run 0 completed" in log.content
+        bare = url.split("?", 1)[0]
+        assert httpx.get(bare).status_code == 403
+        assert httpx.put(bare, content=b"overwritten").status_code == 403
+        assert httpx.put(url, content=b"overwritten").status_code == 403  # a GET URL
+        assert httpx.get(url).content == log.content
+    finally:
+        _stop(proc)
