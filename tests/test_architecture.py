@@ -95,7 +95,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "pulse.*": ({"errors", "exchanges", "pulse.*"}, set()),
     "stubgen": ({"errors", "model", "references"},
                 {"client", "default", "deployment", "exchanges", "terminal"}),
-    "repl": (set(), {"tcdyn", "client", "default", "deployment", "errors"}),
+    "repl": (set(), {"tcdyn", "client", "default", "deployment", "errors", "terminal"}),
     # tools: the local deployment, the command line, the demo
     "testing.*": ({"credentials", "scopes", "legacy", "model", "references", "testing.*"},
                   {"errors", "schemas", "scopes"}),
