@@ -167,3 +167,51 @@ def test_serve_storage_refuses_unsigned_requests(tmp_path):
         assert httpx.get(url).content == log.content
     finally:
         _stop(proc)
+
+
+# -- item 21: an unreachable rootUrl, a server that is not Taskcluster -----------------------
+
+def test_an_unreachable_root_url_exits_4_saying_so(tmp_path):
+    run = tcdyn("task", "status", "abc", "--root-url", "http://127.0.0.1:9",
+                env=_env(tmp_path))
+    assert run.returncode == 4, run.stderr
+    assert run.stderr.startswith("tcdyn: cannot reach http://127.0.0.1:9"), run.stderr
+    assert "manifest.json" not in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(("status", "body"), [(404, b"<html>Not Found</html>"),
+                                              (200, b"<html>Welcome to nginx!</html>")])
+def test_a_server_that_is_not_taskcluster_is_named_so(tmp_path, status, body):
+    server = _Plain(status, body)
+    try:
+        run = tcdyn("api", "queue", "task", "abc", "--root-url", server.url,
+                    env=_env(tmp_path))
+    finally:
+        server.close()
+    assert run.returncode == 2, run.stderr
+    assert f"{server.url} does not look like a Taskcluster deployment" in run.stderr, run.stderr
+
+
+# -- item 22: usage errors exit 2 in tcdyn's words, not Python's ------------------------------
+
+def test_a_root_url_that_is_not_http_is_a_usage_error(tmp_path):
+    for where in (("--root-url", "ftp://example.com"),):
+        run = tcdyn("task", "status", "abc", *where, env=_env(tmp_path))
+        assert run.returncode == 2, run.stderr
+        assert "ValueError" not in run.stderr and "ftp://example.com" in run.stderr
+    run = tcdyn("whoami", env=_env(tmp_path, TASKCLUSTER_ROOT_URL="example.com"))
+    assert run.returncode == 2 and "ValueError" not in run.stderr, run.stderr
+    assert "TASKCLUSTER_ROOT_URL" in run.stderr
+
+
+def test_a_binary_payload_is_a_usage_error(tmp_path):
+    (tmp_path / "task.bin").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    env = _env(tmp_path, TASKCLUSTER_ROOT_URL="http://127.0.0.1:9")
+    run = tcdyn("api", "--references", "bundled", "queue", "createTask", "abc", "--payload",
+                f"@{tmp_path / 'task.bin'}", env=env)
+    assert run.returncode == 2, run.stderr
+    assert "UnicodeDecodeError" not in run.stderr and "not UTF-8" in run.stderr
+    piped = tcdyn("api", "--references", "bundled", "queue", "createTask", "abc",
+                  input=b"\xff\xfe{}", env=env)
+    assert piped.returncode == 2, piped.stderr
+    assert b"UnicodeDecodeError" not in piped.stderr and b"stdin is not UTF-8" in piped.stderr

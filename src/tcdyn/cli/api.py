@@ -328,12 +328,13 @@ def read_payload(spec: str | None, method: str) -> Any:
                              "or pipe it to stdin")
         spec = "-"
     if spec == "-":
-        text, where = sys.stdin.read(), "stdin"
+        where = "stdin"
+        text = _text(sys.stdin.buffer.read(), where)
     elif spec.startswith("@"):
         where = spec[1:]
         try:
-            with open(where, encoding="utf-8") as f:
-                text = f.read()
+            with open(where, "rb") as f:
+                text = _text(f.read(), where)
         except OSError as exc:
             raise UsageError(f"--payload {spec}: {exc.strerror or exc}") from None
     else:
@@ -344,3 +345,11 @@ def read_payload(spec: str | None, method: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise UsageError(f"payload from {where} is not JSON: {exc}") from None
+
+
+def _text(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"payload from {where} is not UTF-8 text (byte {exc.start}: "
+                         f"{data[exc.start:exc.start + 1]!r}); JSON is UTF-8") from None

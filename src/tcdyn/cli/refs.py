@@ -26,10 +26,15 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _pull(args: argparse.Namespace) -> int:
+    from ..errors import ReferenceLoadError
     from ..references import ReferenceSet, pull
+    from .config import references_error
     from .output import show
 
-    changes = pull(args.root_url, args.dir, timeout=args.timeout)
+    try:
+        changes = pull(args.root_url, args.dir, timeout=args.timeout)
+    except ReferenceLoadError as exc:
+        raise references_error(args.root_url, exc) from None
     refs = ReferenceSet.from_directory(args.dir)
     schemas = sum(1 for p in refs.schemas_dir.rglob("*.json")) if refs.schemas_dir else 0
     show(f"mirrored {args.root_url} into {args.dir}: {len(refs.names())} services, "
@@ -48,10 +53,11 @@ def _pull(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from ..default import default
-    from ..deployment import load
+    from .config import load_references
     from .output import show
 
-    deployment = load(args.source, timeout=args.timeout) if args.source else default()
+    deployment = (load_references(args.source, timeout=args.timeout) if args.source
+                  else default())
     show(deployment.references.describe())
     for name in deployment.references.names():
         try:
