@@ -215,3 +215,131 @@ def test_a_binary_payload_is_a_usage_error(tmp_path):
                   input=b"\xff\xfe{}", env=env)
     assert piped.returncode == 2, piped.stderr
     assert b"UnicodeDecodeError" not in piped.stderr and b"stdin is not UTF-8" in piped.stderr
+
+
+# -- item 24: what the command says ---------------------------------------------------------
+
+def test_server_messages_keep_their_lines_indented(tmp_path, deployment_dir):
+    message = "no task here\nAll of:\n  - queue:get-task:abc\n  - assume:x"
+    with LocalDeployment(deployment_dir) as dep:
+        dep.handle("queue", "task", lambda req: error(404, "ResourceNotFound", message))
+        run = tcdyn("api", "--references", "bundled", "queue", "task", "abc",
+                    env=_env(tmp_path, TASKCLUSTER_ROOT_URL=dep.root_url))
+    assert run.returncode == 3
+    first, *rest = run.stderr.rstrip("\n").split("\n")
+    assert first.startswith("tcdyn: queue.task: HTTP 404 ResourceNotFound (GET ")
+    assert first.endswith("):") and "; " not in run.stderr
+    assert rest == ["  no task here", "  All of:", "    - queue:get-task:abc", "    - assume:x"]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[dict[str, str]]:
+    tmp = tmp_path_factory.mktemp("served")
+    (tmp / "clients").write_text("issuer:issuer-token:queue:*,auth:expand-scopes\n")
+    proc, exports = _serve(tmp, "--clients-file", str(tmp / "clients"))
+    try:
+        yield _env(tmp, TASKCLUSTER_ROOT_URL=exports["TASKCLUSTER_ROOT_URL"],
+                   TASKCLUSTER_CLIENT_ID="issuer", TASKCLUSTER_ACCESS_TOKEN="issuer-token")
+    finally:
+        _stop(proc)
+
+
+def test_whoami_of_temporary_credentials_in_the_command(served):
+    temp = tcdyn("temp-creds", "--scope", "queue:get-task:*", env=served)
+    assert temp.returncode == 0, temp.stderr
+    exports = dict(line.removeprefix("export ").split("=", 1)
+                   for line in temp.stdout.splitlines())
+    exports = {k: v.strip("'") for k, v in exports.items()}
+    me = tcdyn("whoami", env={**served, **exports})
+    assert me.returncode == 0, me.stderr  # the server refuses auth.currentScopes: 403
+    who = json.loads(me.stdout)
+    assert who["certificateScopes"] == ["queue:get-task:*"] and who["scopes"] is None
+    assert "auth:current-scopes" in who["scopesUnavailable"]
+
+
+def test_expired_temporary_credentials_get_a_local_hint(served):
+    import datetime as dt
+
+    from tcdyn.credentials import Credentials
+
+    now = dt.datetime.now(dt.UTC)
+    expired = Credentials("issuer", "issuer-token").create_temporary(
+        ["queue:*"], start=now - dt.timedelta(hours=2), expiry=now - dt.timedelta(hours=1))
+    env = {**served, "TASKCLUSTER_ACCESS_TOKEN": expired.accessToken,
+           "TASKCLUSTER_CERTIFICATE": json.dumps(dict(expired.certificate or {}))}
+    run = tcdyn("task", "status", "abc", env=env)
+    assert run.returncode == 6, run.stderr
+    when = expired.expires.strftime("%Y-%m-%dT%H:%M:%S") if expired.expires else "?"
+    assert f"your certificate expired at {when}" in run.stderr, run.stderr
+
+
+def test_cancelling_an_unsealed_group_says_to_seal_it(served):
+    import slugid
+
+    group = slugid.nice()
+    made = tcdyn("api", "queue", "createTask", slugid.nice(), input=_task(group), env=served)
+    assert made.returncode == 0, made.stderr
+    run = tcdyn("group", "cancel", group, env=served)
+    assert run.returncode == 3
+    assert f"seal it first: tcdyn api queue sealTaskGroup {group}" in run.stderr, run.stderr
+
+
+def test_a_payload_file_without_at_gets_a_suggestion(served, tmp_path):
+    (tmp_path / "task.json").write_text(_task("g"))
+    run = subprocess.run([sys.executable, "-m", "tcdyn", "api", "queue", "createTask", "abc",
+                          "--payload", "task.json"], env=served, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert "did you mean @task.json?" in run.stderr, run.stderr
+
+
+def test_root_url_and_references_before_the_command(served):
+    root = served["TASKCLUSTER_ROOT_URL"]
+    env = {k: v for k, v in served.items() if k != "TASKCLUSTER_ROOT_URL"}
+    for args in (("--references", "bundled", "--root-url", root, "task", "status", "x"),
+                 ("--root-url", root, "api", "queue", "ping"),
+                 ("-v", "--references=bundled", f"--root-url={root}", "whoami")):
+        run = tcdyn(*args, env=env)
+        assert run.returncode in (0, 3), (args, run.stderr)
+        assert "invalid choice" not in run.stderr and "no rootUrl" not in run.stderr
+
+
+def test_expand_scopes_prints_plain_lines(served):
+    run = tcdyn("expand-scopes", "queue:get-task:a", "queue:get-task:b", env=served)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["queue:get-task:a", "queue:get-task:b"]
+
+
+def test_help_text_fits_80_columns_without_rst(tmp_path, deployment_dir):
+    import argparse
+
+    from tcdyn.cli import api, build_parser
+    from tcdyn.deployment import load
+
+    os.environ["COLUMNS"] = "80"  # argparse wraps to it; restored below
+    try:
+        texts = {}
+
+        def walk(parser: argparse.ArgumentParser, name: str) -> None:
+            texts[name] = parser.format_help()
+            for action in parser._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    for sub, child in action.choices.items():
+                        walk(child, f"{name} {sub}")
+
+        walk(build_parser(), "tcdyn")
+        deployment = load(str(deployment_dir))
+        texts["api --help"] = api.services_help(deployment)
+        for service in api.api_services(deployment):
+            model = deployment.references.api_model(service)
+            texts[f"api {model.serviceName} --help"] = api.service_help(model)
+            for entry in model.entries.values():
+                parser = api.method_parser(model, entry, deployment=deployment)
+                texts[f"api {model.serviceName} {entry.name} --help"] = parser.format_help()
+    finally:
+        del os.environ["COLUMNS"]
+    # a line may pass 80 columns only for a word that is longer by itself (a route, a URL)
+    bad = {name: line for name, text in texts.items() for line in text.splitlines()
+           if "``" in line or (len(line) > 80 and max(map(len, line.split())) < 60)}
+    assert bad == {}, f"{len(bad)} help texts with ``...`` or over 80 columns: {bad}"
+    assert len(texts) > 200  # every command and every method of the bundled references

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .output import UsageError, emit, emit_lines, show
+from .output import HELP_WIDTH, UsageError, emit, emit_lines, fit, show
 
 if TYPE_CHECKING:
     from ..deployment import Deployment
@@ -101,8 +102,8 @@ def find_entry(model: Any, name: str) -> Any:
 # -- help text ------------------------------------------------------------------------
 
 def services_help(deployment: Deployment) -> str:
-    lines = ["usage: tcdyn api [--root-url URL] [--references DIR|URL] SERVICE METHOD "
-             "args... [--payload JSON|@FILE|-] [--query K=V] [--all]", "",
+    lines = ["usage: tcdyn api [--root-url URL] [--references DIR|URL] SERVICE METHOD args...",
+             "                 [--payload JSON|@FILE|-] [--query K=V] [--all]", "",
              f"Services of {deployment.references.describe()}:"]
     for name in api_services(deployment):
         try:
@@ -112,42 +113,52 @@ def services_help(deployment: Deployment) -> str:
             continue
         lines.append(f"  {model.serviceName:<24} {model.title}")
     lines += ["", "tcdyn api SERVICE --help lists a service's methods."]
-    return "\n".join(lines)
+    return fit("\n".join(lines), hang=27)
 
 
 def service_help(model: ServiceModel) -> str:
-    lines = [f"usage: tcdyn api {model.serviceName} METHOD args... [--payload ...] "
-             "[--query K=V] [--all]", "", f"{model.title} ({model.serviceName}/"
-             f"{model.apiVersion})", "", "Methods:"]
+    lines = [f"usage: tcdyn api {model.serviceName} METHOD args... [--payload ...]",
+             "           [--query K=V] [--all]", "",
+             f"{model.title} ({model.serviceName}/{model.apiVersion})", "", "Methods:"]
     for entry in model.entries.values():
         if entry.name.startswith("_"):
             continue
-        args = " ".join(f"<{a}>" for a in entry.args) + (" payload" if entry.input else "")
-        lines.append(f"  {entry.name:<26} {args:<30} {entry.title}")
+        signature = " ".join([entry.name, *(f"<{a}>" for a in entry.args),
+                              *(["payload"] if entry.input else [])])
+        line = f"  {signature:<42} {entry.title}".rstrip()
+        if len(line) <= HELP_WIDTH:
+            lines.append(line)
+        else:  # a long signature: wrapped, the title below it
+            lines += [fit(f"  {signature}", hang=4), *([f"      {entry.title}"]
+                                                       if entry.title else [])]
     lines += ["", f"tcdyn api {model.serviceName} METHOD --help describes one method."]
-    return "\n".join(lines)
+    return fit("\n".join(lines), hang=6)
 
 
 def method_description(model: ServiceModel, entry: EntryModel,
                        deployment: Deployment | None = None) -> str:
-    """Title, route, description, query, scopes and payload outline of one entry."""
+    """Title, route, description, query, scopes and payload outline of one entry, for
+    ``HELP_WIDTH`` columns."""
     from ..meta import _describe_scopes
 
-    lines = [f"{entry.title or entry.name}", "",
-             f"{entry.http_method} {entry.route}  [{entry.stability}]  "
-             f"({model.serviceName}/{model.apiVersion})"]
+    route = f"{entry.http_method} {entry.route}"
+    where = f"[{entry.stability}]  ({model.serviceName}/{model.apiVersion})"
+    lines = [f"{entry.title or entry.name}", ""]
+    lines += ([f"{route}  {where}"] if len(route) + len(where) + 2 <= HELP_WIDTH
+              else [route, f"  {where}"])  # a route is one word: never cut
     if entry.description:
         paragraph = textwrap.dedent(entry.description).strip().split("\n\n")[0]
-        lines += ["", textwrap.fill(" ".join(paragraph.split()), 88)]
+        lines += ["", textwrap.fill(" ".join(paragraph.split()), HELP_WIDTH,
+                                    break_long_words=False, break_on_hyphens=False)]
     if entry.query:
-        lines += ["", f"Query (--query K=V): {', '.join(entry.query)}"]
+        lines += ["", fit(f"Query (--query K=V): {', '.join(entry.query)}")]
     if entry.paginated:
         lines.append("Paginated: --all prints every item of every page, one JSON line each")
     if entry.scopes is not None:
-        lines += ["", "Scopes:", *_describe_scopes(entry.scopes)]
+        lines += ["", "Scopes:", *(fit(line) for line in _describe_scopes(entry.scopes))]
     if entry.input:
-        lines += ["", f"Payload ({entry.input}), from --payload JSON|@FILE|- or stdin:"]
-        lines += ["  " + line for line in _outline_of(model, entry, deployment)]
+        lines += ["", fit(f"Payload ({entry.input}), from --payload JSON|@FILE|- or stdin:")]
+        lines += [fit("  " + line, hang=6) for line in _outline_of(model, entry, deployment)]
     if entry.output:
         lines += ["", f"Returns: {entry.output}"]
     return "\n".join(lines)
@@ -344,7 +355,11 @@ def read_payload(spec: str | None, method: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise UsageError(f"payload from {where} is not JSON: {exc}") from None
+        hint = ""
+        if where == "--payload" and not text.lstrip().startswith(("{", "[", '"')) and (
+                text.endswith(".json") or os.path.isfile(text)):
+            hint = f" (did you mean @{text}? a file is given as --payload @FILE)"
+        raise UsageError(f"payload from {where} is not JSON: {exc}{hint}") from None
 
 
 def _text(data: bytes, where: str) -> str:

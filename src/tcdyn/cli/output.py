@@ -74,6 +74,36 @@ def dumps(value: Any, *, indent: bool | None = None) -> str:
     return json_text(text)
 
 
+#: Help text is written for this many columns.
+HELP_WIDTH = 80
+
+
+def fit(text: str, width: int = HELP_WIDTH, hang: int = 4) -> str:
+    """``text`` with each line longer than ``width`` wrapped at spaces, the continuation
+    lines indented ``hang`` more than the line; a word longer than a line (a route, a URL)
+    is never cut."""
+    import textwrap
+
+    out = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip(" ")))
+        out += textwrap.wrap(line.strip(), width, initial_indent=indent,
+                             subsequent_indent=indent + " " * hang, break_long_words=False,
+                             break_on_hyphens=False) or [line]
+    return "\n".join(out)
+
+
+def prose(doc: str | None) -> str | None:
+    """A module docstring's body as help text: its first paragraph (the command line) left
+    out and ``literals`` shown plainly, for argparse to wrap."""
+    if not doc:
+        return None
+    return doc.split("\n\n", 1)[-1].replace("``", "")
+
+
 def show(text: str, file: TextIO | None = None) -> None:
     """Print text that holds what a deployment or server supplied, escaped."""
     from ..terminal import escape
@@ -152,10 +182,13 @@ def message_lines(exc: BaseException) -> list[str]:
                         for line in lines[1:])]
 
 
-def report(exc: BaseException) -> int:
-    """Print ``exc`` on stderr (``tcdyn: ...``, escaped); return its exit status."""
+def report(exc: BaseException, hint: str | None = None) -> int:
+    """Print ``exc`` on stderr (``tcdyn: ...``, escaped), then ``hint`` if any; return its
+    exit status."""
     code, label = classify(exc)
     lines = message_lines(exc)
+    if hint:
+        lines.append(f"  hint: {hint}")
     show("\n".join([f"tcdyn: {label}{lines[0]}", *lines[1:]]).rstrip(), sys.stderr)
     return code
 

@@ -18,14 +18,14 @@ import sys
 import threading
 from typing import Any
 
-from .output import UsageError
+from .output import UsageError, prose
 
 DEFAULT_CLIENT = "tcdyn-serve"
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", help="run a local deployment (for your own tests)",
-                       description=__doc__.split("\n\n", 1)[1] if __doc__ else None)
+                       description=prose(__doc__))
     p.add_argument("--port", type=int, default=0, help="default: any free port")
     p.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (loopback)")
     p.add_argument("--references", metavar="DIR", help="serve this mirror (default: bundled)")
