@@ -94,7 +94,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "aio_artifacts": ({"artifacts", "errors", "transfer"}, {"aio_upload"}),
     "pulse.*": ({"errors", "exchanges", "pulse.*"}, set()),
     "stubgen": ({"errors", "model", "references"},
-                {"client", "default", "deployment", "exchanges", "terminal"}),
+                {"client", "default", "deployment", "exchanges", "mirror", "terminal"}),
     "repl": (set(), {"tcdyn", "client", "default", "deployment", "errors", "terminal"}),
     # tools: the local deployment, the command line, the demo
     "testing.*": ({"credentials", "scopes", "legacy", "model", "references", "testing.*"},

@@ -264,27 +264,11 @@ def write(files: Mapping[str, str], out: str | os.PathLike[str]) -> list[Path]:
         except (SyntaxError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
             raise StubError(f"stubs not written: {name} would not be valid Python ({exc}); "
                             "nothing was replaced") from None
+    from .mirror import replace_file
+
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    return [_replace(folder / name, data) for name, data in encoded.items()]
-
-
-def _replace(path: Path, data: bytes) -> Path:
-    """Write ``path`` whole or not at all: a new file beside it (mode 0666 less the umask),
-    renamed over it once written."""
-    import secrets
-
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return [replace_file(folder / name, data) for name, data in encoded.items()]
 
 
 def main(source: str | None, out: str) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 __all__ = ["escape", "is_unsafe", "json_text"]
 
@@ -31,25 +32,29 @@ def is_unsafe(char: str) -> bool:
     return char not in "\t\n" and unicodedata.category(char) in _UNSAFE
 
 
-def _python_escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if not is_unsafe(char):
-        return char
-    code = ord(char)
+def _python_spelling(code: int) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def _json_escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if not is_unsafe(char):
-        return char
-    code = ord(char)
+def _json_spelling(code: int) -> str:
     if code < 0x10000:
         return f"\\u{code:04x}"
     code -= 0x10000  # a UTF-16 surrogate pair, as JSON spells characters beyond the BMP
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _replacer(spell: Callable[[int], str]) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` replacement spelling each character under the rule with ``spell``."""
+    def replace(match: re.Match[str]) -> str:
+        char = match.group()
+        return spell(ord(char)) if is_unsafe(char) else char
+    return replace
+
+
+_python_escape = _replacer(_python_spelling)
+_json_escape = _replacer(_json_spelling)
 
 
 def escape(text: str) -> str:

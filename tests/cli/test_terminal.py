@@ -12,14 +12,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pexpect
 import pytest
 import slugid
 from ptyrun import dangerous_in, run_on_pty
+from test_cli_hardening import _Plain
+from test_listen import AMQP_URL, _publish, broker  # noqa: F401 (a fixture)
 
 from tcdyn import terminal
 from tcdyn.cli import output
@@ -126,34 +126,12 @@ class _Sink:
         pass
 
 
-class _Storage:
-    def __init__(self, body: bytes) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/live.log"
-        import threading
-
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def log_server(deployment_dir: Path) -> Iterator[tuple[LocalDeployment, bytes]]:
     body = (f"step 1 ok\n{EVIL}\n".encode() + b"bad utf-8 \xff\xfe and a split "
             + "\u202e".encode()[:1] + b"\nlast line \xe6\x97\xa5\xe6\x9c\xac\n")
-    storage = _Storage(body)
+    storage = _Plain(200, body, "text/plain")
+    storage.url += "/live.log"
     try:
         with LocalDeployment(deployment_dir) as dep:
             dep.handle("queue", "getLatestArtifact", lambda req: Reply(
@@ -185,41 +163,9 @@ def test_task_log_is_faithful_when_piped(tmp_path, log_server):
 
 # -- listen ------------------------------------------------------------------------------
 
-ADMIN_URL = os.environ.get("TCDYN_AMQP_ADMIN_URL",
-                           "amqp://tcdyn-admin:tcdyn-admin-pass@localhost:5672/")
-AMQP_URL = os.environ.get("TCDYN_AMQP_URL", "amqp://tcdyn:tcdyn-pass@localhost:5672/")
-EXCHANGE = "exchange/taskcluster-queue/v1/task-completed"
-
-
-async def _publish(routing_key: str, payload: Any) -> None:
-    import aio_pika
-
-    connection = await aio_pika.connect(ADMIN_URL, timeout=10)
-    try:
-        channel = await connection.channel()
-        exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC,
-                                                  durable=True)
-        await exchange.publish(aio_pika.Message(
-            json.dumps(payload, ensure_ascii=False).encode(),
-            content_type="application/json"), routing_key)
-    finally:
-        await connection.close()
-
-
-def _broker() -> None:
-    try:
-        asyncio.run(_publish("primary.probe._._._._._._._._", {}))
-    except Exception as exc:
-        message = f"no RabbitMQ at localhost:5672 ({type(exc).__name__}); run " \
-                  "scripts/rabbitmq.sh"
-        if os.environ.get("TCDYN_REQUIRE_BROKER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
+@pytest.mark.usefixtures("broker")
 @pytest.mark.parametrize("on_tty", [True, False])
 def test_listen_escapes_routing_keys_and_payloads(tmp_path, on_tty):
-    _broker()
     group = slugid.nice()
     hostile = "wg\u202e\x9b31m"  # a word of the routing key: RLO and a C1 CSI
     key = ".".join(["primary", slugid.nice(), "0", hostile, "w1", "prov", "wt", "sched",

@@ -6,29 +6,11 @@ command shows what is known locally and what the deployment would not tell (issu
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from real_helpers import task_def, task_queue
+from test_real_cli import _env, run
 
 import tcdyn
-
-
-def _env(stack: dict[str, str], tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKCLUSTER_")}
-    env.update({k: stack[k] for k in ("TASKCLUSTER_ROOT_URL", "TASKCLUSTER_CLIENT_ID",
-                                      "TASKCLUSTER_ACCESS_TOKEN")})
-    env["TCDYN_CONFIG"] = str(tmp / "no-config.toml")
-    env.update(extra)
-    return env
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tcdyn", *args], env=env,
-                          capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
 
 
 def _exports(text: str) -> dict[str, str]:

@@ -136,26 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _quiet_stdout()
         return output.OK
     except Exception as exc:
-        return output.report(exc, _hint(exc))
-
-
-def _hint(exc: BaseException) -> str | None:
-    """What the credentials in use tell about an authentication failure: an expired
-    certificate (temporary credentials), said before the server's words are read."""
-    if output.classify(exc)[0] != output.AUTH:
-        return None
-    try:
-        from ..utils import stringDate
-        from .config import settings
-
-        creds = settings().credentials()
-    except Exception:  # no usable credentials: the error itself says so
-        return None
-    if creds is None or not creds.is_expired() or creds.expires is None:
-        return None
-    return (f"your certificate expired at {stringDate(creds.expires)}: these temporary "
-            "credentials no longer work; make new ones (tcdyn temp-creds, or from whoever "
-            "issued them)")
+        return output.report(exc, output.auth_hint(exc))
 
 
 def _logging(verbose: bool) -> None:

@@ -193,6 +193,25 @@ def report(exc: BaseException, hint: str | None = None) -> int:
     return code
 
 
+def auth_hint(exc: BaseException) -> str | None:
+    """What the credentials in use tell about an authentication failure: an expired
+    certificate (temporary credentials), said before the server's words are read."""
+    if classify(exc)[0] != AUTH:
+        return None
+    try:
+        from ..utils import stringDate
+        from .config import settings
+
+        creds = settings().credentials()
+    except Exception:  # no usable credentials: the error itself says so
+        return None
+    if creds is None or not creds.is_expired() or creds.expires is None:
+        return None
+    return (f"your certificate expired at {stringDate(creds.expires)}: these temporary "
+            "credentials no longer work; make new ones (tcdyn temp-creds, or from whoever "
+            "issued them)")
+
+
 def classify(exc: BaseException) -> tuple[int, str]:
     """The exit status of an exception and a prefix naming its kind."""
     from ..errors import (
