@@ -70,4 +70,5 @@ rabbitmqctl -q set_permissions -p / tcdyn \
 ensure_user tcdyn-admin tcdyn-admin-pass
 rabbitmqctl -q set_user_tags tcdyn-admin administrator >/dev/null
 rabbitmqctl -q set_permissions -p / tcdyn-admin '.*' '.*' '.*' >/dev/null
-log "ready: users tcdyn and tcdyn-admin on localhost:5672 (passwords above)"
+# Fixed passwords of a local test broker (not secrets): say them, so the URLs can be copied.
+log "ready: amqp://tcdyn:tcdyn-pass@localhost:5672/ (Pulse-like) and amqp://tcdyn-admin:tcdyn-admin-pass@localhost:5672/ (admin)"

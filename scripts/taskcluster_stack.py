@@ -588,10 +588,15 @@ http {{
 
 
 def read_env_file(path: Path) -> dict:
+    """KEY=value lines as docker/env writes them (taken as they are), and stack.env's
+    `export KEY=value` lines (shell-quoted values)."""
     env = {}
     for line in path.read_text().splitlines():
         line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
+        if line.startswith("export "):
+            key, _, value = shlex.split(line)[1].partition("=")
+            env[key] = value
+        elif line and not line.startswith("#") and "=" in line:
             key, value = line.split("=", 1)
             env[key] = value
     return env
@@ -660,12 +665,17 @@ def healthy() -> bool:
 
 
 def write_env(sec: dict, src: Path, digest: str) -> None:
+    """The env file, as `export` lines: `. stack.env` gives tcdyn (and its child processes)
+    the stack's rootUrl, root credentials and Pulse URL (TCDYN_PULSE_URL, which `tcdyn
+    listen` reads; TCDYN_STACK_PULSE_URL, which the suite reads)."""
     user, password = sec["pulseUser"], sec["pulsePassword"]
+    pulse = f"amqp://{user}:{password}@127.0.0.1:5672/{VHOST}"
     values = {
         "TASKCLUSTER_ROOT_URL": ROOT_URL,
         "TASKCLUSTER_CLIENT_ID": ROOT_CLIENT,
         "TASKCLUSTER_ACCESS_TOKEN": sec["accessToken"],
-        "TCDYN_STACK_PULSE_URL": f"amqp://{user}:{password}@127.0.0.1:5672/{VHOST}",
+        "TCDYN_PULSE_URL": pulse,
+        "TCDYN_STACK_PULSE_URL": pulse,
         "TCDYN_STACK_S3_URL": f"http://127.0.0.1:{MOTO_PORT}",
         "TCDYN_STACK_SOURCE": str(src),
         "TCDYN_STACK_DIGEST": digest,
@@ -674,7 +684,7 @@ def write_env(sec: dict, src: Path, digest: str) -> None:
     fd = os.open(ENV_FILE.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write("# written by scripts/taskcluster.sh up; `. this-file` to use the stack\n")
-        f.writelines(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
+        f.writelines(f"export {k}={shlex.quote(v)}\n" for k, v in values.items())
     ENV_FILE.with_suffix(".tmp").replace(ENV_FILE)
 
 
@@ -690,7 +700,7 @@ def print_env() -> None:
     print(f"clientId:     {env['TASKCLUSTER_CLIENT_ID']}")
     print("accessToken:  *** (in the env file)")
     print(f"pulse:        {pulse}")
-    print(f"env file:     {ENV_FILE}   (. {ENV_FILE}; export TASKCLUSTER_ROOT_URL ...)")
+    print(f"env file:     {ENV_FILE}   (. {ENV_FILE} to use the stack)")
 
 
 def cmd_up() -> int:

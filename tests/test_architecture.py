@@ -28,7 +28,8 @@ SRC = ROOT / "src" / "tcdyn"
 DOC = ROOT / "docs" / "ARCHITECTURE.md"
 MAX_LINES = 400
 
-FOUNDATION = {"errors", "redact", "patterns", "outline", "deadline", "legacy", "_types"}
+FOUNDATION = {"errors", "redact", "patterns", "outline", "deadline", "legacy", "_types",
+              "terminal"}
 #: Client-side code: it runs per call and must not reach the Deployment (which builds it).
 CLIENT_SIDE = ("base", "client", "context", "options", "meta", "request", "response",
                "transport", "aiohttp_transport", "httpcore_transport", "hawk", "exchanges")
@@ -62,7 +63,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "references": ({"errors", "fetching", "legacy", "mirror", "model", "sources"}, {"cache"}),
     # -> model -> meta (built classes)
     "model": ({"errors", "legacy"}, {"scopes"}),
-    "meta": ({"model", "errors"}, {"outline", "request", "scopes"}),
+    "meta": ({"model", "errors"}, {"outline", "request", "scopes", "terminal"}),
     # -> client -> request (sans-IO) -> transport
     "request": ({"errors", "model", "options", "response"}, {"utils"}),
     "options": ({"credentials", "errors"}, {"request"}),
@@ -92,13 +93,13 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "aio_download": ({"aio_storage", "download", "transfer", "transport"}, set()),
     "aio_artifacts": ({"artifacts", "errors", "transfer"}, {"aio_upload"}),
     "pulse.*": ({"errors", "exchanges", "pulse.*"}, set()),
-    "stubgen": ({"model", "references"},
-                {"client", "default", "deployment", "errors", "exchanges"}),
-    "repl": (set(), {"tcdyn", "client", "default", "deployment", "errors"}),
+    "stubgen": ({"errors", "model", "references"},
+                {"client", "default", "deployment", "exchanges", "mirror", "terminal"}),
+    "repl": (set(), {"tcdyn", "client", "default", "deployment", "errors", "terminal"}),
     # tools: the local deployment, the command line, the demo
     "testing.*": ({"credentials", "scopes", "legacy", "model", "references", "testing.*"},
                   {"errors", "schemas", "scopes"}),
-    "cli": ({"cli.output"}, {"tcdyn", "cli.*"}),
+    "cli": ({"cli.output"}, {"tcdyn", "cli.*", "terminal"}),
     "cli.__main__": ({"cli"}, set()),
     "cli.*": ({"cli.output"}, {"*"}),
     "demo": ({"tcdyn", "testing.*"}, set()),

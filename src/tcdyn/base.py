@@ -260,14 +260,28 @@ class ClientBase:
                              dict(zip(entry.args, values, strict=True)), payload)
         return check(held, entry.scopes if entry.scopes is not None else {"AllOf": []}, params)
 
-    def _whoami(self, creds: Credentials | None, held: tuple[str, ...]) -> dict[str, Any]:
+    def _whoami(self, creds: Credentials | None, held: tuple[str, ...] | None,
+                refused: InsufficientScopes | None = None) -> dict[str, Any]:
+        """What ``whoami`` says: known locally, and the deployment's ``held`` scopes (None
+        when ``auth.currentScopes`` was ``refused``: then why)."""
+        cert = creds.certificate if creds else None
+        unavailable = None
+        if refused is not None:
+            missing = "auth:current-scopes" if "auth:current-scopes" in (
+                refused.message or "") else "its scope"
+            unavailable = (f"the deployment would not tell these credentials' scopes: "
+                           f"auth.currentScopes answered HTTP {refused.status_code} "
+                           f"{refused.code or ''} (they lack {missing}); the certificate's "
+                           "scopes and authorizedScopes above bound them").replace("  ", " ")
         return {"rootUrl": self._root_url, "proxy": self._proxy_url,
                 "clientId": creds.clientId if creds else None,
                 "temporary": bool(creds and creds.is_temporary()),
                 "expires": creds.expires if creds else None,
+                "certificateScopes": list(cert["scopes"]) if cert else None,
                 "authorizedScopes": list(creds.authorizedScopes)
                 if creds and creds.authorizedScopes is not None else None,
-                "scopes": list(held)}
+                "scopes": list(held) if held is not None else None,
+                "scopesUnavailable": unavailable}
 
     def __repr__(self) -> str:
         # Never calls a credentials provider: repr must not fail nor have side effects.

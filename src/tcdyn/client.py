@@ -100,9 +100,15 @@ class Client(ClientBase):
 
     def whoami(self) -> dict[str, Any]:
         """Who this client is to the deployment: clientId, temporary or not, expiry,
-        authorizedScopes, and the effective scopes from ``auth.currentScopes``."""
+        authorizedScopes, a certificate's scopes, and the effective scopes from
+        ``auth.currentScopes``; when the credentials may not read them (temporary and task
+        credentials rarely hold ``auth:current-scopes``), ``scopes`` is None and
+        ``scopesUnavailable`` says why."""
         creds = self._current_credentials()  # once: a provider may rotate them
-        return self._whoami(creds, self._held(creds, True))
+        try:
+            return self._whoami(creds, self._held(creds, True))
+        except InsufficientScopes as exc:
+            return self._whoami(creds, None, exc)
 
     def close(self) -> None:
         """Close the HTTP client tcdyn created (a client you passed in stays open)."""
@@ -198,7 +204,10 @@ class AsyncClient(ClientBase):
     async def whoami(self) -> dict[str, Any]:
         """Who this client is to the deployment (see ``Client.whoami``)."""
         creds = await self._acurrent_credentials()  # once: a provider may rotate them
-        return self._whoami(creds, await self._held(creds, True))
+        try:
+            return self._whoami(creds, await self._held(creds, True))
+        except InsufficientScopes as exc:
+            return self._whoami(creds, None, exc)
 
     async def aclose(self) -> None:
         """Close the HTTP client tcdyn created (a client you passed in stays open)."""

@@ -48,12 +48,17 @@ class TaskclusterFailure(Exception):
 class ReferenceLoadError(TaskclusterFailure):
     """A reference (or the manifest listing them) is missing or malformed.
 
-    ``source`` names the file or URL, ``field`` the JSON path inside it (if known).
+    ``source`` names the file or URL, ``field`` the JSON path inside it (if known). For a
+    fetch, ``status_code`` is the HTTP status a deployment answered other than 200, and
+    ``unreachable`` says that no answer came (connection failed, timed out).
     """
 
-    def __init__(self, source: str, message: str, field: str | None = None) -> None:
+    def __init__(self, source: str, message: str, field: str | None = None, *,
+                 status_code: int | None = None, unreachable: bool = False) -> None:
         self.source = source
         self.field = field
+        self.status_code = status_code
+        self.unreachable = unreachable
         where = f"{source}: {field}" if field else source
         super().__init__(f"{where}: {message}")
 

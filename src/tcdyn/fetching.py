@@ -111,7 +111,7 @@ class Budget:
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise BudgetExceeded(source, f"timed out: fetching the references took longer "
-                                     f"than timeout={self.timeout:g} s")
+                                     f"than timeout={self.timeout:g} s", unreachable=True)
         return left
 
     def operation_timeout(self, source: str) -> float:
@@ -168,14 +168,17 @@ def get(client: httpx.Client, url: str, budget: Budget, *, limit: int | None = N
         with scope, client.stream("GET", url, timeout=timeout,
                                   headers={"Accept-Encoding": "gzip"}) as response:
             if response.status_code != 200:
-                raise ReferenceLoadError(url, f"HTTP {response.status_code}")
+                raise ReferenceLoadError(url, f"HTTP {response.status_code}",
+                                         status_code=response.status_code)
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise too_large(url, limit)
             return _body(response, url, budget, limit)
     except httpx.TimeoutException:
         budget.left(url)  # says "timed out: ... timeout=" when it is the deadline
-        raise BudgetExceeded(url, "timed out: no data for too long") from None
+        raise BudgetExceeded(url, "timed out: no data for too long", unreachable=True) from None
+    except httpx.TransportError as exc:  # no answer: refused, reset, DNS, ...
+        raise ReferenceLoadError(url, f"could not be fetched: {exc}", unreachable=True) from None
     except httpx.HTTPError as exc:
         raise ReferenceLoadError(url, f"could not be fetched: {exc}") from None
 

@@ -70,7 +70,9 @@ class Method(Generic[_B]):
     @property
     def __doc__(self) -> str:  # type: ignore[override]
         if self._doc is None:
-            self._doc = self._render_doc()
+            from .terminal import escape  # the deployment's text, shown by help()
+
+            self._doc = escape(self._render_doc())
         return self._doc
 
     def _registry(self) -> Any:
@@ -291,7 +293,9 @@ class ExchangeEntry:
                 summary = " ".join(str(key.get("summary", "")).split())
                 lines.append(f"  {key['name']}: {summary}"
                              + (f" ({', '.join(flags)})" if flags else ""))
-            self._doc = "\n".join(lines)
+            from .terminal import escape  # the deployment's text, shown by help()
+
+            self._doc = escape("\n".join(lines))
         return self._doc
 
     @property
@@ -405,9 +409,11 @@ class Extras:
 
 
 def _class_doc(model: ServiceModel | ExchangesModel) -> str:
+    from .terminal import escape  # the deployment's text, shown by help()
+
     head = model.title or model.serviceName
     body = textwrap.dedent(model.description).strip()
-    return f"{head}\n\n{body}\n\nBuilt from {model.source}."
+    return escape(f"{head}\n\n{body}\n\nBuilt from {model.source}.")
 
 
 def build_class(name: str, model: ServiceModel | ExchangesModel, base: type,

@@ -384,6 +384,12 @@ def write_file(root: Path, rel: str, data: bytes) -> Path:
         except FileExistsError:
             if current.is_symlink() or not current.is_dir():
                 raise ReferenceLoadError(str(current), "is not a directory") from None
+    return replace_file(path, data)
+
+
+def replace_file(path: Path, data: bytes) -> Path:
+    """Write ``path`` whole or not at all: a new file beside it (0644 less the umask, no
+    link followed), renamed over it once written."""
     tmp = path.with_name(f".tmp-{token(6)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
                  0o644)

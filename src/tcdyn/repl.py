@@ -6,18 +6,27 @@ pretty-printed. ``queue``, ``auth``, ``purgeCache``, ``queueEvents``, ... are cl
 deployment at ``--root-url`` (or ``$TASKCLUSTER_ROOT_URL``) with credentials from the
 ``TASKCLUSTER_*`` variables; ``help(queue.createTask)`` shows the signature, the reference's
 text and the payload's fields.
+
+Python's names (``help``, ``print``, ...) and tcdyn's (``tcdyn``, ``deployment``) come first:
+a service of such a name is made as ``help_`` (the banner says so). A tcdyn error shows the
+user's own frames and the message, not tcdyn's frames, with the server's text escaped
+(``tcdyn.terminal``).
 """
 
 from __future__ import annotations
 
 import argparse
 import builtins
+import code
 import inspect
+import keyword
 import os
 import pprint
 import re
 import sys
+import traceback
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 #: ``obj.attr(`` left open before the cursor: the call whose keywords are completed.
@@ -45,16 +54,28 @@ def namespace(root_url: str | None, references: str | None, *, deployment: Any =
     from tcdyn import deployment as dep
     from tcdyn.client import Client
     from tcdyn.default import default
+    from tcdyn.terminal import escape
 
     if deployment is None:
         deployment = dep.load(references) if references else default()
     root = root_url or os.environ.get("TASKCLUSTER_ROOT_URL") or deployment.root_url
     names: dict[str, Any] = {"tcdyn": tcdyn, "deployment": deployment}
     made: list[str] = []
+    renamed: list[str] = []
     first: Any = None
+
+    def free(name: str) -> str:
+        """``name``, or ``name_`` (``name__``, ...) when Python or tcdyn has it."""
+        given = name
+        while name in names or name in _TAKEN:
+            name += "_"
+        if name != given:
+            renamed.append(f"{given} -> {name}")
+        return name
+
     for name in deployment.references.names():
         cls: Any = deployment.build(name)
-        names[name] = cls
+        names[free(name)] = cls
         client: Any
         if issubclass(cls, Client):
             if not root:
@@ -64,8 +85,8 @@ def namespace(root_url: str | None, references: str | None, *, deployment: Any =
             first = first or client
         else:
             client = cls()
-        names[client_name(name)] = client
-        made.append(client_name(name))
+        made.append(free(client_name(name)))
+        names[made[-1]] = client
     lines = [f"tcdyn {tcdyn.__version__} explore: {deployment.references.describe()}"]
     if root:
         creds = first.credentials if first is not None else None
@@ -75,8 +96,57 @@ def namespace(root_url: str | None, references: str | None, *, deployment: Any =
         lines.append("no rootUrl (--root-url or TASKCLUSTER_ROOT_URL): only the classes and "
                      "the events objects are made")
     lines.append("clients: " + ", ".join(made))
+    if renamed:
+        lines.append("renamed (Python's and tcdyn's names come first): " + ", ".join(renamed))
     lines.append("try: help(queue.createTask), queue.ping(), dir(queue), Tab to complete")
-    return names, "\n".join(lines)
+    return names, escape("\n".join(lines))
+
+
+#: Names a service's class or client must not shadow in the shell.
+_TAKEN = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"tcdyn", "deployment"}
+
+
+def format_error(exc: BaseException, tb: TracebackType | None) -> str:
+    """How the shell shows an exception. A tcdyn error: the user's frames only (a line says
+    how many of tcdyn's were left out) and its message, without the chain of the transport
+    errors under it; any other exception as Python shows it. Escaped either way: messages
+    quote servers."""
+    from tcdyn.errors import TaskclusterFailure
+    from tcdyn.terminal import escape
+
+    if not isinstance(exc, TaskclusterFailure):
+        return escape("".join(traceback.format_exception(type(exc), exc, tb)))
+    ours = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frames = traceback.extract_tb(tb)
+    shown = [f for f in frames if not os.path.abspath(f.filename).startswith(ours)]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(shown)]
+    if len(shown) < len(frames):
+        lines.append(f"  ({len(frames) - len(shown)} frames inside tcdyn not shown)\n")
+    lines += traceback.format_exception_only(type(exc), exc)
+    return escape("".join(lines))
+
+
+class _Console(code.InteractiveConsole):
+    """Python's console, showing errors with :func:`format_error`."""
+
+    def showtraceback(self) -> None:
+        kind, exc, tb = sys.exc_info()
+        if exc is None or tb is None:
+            return
+        sys.last_type, sys.last_value, sys.last_traceback = kind, exc, tb  # for pdb.pm()
+        self.write(format_error(exc, tb.tb_next))  # without the console's own frame
+
+
+def _ipython_errors(shell: Any) -> None:
+    """Have IPython show tcdyn's errors with :func:`format_error`."""
+    from tcdyn.errors import TaskclusterFailure
+
+    def show(shell: Any, kind: type[BaseException], exc: BaseException,
+             tb: TracebackType | None, tb_offset: int | None = None) -> None:
+        print(format_error(exc, tb.tb_next if tb is not None else None), file=sys.stderr,
+              end="")
+
+    shell.set_custom_exc((TaskclusterFailure,), show)
 
 
 class Completer:
@@ -172,15 +242,21 @@ def main(root_url: str | None, references: str | None, *, deployment: Any = None
         names, banner = namespace(root_url, references, deployment=deployment,
                                   credentials=credentials)
     except TaskclusterFailure as exc:
-        print(f"tcdyn explore: {exc}", file=sys.stderr)
+        from .terminal import escape
+
+        print(escape(f"tcdyn explore: {exc}"), file=sys.stderr)
         return 1
     ipython = _ipython()
     if ipython is not None:
-        ipython.start_ipython(argv=["--no-banner"] if not banner else [], user_ns=names,
-                              display_banner=False)
-        return 0
-    import code
+        from traitlets.config import Config  # type: ignore[import-not-found,unused-ignore]
 
+        config: Any = Config()
+        config.TerminalInteractiveShell.banner1 = banner + "\n"
+        names["_tcdyn_setup"] = _ipython_errors
+        config.InteractiveShellApp.exec_lines = [
+            "_tcdyn_setup(get_ipython()); del _tcdyn_setup"]
+        ipython.start_ipython(argv=[], user_ns=names, config=config)
+        return 0
     try:
         import readline
     except ImportError:  # no completion without readline (Windows without pyreadline)
@@ -192,7 +268,7 @@ def main(root_url: str | None, references: str | None, *, deployment: Any = None
     previous = sys.displayhook
     sys.displayhook = displayhook
     try:
-        code.interact(banner=banner, local=names, exitmsg="")
+        _Console(names).interact(banner=banner, exitmsg="")
     finally:
         sys.displayhook = previous
     return 0

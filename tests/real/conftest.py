@@ -43,8 +43,9 @@ def _read_stack() -> tuple[dict[str, str] | None, str]:
         return None, f"{path} is absent"
     env = {}
     for line in path.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            key, _, value = shlex.split(line)[0].partition("=")
+        if line.strip() and not line.startswith("#"):  # KEY=value or export KEY=value
+            words = shlex.split(line)
+            key, _, value = words[words[0] == "export"].partition("=")
             env[key] = value
     url = f"{env.get('TASKCLUSTER_ROOT_URL')}/api/auth/v1/ping"
     try:

@@ -60,7 +60,10 @@ def test_errors_exit_with_the_documented_codes(stack, tmp_path):
     env = _env(stack, tmp_path)
     missing = run(env, "task", "status", tcdyn.slugId())
     assert missing.returncode == 3 and "ResourceNotFound" in missing.stderr
-    assert len(missing.stderr.strip().splitlines()) == 1
+    first, *rest = missing.stderr.rstrip("\n").split("\n")  # the queue's lines, indented
+    assert first.startswith("tcdyn: queue.status: HTTP 404 ResourceNotFound")
+    assert rest and all(not line or line.startswith("  ") for line in rest)
+    assert "  * errorCode:  ResourceNotFound" in rest  # as the queue wrote it
     invalid = run(env, "api", "queue", "createTask", tcdyn.slugId(), input='{"payload": {}}')
     assert invalid.returncode == 5, invalid.stderr  # refused before sending
     anonymous = {k: v for k, v in env.items()

@@ -59,12 +59,48 @@ def build_parser(*, full_api: bool = False) -> argparse.ArgumentParser:
     return parser
 
 
+#: Options of every command that calls a deployment, also taken before the command name.
+_COMMON = ("--root-url", "--references")
+
+
 def _command_index(argv: Sequence[str]) -> int | None:
     """Where the command name is in ``argv`` (after global flags), or None."""
-    for i, arg in enumerate(argv):
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _COMMON:
+            i += 2
+            continue
         if not arg.startswith("-"):
             return i
+        i += 1
     return None
+
+
+def _common_after_command(argv: list[str], i: int | None) -> list[str]:
+    """``--root-url URL`` / ``--references X`` given before the command name, moved after
+    it (before any ``--``), where the command's own parser takes them."""
+    if i is None:
+        return argv
+    moved: list[str] = []
+    head: list[str] = []
+    j = 0
+    while j < i:
+        arg = argv[j]
+        if arg in _COMMON:
+            moved += argv[j:j + 2]
+            j += 2
+            continue
+        if arg.startswith(tuple(f"{name}=" for name in _COMMON)):
+            moved.append(arg)
+        else:
+            head.append(arg)
+        j += 1
+    if not moved:
+        return argv
+    rest = argv[i:]
+    end = rest.index("--") if "--" in rest else len(rest)
+    return [*head, *rest[:end], *moved, *rest[end:]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         i = _command_index(argv)
         verbose = any(a in ("-v", "--verbose") for a in argv[: i if i is not None else 0])
         _logging(verbose)
+        argv = _common_after_command(argv, i)
+        i = _command_index(argv)
         if i is not None and argv[i] == "api" and not any(
                 a in ("-h", "--help", "--version") for a in argv[:i]):
             from .api import run
@@ -98,14 +136,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         _quiet_stdout()
         return output.OK
     except Exception as exc:
-        return output.report(exc)
+        return output.report(exc, output.auth_hint(exc))
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if not verbose:  # retries are news only with -v; the final error is reported once
-        logging.getLogger("tcdyn.transport").setLevel(logging.ERROR)
+    """Warnings only; with ``-v`` tcdyn's own news too, retries included (logged at DEBUG
+    by ``tcdyn.request`` and ``tcdyn.transfer``). Other libraries stay at WARNING: httpx
+    logs every request's URL at INFO, a presigned storage URL's signature with it."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Escaping("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    if verbose:
+        logging.getLogger("tcdyn").setLevel(logging.INFO)
+        for retries in ("tcdyn.request", "tcdyn.transfer"):
+            logging.getLogger(retries).setLevel(logging.DEBUG)
+
+
+class _Escaping(logging.Formatter):
+    """Log lines quote servers and references: shown by the one rule (tcdyn.terminal)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from ..terminal import escape
+
+        return escape(super().format(record))
 
 
 def _quiet_stdout() -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .output import UsageError, emit, emit_lines
+from .output import HELP_WIDTH, UsageError, emit, emit_lines, fit, show
 
 if TYPE_CHECKING:
     from ..deployment import Deployment
@@ -35,17 +36,18 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, *, full: bool = Fals
     if not full:
         return
     from ..default import default
+    from ..terminal import escape
 
     deployment = default()
     services = api.add_subparsers(dest="service", metavar="SERVICE")
     for service in api_services(deployment):
         model = deployment.references.api_model(service)
-        sp = services.add_parser(model.serviceName, help=model.title)
+        sp = services.add_parser(model.serviceName, help=escape(model.title))
         methods = sp.add_subparsers(dest="method", metavar="METHOD")
         for entry in model.entries.values():
             if not entry.name.startswith("_"):
                 method_parser(model, entry, methods.add_parser(
-                    entry.name, help=entry.title, add_help=False, parents=[common]))
+                    entry.name, help=escape(entry.title), add_help=False, parents=[common]))
 
 
 def api_services(deployment: Deployment) -> list[str]:
@@ -100,8 +102,8 @@ def find_entry(model: Any, name: str) -> Any:
 # -- help text ------------------------------------------------------------------------
 
 def services_help(deployment: Deployment) -> str:
-    lines = ["usage: tcdyn api [--root-url URL] [--references DIR|URL] SERVICE METHOD "
-             "args... [--payload JSON|@FILE|-] [--query K=V] [--all]", "",
+    lines = ["usage: tcdyn api [--root-url URL] [--references DIR|URL] SERVICE METHOD args...",
+             "                 [--payload JSON|@FILE|-] [--query K=V] [--all]", "",
              f"Services of {deployment.references.describe()}:"]
     for name in api_services(deployment):
         try:
@@ -111,42 +113,52 @@ def services_help(deployment: Deployment) -> str:
             continue
         lines.append(f"  {model.serviceName:<24} {model.title}")
     lines += ["", "tcdyn api SERVICE --help lists a service's methods."]
-    return "\n".join(lines)
+    return fit("\n".join(lines), hang=27)
 
 
 def service_help(model: ServiceModel) -> str:
-    lines = [f"usage: tcdyn api {model.serviceName} METHOD args... [--payload ...] "
-             "[--query K=V] [--all]", "", f"{model.title} ({model.serviceName}/"
-             f"{model.apiVersion})", "", "Methods:"]
+    lines = [f"usage: tcdyn api {model.serviceName} METHOD args... [--payload ...]",
+             "           [--query K=V] [--all]", "",
+             f"{model.title} ({model.serviceName}/{model.apiVersion})", "", "Methods:"]
     for entry in model.entries.values():
         if entry.name.startswith("_"):
             continue
-        args = " ".join(f"<{a}>" for a in entry.args) + (" payload" if entry.input else "")
-        lines.append(f"  {entry.name:<26} {args:<30} {entry.title}")
+        signature = " ".join([entry.name, *(f"<{a}>" for a in entry.args),
+                              *(["payload"] if entry.input else [])])
+        line = f"  {signature:<42} {entry.title}".rstrip()
+        if len(line) <= HELP_WIDTH:
+            lines.append(line)
+        else:  # a long signature: wrapped, the title below it
+            lines += [fit(f"  {signature}", hang=4), *([f"      {entry.title}"]
+                                                       if entry.title else [])]
     lines += ["", f"tcdyn api {model.serviceName} METHOD --help describes one method."]
-    return "\n".join(lines)
+    return fit("\n".join(lines), hang=6)
 
 
 def method_description(model: ServiceModel, entry: EntryModel,
                        deployment: Deployment | None = None) -> str:
-    """Title, route, description, query, scopes and payload outline of one entry."""
+    """Title, route, description, query, scopes and payload outline of one entry, for
+    ``HELP_WIDTH`` columns."""
     from ..meta import _describe_scopes
 
-    lines = [f"{entry.title or entry.name}", "",
-             f"{entry.http_method} {entry.route}  [{entry.stability}]  "
-             f"({model.serviceName}/{model.apiVersion})"]
+    route = f"{entry.http_method} {entry.route}"
+    where = f"[{entry.stability}]  ({model.serviceName}/{model.apiVersion})"
+    lines = [f"{entry.title or entry.name}", ""]
+    lines += ([f"{route}  {where}"] if len(route) + len(where) + 2 <= HELP_WIDTH
+              else [route, f"  {where}"])  # a route is one word: never cut
     if entry.description:
         paragraph = textwrap.dedent(entry.description).strip().split("\n\n")[0]
-        lines += ["", textwrap.fill(" ".join(paragraph.split()), 88)]
+        lines += ["", textwrap.fill(" ".join(paragraph.split()), HELP_WIDTH,
+                                    break_long_words=False, break_on_hyphens=False)]
     if entry.query:
-        lines += ["", f"Query (--query K=V): {', '.join(entry.query)}"]
+        lines += ["", fit(f"Query (--query K=V): {', '.join(entry.query)}")]
     if entry.paginated:
         lines.append("Paginated: --all prints every item of every page, one JSON line each")
     if entry.scopes is not None:
-        lines += ["", "Scopes:", *_describe_scopes(entry.scopes)]
+        lines += ["", "Scopes:", *(fit(line) for line in _describe_scopes(entry.scopes))]
     if entry.input:
-        lines += ["", f"Payload ({entry.input}), from --payload JSON|@FILE|- or stdin:"]
-        lines += ["  " + line for line in _outline_of(model, entry, deployment)]
+        lines += ["", fit(f"Payload ({entry.input}), from --payload JSON|@FILE|- or stdin:")]
+        lines += [fit("  " + line, hang=6) for line in _outline_of(model, entry, deployment)]
     if entry.output:
         lines += ["", f"Returns: {entry.output}"]
     return "\n".join(lines)
@@ -219,10 +231,12 @@ def method_parser(model: ServiceModel, entry: EntryModel,
     from . import common_parser
 
     if parser is None:
+        from ..terminal import escape
+
         parser = argparse.ArgumentParser(
             prog=f"tcdyn api {model.serviceName} {entry.name}", add_help=False,
             parents=[common_parser()], formatter_class=argparse.RawDescriptionHelpFormatter,
-            description=method_description(model, entry, deployment))
+            description=escape(method_description(model, entry, deployment)))
     parser.add_argument("-h", "--help", action="help", help="show this help and exit")
     for name in entry.args:
         parser.add_argument(name, help="route argument")
@@ -275,13 +289,13 @@ def run(argv: Sequence[str]) -> int:
     deployment = conf.deployment()
     if not positions:
         if wants_help:
-            print(services_help(deployment))
+            show(services_help(deployment))
             return 0
         raise UsageError("tcdyn api: which service? (tcdyn api --help lists them)")
     model = find_service(deployment, argv[positions[0]])
     if len(positions) < 2:
         if wants_help:
-            print(service_help(model))
+            show(service_help(model))
             return 0
         raise UsageError(f"tcdyn api {model.serviceName}: which method? "
                          f"(tcdyn api {model.serviceName} --help lists them)")
@@ -325,12 +339,13 @@ def read_payload(spec: str | None, method: str) -> Any:
                              "or pipe it to stdin")
         spec = "-"
     if spec == "-":
-        text, where = sys.stdin.read(), "stdin"
+        where = "stdin"
+        text = _text(sys.stdin.buffer.read(), where)
     elif spec.startswith("@"):
         where = spec[1:]
         try:
-            with open(where, encoding="utf-8") as f:
-                text = f.read()
+            with open(where, "rb") as f:
+                text = _text(f.read(), where)
         except OSError as exc:
             raise UsageError(f"--payload {spec}: {exc.strerror or exc}") from None
     else:
@@ -340,4 +355,16 @@ def read_payload(spec: str | None, method: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise UsageError(f"payload from {where} is not JSON: {exc}") from None
+        hint = ""
+        if where == "--payload" and not text.lstrip().startswith(("{", "[", '"')) and (
+                text.endswith(".json") or os.path.isfile(text)):
+            hint = f" (did you mean @{text}? a file is given as --payload @FILE)"
+        raise UsageError(f"payload from {where} is not JSON: {exc}{hint}") from None
+
+
+def _text(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"payload from {where} is not UTF-8 text (byte {exc.start}: "
+                         f"{data[exc.start:exc.start + 1]!r}); JSON is UTF-8") from None

@@ -7,7 +7,7 @@ import argparse
 from datetime import timedelta
 from typing import Any
 
-from .output import CommandError, UsageError, emit, emit_items
+from .output import CommandError, UsageError, emit
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -111,8 +111,13 @@ def _temp_creds(args: argparse.Namespace) -> int:
 
 
 def _expand_scopes(args: argparse.Namespace) -> int:
+    """One scope per line, as plain text (like ``slugid``), on a terminal and piped."""
+    from .output import show
+
     with _settings(args).client("Auth") as auth:
-        emit_items(auth.expandScopes({"scopes": args.scopes})["scopes"])
+        scopes = auth.expandScopes({"scopes": args.scopes})["scopes"]
+    if scopes:
+        show("\n".join(str(scope) for scope in scopes))
     return 0
 
 

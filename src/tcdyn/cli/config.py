@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .output import UsageError
+from .output import HTTP_5XX, CommandError, UsageError
 
 if TYPE_CHECKING:
     from ..credentials import Credentials
     from ..deployment import Deployment
+    from ..errors import ReferenceLoadError
 
 _KEYS = {"root_url": str, "references": str, "credentials": dict, "pulse": dict}
 _SECTIONS = {"credentials": {"client_id", "access_token", "certificate"}, "pulse": {"url"}}
@@ -178,13 +179,46 @@ class Settings:
         if source:
             if source == "bundled":
                 return dep.Deployment(_bundled())
-            return dep.load(source)
+            return load_references(source)
         return default()
 
     def client(self, class_name: str) -> Any:
         """A client of ``class_name`` for the resolved rootUrl and credentials."""
         cls = self.deployment().build(class_name)
         return cls(rootUrl=self.require_root_url(), credentials=self.credentials())
+
+
+def load_references(source: str, **kwargs: Any) -> Deployment:
+    """``tcdyn.load(source)``, a failure said in the command's words (``references_error``)."""
+    from .. import deployment as dep
+    from ..errors import ReferenceLoadError
+
+    try:
+        return dep.load(source, **kwargs)
+    except ReferenceLoadError as exc:
+        raise references_error(source, exc) from None
+
+
+def references_error(source: str, exc: ReferenceLoadError) -> Exception:
+    """What to say when a deployment's references cannot be had: nothing answered (exit 4,
+    "cannot reach"), a server error (exit 4), or an answer that is no Taskcluster
+    deployment's: no manifest, or not one (exit 2, "check the rootUrl"). Anything else
+    (a malformed reference of a real deployment, a local directory) as it is (exit 1)."""
+    if not source.startswith(("http://", "https://")):
+        return exc
+    root = source.rstrip("/")
+    detail = str(exc).removeprefix(f"{exc.source}: ")
+    if exc.unreachable:
+        why = detail.removeprefix("could not be fetched: ")
+        return CommandError(f"cannot reach {root} ({why})", HTTP_5XX)
+    if exc.status_code is not None and exc.status_code >= 500:
+        return CommandError(f"{root} answered HTTP {exc.status_code} for its references "
+                            f"({exc.source})", HTTP_5XX)
+    if exc.source == f"{root}/references/manifest.json":
+        return UsageError(f"{root} does not look like a Taskcluster deployment: it serves no "
+                          f"API references (GET {exc.source}: {detail}); check the rootUrl "
+                          "(--root-url, $TASKCLUSTER_ROOT_URL, the config file)")
+    return exc
 
 
 def _bundled() -> Any:
@@ -198,11 +232,18 @@ def settings(root_url: str | None = None, references: str | None = None) -> Sett
     config = load_config()
     from .. import environment
 
-    root = root_url or environment.value(environment.ROOT_URL) or config.root_url
+    given = (("--root-url", root_url), ("$TASKCLUSTER_ROOT_URL",
+                                        environment.value(environment.ROOT_URL)),
+             (f"root_url in {config.path}", config.root_url))
+    where, root = next(((w, r) for w, r in given if r), ("", None))
     if root:
         from ..mirror import normalize_root_url
 
-        root = normalize_root_url(root)
+        try:
+            root = normalize_root_url(root)
+        except ValueError:
+            raise UsageError(f"{where}: {root!r} is not a rootUrl (an http:// or https:// "
+                             "URL, e.g. https://tc.example.com)") from None
     refs = references or os.environ.get("TASKCLUSTER_REFERENCES") or config.references
     return Settings(root, refs, config)
 

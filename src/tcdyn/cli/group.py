@@ -43,11 +43,23 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _cancel(args: argparse.Namespace) -> int:
+    from ..errors import RequestConflict
+    from .output import HTTP_4XX, CommandError
     from .task import queue
 
     with queue(args) as q:
         if "cancelTaskGroup" in type(q).methods:
-            emit(q.cancelTaskGroup(args.task_group_id))
+            try:
+                emit(q.cancelTaskGroup(args.task_group_id))
+            except RequestConflict as exc:
+                if "unsealed" not in (exc.message or ""):
+                    raise
+                said = (exc.message or "").strip().splitlines()[0]
+                raise CommandError(
+                    f"queue.cancelTaskGroup: {said}\nthe queue cancels only sealed task "
+                    f"groups; seal it first: tcdyn api queue sealTaskGroup "
+                    f"{args.task_group_id} (then no task can be added to it)",
+                    HTTP_4XX) from None
             return 0
         cancelled = [item["status"]["taskId"]
                      for item in q.listTaskGroup.items(args.task_group_id)

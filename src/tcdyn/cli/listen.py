@@ -16,13 +16,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .output import AUTH, CommandError, UsageError, dumps
+from .output import AUTH, CommandError, UsageError, dumps, prose
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("listen", help="print Pulse messages, one JSON line each",
-                       description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=prose(__doc__))
     p.add_argument("service", metavar="SERVICE", help="e.g. queue (or QueueEvents)")
     p.add_argument("exchange", nargs="?", metavar="EXCHANGE",
                    help="e.g. taskCompleted (default: every exchange with the given words)")

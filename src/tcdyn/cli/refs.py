@@ -26,18 +26,24 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _pull(args: argparse.Namespace) -> int:
+    from ..errors import ReferenceLoadError
     from ..references import ReferenceSet, pull
+    from .config import references_error
+    from .output import show
 
-    changes = pull(args.root_url, args.dir, timeout=args.timeout)
+    try:
+        changes = pull(args.root_url, args.dir, timeout=args.timeout)
+    except ReferenceLoadError as exc:
+        raise references_error(args.root_url, exc) from None
     refs = ReferenceSet.from_directory(args.dir)
     schemas = sum(1 for p in refs.schemas_dir.rglob("*.json")) if refs.schemas_dir else 0
-    print(f"mirrored {args.root_url} into {args.dir}: {len(refs.names())} services, "
-          f"{schemas} schemas")
+    show(f"mirrored {args.root_url} into {args.dir}: {len(refs.names())} services, "
+         f"{schemas} schemas")
     for kind in ("added", "removed", "changed"):
-        if changes[kind]:
-            print(f"  {kind}: {len(changes[kind])}" + "".join(
+        if changes[kind]:  # file names the deployment chose
+            show(f"  {kind}: {len(changes[kind])}" + "".join(
                 f"\n    {p}" for p in changes[kind][:20]) +
-                  ("\n    ..." if len(changes[kind]) > 20 else ""))
+                 ("\n    ..." if len(changes[kind]) > 20 else ""))
     if not any(changes.values()):
         print("  nothing changed")
     print(f"use it offline with tcdyn.load({str(args.dir)!r}) or "
@@ -47,18 +53,20 @@ def _pull(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from ..default import default
-    from ..deployment import load
+    from .config import load_references
+    from .output import show
 
-    deployment = load(args.source, timeout=args.timeout) if args.source else default()
-    print(deployment.references.describe())
+    deployment = (load_references(args.source, timeout=args.timeout) if args.source
+                  else default())
+    show(deployment.references.describe())
     for name in deployment.references.names():
         try:
             model = deployment.references.model(name)
         except Exception as exc:
-            print(f"  {name:<22} ERROR {exc}")
+            show(f"  {name:<22} ERROR {exc}")
             continue
-        print(f"  {name:<22} {model.serviceName}/{model.apiVersion}  "
-              f"{len(model.entries)} {'methods' if model.kind == 'api' else 'exchanges'}")
+        show(f"  {name:<22} {model.serviceName}/{model.apiVersion}  "
+             f"{len(model.entries)} {'methods' if model.kind == 'api' else 'exchanges'}")
     return 0
 
 

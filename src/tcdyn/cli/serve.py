@@ -1,11 +1,13 @@
-"""``tcdyn serve [--port P] [--references DIR] [--client ID:TOKEN[:SCOPE,...]]``.
+"""``tcdyn serve [--port P] [--references DIR] [--clients-file FILE]``.
 
-The local deployment of ``tcdyn.testing`` behaving as the v106 services do (Hawk, scopes,
+The local deployment of tcdyn.testing behaving as the v106 services do (Hawk, scopes,
 route parameters, payload and answer schemas, error bodies) with the in-memory queue of
-``tcdyn.testing.queue``: tasks, runs, workers, task groups and artifacts, ``s3`` artifacts
-and each run's ``public/logs/live.log`` on a second loopback storage host. It prints
-``export TASKCLUSTER_*`` lines for a client holding ``*`` (a fresh token each start) and
-runs until Ctrl-C or SIGTERM.
+tcdyn.testing.queue: tasks, runs, workers, task groups and artifacts, s3 artifacts and each
+run's public/logs/live.log on a second loopback storage host, which takes only presigned
+URLs, as S3 does. Test clients come from --clients-file and $TCDYN_SERVE_CLIENTS (entries
+ID:TOKEN[:SCOPE,...] separated by whitespace; default scope '*'), never from the command
+line; without any, it prints export TASKCLUSTER_* lines for a client holding '*' (a fresh
+token each start). Runs until Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -16,34 +18,66 @@ import sys
 import threading
 from typing import Any
 
-from .output import UsageError
+from .output import UsageError, prose
 
 DEFAULT_CLIENT = "tcdyn-serve"
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", help="run a local deployment (for your own tests)",
-                       description=__doc__.split("\n\n", 1)[1] if __doc__ else None)
+                       description=prose(__doc__))
     p.add_argument("--port", type=int, default=0, help="default: any free port")
     p.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (loopback)")
     p.add_argument("--references", metavar="DIR", help="serve this mirror (default: bundled)")
-    p.add_argument("--client", action="append", default=[], metavar="ID:TOKEN[:SCOPES]",
-                   help="a test client of this local deployment (scopes comma-separated; "
-                        "default '*'); repeat for more")
+    p.add_argument("--clients-file", metavar="FILE",
+                   help="test clients of this local deployment, ID:TOKEN[:SCOPE,...] each "
+                        "(scopes comma-separated, default '*'), separated by whitespace; "
+                        "lines starting with # are comments (also: $TCDYN_SERVE_CLIENTS)")
+    p.add_argument("--client", action="append", default=[], help=argparse.SUPPRESS)
     p.add_argument("--check-scopes", action=argparse.BooleanOptionalAction, default=True,
                    help="refuse calls whose scopes the caller lacks with a 403, as a real "
                         "deployment does (default; --no-check-scopes lets them through)")
     p.set_defaults(run=_serve)
 
 
-def parse_client(text: str) -> tuple[str, Any]:
+def parse_client(text: str, where: str) -> tuple[str, Any]:
+    """``ID:TOKEN[:SCOPE,...]`` (the token never repeated in an error)."""
     from ..testing.auth import ClientRecord
 
     client_id, _, rest = text.partition(":")
     token, _, scopes = rest.partition(":")
     if not client_id or not token:
-        raise UsageError(f"--client {client_id or '?'}:...: expected ID:TOKEN[:SCOPE,...]")
+        raise UsageError(f"{where}: client {client_id or '?'}: expected ID:TOKEN[:SCOPE,...]")
     return client_id, ClientRecord(token, tuple(scopes.split(",")) if scopes else ("*",))
+
+
+def parse_clients(text: str, where: str) -> dict[str, Any]:
+    entries = [word for line in text.splitlines() if not line.lstrip().startswith("#")
+               for word in line.split()]
+    return dict(parse_client(entry, where) for entry in entries)
+
+
+def clients_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The test clients of ``--clients-file`` and ``$TCDYN_SERVE_CLIENTS``: a token on the
+    command line would show in every process listing, so ``--client`` is refused."""
+    import os
+
+    if args.client:
+        raise UsageError("serve: --client would put a token on the command line (visible "
+                         "to every process listing); give clients with --clients-file FILE "
+                         "or $TCDYN_SERVE_CLIENTS, as ID:TOKEN[:SCOPE,...]")
+    clients: dict[str, Any] = {}
+    if args.clients_file:
+        try:
+            with open(args.clients_file, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise UsageError(f"--clients-file {args.clients_file}: {why or exc}") from None
+        clients.update(parse_clients(text, f"--clients-file {args.clients_file}"))
+    clients.update(parse_clients(os.environ.get("TCDYN_SERVE_CLIENTS", ""),
+                                 "$TCDYN_SERVE_CLIENTS"))
+    return clients
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -54,7 +88,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ..testing.queue import InMemoryQueue
     from ..testing.server import LocalDeployment
 
-    clients = dict(parse_client(c) for c in args.client)
+    clients = clients_of(args)
     token = None
     if not clients:
         token = slugid.nice() + slugid.nice()

@@ -1,7 +1,8 @@
 """The artifacts of ``tcdyn.testing.queue.InMemoryQueue``, as the v106 queue keeps them.
 
 ``createArtifact`` (storage types ``s3``, ``reference``, ``link`` and ``error``; the bytes of
-``s3`` artifacts go to a loopback ``tcdyn.testing.objects.Storage`` through the ``putUrl``),
+``s3`` artifacts go to a loopback ``tcdyn.testing.objects.Storage`` through the ``putUrl``,
+presigned as the queue's ``createPutUrl`` does: 45 min + 10 s, the content type signed),
 ``listArtifacts``/``listLatestArtifacts`` (paged), ``artifactInfo``/``latestArtifactInfo``,
 ``artifact``/``latestArtifact`` and ``getArtifact``/``getLatestArtifact`` (a 303 to the
 bytes, links followed, an ``error`` artifact a 424), following
@@ -118,7 +119,8 @@ class InMemoryArtifacts:
         assert self.storage is not None
         return {"storageType": "s3", "contentType": content_type,
                 "expires": _js(_now() + dt.timedelta(minutes=45)),
-                "putUrl": self.storage.url(_key(*key))}
+                "putUrl": self.storage.url(_key(*key), "PUT", expires_in=45 * 60 + 10,
+                                           headers={"Content-Type": content_type})}
 
     # -- listing ------------------------------------------------------------------------
 
@@ -224,8 +226,9 @@ class InMemoryArtifacts:
         if record["storageType"] == "reference":
             url: str = record["details"]["url"]
             return url
-        assert self.storage is not None
-        return self.storage.url(_key(task_id, run_id, record["name"]))
+        assert self.storage is not None  # signed for 30 min, as the queue with
+        # signPublicArtifactUrls (or for the private bucket) signs its s3 GET URLs
+        return self.storage.url(_key(task_id, run_id, record["name"]), expires_in=30 * 60)
 
     def _artifact(self, request: ApiRequest) -> Any:
         return self._content(request, request.params["taskId"], int(request.params["runId"]))
