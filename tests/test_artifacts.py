@@ -16,7 +16,7 @@ from helpers import SECRET
 from tcdyn import download, upload
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.objects import InMemoryObjects, Storage
-from tcdyn.testing.server import LocalDeployment, Reply
+from tcdyn.testing.server import LocalDeployment, Reply, error
 
 CREDS = {"clientId": "tester", "accessToken": SECRET}
 EXPIRES = "2100-01-01T00:00:00.000Z"
@@ -334,8 +334,14 @@ def test_publish_creates_uploads_and_finishes(api, env, tmp_path):
                 "projectId": "proj", "uploadId": UPLOAD_ID, "expires": req.payload["expires"],
                 "credentials": CREDS}
 
+    @dep.handle("queue", "artifactInfo")
+    def info(req):  # not finished (the v106 queue: 404 until finishArtifact)
+        return error(404, "ResourceNotFound", "Artifact not found")
+
     @dep.handle("queue", "finishArtifact")
-    def finish(req):
+    def finish(req):  # the publish's check first: no such artifact yet
+        if not created:
+            return error(404, "ResourceNotFound", "Artifact not found")
         return Reply(None, 204)
 
     path = tmp_path / "report.json"
@@ -347,8 +353,11 @@ def test_publish_creates_uploads_and_finishes(api, env, tmp_path):
                        "contentType": "application/json"}
     assert storage.objects["T/0/public/report.json"][0] == path.read_bytes()
     assert objects.records["T/0/public/report.json"]["uploadId"] == UPLOAD_ID
-    [fin] = requests_of(dep, "finishArtifact")
+    probe, fin = requests_of(dep, "finishArtifact")
+    assert probe.payload["uploadId"] != UPLOAD_ID
     assert fin.payload == {"uploadId": UPLOAD_ID} and fin.params["name"] == "public/report.json"
+    assert [r.name for r in dep.requests if r.service == "queue"] == [
+        "task", "artifactInfo", "finishArtifact", "createArtifact", "finishArtifact"]
     assert result["contentLength"] == 12000 and seen[-1] == 12000
 
 
