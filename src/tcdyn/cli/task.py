@@ -53,14 +53,10 @@ def _definition(args: argparse.Namespace) -> int:
 def _log(args: argparse.Namespace) -> int:
     import sys
 
-    from .artifact import stream_url
+    from .artifact import stream
 
     with queue(args) as q:
-        answer = q.getLatestArtifact(args.task_id, args.name)
-    url = answer.get("url") if isinstance(answer, dict) else None
-    if not url:
-        raise CommandError(f"{args.task_id} {args.name}: the queue gave no URL ({answer!r:.200})")
-    stream_url(url, sys.stdout.buffer)
+        stream(q, args.task_id, args.name, None, sys.stdout.buffer)
     return 0
 
 
