@@ -24,13 +24,14 @@ import pytest
 import tcdyn
 from helpers import SECRET
 from tcdyn.testing.auth import ClientRecord
-from tcdyn.testing.objects import InMemoryObjects, Storage
+from tcdyn.testing.objects import Storage
 from tcdyn.testing.server import LocalDeployment
 from test_artifacts import Api
 from transfer_helpers import (
     Host,
     MiB,
     bomb,
+    fresh,
     gzip,
     serve_artifact,
 )
@@ -50,14 +51,7 @@ def world() -> Iterator[tuple[LocalDeployment, Storage, Host]]:
 @pytest.fixture
 def env(world):
     dep, storage, host = world
-    dep.reset()
-    storage.objects.clear()
-    storage.seen.clear()
-    storage.faults.clear()
-    host.routes.clear()
-    host.seen.clear()
-    objects = InMemoryObjects(storage).install(dep)
-    return dep, storage, host, objects
+    return dep, storage, host, fresh(dep, storage, host)
 
 
 @pytest.fixture

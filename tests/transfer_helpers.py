@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from helpers import CREDS
-from tcdyn.testing.objects import InMemoryObjects
+from tcdyn.testing.objects import InMemoryObjects, Storage
 from tcdyn.testing.server import LocalDeployment, Reply, error
 
 MiB = 1024 * 1024
@@ -147,3 +147,14 @@ def bomb(encoding: str) -> bytes:
     """1 GiB of zeros behind one gzip (``"gzip"``: ~1 MB) or two (``"gzip, gzip"``: ~2 KB)."""
     once = gzip(1024 * MiB)
     return once if encoding == "gzip" else gzip(once)
+
+
+def fresh(dep: LocalDeployment, storage: Storage, host: Host) -> InMemoryObjects:
+    """Forget what an earlier test registered, recorded or set up; a fresh object service."""
+    dep.reset()
+    storage.objects.clear()
+    storage.seen.clear()
+    storage.faults.clear()
+    host.routes.clear()
+    host.seen.clear()
+    return InMemoryObjects(storage).install(dep)

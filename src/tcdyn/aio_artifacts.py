@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 from . import transfer as tr
-from .artifacts import ProgressBar, Step, _Publish, guess_content_type, progress_bar
+from .artifacts import ProgressBar, _Publish, adrive, guess_content_type, progress_bar
 from .transfer import aw
 
 __all__ = ["ProgressBar", "guess_content_type", "progress_bar", "publish"]
@@ -38,20 +37,3 @@ async def publish(queue: Any, taskId: str, runId: int, name: str,
 
     result: dict[str, Any] = await adrive(job.steps(), perform)
     return result
-
-
-async def adrive(steps: Generator[Step, Any, Any],
-                 perform: Callable[[str, tuple[Any, ...]], Awaitable[Any]]) -> Any:
-    """``tcdyn.artifacts.drive``, awaiting each step."""
-    outcome: Any = None
-    failure: BaseException | None = None
-    while True:
-        try:
-            step = steps.throw(failure) if failure is not None else steps.send(outcome)
-        except StopIteration as done:
-            return done.value
-        outcome, failure = None, None
-        try:
-            outcome = await perform(*step)
-        except BaseException as exc:  # the flow decides, then raises it (or another)
-            failure = exc

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 import slugid
@@ -209,8 +209,25 @@ def publish(queue: Any, taskId: str, runId: int, name: str, path: str | os.PathL
 
 def drive(steps: Generator[Step, Any, Any], perform: Callable[[str, tuple[Any, ...]], Any]
           ) -> Any:
+    """:func:`adrive` with a sync ``perform``: the coroutine never waits, so it runs to its
+    end without an event loop."""
+    async def now(method: str, args: tuple[Any, ...]) -> Any:
+        return perform(method, args)
+
+    run = adrive(steps, now)
+    try:
+        run.send(None)
+    except StopIteration as done:
+        return done.value
+    run.close()
+    raise RuntimeError("publish: a sync step waited for something")  # not reached
+
+
+async def adrive(steps: Generator[Step, Any, Any],
+                 perform: Callable[[str, tuple[Any, ...]], Awaitable[Any]]) -> Any:
     """Run ``steps`` (``_Publish.steps``): each step's outcome sent back, or the exception
-    that prevented it thrown in; returns their result."""
+    that prevented it thrown in (the flow decides, then raises it or another); returns
+    their result. The sync and the async ``publish`` both run through it."""
     outcome: Any = None
     failure: BaseException | None = None
     while True:
@@ -220,8 +237,8 @@ def drive(steps: Generator[Step, Any, Any], perform: Callable[[str, tuple[Any, .
             return done.value
         outcome, failure = None, None
         try:
-            outcome = perform(*step)
-        except BaseException as exc:  # the flow decides, then raises it (or another)
+            outcome = await perform(*step)
+        except BaseException as exc:
             failure = exc
 
 

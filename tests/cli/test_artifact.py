@@ -25,7 +25,7 @@ from helpers import SECRET
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.objects import InMemoryObjects, Storage
 from tcdyn.testing.server import LocalDeployment
-from transfer_helpers import Host, MiB, V106Artifacts, bomb, serve_artifact
+from transfer_helpers import Host, MiB, V106Artifacts, bomb, fresh, serve_artifact
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +52,7 @@ class World:
 @pytest.fixture
 def w(world, tmp_path) -> World:
     dep, storage, host = world
-    dep.reset()
-    storage.objects.clear()
-    storage.seen.clear()
-    storage.faults.clear()
-    host.routes.clear()
-    host.seen.clear()
-    objects = InMemoryObjects(storage).install(dep)
+    objects = fresh(dep, storage, host)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKCLUSTER_")}
     env.update(TCDYN_CONFIG=str(tmp_path / "no-config.toml"), TASKCLUSTER_ROOT_URL=dep.root_url,
                TASKCLUSTER_CLIENT_ID="tester", TASKCLUSTER_ACCESS_TOKEN=SECRET)
