@@ -1,6 +1,6 @@
 """Issue 18, transfer items, through the sync and the async library alike: a compressed bomb
 from a storage host (1), the mode of a downloaded file (6), and issue 21's note on the
-in-memory size cap (``test_hardening_publish.py`` has item 7).
+in-memory size cap (``test_artifacts.py`` has item 7).
 
 Storage hosts are real loopback HTTP servers; the queue and the object service are a
 ``LocalDeployment`` checking Hawk signatures, their handlers answering as the v106 services
