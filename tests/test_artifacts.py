@@ -16,11 +16,10 @@ from helpers import SECRET
 from tcdyn import download, upload
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.objects import InMemoryObjects, Storage
-from tcdyn.testing.server import LocalDeployment, Reply
+from tcdyn.testing.server import LocalDeployment, Reply, error
+from transfer_helpers import EXPIRES, UPLOAD_ID, V106Artifacts
 
 CREDS = {"clientId": "tester", "accessToken": SECRET}
-EXPIRES = "2100-01-01T00:00:00.000Z"
-UPLOAD_ID = "fK4kZGOFSKi3rQKOe5hhrQ"
 
 
 @pytest.fixture(scope="module")
@@ -337,8 +336,14 @@ def test_publish_creates_uploads_and_finishes(api, env, tmp_path):
                 "projectId": "proj", "uploadId": UPLOAD_ID, "expires": req.payload["expires"],
                 "credentials": CREDS}
 
+    @dep.handle("queue", "artifactInfo")
+    def info(req):  # not finished (the v106 queue: 404 until finishArtifact)
+        return error(404, "ResourceNotFound", "Artifact not found")
+
     @dep.handle("queue", "finishArtifact")
-    def finish(req):
+    def finish(req):  # the publish's check first: no such artifact yet
+        if not created:
+            return error(404, "ResourceNotFound", "Artifact not found")
         return Reply(None, 204)
 
     path = tmp_path / "report.json"
@@ -350,8 +355,11 @@ def test_publish_creates_uploads_and_finishes(api, env, tmp_path):
                        "contentType": "application/json"}
     assert storage.objects["T/0/public/report.json"][0] == path.read_bytes()
     assert objects.records["T/0/public/report.json"]["uploadId"] == UPLOAD_ID
-    [fin] = requests_of(dep, "finishArtifact")
+    probe, fin = requests_of(dep, "finishArtifact")
+    assert probe.payload["uploadId"] != UPLOAD_ID
     assert fin.payload == {"uploadId": UPLOAD_ID} and fin.params["name"] == "public/report.json"
+    assert [r.name for r in dep.requests if r.service == "queue"] == [
+        "task", "artifactInfo", "finishArtifact", "createArtifact", "finishArtifact"]
     assert result["contentLength"] == 12000 and seen[-1] == 12000
 
 
@@ -359,6 +367,77 @@ def test_publish_refuses_a_missing_file(api, env, tmp_path):
     with pytest.raises(tcdyn.TaskclusterArgumentError, match="must name a file"):
         api.call(api.artifacts.publish, api.client("Queue"), "T", 0, "x", tmp_path / "nope")
     assert env[0].requests == []
+
+
+# -- issue 18 item 7: a publish interrupted or failed after createArtifact is said, and a
+# second publish of a name the run already has (finished or not) is refused before anything
+# is created, with any credentials that may publish (a run's own cannot read artifacts).
+# The queue's handlers answer as the v106 queue does (transfer_helpers.V106Artifacts).
+
+@pytest.fixture
+def queue_v106(env):
+    dep, _, objects = env
+    return V106Artifacts(dep, objects)
+
+
+def publish(api, tmp_path, name="public/a.txt", data=b"hello\n" * 5000, **kwargs):
+    path = tmp_path / "a.txt"
+    path.write_bytes(data)
+    kwargs.setdefault("expires", EXPIRES)
+    return api.call(api.artifacts.publish, api.client("Queue"), "T", 0, name, path,
+                    **kwargs)
+
+
+def test_a_failed_publish_says_the_name_is_used_up(api, env, queue_v106, tmp_path):
+    _, storage, _ = env
+    storage.fault("fail", "PUT", status=403)  # not retried
+    with pytest.raises(tcdyn.TaskclusterRestFailure) as info:
+        publish(api, tmp_path)
+    notes = "\n".join(getattr(info.value, "__notes__", []))
+    assert "artifact 'public/a.txt' of run 0 of task T was created but not finished" in notes
+    assert "cannot be published again" in notes
+
+
+@pytest.mark.parametrize("grant", ["all", "run"])
+def test_a_second_publish_of_an_unfinished_artifact_is_refused_before_creating(
+        api, env, queue_v106, tmp_path, grant):
+    dep, storage, _ = env
+    storage.fault("fail", "PUT", status=403)
+    with pytest.raises(tcdyn.TaskclusterRestFailure):
+        publish(api, tmp_path)
+    queue_v106.grant = grant
+    dep.requests.clear()
+    with pytest.raises(tcdyn.RequestConflict) as info:
+        publish(api, tmp_path)
+    text = str(info.value)
+    assert "run 0 of task T already has an unfinished artifact 'public/a.txt'" in text
+    assert "interrupted" in text and "another name" in text
+    assert info.value.status_code == 409 and "HTTP None" not in text
+    assert "createArtifact" not in [r.name for r in dep.requests]
+
+
+@pytest.mark.parametrize("grant", ["all", "run"])
+def test_a_second_publish_of_a_finished_artifact_is_refused_before_creating(
+        api, env, queue_v106, tmp_path, grant):
+    dep, _, _ = env
+    publish(api, tmp_path)
+    queue_v106.grant = grant
+    dep.requests.clear()
+    with pytest.raises(tcdyn.RequestConflict,
+                       match=r"run 0 of task T already has an artifact .public/a\.txt.; a "
+                             "published artifact cannot be replaced"):
+        publish(api, tmp_path)
+    assert "createArtifact" not in [r.name for r in dep.requests]
+
+
+def test_publish_checks_with_a_probe_the_real_queue_answers(api, env, queue_v106, tmp_path):
+    """A fresh name: the probe's 404 lets the publish go on; the artifact is readable."""
+    dep, _, _ = env
+    queue_v106.grant = "run"
+    result = publish(api, tmp_path)
+    assert result["name"] == "public/a.txt"
+    finishes = [r.payload["uploadId"] for r in dep.requests if r.name == "finishArtifact"]
+    assert len(finishes) == 2 and finishes[-1] == UPLOAD_ID and finishes[0] != UPLOAD_ID
 
 
 def test_progress_bar_draws_with_tqdm(api, env, capsys):

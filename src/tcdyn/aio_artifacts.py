@@ -6,8 +6,7 @@ import os
 from typing import Any
 
 from . import transfer as tr
-from .artifacts import ProgressBar, _Publish, guess_content_type, progress_bar
-from .errors import InsufficientScopes
+from .artifacts import ProgressBar, _Publish, adrive, guess_content_type, progress_bar
 from .transfer import aw
 
 __all__ = ["ProgressBar", "guess_content_type", "progress_bar", "publish"]
@@ -19,22 +18,22 @@ async def publish(queue: Any, taskId: str, runId: int, name: str,
                   progress: tr.Progress | None = None, deadline: float | None = None
                   ) -> dict[str, Any]:
     """Publish the file at ``path`` as an ``object`` artifact (see
-    ``tcdyn.artifacts.publish``)."""
+    ``tcdyn.artifacts.publish``: the same steps, awaited)."""
     from .aio_upload import uploadFromFile
 
     job = _Publish(queue, taskId, runId, name, path, contentType, expires, maxRetries)
-    expires = job.expires
-    if expires is None:
-        try:
-            expires = (await aw(queue.task(taskId)))["expires"]
-        except InsufficientScopes:
-            raise job.no_expiry() from None
-    answer = await aw(queue.createArtifact(taskId, runId, name, job.request(expires)))
-    service = tr.object_client(queue, (answer or {}).get("credentials"), job.maxRetries,
-                               asynchronous=True)
-    async with service:
-        with open(job.path, "rb") as file:
-            await uploadFromFile(file=file,
-                                 **job.upload_kwargs(answer, service, progress, deadline))
-    await aw(queue.finishArtifact(taskId, runId, name, {"uploadId": answer["uploadId"]}))
-    return job.result(answer)
+
+    async def perform(method: str, args: tuple[Any, ...]) -> Any:
+        if method != "upload":
+            return await aw(getattr(queue, method)(*args))
+        answer = args[0]
+        service = tr.object_client(queue, (answer or {}).get("credentials"), job.maxRetries,
+                                   asynchronous=True)
+        async with service:
+            with open(job.path, "rb") as file:
+                await uploadFromFile(file=file,
+                                     **job.upload_kwargs(answer, service, progress, deadline))
+        return None
+
+    result: dict[str, Any] = await adrive(job.steps(), perform)
+    return result

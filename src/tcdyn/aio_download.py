@@ -155,24 +155,26 @@ async def _get(client: Getter, opts: Options, url: str, writer: Any,
 
 async def _receive(client: Getter, opts: Options, url: str, writer: Any,
                    hashes: tr.Hashes, attempt: int) -> str:
-    """The body into ``writer`` and ``hashes`` as the network gives it (no re-chunking)."""
+    """The body, decoded, into ``writer`` and ``hashes`` as the network gives it (no
+    re-chunking; an encoded body in pieces of at most 1 MiB)."""
     async with client.get(url) as response:
         if response.status >= 300:
-            reader = tr.error_body(response.error_encoding)
+            reader = tr.error_body(response.encoding)
             async for raw in response.raw:
                 if not reader.feed(raw):
                     break
             raise tr.StorageStatus("GET", url, response.status, tr.error_text(reader))
-        opts.begin_body(url, response.headers, attempt)
+        reader = opts.begin_body(url, response.headers, attempt)
         progress = opts.progress
-        max_size = opts.max_size
-        async for chunk in response.chunks:
-            if max_size is not None and hashes.count + len(chunk) > max_size:
-                raise tr.too_large(url, max_size, attempt)
-            written = writer.write(chunk)
-            if inspect.isawaitable(written):
-                await written
-            hashes.update(chunk)
-            progress.add(len(chunk))
+        async for raw in response.raw:
+            for chunk in reader.pieces(raw):
+                written = writer.write(chunk)
+                if inspect.isawaitable(written):
+                    await written
+                hashes.update(chunk)
+                progress.add(len(chunk))
+            refused = tr.refusal(reader, url, attempt)
+            if refused is not None:
+                raise refused
         progress.finish()
         return tr.media(response.headers)

@@ -3,10 +3,12 @@ proxy (as ``aiohttp_transport.async_transport`` decides for API calls).
 
 aiohttp's reads cost about half the CPU per byte of httpcore's async stream on a large body.
 Both getters keep the storage rules of ``transfer.client_kwargs``: no credentials,
-``Accept-Encoding: identity``, redirects followed, every socket wait bounded by the timeout.
-aiohttp failures are raised as the httpx exceptions the httpx getter gives (truncation and
-stalls are transport errors, retried; redirect loops and undecodable bodies are not), their
-messages without any URL query (where presigned URLs keep their signature).
+``Accept-Encoding: identity``, redirects followed, every socket wait bounded by the timeout;
+both give the body as sent, which the download decodes itself within ``maxSize``
+(``transfer.body_reader``, as the sync download does). aiohttp failures are raised as the
+httpx exceptions the httpx getter gives (truncation and stalls are transport errors,
+retried; redirect loops are not), their messages without any URL query (where presigned
+URLs keep their signature).
 """
 
 from __future__ import annotations
@@ -30,13 +32,12 @@ _URL = re.compile(r"https?://[^\s'\"<>]+")
 
 
 class Answer:
-    """A storage response: status, headers, the body as sent (``raw``, for error text, read
-    with ``error_encoding``) and decoded (``chunks``)."""
+    """A storage response: status, headers, and the body as sent (``raw``: decoded by the
+    caller, with ``transfer.body_reader`` or ``error_body``, per its ``encoding``)."""
 
-    def __init__(self, status: int, headers: Any, raw: AsyncIterator[bytes],
-                 chunks: AsyncIterator[bytes], error_encoding: str | None) -> None:
-        self.status, self.headers = status, headers
-        self.raw, self.chunks, self.error_encoding = raw, chunks, error_encoding
+    def __init__(self, status: int, headers: Any, raw: AsyncIterator[bytes]) -> None:
+        self.status, self.headers, self.raw = status, headers, raw
+        self.encoding: str | None = headers.get("content-encoding")
 
 
 class Getter:
@@ -49,7 +50,7 @@ class Getter:
             self._httpx = storage.abulk(httpx.AsyncClient(**tr.client_kwargs(timeout)))
         else:
             self._session = aiohttp.ClientSession(
-                auto_decompress=True, trust_env=False, read_bufsize=storage.READ_SIZE,
+                auto_decompress=False, trust_env=False, read_bufsize=storage.READ_SIZE,
                 timeout=aiohttp.ClientTimeout(total=None, connect=timeout,
                                               sock_connect=timeout, sock_read=timeout))
 
@@ -67,8 +68,7 @@ class Getter:
         """The response to ``GET url`` (redirects followed), its body not read yet."""
         if self._httpx is not None:
             async with self._httpx.stream("GET", url) as response:
-                yield Answer(response.status_code, response.headers, response.aiter_raw(),
-                             response.aiter_bytes(), response.headers.get("content-encoding"))
+                yield Answer(response.status_code, response.headers, response.aiter_raw())
             return
         assert self._session is not None
         target = yarl.URL(url, encoded=True)
@@ -77,21 +77,15 @@ class Getter:
                     target, headers=_HEADERS, max_redirects=20,
                     ssl=shared_ssl_context() if target.scheme == "https" else True
             ) as response:
-                body = response.content.iter_any()
-                # aiohttp inflates even an error body: it is read as identity
-                yield Answer(response.status, response.headers, body, body, None)
+                yield Answer(response.status, response.headers, response.content.iter_any())
         except aiohttp.ClientError as exc:
             raise _httpx_error(exc) from None
 
 
 def _httpx_error(exc: aiohttp.ClientError) -> httpx.HTTPError:
     """The httpx exception for an aiohttp failure, its message free of URL queries."""
-    cause = exc.__cause__ if exc.__cause__ is not None else exc.__context__
     if isinstance(exc, aiohttp.TooManyRedirects):
         name = "TooManyRedirects"
-    elif isinstance(exc, aiohttp.ClientPayloadError) and \
-            type(cause).__name__ == "ContentEncodingError":
-        name = "DecodingError"
     elif isinstance(exc, getattr(aiohttp, "ConnectionTimeoutError", ())):  # aiohttp >= 3.10
         name = "ConnectTimeout"
     elif isinstance(exc, aiohttp.ServerTimeoutError):

@@ -24,12 +24,15 @@ import contextlib
 import io
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import storage
 from . import transfer as tr
 from .deadline import Deadline, bounded, sync_client
 from .transfer import verifyHashes
+
+if TYPE_CHECKING:
+    from .response import BodyReader
 
 __all__ = ["download", "downloadArtifact", "downloadArtifactToBuf", "downloadArtifactToFile",
            "downloadToBuf", "downloadToFile", "verifyHashes"]
@@ -69,13 +72,19 @@ class Options:
         tr.check_callable(func, "writerFactory", writerFactory)
         return cls(func, maxRetries, progress, deadline, maxSize, queueService)
 
-    def begin_body(self, url: str, headers: Any, attempt: int) -> None:
-        """Refuse a 2xx body whose announced length is over ``maxSize`` (before reading
-        it); restart the progress for this attempt."""
+    def begin_body(self, url: str, headers: Any, attempt: int) -> BodyReader:
+        """The decoder of a 2xx body (``transfer.body_reader``), once its announced length
+        and encoding are checked (refused before reading it); the progress restarted for
+        this attempt. Both the sync and the async download read the body with it."""
         total = tr.content_length(headers)
         if self.max_size is not None and total is not None and total > self.max_size:
-            raise tr.too_large(url, self.max_size, attempt)
+            raise tr.too_large(url, self.max_size, attempt, total)
+        reader = tr.body_reader(headers.get("content-encoding"), self.max_size)
+        refused = tr.refusal(reader, url, attempt)
+        if refused is not None:
+            raise refused
         self.progress.restart(total)
+        return reader
 
 
 def downloadToBuf(*, maxSize: int | None = None, **kwargs: Any) -> tuple[bytes, str]:
@@ -219,7 +228,8 @@ def _attempt(client: Any, opts: Options, url: str, writer: Any, hashes: tr.Hashe
 
 def _receive(opts: Options, url: str, response: Any, writer: Any, hashes: tr.Hashes,
              attempt: int, limit: Deadline | None) -> str:
-    """The body into ``writer`` and ``hashes`` as the network gives it (no re-chunking)."""
+    """The body, decoded, into ``writer`` and ``hashes`` as the network gives it (no
+    re-chunking; an encoded body in pieces of at most 1 MiB)."""
     if response.status_code >= 300:
         reader = tr.error_body(response.headers.get("content-encoding"))
         for raw in response.iter_raw():
@@ -227,17 +237,18 @@ def _receive(opts: Options, url: str, response: Any, writer: Any, hashes: tr.Has
                 break
         raise tr.StorageStatus("GET", url, response.status_code,
                                tr.error_text(reader))
-    opts.begin_body(url, response.headers, attempt)
+    reader = opts.begin_body(url, response.headers, attempt)
     progress = opts.progress
-    max_size = opts.max_size
     write = writer.write
-    for chunk in response.iter_bytes():
-        if limit is not None and limit.expired():
-            raise tr.Expired(f"the download took more than {opts.deadline:g} s")
-        if max_size is not None and hashes.count + len(chunk) > max_size:
-            raise tr.too_large(url, max_size, attempt)
-        write(chunk)
-        hashes.update(chunk)
-        progress.add(len(chunk))
+    for raw in response.iter_raw():
+        for chunk in reader.pieces(raw):
+            if limit is not None and limit.expired():
+                raise tr.Expired(f"the download took more than {opts.deadline:g} s")
+            write(chunk)
+            hashes.update(chunk)
+            progress.add(len(chunk))
+        refused = tr.refusal(reader, url, attempt)
+        if refused is not None:
+            raise refused
     progress.finish()
     return tr.media(response.headers)

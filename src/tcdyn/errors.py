@@ -161,11 +161,13 @@ class TaskclusterRestFailure(TaskclusterFailure):
 
     def _summary(self) -> str:
         where = ".".join(p for p in (self.service, self.method_name) if p)
-        head = f"{where}: " if where else ""
+        status = f"HTTP {self.status_code}" if self.status_code is not None else ""
+        answer = " ".join(p for p in (status, self.code) if p)  # none: refused locally
+        head = f"{where}: {answer}" if where and answer else where or answer
         req = f" ({self.http_method} {self.url})" if self.http_method and self.url else ""
-        code = f" {self.code}" if self.code else ""
         tries = f", after {self.attempts} attempts" if self.attempts > 1 else ""
-        return f"{head}HTTP {self.status_code}{code}{req}{tries}: {self.message}"
+        lead = f"{head}{req}{tries}".strip()
+        return f"{lead}: {self.message}" if lead else self.message
 
 
 class TaskclusterAuthFailure(TaskclusterRestFailure):

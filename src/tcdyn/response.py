@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -67,9 +67,13 @@ class Received:
 
 
 class BodyReader:
-    """Collects a body fed as raw chunks, inflating gzip or deflate, up to ``limit`` bytes.
+    """Collects a body fed as raw chunks, inflating gzip or deflate (stacked as the
+    ``Content-Encoding`` lists them), up to ``limit`` bytes.
 
-    ``feed`` returns False once reading further is pointless (over the limit, or corrupt).
+    ``feed`` keeps what it decodes and returns False once reading further is pointless
+    (over the limit, or corrupt). ``pieces`` is the same decoding for a body streamed
+    elsewhere (a download): it keeps nothing. Either way a zlib call makes at most 1 MiB, so
+    a compressed bomb costs a few MiB whatever it inflates to.
     """
 
     __slots__ = ("_chunks", "_decoders", "_size", "limit", "too_large", "undecodable")
@@ -90,38 +94,60 @@ class BodyReader:
                 elif coding not in ("identity", ""):
                     self.undecodable = f"unsupported content encoding {coding!r}"
 
+    @property
+    def size(self) -> int:
+        """How many decoded bytes were counted (at most ``limit``)."""
+        return min(self._size, self.limit)
+
     def feed(self, raw: bytes) -> bool:
         if self.undecodable or self.too_large:
             return False
         if not self._decoders:
-            return self._keep(raw)
+            self._chunks.append(self._counted(raw))
+            return not self.too_large
+        self._chunks.extend(self.pieces(raw))
+        return not (self.too_large or self.undecodable)
+
+    def pieces(self, raw: bytes) -> Iterator[bytes]:
+        """``raw`` decoded, in pieces of at most 1 MiB, counted against ``limit``: the piece
+        that passes it is cut there and is the last (``too_large``); a corrupt body ends
+        too (``undecodable``)."""
+        if self.undecodable or self.too_large:
+            return
+        if not self._decoders:
+            piece = self._counted(raw)
+            if piece:
+                yield piece
+            return
         try:
-            return self._keep_inflated(raw, 0)
+            yield from self._inflated(raw, 0)
         except zlib.error as exc:
             self.undecodable = f"corrupt compressed body: {exc}"
-            return False
 
-    def _keep_inflated(self, data: bytes, level: int) -> bool:
+    def _inflated(self, data: bytes, level: int) -> Iterator[bytes]:
         decoder = self._decoders[level]
         last = level == len(self._decoders) - 1
-        while data:
-            room = self.limit - self._size + 1 if last else _STEP
-            out = decoder.decompress(data, max(1, min(room, _STEP)))
+        while not self.too_large:
+            step = max(1, min(self.limit - self._size + 1, _STEP)) if last else _STEP
+            out = decoder.decompress(data, step)
             data = decoder.unconsumed_tail
-            if not out:  # input consumed (output stops early only at max_length)
+            if out:
+                if last:
+                    piece = self._counted(out)
+                    if piece:
+                        yield piece
+                else:
+                    yield from self._inflated(out, level + 1)
+            if not data and len(out) < step:  # input used up, no output held back
                 break
-            if not (self._keep(out) if last else self._keep_inflated(out, level + 1)):
-                return False
-        return True
 
-    def _keep(self, data: bytes) -> bool:
+    def _counted(self, data: bytes) -> bytes:
+        """``data`` counted; cut where it passes the limit (then ``too_large``)."""
         self._size += len(data)
         if self._size > self.limit:
-            self._chunks.append(data[:len(data) - (self._size - self.limit)])
             self.too_large = True
-            return False
-        self._chunks.append(data)
-        return True
+            return data[:len(data) - (self._size - self.limit)]
+        return data
 
     def content(self) -> bytes:
         """What was read; past the limit only its first ``KEPT_WHEN_TOO_LARGE`` bytes (no
@@ -225,7 +251,11 @@ def value(service: str, name: str, method: str, received: Received, attempts: in
 
 
 def received_limit(received: Received) -> str:
-    size = received.limit
+    return size_text(received.limit)
+
+
+def size_text(size: int) -> str:
+    """``size`` bytes as a person reads a limit: ``64 MiB``, ``1000 bytes``."""
     return f"{size / 1048576:g} MiB" if size >= 1048576 else f"{size} bytes"
 
 

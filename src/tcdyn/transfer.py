@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import inspect
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from .errors import (
+    InvalidResponse,
     ObjectHashVerificationError,
     ResponseTooLarge,
     TaskclusterArgumentError,
@@ -29,7 +31,7 @@ from .errors import (
 )
 from .options import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT
 from .request import RetryPolicy
-from .response import BodyReader, clip
+from .response import BodyReader, clip, size_text
 
 log = logging.getLogger("tcdyn.transfer")
 
@@ -139,7 +141,11 @@ def verifyHashes(observed: Mapping[str, str], expected: Mapping[str, str]) -> No
                     f"Validation of object data's {algo} hash failed")
             agreed = agreed or algo in ACCEPTABLE_HASHES
     if not agreed:
-        raise ObjectHashVerificationError("No acceptable hashes found in object metadata")
+        raise _no_acceptable_hashes()
+
+
+def _no_acceptable_hashes() -> ObjectHashVerificationError:
+    return ObjectHashVerificationError("No acceptable hashes found in object metadata")
 
 
 class Reporter:
@@ -331,10 +337,35 @@ def error_text(reader: BodyReader) -> str:
     return clip(reader.content().decode("utf-8", "replace").strip(), 500)
 
 
-def too_large(url: str, limit: int, attempts: int) -> ResponseTooLarge:
-    return ResponseTooLarge(f"the object is larger than {limit} bytes (max_size)",
-                            service="storage", http_method="GET", url=safe_url(url),
-                            attempts=attempts)
+def too_large(url: str, limit: int, attempts: int, size: int | None = None
+              ) -> ResponseTooLarge:
+    """The refusal of a body past ``maxSize``: its size when announced, the cap, the way
+    to raise it."""
+    what = f"is {size} bytes, over" if size is not None else "is larger than"
+    return ResponseTooLarge(
+        f"the object {what} the download cap of {size_text(limit)} (maxSize; downloads "
+        "into memory default to the client's max_response_size): pass maxSize=<bytes> to "
+        "raise it, or download to a file", service="storage", http_method="GET",
+        url=safe_url(url), attempts=attempts)
+
+
+def body_reader(content_encoding: str | None, max_size: int | None) -> BodyReader:
+    """The decoder of a storage body: storage hosts may label a body gzip or deflate
+    although tcdyn asks for identity; it is inflated in bounded steps, stopping past
+    ``max_size`` (None: no limit). Any other encoding is refused."""
+    return BodyReader(content_encoding, max_size if max_size is not None else sys.maxsize)
+
+
+def refusal(reader: BodyReader, url: str, attempts: int) -> Exception | None:
+    """Why the body read so far cannot be the object (not retried): an encoding that
+    cannot be decoded, or a size past ``maxSize``; None while it can."""
+    if reader.undecodable:
+        return InvalidResponse(f"{reader.undecodable} (tcdyn asked for identity)",
+                               status_code=200, service="storage", http_method="GET",
+                               url=safe_url(url), attempts=attempts)
+    if reader.too_large:
+        return too_large(url, reader.limit, attempts)
+    return None
 
 
 class BufReader:
@@ -393,8 +424,11 @@ class Target:
     """Where a download to a file goes, and how to undo it.
 
     A path: a temporary file beside it (``.<name>.<random>.part``), renamed over the path
-    only by ``commit`` (after the hashes were verified), removed by ``discard``. A file
-    object: written from its start; ``discard`` truncates it back to empty.
+    only by ``commit`` (after the hashes were verified), removed by ``discard``. It is made
+    with the mode the path will have: an existing file's permission bits (so content meant
+    to be private is never readable by others, even while written), else what the umask
+    leaves of 0666, as ``open()`` makes a new file. A file object: written from its start;
+    ``discard`` truncates it back to empty.
     """
 
     def __init__(self, func: str, file: Any) -> None:
@@ -421,19 +455,33 @@ class Target:
     def writer(self) -> Any:
         """A fresh, empty writer (called for every attempt)."""
         if self.file is None:
-            import os
-            import tempfile
-
-            assert self.path is not None
-            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
-                                        suffix=".part")
-            from pathlib import Path
-
-            self.tmp = Path(name)
-            self.file = os.fdopen(fd, "wb")
+            self.file = self._create()
         self.file.seek(0)
         self.file.truncate()
         return self.file
+
+    def _create(self) -> Any:
+        import os
+        import secrets
+        import stat
+
+        assert self.path is not None
+        try:
+            mode: int | None = stat.S_IMODE(self.path.stat().st_mode) & 0o777
+        except OSError:
+            mode = None  # a new file: 0666 less the umask
+        while True:
+            tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.part")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                             0o666 if mode is None else mode)
+                break
+            except FileExistsError:
+                continue
+        self.tmp = tmp
+        if mode is not None:
+            os.fchmod(fd, mode)  # the umask does not apply to an existing file's mode
+        return os.fdopen(fd, "wb")
 
     def commit(self) -> None:
         import os
@@ -483,8 +531,11 @@ def get_url_source(answer: Any) -> Source:
         raise TaskclusterRestFailure(f"startDownload: unknown download method {method!r:.100}",
                                      service="object", method_name="startDownload")
     hashes = answer.get("hashes")
-    return Source(check_url("startDownload", answer.get("url")),
-                  hashes if isinstance(hashes, dict) else {}, answer.get("expires"))
+    hashes = hashes if isinstance(hashes, dict) else {}
+    if not any(algo in hashes for algo in ACCEPTABLE_HASHES):
+        raise _no_acceptable_hashes()  # ``verifyHashes`` would refuse it: do not download
+    return Source(check_url("startDownload", answer.get("url")), hashes,
+                  answer.get("expires"))
 
 
 START_DOWNLOAD = {"acceptDownloadMethods": {"getUrl": True}}

@@ -134,8 +134,8 @@ def log_server(deployment_dir: Path) -> Iterator[tuple[LocalDeployment, bytes]]:
     storage.url += "/live.log"
     try:
         with LocalDeployment(deployment_dir) as dep:
-            dep.handle("queue", "getLatestArtifact", lambda req: Reply(
-                {"storageType": "s3", "url": storage.url}, 303, {"Location": storage.url}))
+            dep.handle("queue", "latestArtifact", lambda req: {"storageType": "s3",
+                                                                "url": storage.url})
             yield dep, body
     finally:
         storage.close()
@@ -159,6 +159,23 @@ def test_task_log_is_faithful_when_piped(tmp_path, log_server):
                          capture_output=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout == body
+
+
+def test_artifact_get_of_text_is_escaped_on_a_terminal(tmp_path, deployment_dir):
+    body = f"step 1 ok\n{EVIL.replace(chr(0), '')}\nlast line \u65e5\u672c\n".encode()
+    storage = _Plain(200, body, "text/plain")
+    storage.url += "/notes.txt"
+    try:
+        with LocalDeployment(deployment_dir) as dep:
+            dep.handle("queue", "latestArtifact", lambda req: {"storageType": "s3",
+                                                                "url": storage.url})
+            run = run_on_pty("artifact", "get", "abc", "public/notes.txt", "--references",
+                             "bundled", env=_env(tmp_path, TASKCLUSTER_ROOT_URL=dep.root_url))
+    finally:
+        storage.close()
+    assert run.returncode == 0, run.text
+    assert dangerous_in(run.output) == [], run.output
+    assert "step 1 ok" in run.text and SHOWN in run.text and "last line \u65e5\u672c" in run.text
 
 
 # -- listen ------------------------------------------------------------------------------

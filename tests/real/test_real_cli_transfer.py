@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +198,117 @@ async def test_put_twice_stops_before_sending(queue, claimed_run):
     assert bytes(data) == b"hello\n"
     assert _names(queue, task_id) == ["public/a.txt"]
     queue.reportCompleted(task_id, claimed["runId"])
+
+
+async def test_put_twice_with_a_runs_credentials_exits_3_at_once(queue, claimed_run):
+    """A run's credentials cannot read artifacts (403 on queue.artifact and artifactInfo):
+    the check still finds the name, so the second put is refused, not sent for six 500s."""
+    c = claimed_run
+    put = (*c.put, "private/a.txt", str(c.path), "--expires", "1 hour")
+    done = run(c.worker, *put)
+    assert done.returncode == 0, done.stderr
+    start = time.monotonic()
+    one_line_error(run(c.worker, *put), 3, "already has an artifact 'private/a.txt'",
+                   "cannot be replaced")
+    assert time.monotonic() - start < 20
+    assert _names(queue, c.task_id) == ["private/a.txt"]
+    queue.reportCompleted(c.task_id, c.claimed["runId"])
+
+
+def _half_made(queue: tcdyn.Queue, task_id: str, name: str) -> dict:
+    """What an interrupted put leaves: createArtifact answered, nothing uploaded or
+    finished."""
+    return queue.createArtifact(task_id, 0, name, {
+        "storageType": "object", "expires": tcdyn.fromNowJSON("1 hour"),
+        "contentType": "text/plain"})
+
+
+async def test_put_of_an_unfinished_artifact_is_refused_with_any_credentials(queue, claimed_run):
+    c = claimed_run
+    _half_made(queue, c.task_id, "public/half.txt")
+    assert _names(queue, c.task_id) == ["public/half.txt"]  # listed...
+    got = run(c.env, "artifact", "get", c.task_id, "public/half.txt")
+    one_line_error(got, 3, "ResourceNotFound")  # ...but not there
+    # the v106 queue answers 500 to createArtifact here (a second upload of one object)
+    with pytest.raises(tcdyn.InternalServerError):
+        queue.createArtifact(c.task_id, 0, "public/half.txt", {
+            "storageType": "object", "expires": tcdyn.fromNowJSON("1 hour"),
+            "contentType": "text/plain"}, )
+    for env in (c.env, c.worker):
+        start = time.monotonic()
+        one_line_error(run(env, *c.put, "public/half.txt", str(c.path), "--expires",
+                           "1 hour"), 3,
+                       "already has an unfinished artifact 'public/half.txt'",
+                       "another name")
+        assert time.monotonic() - start < 20
+    fresh = run(c.worker, *c.put, "public/other.txt", str(c.path), "--expires", "1 hour")
+    assert fresh.returncode == 0, fresh.stderr  # the probe leaves a fresh name alone
+    assert _names(queue, c.task_id) == ["public/half.txt", "public/other.txt"]
+    queue.reportCompleted(c.task_id, c.claimed["runId"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_an_interrupted_put_says_the_name_is_used_up(queue, claimed_run, tmp_path, sig):
+    c = claimed_run
+    big = tmp_path / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(1024 ** 3)  # sparse: seconds to hash and send, nothing on disk
+    proc = subprocess.Popen([sys.executable, "-m", "tcdyn", *c.put, "public/big.bin",
+                             str(big), "--expires", "1 hour"], env=c.worker,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while "public/big.bin" not in _names(queue, c.task_id):  # createArtifact answered
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+            time.sleep(0.02)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert out == "" and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("tcdyn: interrupted: artifact 'public/big.bin' of run 0 of task "
+                          f"{c.task_id} was created but not finished"), err
+    one_line_error(run(c.env, "artifact", "get", c.task_id, "public/big.bin"), 3,
+                   "ResourceNotFound")
+    one_line_error(run(c.worker, *c.put, "public/big.bin", str(c.path), "--expires",
+                       "1 hour"), 3, "already has an unfinished artifact 'public/big.bin'")
+    queue.reportCompleted(c.task_id, c.claimed["runId"])
+
+
+async def test_get_refuses_an_object_without_acceptable_hashes(stack, queue, claimed_run,
+                                                               root_url):
+    """An object finished without sha256/sha512 (the object service allows it): the command
+    refuses it as the library does, before downloading, and writes nothing."""
+    c = claimed_run
+    answer = _half_made(queue, c.task_id, "public/nohash.txt")
+    with tcdyn.Object(rootUrl=root_url, credentials=answer["credentials"]) as obj:
+        obj.createUpload(answer["name"], {
+            "projectId": answer["projectId"], "uploadId": answer["uploadId"],
+            "expires": answer["expires"], "proposedUploadMethods": {"dataInline": {
+                "contentType": "text/plain", "objectData": "aGVsbG8K"}}})
+        obj.finishUpload(answer["name"], {"projectId": answer["projectId"],
+                                          "uploadId": answer["uploadId"]})
+    queue.finishArtifact(c.task_id, 0, "public/nohash.txt", {"uploadId": answer["uploadId"]})
+    for output in ("-", str(c.path.parent / "out.txt")):
+        one_line_error(run(c.env, "artifact", "get", c.task_id, "public/nohash.txt", "-o",
+                           output), 1, "No acceptable hashes")
+    assert not (c.path.parent / "out.txt").exists()
+    with pytest.raises(tcdyn.ObjectHashVerificationError):
+        tcdyn.download.downloadArtifactToBuf(taskId=c.task_id, name="public/nohash.txt",
+                                             queueService=queue)
+    queue.reportCompleted(c.task_id, c.claimed["runId"])
+
+
+async def test_get_to_a_directory_is_refused_before_sending(queue, claimed_run, tmp_path):
+    c = claimed_run
+    assert run(c.env, *c.put, "public/a.txt", str(c.path)).returncode == 0
+    one_line_error(run(c.env, "artifact", "get", c.task_id, "public/a.txt", "-o",
+                       str(tmp_path)), 2, "is a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]
+    queue.reportCompleted(c.task_id, c.claimed["runId"])
 
 
 async def _start(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:

@@ -1,25 +1,45 @@
 """``tcdyn artifact get TASKID NAME [-o FILE]`` and ``tcdyn artifact put``.
 
-``get`` asks the queue where the artifact is (``latestArtifact``, or ``artifact`` with
-``--run-id``) and streams it from there with plain httpx, never sending Taskcluster
-credentials to the storage host; ``-o FILE`` is written beside FILE and renamed into place
-once complete (and, for object artifacts, once its hashes match). ``put`` is
-``tcdyn.artifacts.publish``, after checking ``--expires`` and that the run has no artifact of
-that name yet.
+``get`` is the library's ``downloadArtifact``: the storage type the queue answers (``object``
+with its hashes checked, ``s3``, ``reference``; ``error`` exits 3), retries, every socket
+wait bounded, a ceiling on the bytes (``--max-size``, after decompression). ``-o FILE`` is
+``downloadArtifactToFile`` (a temporary file renamed into place once complete and verified;
+a directory refused before anything is sent); stdout (the default, or ``-o -``) is streamed:
+a retry skips the bytes already written once it has checked they are the same, a failure
+says what was written, and binary data is not written to a terminal unless ``--binary``.
+``put`` is ``tcdyn.artifacts.publish`` (which refuses a name the run already has), after
+checking ``--expires``. SIGTERM stops either as Ctrl-C does: temporary files removed, exit
+130; an interrupted ``put`` says that the name is used up.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
 import hashlib
-import os
+import re
+import signal
 import sys
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
 
-from .output import AUTH, HTTP_4XX, HTTP_5XX, CommandError, UsageError, emit
+from .output import (
+    FAILURE,
+    HTTP_4XX,
+    INTERRUPTED,
+    USAGE,
+    CommandError,
+    UsageError,
+    emit,
+    terminal_sink,
+)
+
+#: The command's ceiling on an artifact's bytes (after decompression), unless --max-size.
+DEFAULT_MAX_SIZE = "16GiB"
+_UNITS = {"": 1, "k": 1024, "kib": 1024, "m": 1024 ** 2, "mib": 1024 ** 2, "g": 1024 ** 3,
+          "gib": 1024 ** 3, "t": 1024 ** 4, "tib": 1024 ** 4}
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -28,8 +48,16 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     get = actions.add_parser("get", parents=[common], help="download an artifact")
     get.add_argument("task_id", metavar="TASKID")
     get.add_argument("name", metavar="NAME", help="e.g. public/build/target.tar.gz")
-    get.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    get.add_argument("-o", "--output", metavar="FILE",
+                     help="write here, replacing FILE once complete and verified; '-' or "
+                          "none: stdout")
     get.add_argument("--run-id", type=int, metavar="N", help="this run (default: the latest)")
+    get.add_argument("--max-size", type=parse_size, default=parse_size(DEFAULT_MAX_SIZE),
+                     metavar="SIZE",
+                     help="fail past this many bytes (after decompression): e.g. 500MiB, "
+                          "2GiB, or 'none' (default: 16 GiB)")
+    get.add_argument("--binary", action="store_true",
+                     help="write to a terminal even what is not text (refused by default)")
     get.set_defaults(run=_get)
     put = actions.add_parser("put", parents=[common],
                              help="publish a file as an artifact of a run (object storage)")
@@ -43,6 +71,19 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     put.set_defaults(run=_put)
 
 
+def parse_size(text: str) -> int | None:
+    """``--max-size``: bytes, with a binary unit (``K``/``KiB``, ``M``, ``G``, ``T``), or
+    ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    match = re.fullmatch(r"(\d+)([a-zA-Z]*)", text.strip())
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size: give bytes, e.g. 1000000, "
+                                         "500MiB, 2GiB, or 'none'")
+    return int(match.group(1)) * _UNITS[unit]
+
+
 def _queue_and_settings(args: argparse.Namespace) -> tuple[Any, Any]:
     from .config import settings
 
@@ -50,91 +91,146 @@ def _queue_and_settings(args: argparse.Namespace) -> tuple[Any, Any]:
     return conf, conf.client("Queue")
 
 
-def _get(args: argparse.Namespace) -> int:
-    conf, queue = _queue_and_settings(args)
-    with queue:
-        if args.run_id is None:
-            where = queue.latestArtifact(args.task_id, args.name)
-        else:
-            where = queue.artifact(args.task_id, args.run_id, args.name)
-    kind = where.get("storageType") if isinstance(where, dict) else None
-    hashes: dict[str, str] = {}
-    if kind in ("s3", "reference", "link"):
-        url = where["url"]
-    elif kind == "error":
-        raise CommandError(f"artifact {args.name} of {args.task_id} is an error artifact: "
-                           f"{where.get('reason')}: {where.get('message')}", HTTP_4XX)
-    elif kind == "object":
-        cls = conf.deployment().build("Object")
-        with cls(rootUrl=conf.require_root_url(), credentials=where["credentials"]) as obj:
-            started = obj.startDownload(where["name"],
-                                        {"acceptDownloadMethods": {"getUrl": True}})
-        url, hashes = started["url"], dict(started.get("hashes") or {})
-    else:
-        raise CommandError(f"artifact {args.name}: unknown storageType {kind!r}")
-    if not args.output or args.output == "-":
-        got = stream_url(url, sys.stdout.buffer, hashes)
-        _verify(hashes, got, args.name)
-        return 0
-    target = Path(args.output)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
-                               dir=target.parent if str(target.parent) else ".")
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a supervisor, ``kill``, a CI timeout) stops the command as Ctrl-C does: as
+    ``KeyboardInterrupt``, so temporary files are removed and the exit status is 130."""
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
     try:
-        with os.fdopen(fd, "wb") as f:
-            got = stream_url(url, f, hashes)
-            _verify(hashes, got, args.name)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _get(args: argparse.Namespace) -> int:
+    from ..download import downloadArtifactToFile
+
+    _, queue = _queue_and_settings(args)
+    with _terminate_as_interrupt(), queue:
+        if args.output and args.output != "-":
+            with _said(args.name, args.task_id, args.max_size, lambda: "nothing written"):
+                downloadArtifactToFile(args.output, taskId=args.task_id, name=args.name,
+                                       runId=args.run_id, queueService=queue,
+                                       maxSize=args.max_size)
+            return 0
+        tty = sys.stdout.isatty()
+        sink = terminal_sink(sys.stdout.buffer, tty and not args.binary)
+        stream(queue, args.task_id, args.name, args.run_id, sink,
+               max_size=args.max_size, text_only=tty and not args.binary)
+        sink.flush()
     return 0
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def stream(queue: Any, task_id: str, name: str, run_id: int | None, out: IO[bytes], *,
+           max_size: int | None = parse_size(DEFAULT_MAX_SIZE), text_only: bool = False
+           ) -> None:
+    """Artifact ``name`` of ``task_id`` streamed to ``out`` (stdout) by the library's
+    ``downloadArtifact``; ``text_only`` refuses what is not UTF-8 text (a terminal)."""
+    from ..download import downloadArtifact
+
+    sink = _Stdout(out, name, text_only)
+    with _said(name, task_id, max_size, sink.told):
+        downloadArtifact(taskId=task_id, name=name, runId=run_id, queueService=queue,
+                         writerFactory=sink.writer, maxSize=max_size)
+        sink.finish()
 
 
-def _verify(expected: dict[str, str], got: dict[str, str], name: str) -> None:
-    for algo, value in expected.items():
-        if algo in got and got[algo] != value:
-            raise CommandError(f"artifact {name}: {algo} mismatch (expected {value}, got "
-                               f"{got[algo]}); nothing written")
+@contextlib.contextmanager
+def _said(name: str, task_id: str, limit: int | None, told: Any) -> Iterator[None]:
+    """The library's refusals of an artifact in the command's words, with what was
+    written (``told()``)."""
+    from ..errors import ObjectHashVerificationError, ResponseTooLarge, TaskclusterArtifactError
+    from ..response import size_text
 
-
-def public_url(url: str) -> str:
-    """``url`` without its query (which may carry a signature)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?..." if parts.query else "")
-
-
-def stream_url(url: str, sink: IO[bytes], hashes: dict[str, str] | None = None
-               ) -> dict[str, str]:
-    """GET ``url`` (following redirects, no credentials) into ``sink``; return the sha256 and
-    sha512 of what was written when ``hashes`` asks for them."""
-    import httpx
-
-    digests = {algo: hashlib.new(algo) for algo in (hashes or {}) if algo in
-               ("sha256", "sha512")}
     try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
-            if response.status_code >= 400:
-                status = response.status_code
-                code = AUTH if status in (401, 403) else HTTP_4XX if status < 500 else HTTP_5XX
-                raise CommandError(f"GET {public_url(url)}: HTTP {status}", code)
-            for chunk in response.iter_bytes():
-                sink.write(chunk)
-                for digest in digests.values():
-                    digest.update(chunk)
-            sink.flush()
-    except httpx.HTTPError as exc:
-        raise CommandError(f"GET {public_url(url)}: {type(exc).__name__}: {exc}",
-                           HTTP_5XX) from None
-    return {algo: d.hexdigest() for algo, d in digests.items()}
+        yield
+    except TaskclusterArtifactError as exc:
+        raise CommandError(f"artifact {name} of {task_id} is an error artifact: "
+                           f"{exc.reason}: {exc}", HTTP_4XX) from None
+    except ResponseTooLarge:
+        raise CommandError(f"artifact {name} is larger than the --max-size of "
+                           f"{size_text(limit or 0)}; {told()}", FAILURE) from None
+    except ObjectHashVerificationError as exc:
+        raise CommandError(f"artifact {name}: {exc}; {told()}", FAILURE) from None
+
+
+class _Stdout:
+    """stdout as a download's ``writerFactory`` (``writer``): what is written cannot be
+    taken back, so a retry's writer skips that many bytes, checking (sha256) that they are
+    the same, and writes the rest."""
+
+    def __init__(self, out: IO[bytes], name: str, text_only: bool) -> None:
+        self.out, self.name = out, name
+        self.written = 0
+        self._digest = hashlib.sha256()
+        self._text = codecs.getincrementaldecoder("utf-8")() if text_only else None
+        self._attempt: _Attempt | None = None
+
+    def writer(self) -> _Attempt:
+        self._attempt = _Attempt(self)
+        return self._attempt
+
+    def write(self, chunk: bytes) -> None:
+        if self._text is not None:
+            try:
+                self._text.decode(chunk)
+                if b"\0" in chunk:
+                    raise ValueError("NUL")
+            except ValueError:
+                after = f" (after {self.written} bytes)" if self.written else ""
+                raise CommandError(
+                    f"artifact {self.name} is binary (not UTF-8 text): not written to the "
+                    f"terminal{after}; use -o FILE, a pipe, or --binary", USAGE) from None
+        self.out.write(chunk)
+        self._digest.update(chunk)
+        self.written += len(chunk)
+
+    def digest(self) -> bytes:
+        return self._digest.copy().digest()
+
+    def finish(self) -> None:
+        self.out.flush()
+        if self._attempt is not None and self._attempt.skip:
+            raise self.changed()
+
+    def changed(self) -> CommandError:
+        return CommandError(f"artifact {self.name} changed between attempts: {self.told()}",
+                            FAILURE)
+
+    def told(self) -> str:
+        """What a failure leaves on stdout, in words."""
+        with contextlib.suppress(OSError, ValueError):
+            self.out.flush()
+        if not self.written:
+            return "nothing written"
+        return f"the {self.written} bytes written to stdout are not the artifact (discard them)"
+
+
+class _Attempt:
+    """One attempt's writer to :class:`_Stdout`."""
+
+    def __init__(self, sink: _Stdout) -> None:
+        self.sink = sink
+        self.skip = sink.written
+        self._check = hashlib.sha256()
+
+    def write(self, chunk: bytes) -> None:
+        if self.skip:
+            head, chunk = chunk[:self.skip], chunk[self.skip:]
+            self._check.update(head)
+            self.skip -= len(head)
+            if not self.skip and self._check.digest() != self.sink.digest():
+                raise self.sink.changed()
+            if not chunk:
+                return
+        self.sink.write(chunk)
 
 
 def _put(args: argparse.Namespace) -> int:
@@ -143,6 +239,9 @@ def _put(args: argparse.Namespace) -> int:
     except ImportError:
         raise CommandError("artifact put needs the artifacts helpers (tcdyn.artifacts."
                            "publish), which this tcdyn does not have") from None
+    from ..errors import TaskclusterFailure
+    from .output import classify
+
     if not Path(args.path).is_file():
         raise UsageError(f"artifact put: {args.path}: no such file")
     kwargs: dict[str, Any] = {"contentType": args.content_type}
@@ -154,11 +253,21 @@ def _put(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"artifact put: --expires {args.expires!r}: {exc}") from None
     _, queue = _queue_and_settings(args)
-    with queue:
+    with _terminate_as_interrupt(), queue:
         if "expires" not in kwargs:
             kwargs["expires"] = _task_expiry(queue, args.task_id)
-        _refuse_existing(queue, args.task_id, args.run_id, args.name)
-        emit(publish(queue, args.task_id, args.run_id, args.name, args.path, **kwargs))
+        try:
+            emit(publish(queue, args.task_id, args.run_id, args.name, args.path, **kwargs))
+        except KeyboardInterrupt as exc:
+            if not getattr(exc, "__notes__", None):
+                raise
+            print(f"tcdyn: interrupted: {'; '.join(exc.__notes__)}", file=sys.stderr)
+            return INTERRUPTED
+        except TaskclusterFailure as exc:
+            if not getattr(exc, "__notes__", None):
+                raise
+            raise CommandError(f"{exc}; {'; '.join(exc.__notes__)}", classify(exc)[0]
+                               ) from None
     return 0
 
 
@@ -173,16 +282,3 @@ def _task_expiry(queue: Any, task_id: str) -> Any:
         raise UsageError(f"artifact put: these credentials cannot read the expiry of task "
                          f"{task_id} (queue:get-task:{task_id}); give --expires, e.g. "
                          "--expires '1 day'") from None
-
-
-def _refuse_existing(queue: Any, task_id: str, run_id: int, name: str) -> None:
-    """Stop before anything is sent when the run already has artifact ``name``: the real
-    queue cannot replace an object artifact and answers 500 (after every retry)."""
-    from ..errors import InsufficientScopes, ResourceNotFound
-
-    try:
-        queue.artifact(task_id, run_id, name)
-    except (ResourceNotFound, InsufficientScopes):
-        return  # absent, or not ours to read (then the queue decides)
-    raise CommandError(f"artifact put: run {run_id} of task {task_id} already has an artifact "
-                       f"{name!r}; a published artifact cannot be replaced", HTTP_4XX)

@@ -53,16 +53,12 @@ def _definition(args: argparse.Namespace) -> int:
 def _log(args: argparse.Namespace) -> int:
     import sys
 
-    from .artifact import stream_url
+    from .artifact import stream
     from .output import terminal_sink
 
-    with queue(args) as q:
-        answer = q.getLatestArtifact(args.task_id, args.name)
-    url = answer.get("url") if isinstance(answer, dict) else None
-    if not url:
-        raise CommandError(f"{args.task_id} {args.name}: the queue gave no URL ({answer!r:.200})")
     sink = terminal_sink(sys.stdout.buffer, sys.stdout.isatty())
-    stream_url(url, sink)
+    with queue(args) as q:
+        stream(q, args.task_id, args.name, None, sink)
     sink.flush()
     return 0
 
