@@ -34,8 +34,8 @@ from .transport import (
     DEFAULT_TIMEOUT,
     OWN_AUTH,
     AsyncTransport,
+    PerLoop,
     adrive,
-    close_at_shutdown,
     shared_ssl_context,
 )
 
@@ -79,8 +79,9 @@ class _Target:
 
 
 class AiohttpTransport:
-    """Sends calls with an ``aiohttp.ClientSession`` of its own, one per event loop (closed
-    when that loop shuts down, like ``AsyncTransport``'s client)."""
+    """Sends calls with an ``aiohttp.ClientSession`` of its own, one per event loop
+    (``transport.PerLoop``: closed when that loop shuts down, like ``AsyncTransport``'s
+    client; a loop never closes another's)."""
 
     def __init__(self, auth: HawkAuth | None, policy: RetryPolicy, *,
                  timeout: float | None = DEFAULT_TIMEOUT,
@@ -91,9 +92,8 @@ class AiohttpTransport:
         self.policy = policy
         self.timeout = timeout
         self.max_response_size = max_response_size
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closer: Any = None
+        self._sessions: PerLoop[aiohttp.ClientSession] = PerLoop(_new_session,
+                                                                 lambda s: s.close())
         self._closed = False
 
     @property
@@ -101,16 +101,7 @@ class AiohttpTransport:
         if self._closed:
             raise ClientClosedError("this tcdyn client was closed: create a new one (a closed "
                                     "client never reopens its connections)")
-        loop = asyncio.get_running_loop()
-        if self._session is None or self._loop is not loop:
-            # httpx's defaults: 100 connections, idle ones dropped after 5 s
-            connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=5.0)
-            self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=False, timeout=_NO_TIMEOUT,
-                trust_env=False)
-            self._loop = loop
-            self._closer = close_at_shutdown(self._session.close)
-        return self._session
+        return self._sessions.get()
 
     def _signer(self, auth: Any) -> tuple[Any, Any]:
         """The credentials source and allowed origins to sign with (``OWN_AUTH``: this
@@ -191,9 +182,14 @@ class AiohttpTransport:
 
     async def aclose(self) -> None:
         self._closed = True
-        closer, self._closer, self._session = self._closer, None, None
-        if closer is not None and self._loop is asyncio.get_running_loop():
-            await closer.aclose()  # closes the session
+        await self._sessions.aclose()
+
+
+def _new_session() -> aiohttp.ClientSession:
+    # httpx's defaults: 100 connections, idle ones dropped after 5 s
+    connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=5.0)
+    return aiohttp.ClientSession(connector=connector, auto_decompress=False,
+                                 timeout=_NO_TIMEOUT, trust_env=False)
 
 
 def _httpx_name(exc: aiohttp.ClientError) -> str:
