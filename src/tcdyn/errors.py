@@ -204,6 +204,12 @@ class PaginationLoopError(InvalidResponse):
         super().__init__(message, status_code=200, **details)
 
 
+class ProxyConfigurationError(TaskclusterFailure, ValueError):
+    """A proxy variable (``HTTPS_PROXY``, ``ALL_PROXY``, ...) that applies to a request
+    names a proxy tcdyn cannot use (``socks5://``, not a URL); nothing was sent. The message
+    names the variable, never its credentials."""
+
+
 class ClientClosedError(TaskclusterFailure, RuntimeError):
     """A client was used after ``close()`` / ``aclose()``."""
 

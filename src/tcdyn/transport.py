@@ -1,4 +1,4 @@
-"""The only code that does HTTP I/O: it sends ``Call``s with httpx, sync or async.
+"""The httpx transports: they send ``Call``s with an ``httpx.Client`` or ``AsyncClient``.
 
 Both transports drive the same ``request.retry_flow`` generator, so retries, backoff, error
 mapping and redirects behave identically; they differ only in how they send, read and sleep.
@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
-from .deadline import Deadline, bounded, sync_client
+from .deadline import Deadline, async_client, bounded, sync_client
 from .deadline import shared_ssl_context as shared_ssl_context  # re-exported (aiohttp_transport)
 from .errors import ClientClosedError
 from .options import DEFAULT_MAX_RESPONSE_SIZE
 from .options import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT  # re-exported for the transports
+from .proxies import ProxyRule
 from .request import Call, RetryPolicy, Send, Sleep, retry_flow
 from .response import ACCEPT_ENCODING, BodyReader, Received
 
@@ -126,6 +127,8 @@ class _Transport:
         self._client = client
         self._owns_client = client is None
         self._closed = False
+        #: The proxies of the environment when the client was made (a user's client has its own).
+        self.proxies = ProxyRule.from_environment() if client is None else None
 
     def _deadline(self) -> Deadline | None:
         return Deadline(self.timeout) if self.timeout is not None else None
@@ -163,7 +166,8 @@ class SyncTransport(_Transport):
         if self._closed:
             raise self._closed_error()
         if self._client is None:
-            self._client = sync_client(follow_redirects=False, headers=_HEADERS)
+            self._client = sync_client(follow_redirects=False, headers=_HEADERS,
+                                       proxies=self.proxies)
         return self._client
 
     def _attempt(self, client: httpx.Client, request: httpx.Request,
@@ -231,8 +235,8 @@ class AsyncTransport(_Transport):
         super().__init__(auth, policy, client=client, timeout=timeout,
                          max_response_size=max_response_size)
         self._clients: PerLoop[httpx.AsyncClient] = PerLoop(
-            lambda: httpx.AsyncClient(follow_redirects=False, headers=_HEADERS,
-                                      verify=shared_ssl_context()),
+            lambda: async_client(follow_redirects=False, headers=_HEADERS,
+                                 proxies=self.proxies),
             lambda client: client.aclose())
 
     @property

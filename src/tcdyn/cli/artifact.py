@@ -1,7 +1,7 @@
 """``tcdyn artifact get TASKID NAME [-o FILE]`` and ``tcdyn artifact put``.
 
 ``get`` asks the queue where the artifact is (``latestArtifact``, or ``artifact`` with
-``--run-id``) and streams it from there with plain httpx, never sending Taskcluster
+``--run-id``) and streams it from there with the library's httpx client, never sending Taskcluster
 credentials to the storage host; ``-o FILE`` is written beside FILE and renamed into place
 once complete (and, for object artifacts, once its hashes match). ``put`` is
 ``tcdyn.artifacts.publish``, after checking ``--expires`` and that the run has no artifact of
@@ -118,10 +118,13 @@ def stream_url(url: str, sink: IO[bytes], hashes: dict[str, str] | None = None
     sha512 of what was written when ``hashes`` asks for them."""
     import httpx
 
+    from ..deadline import sync_client  # the library's client: its proxy rule, its TLS
+
     digests = {algo: hashlib.new(algo) for algo in (hashes or {}) if algo in
                ("sha256", "sha512")}
     try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
+        with sync_client(follow_redirects=True, timeout=60) as client, \
+                client.stream("GET", url) as response:
             if response.status_code >= 400:
                 status = response.status_code
                 code = AUTH if status in (401, 403) else HTTP_4XX if status < 500 else HTTP_5XX
