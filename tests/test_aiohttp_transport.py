@@ -75,7 +75,7 @@ def test_async_clients_tcdyn_creates_send_with_aiohttp(server, tc):
     assert "aiohttp" in server.requests[-1].headers["user-agent"]
 
 
-def test_a_user_client_auth_or_proxy_keeps_httpx(server, tc, monkeypatch):
+def test_a_user_client_or_auth_keeps_httpx_and_a_proxy_keeps_aiohttp(server, tc, monkeypatch):
     class Token(httpx.Auth):
         def auth_flow(self, request):
             yield request
@@ -90,8 +90,9 @@ def test_a_user_client_auth_or_proxy_keeps_httpx(server, tc, monkeypatch):
         return result
 
     assert asyncio.run(kinds()) == ["AsyncTransport", "AsyncTransport"]
+    # aiohttp sends through the proxy tcdyn.proxies picks (tests/test_proxies.py)
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-    assert _transport(tc.aio.Queue(**kw(server))) == "AsyncTransport"
+    assert _transport(tc.aio.Queue(**kw(server))) == "AiohttpTransport"
 
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])

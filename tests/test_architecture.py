@@ -28,8 +28,7 @@ SRC = ROOT / "src" / "tcdyn"
 DOC = ROOT / "docs" / "ARCHITECTURE.md"
 MAX_LINES = 400
 
-FOUNDATION = {"errors", "redact", "patterns", "outline", "deadline", "legacy", "_types",
-              "terminal"}
+FOUNDATION = {"errors", "redact", "patterns", "outline", "legacy", "_types", "terminal"}
 #: Client-side code: it runs per call and must not reach the Deployment (which builds it).
 CLIENT_SIDE = ("base", "client", "context", "options", "meta", "request", "response",
                "transport", "aiohttp_transport", "httpcore_transport", "hawk", "exchanges")
@@ -46,6 +45,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     # foundations: the standard library (and their own third-party library) only
     **{name: (set(), set()) for name in FOUNDATION},
     "utils": (set(), {"environment", "scopes"}),
+    "proxies": ({"errors"}, set()),
+    "deadline": ({"proxies"}, set()),
     "environment": ({"errors"}, set()),
     "schema_names": ({"legacy"}, set()),
     "service_scopes": (set(), set()),
@@ -70,10 +71,11 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "context": (set(), set()),
     "base": ({"credentials", "errors", "legacy", "meta", "options", "request"},
              {"environment", "hawk", "scopes"}),
-    "transport": ({"deadline", "errors", "options", "request", "response"}, set()),
-    "aiohttp_transport": ({"credentials", "errors", "hawk", "request", "response", "transport"},
-                          set()),
-    "httpcore_transport": ({"deadline", "hawk", "request", "response", "transport"}, set()),
+    "transport": ({"deadline", "errors", "options", "proxies", "request", "response"}, set()),
+    "aiohttp_transport": ({"credentials", "errors", "hawk", "proxies", "request", "response",
+                           "transport"}, set()),
+    "httpcore_transport": ({"deadline", "hawk", "proxies", "request", "response",
+                            "transport"}, set()),
     "client": ({"base", "errors", "legacy", "options", "request"},
                {"aiohttp_transport", "httpcore_transport"}),
     "exchanges": ({"errors", "meta"}, {"options", "schema_names"}),
@@ -88,8 +90,9 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "upload": ({"deadline", "errors", "storage", "transfer"}, set()),
     "download": ({"deadline", "storage", "transfer"}, set()),
     "artifacts": ({"errors", "transfer"}, {"upload"}),
-    "aio_upload": ({"storage", "transfer", "transport", "upload"}, {"errors"}),
-    "aio_storage": ({"aiohttp_transport", "storage", "transfer", "transport"}, set()),
+    "aio_upload": ({"deadline", "storage", "transfer", "transport", "upload"}, {"errors"}),
+    "aio_storage": ({"aiohttp_transport", "deadline", "proxies", "storage", "transfer",
+                     "transport"}, set()),
     "aio_download": ({"aio_storage", "download", "transfer", "transport"}, set()),
     "aio_artifacts": ({"artifacts", "errors", "transfer"}, {"aio_upload"}),
     "pulse.*": ({"errors", "exchanges", "pulse.*"}, set()),

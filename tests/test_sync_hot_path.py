@@ -152,10 +152,13 @@ def test_fallback_to_httpx_when_httpcore_is_not_the_supported_version(server, mo
         assert q.task("AAAAAAAAAAAAAAAAAAAAAA")["clientId"] == "tester"
 
 
-def test_fallback_to_httpx_under_an_environment_proxy(server, monkeypatch):
+def test_an_environment_proxy_keeps_the_pool(server, monkeypatch):
+    """The pool sends through the proxy tcdyn.proxies picks (tests/test_proxies.py); an
+    https proxy is not one for this http:// rootUrl."""
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     with tcdyn.Queue(rootUrl=server.root_url) as q:
-        assert type(q._transport) is SyncTransport
+        assert type(q._transport) is httpcore_transport.PoolTransport
+        assert q.task("AAAAAAAAAAAAAAAAAAAAAA")["params"] == {"taskId": "AAAAAAAAAAAAAAAAAAAAAA"}
 
 
 def test_sync_client_without_httpx_private_pool_uses_the_public_api(capture, monkeypatch):

@@ -1,5 +1,6 @@
-"""The storage GET of ``tcdyn.aio.download``: aiohttp, or httpx when the environment names a
-proxy (as ``aiohttp_transport.async_transport`` decides for API calls).
+"""The storage GET of ``tcdyn.aio.download``: aiohttp, or httpx (``deadline.async_client``)
+when ``proxies.ProxyRule`` could send a request through a proxy: httpx applies the rule to
+every redirect hop, where aiohttp would keep the first hop's proxy.
 
 aiohttp's reads cost about half the CPU per byte of httpcore's async stream on a large body.
 Both getters keep the storage rules of ``transfer.client_kwargs``: no credentials,
@@ -24,7 +25,9 @@ import yarl
 
 from . import storage
 from . import transfer as tr
-from .aiohttp_transport import _env_proxies, _httpx_name
+from .aiohttp_transport import _httpx_name
+from .deadline import async_client
+from .proxies import ProxyRule
 from .transport import shared_ssl_context
 
 _HEADERS = {"Accept-Encoding": "identity"}
@@ -46,8 +49,10 @@ class Getter:
     def __init__(self, timeout: float | None) -> None:
         self._httpx: httpx.AsyncClient | None = None
         self._session: aiohttp.ClientSession | None = None
-        if _env_proxies():
-            self._httpx = storage.abulk(httpx.AsyncClient(**tr.client_kwargs(timeout)))
+        proxies = ProxyRule.from_environment()
+        if proxies.configured:
+            self._httpx = storage.abulk(async_client(proxies=proxies,
+                                                     **tr.client_kwargs(timeout)))
         else:
             self._session = aiohttp.ClientSession(
                 auto_decompress=False, trust_env=False, read_bufsize=storage.READ_SIZE,

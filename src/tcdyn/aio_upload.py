@@ -16,6 +16,7 @@ import httpx
 
 from . import storage
 from . import transfer as tr
+from .deadline import async_client
 from .transfer import DATA_INLINE_MAX_SIZE, aw
 from .transport import _within
 from .upload import _Plan
@@ -80,7 +81,7 @@ async def _chunks(plan: _Plan, reader: Any, hashes: tr.Hashes) -> AsyncIterator[
 
 async def _put(plan: _Plan, put: tuple[str, dict[str, str], Any]) -> tr.Hashes:
     url, headers, expires = put
-    async with storage.abulk(httpx.AsyncClient(**tr.client_kwargs(plan.timeout))) as client:
+    async with storage.abulk(async_client(**tr.client_kwargs(plan.timeout))) as client:
         attempt = 0
         while True:
             attempt += 1

@@ -11,8 +11,9 @@ the client's origins), and failures raised as the httpx exceptions the httpx tra
 their ``.request`` carrying a redacted Authorization.
 
 ``async_transport`` picks the transport: this one, unless the user passed an
-``httpx.AsyncClient`` or an ``auth=`` of their own, or the environment names a proxy (httpx
-honours ``*_PROXY``; aiohttp would need ``trust_env``, which also reads ``~/.netrc``).
+``httpx.AsyncClient`` or an ``auth=`` of their own. A call goes through the proxy
+``proxies.ProxyRule`` picks for its URL (aiohttp's ``proxy=``; its own ``trust_env`` stays
+off: it reads the environment by other rules, and ``~/.netrc``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 from typing import TYPE_CHECKING, Any
-from urllib.request import getproxies_environment
 
 import aiohttp
 import yarl
@@ -28,14 +28,15 @@ import yarl
 from .credentials import Credentials
 from .errors import ClientClosedError
 from .hawk import HawkAuth, authorization_header
+from .proxies import Proxy, ProxyRule
 from .request import Call, RetryPolicy, retry_flow
 from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
 from .transport import (
     DEFAULT_TIMEOUT,
     OWN_AUTH,
     AsyncTransport,
+    PerLoop,
     adrive,
-    close_at_shutdown,
     shared_ssl_context,
 )
 
@@ -53,17 +54,12 @@ def async_transport(auth: httpx.Auth | None, policy: RetryPolicy, *, client: Any
                     timeout: float | None = DEFAULT_TIMEOUT,
                     max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> Any:
     """The transport of an async client: aiohttp for the clients tcdyn creates, else httpx
-    (a user's ``httpx.AsyncClient`` or ``httpx.Auth``, or a proxy from the environment)."""
-    if client is None and (auth is None or type(auth) is HawkAuth) and not _env_proxies():
+    (a user's ``httpx.AsyncClient`` or ``httpx.Auth``)."""
+    if client is None and (auth is None or type(auth) is HawkAuth):
         return AiohttpTransport(auth, policy, timeout=timeout,
                                 max_response_size=max_response_size)
     return AsyncTransport(auth, policy, client=client, timeout=timeout,
                           max_response_size=max_response_size)
-
-
-def _env_proxies() -> bool:
-    proxies = getproxies_environment()
-    return any(proxies.get(k) for k in ("http", "https", "all"))
 
 
 class _Target:
@@ -79,8 +75,9 @@ class _Target:
 
 
 class AiohttpTransport:
-    """Sends calls with an ``aiohttp.ClientSession`` of its own, one per event loop (closed
-    when that loop shuts down, like ``AsyncTransport``'s client)."""
+    """Sends calls with an ``aiohttp.ClientSession`` of its own, one per event loop
+    (``transport.PerLoop``: closed when that loop shuts down, like ``AsyncTransport``'s
+    client; a loop never closes another's)."""
 
     def __init__(self, auth: HawkAuth | None, policy: RetryPolicy, *,
                  timeout: float | None = DEFAULT_TIMEOUT,
@@ -91,26 +88,18 @@ class AiohttpTransport:
         self.policy = policy
         self.timeout = timeout
         self.max_response_size = max_response_size
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closer: Any = None
+        self._sessions: PerLoop[aiohttp.ClientSession] = PerLoop(_new_session,
+                                                                 lambda s: s.close())
         self._closed = False
+        #: The proxies of the environment when the client was made.
+        self.proxies = ProxyRule.from_environment()
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ClientClosedError("this tcdyn client was closed: create a new one (a closed "
                                     "client never reopens its connections)")
-        loop = asyncio.get_running_loop()
-        if self._session is None or self._loop is not loop:
-            # httpx's defaults: 100 connections, idle ones dropped after 5 s
-            connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=5.0)
-            self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=False, timeout=_NO_TIMEOUT,
-                trust_env=False)
-            self._loop = loop
-            self._closer = close_at_shutdown(self._session.close)
-        return self._session
+        return self._sessions.get()
 
     def _signer(self, auth: Any) -> tuple[Any, Any]:
         """The credentials source and allowed origins to sign with (``OWN_AUTH``: this
@@ -139,10 +128,11 @@ class AiohttpTransport:
         return headers
 
     async def _exchange(self, session: aiohttp.ClientSession, call: Call, url: yarl.URL,
-                        headers: dict[str, str]) -> Received:
+                        headers: dict[str, str], proxy: Proxy | None) -> Received:
         response = await session.request(
-            call.http_method, url, data=call.body, headers=headers, allow_redirects=False,
-            ssl=shared_ssl_context() if url.scheme == "https" else True)
+            call.http_method, url, data=call.body, allow_redirects=False,
+            ssl=shared_ssl_context() if url.scheme == "https" else True,
+            **_through(proxy, url, headers))
         try:
             reader = BodyReader(response.headers.get("Content-Encoding"),
                                 self.max_response_size)
@@ -157,16 +147,16 @@ class AiohttpTransport:
             response.release()  # a body not read to its end closes the connection
 
     async def _attempt(self, session: aiohttp.ClientSession, call: Call, url: yarl.URL,
-                       signer: tuple[Any, Any]) -> Any:
+                       signer: tuple[Any, Any], proxy: Proxy | None) -> Any:
         """One try: a ``Received``, or the httpx exception the httpx transport would give."""
         headers = await self._headers(call.http_method, url, call.body, signer)
         try:
             if self.timeout is None:
-                return await self._exchange(session, call, url, headers)
+                return await self._exchange(session, call, url, headers, proxy)
             window = asyncio.timeout(self.timeout)
             try:
                 async with window:
-                    return await self._exchange(session, call, url, headers)
+                    return await self._exchange(session, call, url, headers, proxy)
             except TimeoutError:
                 if not window.expired():
                     raise
@@ -186,14 +176,37 @@ class AiohttpTransport:
             url = yarl.URL(str(httpx.URL(call.url, params=call.query)), encoded=True)
         else:
             url = yarl.URL(call.url, encoded=True)
+        proxy = self.proxies.proxy_for(url.scheme, url.host or "", url.port) \
+            if self.proxies.configured else None
         return await adrive(retry_flow(call, self.policy),
-                            lambda: self._attempt(session, call, url, signer))
+                            lambda: self._attempt(session, call, url, signer, proxy))
 
     async def aclose(self) -> None:
         self._closed = True
-        closer, self._closer, self._session = self._closer, None, None
-        if closer is not None and self._loop is asyncio.get_running_loop():
-            await closer.aclose()  # closes the session
+        await self._sessions.aclose()
+
+
+def _through(proxy: Proxy | None, url: yarl.URL, headers: dict[str, str]) -> dict[str, Any]:
+    """aiohttp's keywords for sending to ``url`` through ``proxy``. Its credentials go as
+    ``Proxy-Authorization`` only: on the CONNECT of an https:// URL, or on an http:// request
+    itself, which goes to the proxy (aiohttp drops ``proxy_headers`` there, and its
+    ``proxy_auth`` is deprecated)."""
+    if proxy is None:
+        return {"headers": headers}
+    authorization = proxy.authorization
+    if authorization is None:
+        return {"headers": headers, "proxy": proxy.url}
+    if url.scheme == "https":
+        return {"headers": headers, "proxy": proxy.url,
+                "proxy_headers": {"Proxy-Authorization": authorization}}
+    return {"headers": {**headers, "Proxy-Authorization": authorization}, "proxy": proxy.url}
+
+
+def _new_session() -> aiohttp.ClientSession:
+    # httpx's defaults: 100 connections, idle ones dropped after 5 s
+    connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=5.0)
+    return aiohttp.ClientSession(connector=connector, auto_decompress=False,
+                                 timeout=_NO_TIMEOUT, trust_env=False)
 
 
 def _httpx_name(exc: aiohttp.ClientError) -> str:

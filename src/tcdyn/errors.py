@@ -198,6 +198,25 @@ class InvalidResponse(TaskclusterRestFailure):
     encoding that cannot be decoded."""
 
 
+class PaginationLoopError(InvalidResponse):
+    """A paginated listing that would never end: the server answered page ``page`` with a
+    ``continuationToken`` it had already given on page ``first_page`` of the same walk (0:
+    the token the caller passed). The token itself is never shown (the server's opaque
+    state, of any length, untrusted text); ``url`` carries no query."""
+
+    def __init__(self, message: str, *, page: int, first_page: int,
+                 **details: Any) -> None:
+        self.page = page
+        self.first_page = first_page
+        super().__init__(message, status_code=200, **details)
+
+
+class ProxyConfigurationError(TaskclusterFailure, ValueError):
+    """A proxy variable (``HTTPS_PROXY``, ``ALL_PROXY``, ...) that applies to a request
+    names a proxy tcdyn cannot use (``socks5://``, not a URL); nothing was sent. The message
+    names the variable, never its credentials."""
+
+
 class ClientClosedError(TaskclusterFailure, RuntimeError):
     """A client was used after ``close()`` / ``aclose()``."""
 

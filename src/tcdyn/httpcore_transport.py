@@ -16,8 +16,10 @@ send it) is used as it is; anything else goes through ``httpx.URL``. TLS uses th
 SSL context (``deadline.shared_ssl_context``), made on the first handshake.
 
 ``sync_transport`` picks it unless the user passed an ``httpx.Client`` or an ``auth=`` of
-their own, the environment names a proxy (httpx honours ``*_PROXY``), or httpcore is not the
-1.x this was written against; those use ``transport.SyncTransport``.
+their own, or httpcore is not the 1.x this was written against; those use
+``transport.SyncTransport``. A call whose URL ``proxies.ProxyRule`` sends through a proxy
+goes through an ``httpcore.HTTPProxy`` pool for that proxy (absolute-form for http://,
+CONNECT for https://), made on first use.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from typing import Any
 import httpcore
 import httpx
 
-from .deadline import LAZY_TLS, Deadline, backend, bounded, env_proxies
+from .deadline import LAZY_TLS, Deadline, backend, bounded
 from .hawk import HawkAuth, sign
+from .proxies import Proxy
 from .request import Call, RetryPolicy, retry_flow
 from .response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
 from .transport import DEFAULT_TIMEOUT, OWN_AUTH, SyncTransport, drive
@@ -42,6 +45,7 @@ _NO_TIMEOUT = {"connect": None, "read": None, "write": None, "pool": None}
 _AS_IS = re.compile(r"(?:[A-Za-z0-9\-_~!$&'()*+,;=:@/]|\.(?!\.?(?:/|$))|%[0-9A-Fa-f]{2})*")
 _REDACTED = b"<redacted>"
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+_Pool = httpcore.ConnectionPool | httpcore.HTTPProxy
 _HTTPCORE_ERRORS = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError,
                     httpcore.ProxyError, httpcore.UnsupportedProtocol)
 
@@ -50,9 +54,8 @@ def sync_transport(auth: httpx.Auth | None, policy: RetryPolicy, *, client: Any 
                    timeout: float | None = DEFAULT_TIMEOUT,
                    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> SyncTransport:
     """The transport of a sync client: httpcore's pool for the clients tcdyn creates, else
-    an ``httpx.Client`` (the user's, or for a user's ``httpx.Auth`` or a proxy)."""
-    if client is None and (auth is None or type(auth) is HawkAuth) and SUPPORTED \
-            and not env_proxies():
+    an ``httpx.Client`` (the user's, or for a user's ``httpx.Auth``)."""
+    if client is None and (auth is None or type(auth) is HawkAuth) and SUPPORTED:
         return PoolTransport(auth, policy, timeout=timeout,
                              max_response_size=max_response_size)
     return SyncTransport(auth, policy, client=client, timeout=timeout,
@@ -97,6 +100,7 @@ class PoolTransport(SyncTransport):
                  max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
         super().__init__(auth, policy, timeout=timeout, max_response_size=max_response_size)
         self._pool: httpcore.ConnectionPool | None = None
+        self._proxy_pools: dict[Proxy, httpcore.HTTPProxy] = {}
         self._origins: dict[str, _Origin] = {}
 
     @property
@@ -108,6 +112,23 @@ class PoolTransport(SyncTransport):
                 ssl_context=LAZY_TLS, max_connections=100, max_keepalive_connections=20,
                 keepalive_expiry=5.0, network_backend=backend())
         return self._pool
+
+    def _pool_for(self, origin: _Origin) -> _Pool:
+        """The pool to send through: the direct one, or one for the proxy of the origin."""
+        pool = self.pool
+        rule = self.proxies
+        proxy = rule.proxy_for(origin.scheme, origin.host, origin.port) \
+            if rule is not None and rule.configured else None
+        if proxy is None:
+            return pool
+        proxied = self._proxy_pools.get(proxy)
+        if proxied is None:
+            proxied = self._proxy_pools.setdefault(proxy, httpcore.HTTPProxy(
+                proxy_url=proxy.url, proxy_auth=proxy.auth, ssl_context=LAZY_TLS,
+                proxy_ssl_context=LAZY_TLS if proxy.scheme == "https" else None,
+                max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0,
+                network_backend=backend()))
+        return proxied
 
     def _where(self, call: Call) -> tuple[_Origin, str, str]:
         """The origin, the target (path and query) and the URL httpx would send."""
@@ -149,8 +170,8 @@ class PoolTransport(SyncTransport):
             auth = self.auth
         elif auth is not None and type(auth) is not HawkAuth:
             return super().send(call, auth)
-        pool = self.pool
         origin, target, url = self._where(call)
+        pool = self._pool_for(origin)
         deadline = self._deadline()
 
         def attempt() -> Any:  # signed again for each try: a fresh Hawk timestamp and nonce
@@ -159,8 +180,8 @@ class PoolTransport(SyncTransport):
 
         return drive(retry_flow(call, self.policy), attempt)
 
-    def _try(self, pool: httpcore.ConnectionPool, call: Call, origin: _Origin, target: str,
-             url: str, headers: list[tuple[bytes, bytes]], deadline: Deadline | None) -> Any:
+    def _try(self, pool: _Pool, call: Call, origin: _Origin, target: str, url: str,
+             headers: list[tuple[bytes, bytes]], deadline: Deadline | None) -> Any:
         """One attempt: a ``Received``, or the httpx exception httpx would give."""
         request = httpcore.Request(
             call.http_method.encode("ascii"),
@@ -179,8 +200,8 @@ class PoolTransport(SyncTransport):
         except _Expired as exc:
             return httpx.ReadTimeout(str(exc), request=_request(call, url, headers))
 
-    def _pool_exchange(self, pool: httpcore.ConnectionPool, request: httpcore.Request,
-                       url: str, deadline: Deadline | None) -> Received:
+    def _pool_exchange(self, pool: _Pool, request: httpcore.Request, url: str,
+                       deadline: Deadline | None) -> Received:
         response = pool.handle_request(request)
         try:
             headers = httpx.Headers(response.headers)
@@ -199,8 +220,10 @@ class PoolTransport(SyncTransport):
     def close(self) -> None:
         super().close()
         pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close()
+        proxied, self._proxy_pools = list(self._proxy_pools.values()), {}
+        for each in [pool, *proxied]:
+            if each is not None:
+                each.close()
 
 
 class _Expired(Exception):

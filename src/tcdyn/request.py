@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from .errors import (
     BY_CODE,
+    PaginationLoopError,
     TaskclusterAuthFailure,
     TaskclusterConnectionError,
     TaskclusterRestFailure,
@@ -375,14 +376,23 @@ def page_items(entry: EntryModel, page: Any, key: str | None = None) -> list[Any
     return only
 
 
+def _digest(token: str) -> bytes:
+    """A fixed-size stand-in for a token: a walk remembers every token it was given."""
+    import hashlib  # imported by the first paginated walk
+
+    return hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 class Pager:
     """The decisions of one listing, shared by the sync and async clients: which call
     fetches the next page (``after(call, page)``, until None), and which items of a page to
     hand out (``take(page)``, until ``done``). The clients only send and wait.
 
-    A non-paginated entry is one page; ``max_pages`` / ``max_items`` stop early."""
+    A non-paginated entry is one page; ``max_pages`` / ``max_items`` stop early. A token
+    seen before in the walk (the caller's own included) would repeat pages forever:
+    ``after`` raises ``PaginationLoopError`` instead of following it."""
 
-    __slots__ = ("_key", "_left", "_max_pages", "_pages", "entry")
+    __slots__ = ("_key", "_left", "_max_pages", "_pages", "_seen", "entry")
 
     def __init__(self, entry: EntryModel, *, max_pages: int | None = None,
                  key: str | None = None, max_items: int | None = None) -> None:
@@ -391,6 +401,7 @@ class Pager:
         self._pages = 0
         self._key = key
         self._left = max_items
+        self._seen: dict[bytes, int] | None = None  # token digest -> the page that gave it
 
     def after(self, call: Call, page: Any) -> Call | None:
         """The call for the page after ``page`` (fetched by ``call``), or None."""
@@ -399,7 +410,27 @@ class Pager:
                                         and self._pages >= self._max_pages):
             return None
         query = next_query(call.query, page)
-        return None if query is None else dataclasses.replace(call, query=query)
+        if query is None:
+            return None
+        self._remember(call, query["continuationToken"])
+        return dataclasses.replace(call, query=query)
+
+    def _remember(self, call: Call, token: str) -> None:
+        seen = self._seen
+        if seen is None:
+            own = (call.query or {}).get("continuationToken")
+            seen = self._seen = {_digest(own): 0} if own else {}
+        key = _digest(token)
+        first = seen.setdefault(key, self._pages)
+        if first == self._pages:
+            return
+        where = ("the continuationToken the caller passed" if first == 0 else
+                 f"the continuationToken it gave on page {first}")
+        raise PaginationLoopError(
+            f"the server answered page {self._pages} with {where} (a {len(token)}-character "
+            "token, not shown); following it would repeat pages forever, so the listing "
+            "stops here", page=self._pages, first_page=first, service=call.service,
+            method_name=call.name, http_method=call.http_method, url=call.url)
 
     @property
     def done(self) -> bool:

@@ -1,4 +1,4 @@
-"""The only code that does HTTP I/O: it sends ``Call``s with httpx, sync or async.
+"""The httpx transports: they send ``Call``s with an ``httpx.Client`` or ``AsyncClient``.
 
 Both transports drive the same ``request.retry_flow`` generator, so retries, backoff, error
 mapping and redirects behave identically; they differ only in how they send, read and sleep.
@@ -13,15 +13,16 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
-from .deadline import Deadline, bounded, sync_client
+from .deadline import Deadline, async_client, bounded, sync_client
 from .deadline import shared_ssl_context as shared_ssl_context  # re-exported (aiohttp_transport)
 from .errors import ClientClosedError
 from .options import DEFAULT_MAX_RESPONSE_SIZE
 from .options import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT  # re-exported for the transports
+from .proxies import ProxyRule
 from .request import Call, RetryPolicy, Send, Sleep, retry_flow
 from .response import ACCEPT_ENCODING, BodyReader, Received
 
@@ -126,6 +127,8 @@ class _Transport:
         self._client = client
         self._owns_client = client is None
         self._closed = False
+        #: The proxies of the environment when the client was made (a user's client has its own).
+        self.proxies = ProxyRule.from_environment() if client is None else None
 
     def _deadline(self) -> Deadline | None:
         return Deadline(self.timeout) if self.timeout is not None else None
@@ -163,7 +166,8 @@ class SyncTransport(_Transport):
         if self._closed:
             raise self._closed_error()
         if self._client is None:
-            self._client = sync_client(follow_redirects=False, headers=_HEADERS)
+            self._client = sync_client(follow_redirects=False, headers=_HEADERS,
+                                       proxies=self.proxies)
         return self._client
 
     def _attempt(self, client: httpx.Client, request: httpx.Request,
@@ -217,33 +221,33 @@ class SyncTransport(_Transport):
 class AsyncTransport(_Transport):
     """Sends calls with an ``httpx.AsyncClient``; the same decisions as ``SyncTransport``.
 
-    The ``httpx.AsyncClient`` tcdyn creates belongs to the event loop it was created on: it
-    is closed when that loop shuts down (``asyncio.run`` finalises async generators before
-    closing its loop, which runs ``close_at_shutdown``), and a new one serves the next loop.
+    The ``httpx.AsyncClient`` tcdyn creates belongs to the event loop it was created on
+    (``PerLoop``): it is closed when that loop shuts down (``asyncio.run`` finalises async
+    generators before closing its loop, which runs ``close_at_shutdown``), and each other
+    loop using the client, at the same time or later, gets one of its own.
     """
 
     _client: httpx.AsyncClient | None
-    _loop: asyncio.AbstractEventLoop | None = None
-    _closer: AsyncGenerator[None, None] | None = None
+
+    def __init__(self, auth: httpx.Auth | None, policy: RetryPolicy, *,
+                 client: Any = None, timeout: float | None = DEFAULT_TIMEOUT,
+                 max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+        super().__init__(auth, policy, client=client, timeout=timeout,
+                         max_response_size=max_response_size)
+        self._clients: PerLoop[httpx.AsyncClient] = PerLoop(
+            lambda: async_client(follow_redirects=False, headers=_HEADERS,
+                                 proxies=self.proxies),
+            lambda client: client.aclose())
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._closed:
             raise self._closed_error()
-        client = self._client
         if self._owns_client:
-            import asyncio
-
-            loop = asyncio.get_running_loop()
-            if client is None or self._loop is not loop:
-                client = self._client = httpx.AsyncClient(
-                    follow_redirects=False, headers=_HEADERS, verify=shared_ssl_context())
-                self._loop = loop
-                self._closer = close_at_shutdown(client.aclose)
-        if client is None:  # a user's client is only dropped by aclose(): closed above
+            return self._clients.get()
+        if self._client is None:  # a user's client is only dropped by aclose(): closed above
             raise self._closed_error()
-        return client
-
+        return self._client
 
     async def _attempt(self, client: httpx.AsyncClient, request: httpx.Request,
                        deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
@@ -292,11 +296,8 @@ class AsyncTransport(_Transport):
 
     async def aclose(self) -> None:
         self._closed = True
-        closer, self._closer, self._client = self._closer, None, None
-        import asyncio
-
-        if closer is not None and self._loop is asyncio.get_running_loop():
-            await closer.aclose()  # closes the client
+        self._client = None
+        await self._clients.aclose()
 
 
 def close_at_shutdown(close: Callable[[], Awaitable[Any]]) -> AsyncGenerator[None, None]:
@@ -313,3 +314,50 @@ def close_at_shutdown(close: Callable[[], Awaitable[Any]]) -> AsyncGenerator[Non
     with contextlib.suppress(StopIteration):  # to the first yield: the loop now knows it
         gen.asend(None).send(None)
     return gen
+
+
+_P = TypeVar("_P")
+
+
+class PerLoop(Generic[_P]):
+    """One connection pool per event loop, for a client used from several loops (threads
+    each running their own, or ``asyncio.run`` after ``asyncio.run``): a pool belongs to
+    the loop it was made on, as its connections do. Each is closed when its loop shuts
+    down (``close_at_shutdown``) or by ``aclose()`` on that loop; none is ever closed
+    from another loop, where calls may still be using it."""
+
+    __slots__ = ("_close", "_make", "_pools")
+
+    def __init__(self, make: Callable[[], _P], close: Callable[[_P], Awaitable[Any]]) -> None:
+        self._make = make
+        self._close = close
+        self._pools: dict[asyncio.AbstractEventLoop,
+                          tuple[_P, AsyncGenerator[None, None]]] = {}
+
+    def get(self) -> _P:
+        """The running loop's pool, made on first use there."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        entry = self._pools.get(loop)
+        if entry is None:
+            for old in [old for old in list(self._pools) if old.is_closed()]:
+                self._pools.pop(old, None)  # a loop closed without shutting down its pools
+            pool = self._make()
+            entry = self._pools[loop] = (pool, close_at_shutdown(
+                lambda: self._retire(loop, pool)))
+        return entry[0]
+
+    async def _retire(self, loop: asyncio.AbstractEventLoop, pool: _P) -> None:
+        entry = self._pools.get(loop)
+        if entry is not None and entry[0] is pool:
+            del self._pools[loop]
+        await self._close(pool)
+
+    async def aclose(self) -> None:
+        """Close the running loop's pool (the others close as their loops shut down)."""
+        import asyncio
+
+        entry = self._pools.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry[1].aclose()  # closes the pool

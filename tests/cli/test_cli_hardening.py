@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tcdyn.testing.server import LocalDeployment, Reply, error
+from tcdyn.testing.server import LocalDeployment, error
 
 
 def _env(tmp: Path, **extra: str) -> dict[str, str]:
@@ -71,14 +71,14 @@ def test_verbose_shows_retries_and_no_signature(tmp_path, deployment_dir, plain)
     url = f"{plain.url}/live.log?X-Amz-Credential=AKIDEXAMPLE&X-Amz-Signature=f00dfeedsig"
     answers = [error(500, "InternalServerError", "try again")]
     with LocalDeployment(deployment_dir) as dep:
-        dep.handle("queue", "getLatestArtifact", lambda req: answers.pop() if answers else
-                   Reply({"storageType": "s3", "url": url}, 303, {"Location": url}))
+        dep.handle("queue", "latestArtifact", lambda req: answers.pop() if answers else
+                   {"storageType": "s3", "url": url})
         run = tcdyn("-v", "task", "log", "abc", "--references", "bundled",
                     env=_env(tmp_path, TASKCLUSTER_ROOT_URL=dep.root_url))
     assert run.returncode == 0, run.stderr
     assert run.stdout == "a log line\n"
     assert "f00dfeedsig" not in run.stderr and "AKIDEXAMPLE" not in run.stderr
-    assert "queue.getLatestArtifact: HTTP 500; retry 1 of 5" in run.stderr, run.stderr
+    assert "queue.latestArtifact: HTTP 500; retry 1 of 5" in run.stderr, run.stderr
 
 
 # -- item 14: tcdyn serve: a storage host that checks signatures, tokens not in argv ---------

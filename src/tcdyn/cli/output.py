@@ -216,6 +216,7 @@ def classify(exc: BaseException) -> tuple[int, str]:
     """The exit status of an exception and a prefix naming its kind."""
     from ..errors import (
         CredentialsError,
+        ProxyConfigurationError,
         SchemaValidationError,
         TaskclusterArgumentError,
         TaskclusterAuthFailure,
@@ -224,7 +225,7 @@ def classify(exc: BaseException) -> tuple[int, str]:
         TaskclusterRestFailure,
     )
 
-    if isinstance(exc, (UsageError, TaskclusterArgumentError)):
+    if isinstance(exc, (UsageError, TaskclusterArgumentError, ProxyConfigurationError)):
         return USAGE, ""
     if isinstance(exc, CommandError):
         return exc.exit_code, ""

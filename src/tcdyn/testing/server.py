@@ -99,6 +99,9 @@ class LocalDeployment(Dispatcher):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    #: socketserver's 5 drops a burst of concurrent connects (the client then waits out
+    #: SYN-ACK retransmits, seconds each); 128 is what ``socket.listen()`` picks.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up (timeouts, dropped connections) is not news."""
