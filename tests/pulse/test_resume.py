@@ -1,8 +1,11 @@
-"""Issue 18, item 2: settling when iteration resumes.
+"""Issue 18, items 2 and 3: settling when iteration resumes, and the requeue budget of
+identical bodies.
 
 - 2: a message whose loop body was left (an exception, caught outside the loop, or
   ``break``) is unfinished wherever the next iteration starts: a new ``async for``/``for``
   over the same consumer nacks it under the requeue budget, never acks it;
+- 3: Taskcluster publishes without a message-id, so two identical bodies are two messages:
+  each one gets the whole ``max_requeues`` budget.
 """
 
 from __future__ import annotations
@@ -51,6 +54,12 @@ async def _in_thread(fn: Callable[[], T], timeout: float) -> T:
 async def _publish(publisher, binding, *ids: object) -> None:
     for n in ids:
         await publisher.publish(binding.exchange, "_", _hook(n))
+
+
+async def _publish_identical(publisher, binding, count: int) -> None:
+    """``count`` identical bodies without a message-id, as Taskcluster publishes them."""
+    for _ in range(count):
+        await publisher.publish_bare(binding.exchange, "_", _hook("same"))
 
 
 # -- 2: a new iteration does not ack what the last one left ----------------------------------
@@ -175,4 +184,58 @@ async def test_new_for_on_sync_consumer_after_exception_and_break_nacks(
     assert seen == [("1", False), ("2", False), ("3", False), ("1", True), ("2", True)]
     stats = consumer.consumer.stats
     assert (stats.acked, stats.requeued, stats.rejected) == (3, 2, 0)
+    assert await publisher.queue_info(queue) == 0
+
+
+# -- 3: identical bodies, one budget each ------------------------------------------------
+
+@pytest.mark.parametrize("max_requeues", [1, 2])
+async def test_identical_bodies_each_get_the_whole_requeue_budget(
+        broker, publisher, queue_name, hooks_events, max_requeues):
+    binding = hooks_events.hookCreated()
+    queue = await _declare(broker["url"], queue_name, binding)
+    await _publish_identical(publisher, binding, 2)
+    deliveries: list[bool] = []
+
+    def handler(message: Message) -> None:
+        assert message._raw.message_id is None
+        deliveries.append(message.redelivered)
+        if len(deliveries) <= 2 * max_requeues:  # each copy fails max_requeues times
+            raise RuntimeError("handler broke")
+
+    async with Consumer(broker["url"], queue_name, [binding],
+                        max_requeues=max_requeues) as consumer:
+        await asyncio.wait_for(consumer.run(handler, limit=2 * (max_requeues + 1)), 30)
+    stats = consumer.stats
+    assert (stats.requeued, stats.rejected, stats.acked) == (2 * max_requeues, 0, 2)
+    assert deliveries[:2] == [False, False] and all(deliveries[2:])
+    assert await publisher.queue_info(queue) == 0
+
+
+async def test_identical_bodies_in_async_for_each_get_their_budget(
+        broker, publisher, queue_name, hooks_events):
+    binding = hooks_events.hookCreated()
+    queue = await _declare(broker["url"], queue_name, binding)
+    await _publish_identical(publisher, binding, 2)
+    seen: list[bool] = []
+
+    async def consume() -> Consumer:
+        async with Consumer(broker["url"], queue_name, [binding], max_requeues=1) as consumer:
+            while len(seen) < 4:
+                try:
+                    async for message in consumer:
+                        assert message._raw.message_id is None
+                        seen.append(message.redelivered)
+                        if not message.redelivered:
+                            raise RuntimeError("first delivery fails")
+                        if len(seen) == 4:
+                            await message.ack()
+                            break
+                except RuntimeError:
+                    pass
+        return consumer
+
+    consumer = await asyncio.wait_for(consume(), 15)
+    assert seen == [False, False, True, True]
+    assert (consumer.stats.requeued, consumer.stats.rejected) == (2, 0)
     assert await publisher.queue_info(queue) == 0

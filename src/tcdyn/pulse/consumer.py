@@ -615,7 +615,7 @@ class Consumer:
         raw = message._raw
         if outcome == ACKED:
             if self._budget.tracking:
-                self._budget.succeeded(_identity(raw))
+                self._budget.succeeded(_identity(raw), redelivered=raw.redelivered)
             if await _settle_quietly(raw.ack()):
                 self.stats.acked += 1
         elif outcome == REQUEUED:
@@ -641,7 +641,7 @@ class Consumer:
         if error is None:
             message._settled = ACKED
             if self._budget.tracking:
-                self._budget.succeeded(_identity(raw))
+                self._budget.succeeded(_identity(raw), redelivered=raw.redelivered)
             if self._ack_generation != message._generation:
                 self._ack_count = 0
             self._ack_last, self._ack_generation = raw, message._generation
@@ -705,6 +705,8 @@ def _is_async(handler: Any) -> bool:
 
 
 def _identity(raw: Any) -> tuple[str, str, Any]:
+    """What the requeue budget files a delivery's failures under: its content (deliveries
+    of identical bodies are told apart by the redelivered flag, see ``RequeueBudget``)."""
     return (raw.exchange, raw.routing_key, raw.message_id or hash(raw.body))
 
 
