@@ -91,7 +91,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "aio_storage": ({"aiohttp_transport", "storage", "transfer", "transport"}, set()),
     "aio_download": ({"aio_storage", "download", "transfer", "transport"}, set()),
     "aio_artifacts": ({"artifacts", "errors", "transfer"}, {"aio_upload"}),
-    "pulse.*": ({"errors", "exchanges", "pulse.*"}, set()),
+    "pulse.*": ({"errors", "exchanges", "pulse.*", "redact"}, set()),
     "stubgen": ({"model", "references"},
                 {"client", "default", "deployment", "errors", "exchanges"}),
     "repl": (set(), {"tcdyn", "client", "default", "deployment", "errors"}),

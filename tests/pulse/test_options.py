@@ -76,6 +76,20 @@ def test_password_is_masked_everywhere():
     assert scrub("login s3cr/t and s3cr%2Ft failed", URL) == "login *** and *** failed"
 
 
+@pytest.mark.parametrize("char", ["/", "#", "?"])
+def test_unencoded_character_in_the_password_never_shows_it(char):
+    """Issue 18 item 13: ``amqp://u:pa/ss@host/`` is parsed with part of the password as
+    the path, query or fragment: the URL is refused without showing it, and masking and
+    scrubbing still hide the whole password."""
+    url = f"amqp://someone:hid{char}den-pw@broker.example:5671/vhost"
+    with pytest.raises(ValueError, match="percent-encode") as info:
+        Consumer(url, "q", [BINDING])
+    assert "hid" not in str(info.value) and "den-pw" not in str(info.value)
+    assert mask_url(url) == "amqp://***@broker.example:5671/vhost"
+    assert scrub(f"refused: {url}", url) == (
+        "refused: amqp://someone:***@broker.example:5671/vhost")
+
+
 def test_requeue_budget():
     budget = RequeueBudget(max_requeues=2)
     assert budget.failed("a", redelivered=False)

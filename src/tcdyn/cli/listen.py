@@ -4,9 +4,10 @@ Binds an exclusive queue (gone when the command stops) and prints one JSON line 
 message: ``{"exchange", "routingKey", "routing", "routes", "redelivered", "payload"}``.
 Without EXCHANGE it binds every exchange of the service whose routing key has all the given
 words (``tcdyn listen queue --taskGroupId=X``: every state change of a task group, as
-examples/sniffer.py). The AMQP URL comes from ``--url``, ``$TCDYN_PULSE_URL`` or the config
-file; its password is never printed. A login the broker refuses exits 6 (authentication),
-a broker not reached 4.
+examples/sniffer.py). The AMQP URL comes from ``--url`` (without the password, which then
+comes from ``$TCDYN_PULSE_PASSWORD``: every user may read a command line),
+``$TCDYN_PULSE_URL`` or the config file; its password is never printed. A login the broker
+refuses exits 6 (authentication), a broker not reached 4.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("exchange", nargs="?", metavar="EXCHANGE",
                    help="e.g. taskCompleted (default: every exchange with the given words)")
     p.add_argument("--url", metavar="AMQP_URL",
-                   help="the broker (default: $TCDYN_PULSE_URL, then the config file)")
+                   help="the broker, without its password ($TCDYN_PULSE_PASSWORD); default: "
+                        "$TCDYN_PULSE_URL, then the config file")
     p.add_argument("--references", metavar="DIR|URL", help="build the exchanges from these")
     p.add_argument("--count", type=int, metavar="N", help="exit after N messages")
     p.set_defaults(run=_listen, extra_words=True)
@@ -63,6 +65,7 @@ def _listen(args: argparse.Namespace) -> int:
     from .config import pulse_url, settings
 
     url = pulse_url(args.url)
+    _check_url(url)
     conf = settings(None, args.references)
     deployment = conf.deployment() if conf.references else _default()
     model = find_events(deployment, args.service)
@@ -84,6 +87,16 @@ def _listen(args: argparse.Namespace) -> int:
         raise UsageError("--count must be at least 1")
     asyncio.run(_consume(url, bindings, args.count))
     return 0
+
+
+def _check_url(url: str) -> None:
+    """The consumer's own URL check, as a usage error (the password masked)."""
+    from ..pulse.options import check_url
+
+    try:
+        check_url(url)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"Pulse URL: {exc}") from None
 
 
 def _refused_login(exc: BaseException) -> bool:
@@ -120,7 +133,12 @@ async def _consume(url: str, bindings: list[Any], count: int | None) -> None:
             await _print(consumer, len(bindings), count)
     except PulseConnectionError as exc:
         if _refused_login(exc):  # a credentials problem, not a broker that is down
-            raise CommandError(str(exc), AUTH) from None
+            from ..redact import url_password
+
+            hint = "" if url_password(url) else (
+                " (the URL has no password: set TCDYN_PULSE_PASSWORD, or put the whole "
+                "URL in $TCDYN_PULSE_URL or the config file)")
+            raise CommandError(f"{exc}{hint}", AUTH) from None
         raise
 
 
