@@ -180,3 +180,64 @@ def test_config_file_with_such_a_password_must_be_private(tmp_path):
     run = _run(["listen", "queue", "taskCompleted"], env, timeout=30)
     assert run.returncode == 2 and "percent-encode" in run.stderr, run.stderr
     assert "den-pass" not in run.stderr
+
+
+# -- issue 18 item 24: the references in use, no raw library log lines -----------------------
+
+@pytest.fixture(scope="module")
+def smaller_deployment(tmp_path_factory):
+    """A served deployment: the v106 references without the github service."""
+    import shutil
+    from pathlib import Path
+
+    from tcdyn.testing.server import LocalDeployment
+
+    root = tmp_path_factory.mktemp("deployment")
+    shutil.copytree(Path(__file__).resolve().parents[2] / "references", root,
+                    dirs_exist_ok=True)
+    shutil.rmtree(root / "references" / "github")
+    manifest = root / "references" / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["references"] = [r for r in doc["references"] if "/github/" not in r]
+    manifest.write_text(json.dumps(doc))
+    (root / "references" / "references.json").unlink(missing_ok=True)
+    with LocalDeployment(root) as dep:
+        yield dep.root_url
+
+
+@pytest.mark.parametrize("how", ["env", "option"])
+def test_listen_uses_and_names_the_root_urls_references(tmp_path, smaller_deployment, how):
+    env = _clean_env(tmp_path, TCDYN_PULSE_URL="amqp://u:hidden-pass@127.0.0.1:1/")
+    args = ["listen", "github"]
+    if how == "env":
+        env["TASKCLUSTER_ROOT_URL"] = smaller_deployment
+    else:
+        args += ["--root-url", smaller_deployment]
+    run = _run(args, env, timeout=60)
+    import re
+
+    named = f"(references fetched from|cached references of) {re.escape(smaller_deployment)}"
+    assert run.returncode == 2, run.stderr
+    assert "unknown service 'github'" in run.stderr, run.stderr
+    assert re.search(f"{named} have: auth, hooks,", run.stderr), run.stderr
+    assert "bundled" not in run.stderr
+    run = _run(["listen", "queue", "taskNope", *args[2:]], env, timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert re.search(f"no exchange 'taskNope' in {named}; it has: taskDefined",
+                     run.stderr), run.stderr
+    assert "hidden-pass" not in run.stderr
+
+
+@pytest.mark.parametrize("verbose", [[], ["-v"]])
+def test_no_raw_library_log_line_reaches_the_terminal(tmp_path, verbose):
+    """A broker not reached: tcdyn's one error line (exit 4), not aiormq's own
+    ``ERROR aiormq.connection: ...`` as well."""
+    env = _clean_env(tmp_path, TCDYN_PULSE_URL="amqp://tcdyn:hidden-pass@127.0.0.1:1/")
+    run = _run([*verbose, "listen", "queue", "taskCompleted", "--references", "bundled"],
+               env, timeout=60)
+    assert run.returncode == 4, run.stderr
+    assert "aiormq" not in run.stderr and "aio_pika" not in run.stderr, run.stderr
+    assert run.stderr.splitlines()[-1].startswith("tcdyn: cannot connect to amqp://tcdyn:***@")
+    if not verbose:
+        assert len(run.stderr.splitlines()) == 1, run.stderr
+    assert "hidden-pass" not in run.stderr
