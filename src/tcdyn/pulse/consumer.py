@@ -240,7 +240,7 @@ class Consumer:
         """Stop consuming and close the connection; unacked messages return to the queue."""
         self._closing = True
         self._stopped = True
-        pending, self._pending = self._pending, None
+        pending, self._pending, self._pending_owner = self._pending, None, None
         if pending is not None and pending._settled is None:
             await self._unfinished(pending)
         if self._ack_last is not None:
