@@ -95,7 +95,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
                      "transport"}, set()),
     "aio_download": ({"aio_storage", "download", "transfer", "transport"}, set()),
     "aio_artifacts": ({"artifacts", "errors", "transfer"}, {"aio_upload"}),
-    "pulse.*": ({"errors", "exchanges", "pulse.*"}, set()),
+    "pulse.*": ({"errors", "exchanges", "pulse.*", "redact"}, set()),
     "stubgen": ({"errors", "model", "references"},
                 {"client", "default", "deployment", "exchanges", "mirror", "terminal"}),
     "repl": (set(), {"tcdyn", "client", "default", "deployment", "errors", "terminal"}),

@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "looks_secret", "sensitive_container", "sensitive_name", "url_for_display"]
+__all__ = ["REDACTED", "looks_secret", "sensitive_container", "sensitive_name", "url_for_display",
+           "url_password", "userinfo_cut_short"]
 
 REDACTED = "<redacted>"
 
@@ -74,3 +75,30 @@ def url_for_display(url: str) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return REDACTED
+
+
+def userinfo_cut_short(url: str) -> bool:
+    """Whether ``url``'s user name or password holds an unencoded ``/``, ``?`` or ``#``
+    (``amqp://user:pa/ss@host/``): its authority then ends there, and a URL parser reads the
+    rest of the password as the path, query or fragment (so shows it, and sees no
+    password). Told by an ``@`` after the authority when the authority has none."""
+    authority, after = _authority(url)
+    return "@" not in authority and "@" in after
+
+
+def url_password(url: str) -> str | None:
+    """The password in ``url`` as written (percent-encoded or not), also when
+    ``userinfo_cut_short``; ``None`` when it has none."""
+    authority, after = _authority(url)
+    if "@" not in authority and "@" in after:  # cut short
+        authority += after
+    userinfo, at, _ = authority.rpartition("@")
+    _, colon, password = userinfo.partition(":")
+    return password if at and colon else None
+
+
+def _authority(url: str) -> tuple[str, str]:
+    """``url`` after its ``scheme://``, split where a URL parser ends the authority."""
+    rest = url.partition("://")[2]
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    return rest[:end], rest[end:]

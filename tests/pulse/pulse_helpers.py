@@ -106,6 +106,30 @@ class Publisher:
             headers={"CC": [f"route.{r}" for r in cc]} if cc else None)
         await (await self.exchange(exchange)).publish(message, routing_key=routing_key)
 
+    async def publish_bare(self, exchange: str, routing_key: str, payload: Any) -> None:
+        """Publish as Taskcluster's services do: no message-id (amqplib sets none, while
+        aiormq's ``basic_publish`` adds a random one), so identical bodies are alike.
+        The frames go out on a channel of their own, without publisher confirms."""
+        from aiormq.channel import ChannelFrame
+        from pamqp import commands as spec
+        from pamqp.body import ContentBody
+        from pamqp.header import ContentHeader
+
+        body = json.dumps(payload).encode()
+        channel = await self.connection.channel(publisher_confirms=False)
+        try:
+            underlay = await channel.get_underlay_channel()
+            properties = spec.Basic.Properties(content_type="application/json",
+                                               delivery_mode=2)
+            frames = [spec.Basic.Publish(exchange=exchange, routing_key=routing_key),
+                      ContentHeader(properties=properties, body_size=len(body)),
+                      ContentBody(body)]
+            await underlay.write_queue.put(ChannelFrame.marshall(
+                frames=frames, channel_number=underlay.number))
+            await underlay.basic_qos(prefetch_count=1)  # a round trip after the publish
+        finally:
+            await channel.close()
+
     async def queue_info(self, name: str) -> int | None:
         """Ready messages in queue ``name``, or ``None`` if it does not exist."""
         import aiormq

@@ -76,6 +76,20 @@ def test_password_is_masked_everywhere():
     assert scrub("login s3cr/t and s3cr%2Ft failed", URL) == "login *** and *** failed"
 
 
+@pytest.mark.parametrize("char", ["/", "#", "?"])
+def test_unencoded_character_in_the_password_never_shows_it(char):
+    """Issue 18 item 13: ``amqp://u:pa/ss@host/`` is parsed with part of the password as
+    the path, query or fragment: the URL is refused without showing it, and masking and
+    scrubbing still hide the whole password."""
+    url = f"amqp://someone:hid{char}den-pw@broker.example:5671/vhost"
+    with pytest.raises(ValueError, match="percent-encode") as info:
+        Consumer(url, "q", [BINDING])
+    assert "hid" not in str(info.value) and "den-pw" not in str(info.value)
+    assert mask_url(url) == "amqp://***@broker.example:5671/vhost"
+    assert scrub(f"refused: {url}", url) == (
+        "refused: amqp://someone:***@broker.example:5671/vhost")
+
+
 def test_requeue_budget():
     budget = RequeueBudget(max_requeues=2)
     assert budget.failed("a", redelivered=False)
@@ -84,14 +98,37 @@ def test_requeue_budget():
     # A redelivered message it has never seen fail counts as having failed once.
     assert budget.failed("b", redelivered=True)
     assert not budget.failed("b", redelivered=True)
-    budget.succeeded("c")
+    budget.succeeded("c", redelivered=True)
     assert budget.failed("c", redelivered=False)
-    budget.succeeded("c")
+    budget.succeeded("c", redelivered=True)
     assert budget.failed("c", redelivered=False)
     # The broker's own count (quorum queues) wins over memory.
     assert budget.failed("d", redelivered=True, delivery_count=1)
     assert not budget.failed("d", redelivered=True, delivery_count=2)
     assert not RequeueBudget(0).failed("e", redelivered=False)
+
+
+def test_requeue_budget_keeps_one_count_per_copy_of_a_body():
+    """Issue 18 item 3: identical bodies (no message-id) are told apart by the broker's
+    redelivered flag: a first delivery has never failed, and each redelivered copy takes
+    one of the counts recorded for that body."""
+    budget = RequeueBudget(max_requeues=1)
+    assert budget.failed("x", redelivered=False)
+    assert budget.failed("x", redelivered=False)  # the twin: its own first failure
+    assert not budget.failed("x", redelivered=True)
+    assert not budget.failed("x", redelivered=True)
+    assert not budget.tracking
+    # A twin handled on its first delivery leaves the failed copy's count alone.
+    budget = RequeueBudget(max_requeues=2)
+    assert budget.failed("y", redelivered=False)
+    assert budget.failed("y", redelivered=True)
+    budget.succeeded("y", redelivered=False)
+    assert not budget.failed("y", redelivered=True)
+    # Memory is bounded: the oldest counts go first.
+    budget = RequeueBudget(max_requeues=5, capacity=3)
+    for key in "abcd":
+        assert budget.failed(key, redelivered=False)
+    assert sum(len(v) for v in budget._failures.values()) == 3 and "a" not in budget._failures
 
 
 async def test_iterating_without_async_with_is_refused():

@@ -382,6 +382,11 @@ async def test_listen_stops_on_ctrl_c_and_refuses_bad_input(stack, tmp_path):
     parts = urlsplit(url)
     wrong = urlunsplit(parts._replace(
         netloc=f"{parts.username}:not-the-password@{parts.hostname}:{parts.port}"))
-    refused = run(env, "listen", "queue", "taskDefined", "--url", wrong, "--count", "1")
+    refused = run({**env, "TCDYN_PULSE_URL": wrong}, "listen", "queue", "taskDefined",
+                  "--count", "1")
     one_line_error(refused, 6, "ACCESS_REFUSED")  # a login refused is an auth failure
     assert "not-the-password" not in refused.stderr
+    # A password on the command line is refused before connecting (argv is public).
+    in_argv = run(env, "listen", "queue", "taskDefined", "--url", url, "--count", "1")
+    one_line_error(in_argv, 2, "--url must not hold a password", "TCDYN_PULSE_PASSWORD")
+    assert parts.password not in in_argv.stderr

@@ -2,7 +2,8 @@
 
 In order: the command line (``--root-url``, ``--references``, ``--url``; never a secret),
 the environment (``TASKCLUSTER_ROOT_URL``, ``TASKCLUSTER_CLIENT_ID`` / ``_ACCESS_TOKEN`` /
-``_CERTIFICATE``, ``TASKCLUSTER_REFERENCES``, ``TCDYN_PULSE_URL``), then the config file
+``_CERTIFICATE``, ``TASKCLUSTER_REFERENCES``, ``TCDYN_PULSE_URL``, ``TCDYN_PULSE_PASSWORD``
+for a Pulse URL without one), then the config file
 (``$TCDYN_CONFIG``, else ``$XDG_CONFIG_HOME/tcdyn/config.toml``, else
 ``~/.config/tcdyn/config.toml``)::
 
@@ -112,11 +113,11 @@ def load_config(path: Path | None = None) -> Config:
 
 
 def _holds_secret(config: Config) -> bool:
-    from urllib.parse import urlsplit
+    from ..redact import url_password
 
     if config.credentials.get("access_token") or config.credentials.get("certificate"):
         return True
-    return bool(config.pulse_url and urlsplit(config.pulse_url).password)
+    return bool(config.pulse_url and url_password(config.pulse_url))
 
 
 def _check_private(path: Path, info: os.stat_result) -> None:
@@ -249,9 +250,36 @@ def settings(root_url: str | None = None, references: str | None = None) -> Sett
 
 
 def pulse_url(given: str | None) -> str:
-    """``--url``, else ``$TCDYN_PULSE_URL``, else the config's ``[pulse] url``."""
-    url = given or os.environ.get("TCDYN_PULSE_URL") or load_config().pulse_url
+    """``--url`` (never with a password: every user may read a command line), else
+    ``$TCDYN_PULSE_URL``, else the config's ``[pulse] url``; a URL without a password
+    takes ``$TCDYN_PULSE_PASSWORD``. Each refusal is a ``UsageError`` that shows no
+    password."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    from ..redact import url_password, userinfo_cut_short
+
+    if given and url_password(given):
+        raise UsageError("--url must not hold a password (every user of this machine can "
+                         "read a command line): set TCDYN_PULSE_PASSWORD and give --url "
+                         "without it, or put the whole URL in $TCDYN_PULSE_URL or [pulse] "
+                         f"url in {config_path()}")
+    if given:
+        url, where = given, "--url"
+    elif os.environ.get("TCDYN_PULSE_URL"):
+        url, where = os.environ["TCDYN_PULSE_URL"], "$TCDYN_PULSE_URL"
+    else:
+        config = load_config()
+        url, where = config.pulse_url or "", f"[pulse] url in {config.path}"
     if not url:
         raise UsageError("no Pulse URL: pass --url, set TCDYN_PULSE_URL, or put "
                          f"[pulse] url in {config_path()}")
+    if userinfo_cut_short(url):
+        raise UsageError(f"the Pulse URL of {where} has an unencoded '/', '?' or '#' in its "
+                         "user name or password: percent-encode them (%2F, %3F, %23); the "
+                         "URL is not shown, as it holds a password")
+    password = os.environ.get("TCDYN_PULSE_PASSWORD")
+    parts = urlsplit(url)
+    if password and "@" in parts.netloc and parts.password is None:
+        user, _, host = parts.netloc.rpartition("@")
+        url = urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
     return url

@@ -4,9 +4,11 @@ Binds an exclusive queue (gone when the command stops) and prints one JSON line 
 message: ``{"exchange", "routingKey", "routing", "routes", "redelivered", "payload"}``.
 Without EXCHANGE it binds every exchange of the service whose routing key has all the given
 words (``tcdyn listen queue --taskGroupId=X``: every state change of a task group, as
-examples/sniffer.py). The AMQP URL comes from ``--url``, ``$TCDYN_PULSE_URL`` or the config
-file; its password is never printed. A login the broker refuses exits 6 (authentication),
-a broker not reached 4.
+examples/sniffer.py). The AMQP URL comes from ``--url`` (without the password, which then
+comes from ``$TCDYN_PULSE_PASSWORD``: every user may read a command line),
+``$TCDYN_PULSE_URL`` or the config file; its password is never printed. The exchanges come
+from the references in use (``--references``, else the rootUrl's own, else the bundled
+set). A login the broker refuses exits 6 (authentication), a broker not reached 4.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from .output import AUTH, CommandError, UsageError, dumps, prose
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("listen", help="print Pulse messages, one JSON line each",
-                       description=prose(__doc__))
+                       description=prose(__doc__), parents=[common])
     p.add_argument("service", metavar="SERVICE", help="e.g. queue (or QueueEvents)")
     p.add_argument("exchange", nargs="?", metavar="EXCHANGE",
                    help="e.g. taskCompleted (default: every exchange with the given words)")
     p.add_argument("--url", metavar="AMQP_URL",
-                   help="the broker (default: $TCDYN_PULSE_URL, then the config file)")
-    p.add_argument("--references", metavar="DIR|URL", help="build the exchanges from these")
+                   help="the broker, without its password ($TCDYN_PULSE_PASSWORD); default: "
+                        "$TCDYN_PULSE_URL, then the config file")
     p.add_argument("--count", type=int, metavar="N", help="exit after N messages")
     p.set_defaults(run=_listen, extra_words=True)
 
@@ -62,15 +64,16 @@ def _listen(args: argparse.Namespace) -> int:
     from .config import pulse_url, settings
 
     url = pulse_url(args.url)
-    conf = settings(None, args.references)
-    deployment = conf.deployment() if conf.references else _default()
+    _check_url(url)
+    deployment = settings(args.root_url, args.references).deployment()
     model = find_events(deployment, args.service)
     events = deployment.build(f"{_class(model)}")()
     if args.exchange:
         entry = model.entries.get(args.exchange) or next(
             (e for e in model.entries.values() if e["exchange"] == args.exchange), None)
         if entry is None:
-            raise UsageError(f"{model.serviceName} has no exchange {args.exchange!r}; it has: "
+            raise UsageError(f"{model.serviceName} has no exchange {args.exchange!r} in "
+                             f"{deployment.references.describe()}; it has: "
                              f"{', '.join(model.entries)}")
         given = words(args.extras, {k["name"] for k in entry["routingKey"]})
         bindings = [getattr(events, entry["name"])(**given)]
@@ -81,8 +84,29 @@ def _listen(args: argparse.Namespace) -> int:
             raise UsageError("listen: no exchange of this service has all those words")
     if args.count is not None and args.count < 1:
         raise UsageError("--count must be at least 1")
+    _quiet_amqp_logs()
     asyncio.run(_consume(url, bindings, args.count))
     return 0
+
+
+def _check_url(url: str) -> None:
+    """The consumer's own URL check, as a usage error (the password masked)."""
+    from ..pulse.options import check_url
+
+    try:
+        check_url(url)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"Pulse URL: {exc}") from None
+
+
+def _quiet_amqp_logs() -> None:
+    """aiormq and aio-pika log a failed connection themselves, raw (``ERROR
+    aiormq.connection: ...``); the consumer logs what happens under ``tcdyn.pulse``
+    (password scrubbed) and the command reports the failure once, in its own words."""
+    import logging
+
+    for name in ("aiormq", "aio_pika"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _refused_login(exc: BaseException) -> bool:
@@ -91,12 +115,6 @@ def _refused_login(exc: BaseException) -> bool:
 
     cause = exc.__cause__ or exc.__context__
     return isinstance(cause, (AuthenticationError, ProbableAuthenticationError))
-
-
-def _default() -> Any:
-    from ..default import default
-
-    return default()
 
 
 def _class(model: Any) -> str:
@@ -119,7 +137,12 @@ async def _consume(url: str, bindings: list[Any], count: int | None) -> None:
             await _print(consumer, len(bindings), count)
     except PulseConnectionError as exc:
         if _refused_login(exc):  # a credentials problem, not a broker that is down
-            raise CommandError(str(exc), AUTH) from None
+            from ..redact import url_password
+
+            hint = "" if url_password(url) else (
+                " (the URL has no password: set TCDYN_PULSE_PASSWORD, or put the whole "
+                "URL in $TCDYN_PULSE_URL or the config file)")
+            raise CommandError(f"{exc}{hint}", AUTH) from None
         raise
 
 

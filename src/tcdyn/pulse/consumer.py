@@ -84,14 +84,15 @@ class Consumer:
     Use as ``async with Consumer(...) as consumer: async for message in consumer: ...``
     or ``await consumer.run(handler)``. A consumer is started once; ``close()`` ends it.
 
-    Settling: in ``async for``, a message is acked when the next one is requested (its
-    loop body ran to the end or ``continue``d). If the loop is left any other way
+    Settling: in ``async for``, a message is acked when the same loop asks for the next
+    one (its body ran to the end or ``continue``d). If the loop is left any other way
     (``break``, ``return``, an exception, caught or not) the body did not finish: the
-    message is nacked as failed when the ``async with`` ends (requeued within
-    ``max_requeues``, then rejected); if the task was cancelled or interrupted it goes
-    back to the queue uncounted. ``run``: acked when the handler returns, failed when it
-    raises. ``await message.ack()``, ``nack(requeue=...)`` or ``reject()`` settle it
-    explicitly instead (e.g. before ``break``); the consumer then leaves it alone.
+    message is nacked as failed (requeued within ``max_requeues``, then rejected) when the
+    ``async with`` ends or a new iteration (``async for``, ``anext``, ``run``) starts; if
+    the task was cancelled or interrupted it goes back to the queue uncounted. ``run``:
+    acked when the handler returns, failed when it raises. ``await message.ack()``,
+    ``nack(requeue=...)`` or ``reject()`` settle it explicitly instead (e.g. before
+    ``break``); the consumer then leaves it alone.
     Synchronous handlers run in a thread of their own, so they never block heartbeats.
 
     Queue: durable by default; ``exclusive``/``auto_delete`` on request (a ``queue_name`` of
@@ -162,7 +163,8 @@ class Consumer:
         self._generation = 0
         self._inbox: asyncio.Queue[Any] | None = None
         self._supervisor: asyncio.Task[None] | None = None
-        self._pending: Message | None = None
+        self._pending: Message | None = None  # the last message an iteration got
+        self._pending_owner: object = None  # that iteration (``_Iteration`` or self)
         self._ack_batch = max(1, prefetch // 4)
         self._ack_last: Any = None  # the last handled, not yet acked delivery
         self._ack_count = 0
@@ -186,15 +188,16 @@ class Consumer:
         return self
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        pending, self._pending = self._pending, None
-        reader, self._reader = self._reader, None
+        pending = self._pending
         try:
             if pending is not None and pending._settled is None:
                 if isinstance(exc, Exception):
+                    self._pending = self._reader = self._pending_owner = None
                     await self._settle(pending, exc)
-                elif exc is None and _body_left(reader):
-                    await self._unfinished(pending)
+                elif exc is None:
+                    await self._abandon_pending()
                 else:  # cancelled or interrupted: not the message's fault
+                    self._pending = self._reader = self._pending_owner = None
                     await self._requeue(pending)
         finally:
             await self.close()
@@ -237,7 +240,7 @@ class Consumer:
         """Stop consuming and close the connection; unacked messages return to the queue."""
         self._closing = True
         self._stopped = True
-        pending, self._pending = self._pending, None
+        pending, self._pending, self._pending_owner = self._pending, None, None
         if pending is not None and pending._settled is None:
             await self._unfinished(pending)
         if self._ack_last is not None:
@@ -361,21 +364,45 @@ class Consumer:
 
     # -- messages ---------------------------------------------------------------------
 
-    def __aiter__(self) -> Consumer:
-        return self
+    def __aiter__(self) -> _Iteration:
+        """A new iteration: the message a previous one left unfinished is nacked (under
+        the requeue budget) when it asks for its first message, never acked."""
+        return _Iteration(self)
 
     async def __anext__(self) -> Message:
+        """The next message (``await anext(consumer)``: an iteration of its own)."""
+        return await self._advance(self)
+
+    async def _advance(self, iteration: object) -> Message:
+        """The next message for ``iteration``: the one it got last is done (acked); one
+        that another iteration got was left by its loop (unfinished)."""
         if not self._started:
             raise RuntimeError("iterate inside `async with Consumer(...) as consumer:`")
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            await self._settle(pending)
+        if self._pending is not None:
+            if self._pending_owner is iteration:
+                pending, self._pending = self._pending, None
+                await self._settle(pending)
+            else:
+                await self._abandon_pending()
         message = await self._next()
         if message is None:
             raise StopAsyncIteration
-        self._pending = message
+        self._pending, self._pending_owner = message, iteration
         self._reader = asyncio.current_task()
         return message
+
+    async def _abandon_pending(self) -> None:
+        """Settle the message whose loop was left: failed if its body ended there (an
+        exception, ``break``), back to the queue uncounted if its task was cancelled."""
+        pending, self._pending = self._pending, None
+        reader, self._reader = self._reader, None
+        self._pending_owner = None
+        if pending is None or pending._settled is not None:
+            return
+        if _body_left(reader):
+            await self._unfinished(pending)
+        else:
+            await self._requeue(pending)
 
     async def run(self, handler: Handler, *, limit: int | None = None) -> int:
         """Call ``handler(message)`` for each message until ``stop()`` or ``limit``
@@ -392,6 +419,8 @@ class Consumer:
         owned = not self._started
         if owned:
             await self.start()
+        else:
+            await self._abandon_pending()  # left by an ``async for`` before
         try:
             if _is_async(handler):
                 return await self._run_on_loop(handler, limit)
@@ -562,8 +591,9 @@ class Consumer:
         await self._settle(message, error)
 
     async def _unfinished(self, message: Message) -> None:
-        log.info("%s: the loop body of %s %s did not finish (no next message was "
-                 "requested): nacked", self.queue_name, message.exchange, message.routing_key)
+        log.info("%s: the loop body of %s %s did not finish (its loop was left before "
+                 "asking for the next message): nacked", self.queue_name, message.exchange,
+                 message.routing_key)
         await self._settle(message, _UNFINISHED)
 
     async def _requeue(self, message: Message) -> None:
@@ -585,7 +615,7 @@ class Consumer:
         raw = message._raw
         if outcome == ACKED:
             if self._budget.tracking:
-                self._budget.succeeded(_identity(raw))
+                self._budget.succeeded(_identity(raw), redelivered=raw.redelivered)
             if await _settle_quietly(raw.ack()):
                 self.stats.acked += 1
         elif outcome == REQUEUED:
@@ -611,7 +641,7 @@ class Consumer:
         if error is None:
             message._settled = ACKED
             if self._budget.tracking:
-                self._budget.succeeded(_identity(raw))
+                self._budget.succeeded(_identity(raw), redelivered=raw.redelivered)
             if self._ack_generation != message._generation:
                 self._ack_count = 0
             self._ack_last, self._ack_generation = raw, message._generation
@@ -643,7 +673,23 @@ class Consumer:
             self.stats.acked += count
 
 
-_UNFINISHED = RuntimeError("the loop body did not finish (no next message was requested)")
+class _Iteration:
+    """One ``async for`` over a consumer: the messages it gets are its own, so a new
+    iteration knows the last message of an earlier one was left unfinished."""
+
+    __slots__ = ("_consumer",)
+
+    def __init__(self, consumer: Consumer) -> None:
+        self._consumer = consumer
+
+    def __aiter__(self) -> _Iteration:
+        return self
+
+    async def __anext__(self) -> Message:
+        return await self._consumer._advance(self)
+
+
+_UNFINISHED = RuntimeError("the loop body did not finish (its loop was left)")
 
 
 def _clip(text: object, limit: int = _REASON_CHARS) -> str:
@@ -659,6 +705,8 @@ def _is_async(handler: Any) -> bool:
 
 
 def _identity(raw: Any) -> tuple[str, str, Any]:
+    """What the requeue budget files a delivery's failures under: its content (deliveries
+    of identical bodies are told apart by the redelivered flag, see ``RequeueBudget``)."""
     return (raw.exchange, raw.routing_key, raw.message_id or hash(raw.body))
 
 

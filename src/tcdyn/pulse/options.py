@@ -9,12 +9,17 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from ..exchanges import Binding
+from ..redact import url_password, userinfo_cut_short
 
 QUEUE_TYPES = ("classic", "quorum")
 
 
 def mask_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (safe for logs and reprs)."""
+    """``url`` with its password replaced by ``***`` (safe for logs and reprs); a URL whose
+    password holds an unencoded ``/``, ``?`` or ``#`` loses its whole user information."""
+    if userinfo_cut_short(url):
+        head, _, rest = url.partition("://")
+        return f"{head}://***@{rest.rpartition('@')[2]}"
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -29,7 +34,7 @@ def mask_url(url: str) -> str:
 
 def scrub(text: str, url: str) -> str:
     """``text`` with the password of ``url`` (raw or percent-encoded) removed."""
-    password = urlsplit(url).password
+    password = url_password(url)
     if password:
         for form in {password, unquote(password), quote(password, safe="")}:
             if form:
@@ -41,6 +46,10 @@ def check_url(url: Any) -> str:
     """The AMQP URL's username (Pulse names queues after it)."""
     if not isinstance(url, str):
         raise TypeError(f"url must be a str, got {type(url).__name__}")
+    if userinfo_cut_short(url):
+        raise ValueError("url has an unencoded '/', '?' or '#' in its user name or password: "
+                         "percent-encode them (%2F, %3F, %23); the URL is not shown, as it "
+                         "holds a password")
     parts = urlsplit(url)
     if parts.scheme not in ("amqp", "amqps"):
         raise ValueError(f"url must be amqp:// or amqps://, got {mask_url(url)!r}")

@@ -1,10 +1,11 @@
 """Blocking forms for scripts: ``SyncConsumer`` (a ``with``/``for`` iterator) and ``listen``.
 
 ``SyncConsumer`` runs the asynchronous ``Consumer`` on a private event loop in a thread, so
-it keeps its semantics: a message is acked when the next one is requested, nacked under the
-requeue budget when the loop is left before (an exception, ``break``), unless the body
-settled it with ``message.ack()``/``nack()``/``reject()`` (blocking calls here); the consumer
-recovers from connection loss by itself. ``listen`` runs ``Consumer.run``: a synchronous
+it keeps its semantics: a message is acked when the loop asks for the next one, nacked under
+the requeue budget when the loop is left before (an exception, ``break``) as the ``with``
+block ends or a new ``for`` starts, unless the body settled it with
+``message.ack()``/``nack()``/``reject()`` (blocking calls here); the consumer recovers from
+connection loss by itself. ``listen`` runs ``Consumer.run``: a synchronous
 callback runs in a thread of its own, off the event loop that keeps the connection alive.
 """
 
@@ -12,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
 from ..exchanges import Binding
-from .consumer import Consumer, Handler
+from .consumer import Consumer, Handler, _Iteration
 from .message import Message, SyncMessage
 
 T = TypeVar("T")
@@ -57,12 +58,18 @@ class SyncConsumer:
             raise
         return self
 
-    def __iter__(self) -> SyncConsumer:
-        return self
+    def __iter__(self) -> Iterator[Message]:
+        """A new iteration: the message an earlier ``for`` left unfinished is nacked
+        (under the requeue budget) when it asks for its first message, never acked."""
+        return _SyncIteration(self, self.consumer.__aiter__())
 
     def __next__(self) -> Message:
+        """The next message (``next(consumer)``: an iteration of its own)."""
+        return self._next(self.consumer)
+
+    def _next(self, iteration: Consumer | _Iteration) -> Message:
         try:
-            return self._run(self.consumer.__anext__())
+            return self._run(iteration.__anext__())
         except StopAsyncIteration:
             raise StopIteration from None
 
@@ -87,6 +94,22 @@ class SyncConsumer:
 
     def __repr__(self) -> str:
         return f"<SyncConsumer of {self.consumer!r}>"
+
+
+class _SyncIteration:
+    """One ``for`` over a ``SyncConsumer``: one iteration of its ``Consumer``."""
+
+    __slots__ = ("_iteration", "_owner")
+
+    def __init__(self, owner: SyncConsumer, iteration: _Iteration) -> None:
+        self._owner = owner
+        self._iteration = iteration
+
+    def __iter__(self) -> _SyncIteration:
+        return self
+
+    def __next__(self) -> Message:
+        return self._owner._next(self._iteration)
 
 
 def listen(url: str, queue_name: str | None, bindings: Iterable[Binding | dict[str, Any]],
