@@ -285,10 +285,10 @@ def test_catastrophic_patterns_are_bounded(where: str) -> None:
     with pytest.raises(SchemaValidationError, match="catastrophic backtracking"):
         reg.validate(T, instance, what="t")
     assert time.perf_counter() - start < 2
-    start = time.perf_counter()  # a pattern that timed out once fails at once
+    start = time.perf_counter()  # each value gets its own time limit (issue 18 item 17)
     with pytest.raises(SchemaValidationError, match="catastrophic backtracking"):
         reg.validate(T, instance, what="t")
-    assert time.perf_counter() - start < 0.05
+    assert time.perf_counter() - start < 2
 
 
 @pytest.mark.timeout(20)

@@ -6,14 +6,13 @@ loop. :func:`compile_pattern` proves a pattern safe for ``re`` when it can (the 
 Taskcluster patterns: anchored, repeats over single characters that the next character
 tells apart, bounded ambiguity), and otherwise hands it to the ``regex`` package (same
 syntax and semantics as ``re``) with a time limit: :class:`PatternTimeout` past
-:data:`PATTERN_TIMEOUT`, and a pattern that timed out once fails at once afterwards.
+:data:`PATTERN_TIMEOUT` (for that text only: the next text is matched on its own).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import threading
 from re import _constants as _c  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # not in typeshed
 from re import _parser as _p  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # not in typeshed
 from typing import Any
@@ -32,7 +31,7 @@ _NO_CHARS: tuple[frozenset[int], bool] = (frozenset(), False)
 
 
 class PatternTimeout(Exception):
-    """A pattern took longer than :data:`PATTERN_TIMEOUT` (or did before)."""
+    """A pattern took longer than :data:`PATTERN_TIMEOUT` on one text (or cannot run)."""
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -208,18 +207,12 @@ class _Guarded:
             self.compiled = None
 
     def search(self, text: str) -> Any:
-        if self.compiled is None or self.pattern in _TIMED_OUT:
+        if self.compiled is None:
             raise PatternTimeout(self.pattern)
         try:
             return self.compiled.search(text, timeout=PATTERN_TIMEOUT)
-        except TimeoutError:
-            with _LOCK:
-                _TIMED_OUT.add(self.pattern)
+        except TimeoutError:  # this text only: the next one is matched on its own
             raise PatternTimeout(self.pattern) from None
-
-
-_TIMED_OUT: set[str] = set()
-_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4096)

@@ -39,7 +39,11 @@ DATE_TIME = (
     rf"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)[Tt{_SPACES}]"
     r"(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]|23:59:60)(?:\.[0-9]+)?"
     r"(?:[Zz]|[+\-][0-9]{2}(?::?[0-9]{2})?)$")
+#: tcdyn's own keyword: removed from every schema before the rewrite adds it, so a schema
+#: that carries the key itself (an annotation to jsonschema) never gets it enforced.
 _PATTERN_KEYWORD = "tcdynPattern"
+#: Annotations to jsonschema and to the service, which jsonschema-rs would enforce.
+_ANNOTATIONS = ("contentEncoding", "contentMediaType")
 _FORMAT_PREFIX = "tcdyn-"
 _CHECKED_FORMATS = ("email", "ipv4", "ipv6")  # besides date-time: see schemas.FORMAT_CHECKER
 _DATA = ("enum", "const", "default", "examples")  # values, not schemas
@@ -141,6 +145,8 @@ def rewrite(document: Any, walk: Callable[[Any], Iterator[tuple[str, dict[str, A
     seen = set()
     for pointer, schema in list(walk(document)):  # not into the subschemas added here
         seen.add(id(schema))
+        for key in (_PATTERN_KEYWORD, *_ANNOTATIONS):
+            schema.pop(key, None)
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
             spelt = portable_pattern(pattern)
@@ -173,8 +179,8 @@ def _check_reached(value: Any, seen: set[int], key: str = "") -> None:
     to an unusual place would hand it to jsonschema-rs as written)."""
     if isinstance(value, dict):
         if id(value) not in seen and any(
-                isinstance(value.get(k), (str, dict)) for k in ("pattern", "format",
-                                                                 "patternProperties")):
+                k in value for k in ("pattern", "format", "patternProperties",
+                                     _PATTERN_KEYWORD, *_ANNOTATIONS)):
             raise Unportable(f"a schema keyword outside the schema walk, under {key!r}")
         for k, item in value.items():
             if k not in _DATA:
