@@ -45,7 +45,7 @@ def test_a_pattern_timeout_fails_that_value_only(where: str) -> None:
         reg.validate(T, value("a" * 40 + "!"), what="t")
     start = time.perf_counter()
     reg.validate(T, value("aaaa"), what="t")  # the next value is matched on its own
-    with pytest.raises(SchemaValidationError, match="does not match|not allowed|not of type"):
+    with pytest.raises(SchemaValidationError, match=r"does not match|not of type"):
         reg.validate(T, value("ab") if where == "pattern" else {"aa": 3}, what="t")
     assert time.perf_counter() - start < 1
     with pytest.raises(SchemaValidationError, match="catastrophic backtracking"):
