@@ -22,7 +22,12 @@ import httpx
 
 from tcdyn.errors import SchemaValidationError
 from tcdyn.references import bundled_dir
-from tcdyn.schemas import SchemaRegistry, _fast_accepts
+
+try:
+    from tcdyn.fast_path import fast_accepts as _fast_accepts
+except ImportError:
+    from tcdyn.schemas import _fast_accepts
+from tcdyn.schemas import SchemaRegistry
 from tcdyn.testing.payloads import create_hook, create_task
 
 DEPLOYMENT = bundled_dir()  # the bundled v106 set: references/ and schemas/

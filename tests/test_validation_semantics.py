@@ -33,7 +33,7 @@ def verdict(reg: SchemaRegistry, value: Any) -> bool:
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("where", ["pattern", "patternProperties"])
 def test_a_pattern_timeout_fails_that_value_only(where: str) -> None:
-    hostile = "^(a|aa)+$"  # not proved linear: matched with a time limit
+    hostile = "^(a|aa)+(?!b)$"  # not proved linear, not for Rust: a time limit
     schema = ({"properties": {"x": {"pattern": hostile}}} if where == "pattern"
               else {"patternProperties": {hostile: {"type": "string"}}})
     reg = registry(schema)
