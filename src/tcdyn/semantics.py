@@ -150,8 +150,7 @@ def _same(value: Any) -> Any:
     if value is True or value is False:
         return ("b", value)
     if isinstance(value, (int, float)):
-        return ("n", float(value)) if abs(value) < 1e300 or isinstance(value, float) else (
-            "n", value)
+        return ("n", float(_double(value)) if isinstance(value, int) else value)
     if isinstance(value, str):
         return ("s", value)
     if isinstance(value, list):
@@ -404,6 +403,8 @@ class _Preparer:
     def local(self) -> None:
         for key, node in list(self.nodes.items()):
             schema = node.schema
+            if key not in self.locations:  # the draft-06 metaschema, shared: read only
+                continue
             pattern = schema.get("pattern")
             if isinstance(pattern, str) and not _translatable(pattern):
                 del schema["pattern"]
@@ -497,8 +498,10 @@ class _Preparer:
 
     def drop_negations(self) -> None:
         self.spread_taint()
-        for node in self.nodes.values():
+        for key, node in self.nodes.items():
             schema = node.schema
+            if key not in self.locations:
+                continue
             sub = schema.get("not")
             if isinstance(sub, dict) and id(sub) in self.tainted:
                 del schema["not"]
@@ -519,6 +522,8 @@ class _Preparer:
         judge = None
         for key, node in self.nodes.items():
             schema = node.schema
+            if key not in self.locations:  # the draft-06 metaschema: nothing required
+                continue
             items = schema.get("items")
             if "plain" in node.contexts and isinstance(items, list) and any(
                     isinstance(i, dict) and "default" in i for i in items):
