@@ -452,6 +452,69 @@ def random_text(rng: random.Random, own: list[str] | None = None) -> str:
     return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
 
 
+# --- random schemas ----------------------------------------------------------------------
+
+_NAMES = ["a", "b", "c", "toString"]
+_SMALL = [None, True, False, 0, 1, 1.0, 2.5, -1, 2**53 + 1, "", "a", "b\n", "1", [], [1],
+          [1, 1.0], ["a", "b"], {}, {"a": 1}, {"b": "x"}, {"a": "x", "b": 2}, {"c": None}]
+
+
+def random_schema(rng: random.Random, depth: int = 0) -> Any:
+    """A small schema mixing the keywords ajv reads its own way (defaults, $ref siblings,
+    if/then/else, nullable, numbers) with the applicators around them."""
+    if depth and (depth > 2 or rng.random() < 0.15):
+        return rng.choice([True, False, {}, {"type": rng.choice(["string", "integer"])}])
+    schema: dict[str, Any] = {}
+    for _ in range(rng.randint(1, 3)):
+        roll = rng.random()
+        if roll < 0.2:
+            props = {}
+            for name in rng.sample(_NAMES, rng.randint(1, 2)):
+                sub = random_schema(rng, depth + 1)
+                if isinstance(sub, dict) and rng.random() < 0.5:
+                    sub = {**sub, "default": rng.choice(_SMALL)}
+                props[name] = sub
+            schema["properties"] = props
+            if rng.random() < 0.6:
+                schema["required"] = rng.sample(_NAMES, rng.randint(1, 2))
+        elif roll < 0.3:
+            key = rng.choice(["allOf", "anyOf", "oneOf"])
+            schema[key] = [random_schema(rng, depth + 1) for _ in range(rng.randint(1, 2))]
+        elif roll < 0.37:
+            schema["not"] = random_schema(rng, depth + 1)
+        elif roll < 0.45:
+            schema["if"] = random_schema(rng, depth + 1)
+            schema["then"] = random_schema(rng, depth + 1)
+        elif roll < 0.52:
+            if depth == 0:  # (from inside "d", a loop tcdyn refuses to load)
+                schema["$ref"] = "#/definitions/d"
+        elif roll < 0.6:
+            schema["type"] = rng.choice(["object", "string", "number", "integer", "array"])
+            if rng.random() < 0.3:
+                schema["nullable"] = True
+        elif roll < 0.68:
+            schema[rng.choice(["minProperties", "maxProperties"])] = rng.randint(0, 2)
+        elif roll < 0.74:
+            schema[rng.choice(["enum", "const"])] = (rng.sample(_SMALL, 2) if rng.random() < 0.5
+                                                    else rng.choice(_SMALL))
+            if "enum" in schema and not isinstance(schema["enum"], list):
+                schema["enum"] = [schema["enum"]]
+        elif roll < 0.8:
+            schema[rng.choice(["multipleOf", "maximum", "minimum", "exclusiveMaximum"])] = (
+                rng.choice([0.5, 2, 3, 0.1, 2**53, 1e21]))
+        elif roll < 0.86:
+            schema["uniqueItems"] = True
+            schema["items"] = random_schema(rng, depth + 1)
+        elif roll < 0.92:
+            schema["dependencies"] = {rng.choice(_NAMES): rng.sample(_NAMES, 1)}
+        else:
+            schema["additionalProperties"] = random_schema(rng, depth + 1)
+            schema["patternProperties"] = {"^c$": random_schema(rng, depth + 1)}
+    if depth == 0:
+        schema["definitions"] = {"d": random_schema(rng, 1)}
+    return schema
+
+
 # --- the corpus --------------------------------------------------------------------------
 
 AJV_FORMATS = ["date", "time", "date-time", "duration", "uri", "uri-reference",
@@ -511,7 +574,7 @@ class Corpus:
     """The cases of one seed."""
 
     def __init__(self, seed: int, *, per_target: int = 400, patterns: int = 400,
-                 texts: int = 12) -> None:
+                 texts: int = 12, schemas: int = 400) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.documents = bundled_documents()
@@ -521,6 +584,7 @@ class Corpus:
         self.per_target = per_target
         self.patterns = patterns
         self.texts = texts
+        self.schemas = schemas
 
     def _custom(self, schema: Any) -> tuple[str, str]:
         name = f"c{len(self.custom)}.json"
@@ -587,3 +651,7 @@ class Corpus:
             target = self._custom(schema)
             for value in values:
                 yield Case(target, value)
+        for _ in range(self.schemas):
+            target = self._custom(random_schema(rng))
+            for value in rng.sample(_SMALL, 10):
+                yield Case(target, copy.deepcopy(value))
