@@ -59,7 +59,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "formats": ({"jsregex"}, set()),
     "semantics": ({"formats", "jsregex", "patterns", "schema_names", "schema_walk"}, set()),
     "schema_report": ({"redact"}, set()),
-    "rust_check": ({"formats", "jsregex", "patterns", "semantics"}, set()),
+    "rust_check": ({"formats", "jsregex", "patterns", "schema_walk", "semantics"}, set()),
     "fast_path": ({"formats", "jsregex", "patterns", "schema_names", "schema_walk",
                    "semantics"}, {"rust_check"}),
     "schemas": ({"errors", "fast_path", "legacy", "patterns", "schema_names", "schema_report",

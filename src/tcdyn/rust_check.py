@@ -29,6 +29,7 @@ from typing import Any
 
 from . import formats, jsregex
 from .patterns import compile_pattern
+from .schema_walk import SCHEMA_MAPS
 from .semantics import js_multiple_of
 
 __all__ = ["Unportable", "compile_check", "portable_pattern", "rewrite"]
@@ -235,6 +236,10 @@ def _check_reached(value: Any, seen: set[int], key: str = "") -> None:
     """Unportable if a schema keyword sits where the walk did not rewrite it (a ``$ref``
     to an unusual place would hand it to jsonschema-rs as written)."""
     if isinstance(value, dict):
+        if key in SCHEMA_MAPS:  # a map of names to schemas, not a schema
+            for item in value.values():
+                _check_reached(item, seen)
+            return
         if id(value) not in seen and any(
                 k in value for k in ("pattern", "format", "patternProperties", "multipleOf",
                                      "$ref", *_OWN)):
