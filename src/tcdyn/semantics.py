@@ -41,9 +41,10 @@ pattern V8 refuses or that means what no Python pattern means, a format ajv-form
 know (ajv refuses such a schema), ``formatMinimum`` & co, an absent ``__proto__`` property.
 Such a keyword is removed from tcdyn's copy, and so is every ``not``, ``oneOf`` and ``if``
 that holds one (through ``$ref`` s too), so that tcdyn never refuses what the service
-accepts. A default that other keywords would see filled in (beside ``minProperties``, in an
-``allOf`` beside a ``required``, inside and outside ``anyOf`` at once) leaves the whole
-schema to the service.
+accepts. So is a keyword of a schema whose defaults it would see filled in
+(``minProperties``, ``dependencies``...); defaults that another schema of the same value
+would see (an ``allOf`` beside a ``required``), filled in both inside and outside ``anyOf``,
+or of array items leave the whole schema to the service.
 """
 
 from __future__ import annotations
