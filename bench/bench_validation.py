@@ -2,10 +2,11 @@
 
 Run: ``python bench/bench_validation.py`` (reads the bundled v106 schemas). Prints median
 times per call for a realistic createTask and createHook payload (``validate()``:
-jsonschema-rs (or fastjsonschema), then jsonschema only if it does not accept; and plain
-jsonschema for comparison), the first call's cost (load + draft-06 check + both
-compilations), and the median ``httpx.Client.get`` against a tiny HTTP server in a child
-process, then the ratios.
+jsonschema-rs (or fastjsonschema), then the report's validator only if it does not accept;
+and that validator alone for comparison), a call's createTask check (``Checker.sent``) and a
+Pulse ``task-completed`` message's (``validate_message``), the first call's cost (load +
+draft-06 check + the services' reading + both compilations), and the median
+``httpx.Client.get`` against a tiny HTTP server in a child process, then the ratios.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import Any
 import httpx
 
 from tcdyn.errors import SchemaValidationError
+from tcdyn.fast_path import fast_accepts as _fast_accepts
 from tcdyn.references import bundled_dir
-from tcdyn.schemas import SchemaRegistry, _fast_accepts
+from tcdyn.schemas import SchemaRegistry
 from tcdyn.testing.payloads import create_hook, create_task
 
 DEPLOYMENT = bundled_dir()  # the bundled v106 set: references/ and schemas/
@@ -53,6 +55,19 @@ server.serve_forever()
 
 TASK = create_task()
 HOOK = create_hook()
+TASK_STATUS = {
+    "taskId": "fNUmq2ywTzSAlsRGnnAcNQ", "provisionerId": "proj-bench", "workerType": "ci",
+    "taskQueueId": "proj-bench/ci", "schedulerId": "bench", "projectId": "none",
+    "taskGroupId": "aNUmq2ywTzSAlsRGnnAcNQ", "deadline": "2030-01-02T00:00:00.000Z",
+    "expires": "2031-01-01T00:00:00.000Z", "retriesLeft": 5, "state": "completed",
+    "runs": [{"runId": 0, "state": "completed", "reasonCreated": "scheduled",
+              "reasonResolved": "completed", "scheduled": "2030-01-01T00:00:00.000Z",
+              "started": "2030-01-01T00:00:01.000Z", "resolved": "2030-01-01T00:05:00.000Z",
+              "workerGroup": "wg-1", "workerId": "worker-3",
+              "takenUntil": "2030-01-01T00:20:00.000Z"}]}
+#: the payload of bench_pulse.py's task-completed messages
+TASK_COMPLETED = {"version": 1, "status": TASK_STATUS, "runId": 0, "workerGroup": "wg-1",
+                  "workerId": "worker-3"}
 
 
 def load(path: str) -> dict[str, Any] | None:
@@ -109,7 +124,13 @@ def main() -> None:
     checker = registry.checker(CREATE_TASK, "createTask payload")
     decoded = median_us(lambda: registry.validate(CREATE_TASK, json.loads(body), what="x"),
                         5000)
-    sent = median_us(lambda: checker.sent(TASK, body), 5000)
+    sent = median_us(lambda: checker.sent(TASK, body), 20000)
+    import tcdyn
+
+    deployment = tcdyn.load(DEPLOYMENT)
+    binding = deployment.QueueEvents().taskCompleted()
+    deployment.validate_message(binding, TASK_COMPLETED)
+    message = median_us(lambda: deployment.validate_message(binding, TASK_COMPLETED), 20000)
     fast = registry._fast[CREATE_TASK]
     assert fast is not None and _fast_accepts(fast, TASK), "no fast path for createTask"
     fast_only = median_us(lambda: fast(TASK), 5000)
@@ -126,10 +147,11 @@ def main() -> None:
     print(f"createTask in a call, body decoded (before):{decoded:8.1f} us")
     print(f"createTask in a call, the object (now):      {sent:8.1f} us  "
           f"({sent / http:6.1%} of the HTTP call)")
+    print(f"task-completed message, validate_message:   {message:8.1f} us")
     print(f"createTask, the fast check alone:         {fast_only:8.1f} us")
-    print(f"createTask, plain jsonschema is_valid():     {plain_task:8.1f} us  "
+    print(f"createTask, the report's is_valid():         {plain_task:8.1f} us  "
           f"({plain_task / http:6.1%}; validate() {plain_task / task:.0f}x quicker)")
-    print(f"createHook, plain jsonschema is_valid():     {plain_hook:8.1f} us  "
+    print(f"createHook, the report's is_valid():         {plain_hook:8.1f} us  "
           f"({plain_hook / http:6.1%}; validate() {plain_hook / hook:.0f}x quicker)")
     print(f"invalid createTask (3 errors, full report):  {error:8.1f} us")
     print(f"baseline: loopback httpx.Client.get:         {http:8.1f} us")

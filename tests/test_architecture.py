@@ -28,7 +28,8 @@ SRC = ROOT / "src" / "tcdyn"
 DOC = ROOT / "docs" / "ARCHITECTURE.md"
 MAX_LINES = 400
 
-FOUNDATION = {"errors", "redact", "patterns", "outline", "legacy", "_types", "terminal"}
+FOUNDATION = {"errors", "redact", "outline", "legacy", "_types", "terminal", "_js_unicode",
+              "schema_walk", "patterns"}
 #: Client-side code: it runs per call and must not reach the Deployment (which builds it).
 CLIENT_SIDE = ("base", "client", "context", "options", "meta", "request", "response",
                "transport", "aiohttp_transport", "httpcore_transport", "hawk", "exchanges")
@@ -54,8 +55,17 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "credentials": ({"errors", "redact", "scopes"}, {"environment", "utils"}),
     "hawk": ({"credentials", "errors"}, set()),
     "response": ({"errors", "options"}, set()),
-    "schemas": ({"errors", "legacy", "patterns", "redact", "schema_names"}, {"rust_check"}),
-    "rust_check": ({"patterns"}, set()),
+    # schemas as the services read them (issue 19): tcdyn.semantics is the one place
+    "jsregex": (set(), {"_js_unicode"}),
+    "patterns": ({"jsregex"}, set()),
+    "formats": ({"jsregex"}, set()),
+    "semantics": ({"formats", "jsregex", "patterns", "schema_names", "schema_walk"}, set()),
+    "schema_report": ({"redact"}, set()),
+    "rust_check": ({"formats", "jsregex", "patterns", "schema_walk", "semantics"}, set()),
+    "fast_path": ({"formats", "jsregex", "patterns", "schema_names", "schema_walk",
+                   "semantics"}, {"rust_check"}),
+    "schemas": ({"errors", "fast_path", "legacy", "patterns", "schema_names", "schema_report",
+                 "schema_walk", "semantics"}, set()),
     # reference JSON -> sources
     "fetching": ({"errors"}, {"deadline", "response"}),
     "mirror": ({"errors", "fetching", "legacy"}, set()),

@@ -1,22 +1,26 @@
-"""Schema ``pattern`` s matched without catastrophic backtracking.
+"""Schema ``pattern`` s matched as the services match them, without catastrophic
+backtracking.
 
-A deployment's schema may hold a pattern such as ``^(a+)+$``, which Python's ``re`` takes
-seconds (or years) to reject on a 30-character string, and validation runs on the event
-loop. :func:`compile_pattern` proves a pattern safe for ``re`` when it can (the usual
-Taskcluster patterns: anchored, repeats over single characters that the next character
-tells apart, bounded ambiguity), and otherwise hands it to the ``regex`` package (same
-syntax and semantics as ``re``) with a time limit: :class:`PatternTimeout` past
-:data:`PATTERN_TIMEOUT`, and a pattern that timed out once fails at once afterwards.
+A schema's pattern is a JavaScript regular expression (ajv compiles it with the ``u`` flag);
+:func:`compile_pattern` matches it through its Python spelling (:func:`tcdyn.jsregex.to_python`).
+A deployment's schema may hold a pattern such as ``^(a+)+$``, which a backtracking engine
+takes seconds (or years) to reject on a 30-character string, and validation runs on the
+event loop: a spelling proved safe for ``re`` (anchored, repeats over single characters that
+the next character tells apart, bounded ambiguity: every Taskcluster pattern) runs on ``re``,
+any other on the ``regex`` package (same syntax and meaning) with a time limit:
+:class:`PatternTimeout` past :data:`PATTERN_TIMEOUT` (for that text only: the next text is
+matched on its own).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import threading
 from re import _constants as _c  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # not in typeshed
 from re import _parser as _p  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # not in typeshed
 from typing import Any
+
+from . import jsregex
 
 _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
 _GREEDY_REPEATS = (_c.MAX_REPEAT, _c.POSSESSIVE_REPEAT)
@@ -32,7 +36,7 @@ _NO_CHARS: tuple[frozenset[int], bool] = (frozenset(), False)
 
 
 class PatternTimeout(Exception):
-    """A pattern took longer than :data:`PATTERN_TIMEOUT` (or did before)."""
+    """A pattern took longer than :data:`PATTERN_TIMEOUT` on one text (or cannot run)."""
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -194,7 +198,7 @@ def is_safe(pattern: str) -> bool:
 
 
 class _Guarded:
-    """A pattern matched by ``regex`` under a time limit (``search`` as ``re``'s)."""
+    """A Python pattern matched by ``regex`` under a time limit (``search`` as ``re``'s)."""
 
     __slots__ = ("compiled", "pattern")
 
@@ -204,33 +208,32 @@ class _Guarded:
         self.pattern = pattern
         try:
             self.compiled = regex.compile(pattern)
-        except Exception:  # re accepts it, regex does not: never run it unguarded
+        except Exception:  # not for regex (jsregex checked it compiles): never unguarded
             self.compiled = None
 
     def search(self, text: str) -> Any:
-        if self.compiled is None or self.pattern in _TIMED_OUT:
+        if self.compiled is None:
             raise PatternTimeout(self.pattern)
         try:
             return self.compiled.search(text, timeout=PATTERN_TIMEOUT)
-        except TimeoutError:
-            with _LOCK:
-                _TIMED_OUT.add(self.pattern)
+        except TimeoutError:  # this text only: the next one is matched on its own
             raise PatternTimeout(self.pattern) from None
-
-
-_TIMED_OUT: set[str] = set()
-_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4096)
 def compile_pattern(pattern: str) -> Any:
-    """``re.compile(pattern)`` when proved safe, else a time-limited ``regex`` matcher; both
-    have ``search(text)``. Raises ``re.error`` for a pattern ``re`` cannot compile."""
-    compiled = re.compile(pattern)
-    return compiled if is_safe(pattern) else _Guarded(pattern)
+    """A matcher (``search(text)``, a match or None) for the JavaScript ``pattern``: its
+    Python spelling on ``re`` when proved safe, else time-limited on ``regex``. Raises
+    :class:`tcdyn.jsregex.JsSyntaxError` or :class:`tcdyn.jsregex.Untranslatable` for a
+    pattern V8 refuses or that no Python pattern means."""
+    translation = jsregex.to_python(pattern)
+    if translation.engine == "re" and is_safe(translation.pattern):
+        return re.compile(translation.pattern)
+    return _Guarded(translation.pattern)
 
 
 def search(pattern: str, text: str) -> bool:
-    """``re.search(pattern, text)`` as a bool, without catastrophic backtracking; raises
-    :class:`PatternTimeout` when the pattern takes too long."""
+    """Whether the JavaScript ``pattern`` matches in ``text`` (``RegExp.prototype.test``),
+    without catastrophic backtracking; raises :class:`PatternTimeout` when it takes too
+    long."""
     return compile_pattern(pattern).search(text) is not None

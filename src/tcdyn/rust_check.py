@@ -1,57 +1,62 @@
 """The fast "valid?" check of a schema compiled by jsonschema-rs (the Rust validator).
 
-Its verdict must be jsonschema's (tcdyn.schemas asks jsonschema whenever it is not "valid"),
-also under ``not`` and ``oneOf``, so each schema copy handed to it is rewritten first:
+It gets tcdyn's copy of each document (:mod:`tcdyn.semantics`: the services' reading), and
+its verdict must be the services' (tcdyn.schemas asks the report's validator whenever it is
+not "valid"), also under ``not`` and ``oneOf``, so each copy handed to it is rewritten
+first, for Rust's reading of draft-07:
 
-- a ``pattern`` proved safe (:func:`tcdyn.patterns.is_safe`) and built only of literals,
-  character ranges, ``.``, groups, alternation, repeats, ``^``, ``\\Z`` and a final ``$`` is
-  re-spelt in a syntax both engines read alike, matching what Python's ``re`` matches
-  (:func:`portable_pattern`); any other pattern is matched by a custom keyword calling
-  :mod:`tcdyn.patterns` (Python's semantics, time limit);
-- ``format: date-time`` becomes :data:`DATE_TIME`, a pattern accepting exactly what
-  :func:`tcdyn.schemas.is_date_time` accepts; email/ipv4/ipv6 call jsonschema's own checks;
-  the formats tcdyn does not check are dropped;
+- a ``pattern`` whose Python spelling (:func:`tcdyn.jsregex.to_python`) is built only of
+  character sets, groups, alternation, repeats, ``^`` and ``\\Z`` is spelt for Rust's regex
+  (:func:`portable_pattern`: the same matches, in linear time); any other is matched by a
+  custom keyword calling :mod:`tcdyn.patterns`;
+- ``format`` becomes the patterns of :func:`tcdyn.formats.patterns` where they are portable
+  (``date-time`` among them), else a custom format calling :func:`tcdyn.formats.check`;
+  number formats become ``type: integer`` bounds;
+- a ``multipleOf`` that is not an integer becomes a custom keyword (JavaScript's division);
+- a ``$ref`` with other keywords beside it moves into ``allOf`` (Rust ignores them);
+- ``contentEncoding``, ``contentMediaType`` (annotations to the services) and the keys of
+  tcdyn's own keywords are removed, so a schema carrying one never gets it enforced;
 - ``patternProperties`` keys must be portable, else the schema is not compiled here.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from functools import partial
 from re import _constants as _c  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # not in typeshed
 from re import _parser as _p  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # not in typeshed
 from typing import Any
 
-from .patterns import compile_pattern, is_safe
+from . import formats, jsregex
+from .patterns import compile_pattern
+from .schema_walk import SCHEMA_MAPS
+from .semantics import js_multiple_of
 
-__all__ = ["DATE_TIME", "Unportable", "compile_check", "portable_pattern"]
+__all__ = ["Unportable", "compile_check", "portable_pattern", "rewrite"]
 
-#: Python's ``\s`` (``str.isspace`` characters), for the date-time pattern below.
-_SPACES = "".join(f"\\u{{{code:x}}}" for code in (
-    0x9, 0xA, 0xB, 0xC, 0xD, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000,
-    0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000))
-_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
-#: Exactly the strings :func:`tcdyn.schemas.is_date_time` accepts: days that exist (Feb 29
-#: in leap years), and the leap second only at 23:59.
-DATE_TIME = (
-    r"^(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
-    rf"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)[Tt{_SPACES}]"
-    r"(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]|23:59:60)(?:\.[0-9]+)?"
-    r"(?:[Zz]|[+\-][0-9]{2}(?::?[0-9]{2})?)$")
+#: tcdyn's own keywords: removed from every schema before the rewrite adds them.
 _PATTERN_KEYWORD = "tcdynPattern"
+_MULTIPLE_KEYWORD = "tcdynMultipleOf"
 _FORMAT_PREFIX = "tcdyn-"
-_CHECKED_FORMATS = ("email", "ipv4", "ipv6")  # besides date-time: see schemas.FORMAT_CHECKER
+#: Annotations to the services, which jsonschema-rs would enforce.
+_ANNOTATIONS = ("contentEncoding", "contentMediaType")
+_OWN = (_PATTERN_KEYWORD, _MULTIPLE_KEYWORD, *_ANNOTATIONS)
 _DATA = ("enum", "const", "default", "examples")  # values, not schemas
+#: The most a pattern's nested repeats may multiply to (Rust compiles them unrolled).
+_REPEAT_BUDGET = 1000
+_NUMBER_FORMATS = {"int32": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+                   "int64": {"type": "integer"}}
 
 
 class Unportable(Exception):
-    """A schema jsonschema-rs could judge differently from jsonschema."""
+    """A schema jsonschema-rs could judge differently from the services."""
 
 
 # --- patterns -------------------------------------------------------------------------------
 
 def _literal(code: int, in_class: bool = False) -> str:
+    if 0xD800 <= code <= 0xDFFF:
+        raise Unportable("a surrogate code point")
     char = chr(code)
     if code < 32 or code == 127:
         return f"\\u{{{code:x}}}"
@@ -66,63 +71,70 @@ def _class_item(op: Any, av: Any) -> str:
     if op is _c.LITERAL:
         return _literal(av, in_class=True)
     if op is _c.RANGE:
+        if av[0] <= 0xDFFF and av[1] >= 0xD800:  # Rust's classes hold no surrogates
+            if av[0] >= 0xD800 and av[1] <= 0xDFFF:
+                raise Unportable("surrogate code points")
+            parts = [(av[0], 0xD7FF)] if av[0] < 0xD800 else []
+            parts += [(0xE000, av[1])] if av[1] > 0xDFFF else []
+            return "".join(f"{_literal(a, True)}-{_literal(b, True)}" for a, b in parts)
         return f"{_literal(av[0], True)}-{_literal(av[1], True)}"
     raise Unportable(f"{op} in a character class")
 
 
-def _spell(items: Any, top: bool = False) -> Iterator[str]:
-    """Rust (and ECMAScript) syntax for ``items``, matching exactly what ``re`` matches;
-    ``top``: the pattern's own items (a ``$`` may end them)."""
-    items = list(items)
-    for index, (op, av) in enumerate(items):
-        last = top and index == len(items) - 1
+def _spell(items: Any, factor: int) -> Iterator[str]:
+    """Rust syntax for Python's ``items`` (from a :mod:`tcdyn.jsregex` spelling), matching
+    exactly what ``re`` matches; ``factor``: how often the repeats around them repeat."""
+    for op, av in list(items):
         if op is _c.LITERAL:
             yield _literal(av)
         elif op is _c.NOT_LITERAL:
             yield f"[^{_literal(av, True)}]"
-        elif op is _c.ANY:
-            yield "[^\\n]"  # Python's "." (ECMAScript's excludes \r and more)
         elif op is _c.IN:
             negate = bool(av) and av[0][0] is _c.NEGATE
             body = "".join(_class_item(*item) for item in av[negate:])
             yield f"[{'^' if negate else ''}{body}]"
         elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
             low, high, sub = av
+            inner_factor = factor * max(low if high is _c.MAXREPEAT else high, 1)
+            if inner_factor > _REPEAT_BUDGET:
+                raise Unportable("repeats too large for Rust's regex")
             bound = f"{{{low},}}" if high is _c.MAXREPEAT else f"{{{low},{high}}}"
-            yield f"(?:{''.join(_spell(sub))}){bound}{'?' if op is _c.MIN_REPEAT else ''}"
+            inner = "".join(_spell(sub, inner_factor))
+            yield f"(?:{inner}){bound}{'?' if op is _c.MIN_REPEAT else ''}"
         elif op is _c.SUBPATTERN:
             _group, add, remove, sub = av
             if add or remove:
                 raise Unportable("inline flags")
-            yield f"(?:{''.join(_spell(sub))})"
+            yield f"(?:{''.join(_spell(sub, factor))})"
         elif op is _c.BRANCH:
-            yield "(?:" + "|".join("".join(_spell(alt)) for alt in av[1]) + ")"
+            yield "(?:" + "|".join("".join(_spell(alt, factor)) for alt in av[1]) + ")"
         elif op is _c.AT and av in (_c.AT_BEGINNING, _c.AT_BEGINNING_STRING):
             yield "^"
         elif op is _c.AT and av is _c.AT_END_STRING:
             yield "$"  # \Z: the end of the text
-        elif op is _c.AT and av is _c.AT_END and last:
-            yield "\\n?$"  # the end, or before a final newline: last, that is Python's $
         else:
             raise Unportable(str(op))
 
 
-def portable_pattern(pattern: str) -> str | None:
-    """``pattern`` spelt so that jsonschema-rs matches exactly what Python's ``re`` does, or
-    None when it is not proved safe or uses anything but the plainest syntax."""
-    if not is_safe(pattern):
-        return None
+def _rust(python: str) -> str | None:
     try:
-        parsed = _p.parse(pattern)
-        if parsed.state.flags & ~re.UNICODE:
-            return None
-        return "".join(_spell(parsed, top=True))
-    except (Unportable, re.error, RecursionError, TypeError, ValueError):
+        return "".join(_spell(_p.parse(python), 1))
+    except (Unportable, Exception):
         return None
 
 
-class _PythonPattern:
-    """jsonschema-rs keyword: a pattern matched by :mod:`tcdyn.patterns` (time-limited)."""
+def portable_pattern(pattern: str) -> str | None:
+    """The JavaScript ``pattern`` spelt so that jsonschema-rs matches exactly what V8 does,
+    or None when its spelling uses anything but the plainest syntax."""
+    try:
+        translation = jsregex.to_python(pattern)
+    except (jsregex.JsSyntaxError, jsregex.Untranslatable, RecursionError):
+        return None
+    return _rust(translation.pattern) if translation.engine == "re" else None
+
+
+class _JsPattern:
+    """jsonschema-rs keyword: a JavaScript pattern matched by :mod:`tcdyn.patterns`."""
 
     def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
         self._search = compile_pattern(value).search
@@ -132,15 +144,68 @@ class _PythonPattern:
             raise ValueError("does not match")
 
 
+class _JsMultipleOf:
+    """jsonschema-rs keyword: ``multipleOf`` with JavaScript's division."""
+
+    def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
+        self._divisor = value
+
+    def validate(self, instance: Any) -> None:
+        if type(instance) in (int, float) and not js_multiple_of(instance, self._divisor):
+            raise ValueError("not a multiple")
+
+
 # --- documents ------------------------------------------------------------------------------
 
+#: Strings that are surely valid JavaScript regular expressions (no flag): nothing but
+#: literals, ".", "^" and "$". Where a looser check cannot flip a verdict (not under
+#: ``not``, ``oneOf``, ``if``), the fast path checks ``format: regex`` with it: a string it
+#: refuses goes to the report's validator, which checks the format itself. (A custom
+#: format would cost every instance of the schema about half a microsecond.)
+_SURELY_A_REGEX = r"^[^\\()\[\]{}*+?|]*\Z"
+
+
+def _format(schema: dict[str, Any], name: str, needs: set[str], seen: set[int],
+            negated: bool) -> None:
+    """Replace ``schema``'s format ``name`` by patterns, number bounds or a custom format."""
+    if formats.FORMATS[name][0] == "number":
+        if name in _NUMBER_FORMATS:
+            added: dict[str, Any] = {"if": {"type": "number"}, "then": _NUMBER_FORMATS[name]}
+            seen.update((id(added), id(added["if"]), id(added["then"])))
+            schema["allOf"] = [*schema.get("allOf", ()), added]
+        return
+    if formats.FORMATS[name][1] is formats.FORMATS["password"][1]:
+        return  # always valid
+    spelt = formats.patterns(name)
+    if spelt is None and name == "regex" and not negated:
+        spelt = (_SURELY_A_REGEX,)
+    rust = [_rust(p) for p in spelt] if spelt else [None]
+    if all(r is not None for r in rust):
+        more = [{"pattern": r} for r in rust]
+        seen.update(id(m) for m in more)
+        schema["allOf"] = [*schema.get("allOf", ()), *more]
+    else:
+        schema["format"] = _FORMAT_PREFIX + name
+        needs.add(schema["format"])
+
+
 def rewrite(document: Any, walk: Callable[[Any], Iterator[tuple[str, dict[str, Any]]]],
-            draft: str, needs: set[str]) -> Any:
-    """``document`` (a copy, changed in place) as jsonschema-rs must read it; adds to
-    ``needs`` the custom keyword and formats it then relies on."""
+            draft: str, needs: set[str], negated: Collection[str] = ()) -> Any:
+    """``document`` (tcdyn's copy, changed in place) as jsonschema-rs must read it; adds to
+    ``needs`` the custom keywords and formats it then relies on. ``negated``: the JSON
+    pointers of the schema objects checked under ``not``, ``oneOf`` or ``if``."""
     seen = set()
     for pointer, schema in list(walk(document)):  # not into the subschemas added here
         seen.add(id(schema))
+        for key in _OWN:
+            schema.pop(key, None)
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and any(k not in ("$ref", "definitions", "$id", "$schema",
+                                                  "title", "description", "default",
+                                                  "examples", "$comment") for k in schema):
+            moved = {"$ref": schema.pop("$ref")}
+            seen.add(id(moved))
+            schema["allOf"] = [moved, *schema.get("allOf", ())]
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
             spelt = portable_pattern(pattern)
@@ -150,13 +215,12 @@ def rewrite(document: Any, walk: Callable[[Any], Iterator[tuple[str, dict[str, A
             else:
                 schema["pattern"] = spelt
         fmt = schema.pop("format", None)
-        if fmt == "date-time":
-            added = {"pattern": DATE_TIME}
-            seen.add(id(added))
-            schema["allOf"] = [*schema.get("allOf", ()), added]
-        elif fmt in _CHECKED_FORMATS:
-            schema["format"] = _FORMAT_PREFIX + fmt
-            needs.add(schema["format"])
+        if isinstance(fmt, str) and fmt in formats.FORMATS:
+            _format(schema, fmt, needs, seen, pointer in negated)
+        divisor = schema.get("multipleOf")
+        if isinstance(divisor, float) and not divisor.is_integer():
+            needs.add(_MULTIPLE_KEYWORD)
+            schema[_MULTIPLE_KEYWORD] = schema.pop("multipleOf")
         patterns = schema.get("patternProperties")
         if isinstance(patterns, dict):
             spelt_keys = {portable_pattern(key): value for key, value in patterns.items()}
@@ -172,9 +236,13 @@ def _check_reached(value: Any, seen: set[int], key: str = "") -> None:
     """Unportable if a schema keyword sits where the walk did not rewrite it (a ``$ref``
     to an unusual place would hand it to jsonschema-rs as written)."""
     if isinstance(value, dict):
+        if key in SCHEMA_MAPS:  # a map of names to schemas, not a schema
+            for item in value.values():
+                _check_reached(item, seen)
+            return
         if id(value) not in seen and any(
-                isinstance(value.get(k), (str, dict)) for k in ("pattern", "format",
-                                                                 "patternProperties")):
+                k in value for k in ("pattern", "format", "patternProperties", "multipleOf",
+                                     "$ref", *_OWN)):
             raise Unportable(f"a schema keyword outside the schema walk, under {key!r}")
         for k, item in value.items():
             if k not in _DATA:
@@ -184,25 +252,25 @@ def _check_reached(value: Any, seen: set[int], key: str = "") -> None:
             _check_reached(item, seen, key)
 
 
-def compile_check(root: Any, retrieve: Callable[[str], Any], needs: set[str],
-                  format_checker: Any) -> Callable[[Any], bool]:
+def compile_check(root: Any, retrieve: Callable[[str], Any], needs: set[str]
+                  ) -> Callable[[Any], bool]:
     """``is_valid(instance)`` of jsonschema-rs for ``root`` (rewritten), whose ``$ref`` s
-    are fetched by ``retrieve(uri)`` (rewritten documents too, adding to ``needs``);
-    email/ipv4/ipv6 are checked by jsonschema's ``format_checker``.
+    are fetched by ``retrieve(uri)`` (rewritten documents too, adding to ``needs``).
 
-    The custom keyword and formats are passed only when a document needs them: with any
-    custom keyword jsonschema-rs is some 20 times slower on every instance.
+    The custom keywords and formats are passed only when a document needs them: each call
+    into Python costs about a microsecond.
     """
     import jsonschema_rs
 
-    validator = jsonschema_rs.Draft6Validator(root, retriever=retrieve)
+    validator = jsonschema_rs.Draft7Validator(root, retriever=retrieve)
     if not needs:
         return validator.is_valid
     options: dict[str, Any] = {}
-    if _PATTERN_KEYWORD in needs:
-        options["keywords"] = {_PATTERN_KEYWORD: _PythonPattern}
-    formats = {name: partial(format_checker.conforms, format=name[len(_FORMAT_PREFIX):])
-               for name in needs if name.startswith(_FORMAT_PREFIX)}
-    if formats:
-        options.update(formats=formats, validate_formats=True)
-    return jsonschema_rs.Draft6Validator(root, retriever=retrieve, **options).is_valid
+    keywords = {_PATTERN_KEYWORD: _JsPattern, _MULTIPLE_KEYWORD: _JsMultipleOf}
+    if needs & set(keywords):
+        options["keywords"] = {k: v for k, v in keywords.items() if k in needs}
+    names = {name: partial(formats.check, name[len(_FORMAT_PREFIX):])
+             for name in needs if name.startswith(_FORMAT_PREFIX)}
+    if names:
+        options.update(formats=names, validate_formats=True)
+    return jsonschema_rs.Draft7Validator(root, retriever=retrieve, **options).is_valid

@@ -5,53 +5,66 @@ None``); nothing is fetched here. Documents may carry abstract ids
 (``/schemas/queue/v1/task.json#``) or served ones (``https://tc.example.com/schemas/...``):
 both are keyed by their abstract path, so ``$ref`` s resolve the same way.
 
-fastjsonschema's compiled check answers "valid" in microseconds; only when it does not
-accept does ``jsonschema.Draft6Validator``, the authority, run to list every error.
+Each schema is read as the services read it (:mod:`tcdyn.semantics`); the fast check
+(:mod:`tcdyn.fast_path`) answers "valid" in microseconds, and only when it does not accept
+does the report's validator (jsonschema with the services' rules) run to list every error.
 """
 
 from __future__ import annotations
 
-import calendar
 import copy
 import json
-import re
+import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin
 
-from jsonschema import Draft6Validator, FormatChecker, validators
-from jsonschema._utils import extras_msg
-from jsonschema.exceptions import SchemaError, ValidationError, best_match
+from jsonschema import Draft6Validator, FormatChecker
+from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT6
 
+from . import fast_path, semantics
 from .errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
+from .fast_path import plain_json, sent_as_is
 from .legacy import is_legacy_root, schema_url
-from .patterns import PatternTimeout, compile_pattern, is_safe
-from .redact import REDACTED, looks_secret, sensitive_container, sensitive_name
+from .patterns import PatternTimeout
 from .schema_names import abstract_path as _abstract
+from .schema_report import clip, describe, json_path
+from .schema_walk import (
+    SCHEMA_LISTS,
+    SCHEMA_MAPS,
+    SCHEMA_ONE,
+    applicators,
+    depth,
+    pointer_token,
+    walk,
+)
 
 __all__ = ["SchemaNotAvailable", "SchemaRegistry", "SchemaViolation"]
+
+log = logging.getLogger("tcdyn")
 
 Loader = Callable[[str], "dict[str, Any] | None"]
 
 DRAFT6_URI = "http://json-schema.org/draft-06/schema#"
 
-#: Bounds on what an error carries: one value's repr, one message, lines in the summary,
-#: violations recorded on the exception.
-REPR_LIMIT = 120
-MESSAGE_LIMIT = 400
+#: Bounds on what an error carries: lines in the summary, violations recorded on the
+#: exception.
 SUMMARY_LINES = 50
 RECORDED_ERRORS = 1000
 #: JSON nesting allowed in one schema document (Taskcluster's deepest has 15 levels).
 MAX_SCHEMA_DEPTH = 64
 #: JSON nesting of a value that fails the fast check and goes to jsonschema (recursive).
 MAX_INSTANCE_DEPTH = 128
+_ANNOTATIONS = ("title", "description", "default", "examples", "$comment")
+#: The draft-06 check of a schema, without its ``format: regex`` (Python's syntax): a
+#: pattern is JavaScript, and one V8 refuses is left to the service (tcdyn.semantics).
+_NO_FORMATS = FormatChecker(formats=())
 
 
 @dataclass(frozen=True)
@@ -72,9 +85,6 @@ class SchemaViolation:
         return f"{self.path}: {self.message} [{self.keyword}]"
 
 
-# --- names and URLs -------------------------------------------------------------------------
-
-
 def _display_url(root_url: str | None, path: str) -> str:
     """The URL a deployment serves ``path`` at (the abstract path without a root URL)."""
     if not root_url:
@@ -85,401 +95,8 @@ def _display_url(root_url: str | None, path: str) -> str:
     return root + path
 
 
-# --- formats --------------------------------------------------------------------------------
-
-# Taskcluster validates with ajv's "full" formats: date-time is an RFC 3339 date, a `T`, `t`
-# or whitespace, a time and a required zone; the leap second 23:59:60 is allowed.
-_DATE_TIME = re.compile(
-    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt\s]"
-    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?"
-    r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)"
-)
-_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def is_date_time(value: object) -> bool:
-    """RFC 3339 date-time as Taskcluster's server accepts it (non-strings pass)."""
-    if not isinstance(value, str):
-        return True
-    match = _DATE_TIME.fullmatch(value)
-    if match is None:
-        return False
-    # the pattern fixed the fields' places: yyyy-mm-ddThh:mm:ss
-    if value[8:10] > "28":
-        month = int(value[5:7])
-        days = _MONTH_DAYS[month - 1]
-        if month == 2 and calendar.isleap(int(value[:4])):
-            days = 29
-        if int(value[8:10]) > days:
-            return False
-    return value[17:19] != "60" or value[11:16] == "23:59"
-
-
-def _format_checker() -> FormatChecker:
-    """date-time, plus jsonschema's email/ipv4/ipv6 (looser than or equal to the server's).
-
-    ``uri``, ``hostname`` and ``regex`` are left unchecked: Python's notions differ from the
-    server's (ECMAScript) ones, and a client must never reject what the server accepts.
-    """
-    checker = FormatChecker(formats=("email", "ipv4", "ipv6"))
-    checker.checks("date-time")(is_date_time)
-    return checker
-
-
-FORMAT_CHECKER = _format_checker()
-_REGEX_CHECKER = FormatChecker(formats=("regex",))
-
-
-# --- patterns without catastrophic backtracking (tcdyn.patterns) ----------------------------
-
-
-def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
-    if validator.is_type(instance, "string"):
-        try:
-            if compile_pattern(pattern).search(instance) is None:
-                yield ValidationError(f"{instance!r} does not match {pattern!r}")
-        except PatternTimeout as error:
-            yield ValidationError(str(error))
-
-
-def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any,
-                        schema: Any) -> Iterator[Any]:
-    if not validator.is_type(instance, "object"):
-        return
-    for pattern, subschema in patterns.items():
-        for key, value in instance.items():
-            try:
-                found = compile_pattern(pattern).search(key) is not None
-            except PatternTimeout as error:
-                yield ValidationError(str(error), path=(key,))
-                continue
-            if found:
-                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
-
-
-def _additional_properties(validator: Any, additional: Any, instance: Any, schema: Any
-                           ) -> Iterator[Any]:
-    """jsonschema's, with patternProperties matched as :func:`_pattern_properties` does."""
-    if not validator.is_type(instance, "object"):
-        return
-    properties, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
-    extras = []
-    for key in instance:
-        if key in properties:
-            continue
-        try:
-            if any(compile_pattern(p).search(key) is not None for p in patterns):
-                continue
-        except PatternTimeout:
-            continue  # reported by patternProperties
-        extras.append(key)
-    if validator.is_type(additional, "object"):
-        for extra in extras:
-            yield from validator.descend(instance[extra], additional, path=extra)
-    elif not additional and extras:
-        if patterns:
-            verb = "does" if len(extras) == 1 else "do"
-            joined = ", ".join(repr(each) for each in sorted(extras))
-            listed = ", ".join(repr(each) for each in sorted(patterns))
-            yield ValidationError(f"{joined} {verb} not match any of the regexes: {listed}")
-        else:
-            names, verb = extras_msg(sorted(extras, key=str))
-            yield ValidationError(f"Additional properties are not allowed ({names} {verb} "
-                                  "unexpected)")
-
-
-#: Draft-06 with every regular expression matched through :mod:`tcdyn.patterns`.
-Validator = validators.extend(Draft6Validator, {
-    "pattern": _pattern, "patternProperties": _pattern_properties,
-    "additionalProperties": _additional_properties})
-
-
-# --- walking schemas ------------------------------------------------------------------------
-
-_SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "dependencies")
-_SCHEMA_ONE = ("additionalItems", "additionalProperties", "contains", "propertyNames", "not")
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
-_ANNOTATIONS = ("title", "description", "default", "examples", "$comment")
-
-
-def _pointer_token(key: object) -> str:
-    return str(key).replace("~", "~0").replace("/", "~1")
-
-
-def _subschemas(schema: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
-    """(JSON-pointer suffix, subschema) for every subschema position in ``schema``."""
-    for key in _SCHEMA_MAPS:
-        value = schema.get(key)
-        if isinstance(value, dict):
-            for name, sub in value.items():
-                if isinstance(sub, (dict, bool)):
-                    yield f"/{key}/{_pointer_token(name)}", sub
-    for key in _SCHEMA_ONE:
-        if isinstance(schema.get(key), (dict, bool)):
-            yield f"/{key}", schema[key]
-    items = schema.get("items")
-    if isinstance(items, (dict, bool)):
-        yield "/items", items
-    elif isinstance(items, list):
-        for index, sub in enumerate(items):
-            yield f"/items/{index}", sub
-    for key in _SCHEMA_LISTS:
-        if isinstance(schema.get(key), list):
-            for index, sub in enumerate(schema[key]):
-                yield f"/{key}/{index}", sub
-
-
-def _depth(value: Any, stop: int | None = None) -> int:
-    """How deeply ``value``'s dicts and lists nest (without recursion); counting ends past
-    ``stop``."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = item.values()
-        elif not isinstance(item, (list, tuple)):
-            continue
-        deepest = max(deepest, depth)
-        if stop is not None and deepest > stop:
-            break
-        stack.extend((child, depth + 1) for child in item)
-    return deepest
-
-
-_SAME_VALUE = ("allOf", "anyOf", "oneOf", "not")
-
-
-def _applicators(schema: dict[str, Any]) -> tuple[list[Any], list[Any]]:
-    """(subschemas applied to the same value, subschemas applied to a part of it)."""
-    same, deeper = [], []
-    for pointer, sub in _subschemas(schema):
-        key = pointer.split("/")[1]
-        if key in _SAME_VALUE or key == "dependencies":
-            same.append(sub)
-        elif key != "definitions":
-            deeper.append(sub)
-    return same, deeper
-
-
-def _walk(schema: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
-    """(pointer, schema object) for ``schema`` and every subschema inside it."""
-    if not isinstance(schema, dict):
-        return
-    yield pointer, schema
-    for suffix, sub in _subschemas(schema):
-        yield from _walk(sub, pointer + suffix)
-
-
-# --- messages -------------------------------------------------------------------------------
-
-def _strings(value: Any, out: set[str], depth: int = 0) -> None:
-    """Collect the text of every string and number inside ``value`` (to scrub it)."""
-    if isinstance(value, str) or (isinstance(value, (int, float)) and value is not True
-                                  and value is not False):
-        out.add(value if isinstance(value, str) else repr(value))
-    elif depth < 50 and isinstance(value, dict):
-        for item in value.values():
-            _strings(item, out, depth + 1)
-    elif depth < 50 and isinstance(value, (list, tuple)):
-        for item in value:
-            _strings(item, out, depth + 1)
-
-
-def _bounded(value: Any, secrets: set[str], depth: int = 0) -> Any:
-    """A small copy of ``value``: secrets redacted (and collected), long strings and
-    containers cut."""
-    if isinstance(value, str):
-        if looks_secret(value):
-            secrets.add(value)
-            return REDACTED
-        return value if len(value) <= 60 else f"{value[:40]}...(+{len(value) - 40} chars)"
-    if isinstance(value, dict):
-        if depth >= 3:
-            return {"...": f"{len(value)} keys"} if value else {}
-        out = {}
-        for index, (key, item) in enumerate(value.items()):
-            if index == 8:
-                out["..."] = f"+{len(value) - 8} keys"
-                break
-            if sensitive_name(key) or sensitive_container(key):
-                _strings(item, secrets)
-                out[key] = REDACTED
-            else:
-                out[key] = _bounded(item, secrets, depth + 1)
-        for key, item in list(value.items())[8:]:  # cut from the copy, maybe in the message
-            if sensitive_name(key) or sensitive_container(key):
-                _strings(item, secrets)
-        return out
-    if isinstance(value, (list, tuple)):
-        if depth >= 3:
-            return [f"... {len(value)} items"] if value else []
-        head = [_bounded(item, secrets, depth + 1) for item in value[:8]]
-        return [*head, f"... +{len(value) - 8} items"] if len(value) > 8 else head
-    return value
-
-
-def _short_repr(value: Any, secrets: set[str], limit: int = REPR_LIMIT) -> str:
-    text = repr(_bounded(value, secrets))
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _json_path(path: Sequence[Any]) -> str:
-    out = "$"
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif isinstance(part, str) and part.isidentifier():
-            out += f".{part}"
-        else:
-            out += "[" + repr(str(part)) + "]"
-    return out
-
-
-def _clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _hidden_path(path: Sequence[Any]) -> bool:
-    return any(sensitive_name(part) or sensitive_container(part) for part in path)
-
-
-def _scrub(message: str, secrets: set[str]) -> str:
-    """``message`` with every collected secret (as written or as repr'd) redacted."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:
-            for form in {secret, repr(secret)[1:-1]}:
-                message = message.replace(form, REDACTED)
-    return message
-
-
-def _message(error: ValidationError) -> str:
-    """jsonschema's message with the instance's repr bounded, and secrets redacted."""
-    message = error.message
-    secrets: set[str] = set()
-    if _hidden_path(error.absolute_path):
-        if error.validator == "additionalItems":  # its message shows the items themselves
-            return f"{REDACTED} has more items than allowed"
-        _strings(error.instance, secrets)
-        short = REDACTED
-    else:
-        short = _short_repr(error.instance, secrets)
-    if len(message) > 2 * REPR_LIMIT or secrets:
-        full = repr(error.instance)
-        if full != short:
-            message = message.replace(full, short, 1)
-    message = _scrub(message, secrets)
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        best = best_match(error.context)
-        if best is not None:
-            inner = _message(best)
-            message = f"{message}; closest: {_json_path(best.absolute_path)}: {inner} " \
-                      f"[{best.validator}]"
-    return _clip(message)
-
-
-# --- the fast path --------------------------------------------------------------------------
-#
-# fastjsonschema compiles a schema to Python; jsonschema judges only what it does not accept.
-# Where the two read a schema differently, fastjsonschema's copy is made to agree, or it
-# stands aside, so that it never accepts what jsonschema rejects:
-# - tuples are arrays to it, Decimals numbers, floats divided exactly: it vouches only for
-#   plain JSON values (:func:`_plain_json`);
-# - a pattern's ``$`` is ``\Z`` to it: its compiled patterns are swapped for those of
-#   tcdyn.patterns (Python's ``$``, no catastrophic backtracking), as jsonschema's are;
-# - a float ``multipleOf``, an ``$id`` below a document's top (it ignores those in
-#   referenced documents), a ``$ref`` scheme it would fetch by itself, and two ``$ref``
-#   targets given one function name (it would call one for both) leave jsonschema alone;
-# - jsonschema's uniqueItems compares sorted neighbours only and misses the duplicate in
-#   ``[[true], [1], [true]]``, which fastjsonschema finds: such an array goes to jsonschema,
-#   and so does every instance of a schema where a ``not`` or ``oneOf`` could flip that.
-
-_FAST_BASE = "https://tcdyn.invalid"  # for the absolute ids fastjsonschema resolves by
-_DRAFT6_FORMATS = ("date-time", "email", "hostname", "ipv4", "ipv6", "json-pointer", "regex",
-                   "uri", "uri-reference", "uri-template")
-#: fastjsonschema's formats: checked as :data:`FORMAT_CHECKER` checks them, or not at all.
-_FAST_FORMATS: dict[str, Callable[[str], bool]] = {
-    **{name: partial(FORMAT_CHECKER.conforms, format=name) for name in _DRAFT6_FORMATS},
-    "date-time": is_date_time}
-_JSON_SCALARS = frozenset((str, int, bool, type(None)))
-_EXACT_FLOAT = 2.0**53  # below it, float division judges multipleOf as jsonschema's % does
-
-
-class _Unsupported(Exception):
-    """A schema fastjsonschema could judge differently from jsonschema."""
-
-
-def _plain_json(value: Any) -> bool:
-    """Whether ``value`` holds only what ``json.loads`` makes: dicts, lists, strings, ints,
-    bools, None, and finite floats under 2**53."""
-    kind = type(value)
-    if kind is dict:
-        items: Any = value.values()
-    elif kind is list:
-        items = value
-    elif kind is float:
-        exact: bool = -_EXACT_FLOAT < value < _EXACT_FLOAT
-        return exact
-    else:
-        return kind in _JSON_SCALARS
-    for item in items:  # noqa: SIM110 (a loop beats all() on a generator)
-        if type(item) not in _JSON_SCALARS and not _plain_json(item):
-            return False
+def _accept(instance: Any) -> bool:
     return True
-
-
-def _sent_as_is(value: Any) -> bool:
-    """Whether ``value`` is exactly what ``json.loads`` makes of its own JSON encoding:
-    :func:`_plain_json`, and every dict key a ``str`` (``json.dumps`` turns others into
-    strings, so the sent form would differ)."""
-    kind = type(value)
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str or (type(item) not in _JSON_SCALARS
-                                        and not _sent_as_is(item)):
-                return False
-        return True
-    if kind is list:
-        for item in value:  # a loop beats all() on a generator
-            if type(item) not in _JSON_SCALARS and not _sent_as_is(item):
-                return False
-        return True
-    if kind is float:
-        exact: bool = -_EXACT_FLOAT < value < _EXACT_FLOAT
-        return exact
-    return kind in _JSON_SCALARS
-
-
-def _fast_accepts(fast: Callable[[Any], Any] | None, instance: Any) -> bool:
-    """Whether the fast check ``fast`` accepts ``instance``, a plain JSON value. The walk
-    of :func:`_plain_json` comes first: Python's recursion limit bounds the depth of what
-    reaches the compiled check (jsonschema-rs overflows its stack on a ~100,000-deep list
-    under a recursive schema, which ends the process)."""
-    if fast is None:
-        return False
-    try:
-        return _plain_json(instance) and bool(fast(instance))
-    except Exception:  # invalid, too deep, a pattern timed out...: jsonschema decides
-        return False
-
-
-def _for_fast(document: Any) -> Any:
-    """A copy of ``document`` that fastjsonschema reads as jsonschema does (or _Unsupported)."""
-    document = copy.deepcopy(document)
-    for pointer, schema in _walk(document):
-        ref = schema.get("$ref")
-        if pointer and any(isinstance(schema.get(key), str) for key in ("$id", "id")):
-            raise _Unsupported(f"an id at #{pointer}")
-        if isinstance(schema.get("multipleOf"), float):
-            raise _Unsupported(f"a float multipleOf at #{pointer}")
-        if isinstance(ref, str) and urlsplit(ref).scheme not in ("", "http", "https"):
-            raise _Unsupported(f"a $ref fastjsonschema would fetch itself: {ref!r}")
-        patterns = schema.get("patternProperties")
-        if isinstance(patterns, dict) and "properties" in schema and not all(
-                is_safe(p) for p in patterns):  # it would match them while compiling
-            raise _Unsupported(f"patternProperties at #{pointer} not proved safe")
-        if "const" in schema:  # as a one-value enum: fastjsonschema fails to compile const
-            schema["allOf"] = [*schema.get("allOf", ()), {"enum": [schema.pop("const")]}]
-    return document
 
 
 class Checker:
@@ -497,8 +114,13 @@ class Checker:
 
     def __call__(self, instance: Any) -> None:
         """Raise :class:`~tcdyn.errors.SchemaValidationError` unless ``instance`` is valid."""
-        if not _fast_accepts(self._fast, instance):
-            self._registry._judge(self.path, instance, self.what)
+        fast = self._fast  # fast_path.fast_accepts, inlined: a message pays for every call
+        try:
+            if fast is not None and plain_json(instance) and fast(instance):
+                return
+        except Exception:  # invalid, too deep, a pattern timed out...: the report decides
+            pass
+        self._registry._judge(self.path, instance, self.what)
 
     def sent(self, value: Any, body: bytes | str) -> None:
         """Check what a call sends: ``value`` itself when it is plain JSON that encodes
@@ -507,7 +129,7 @@ class Checker:
         fast = self._fast
         if fast is not None:
             try:
-                if fast(value) and _sent_as_is(value):
+                if fast(value) and sent_as_is(value):
                     return
             except Exception:  # invalid, or not plain JSON: judged on the decoded form
                 pass
@@ -534,8 +156,9 @@ class SchemaRegistry:
         self._registered: set[str] = set()
         self._registry: Registry = Registry(  # type: ignore[call-arg]  # attrs' alias of _retrieve, unseen by mypy
             retrieve=self._retrieve).combine(SPECIFICATIONS)
-        self._validators: dict[str, Any] = {}
+        self._prepared: dict[str, semantics.Prepared] = {}
         self._fast: dict[str, Callable[[Any], Any] | None] = {}  # None: jsonschema alone
+        self._notices: set[str] = set()
         self._resolved: dict[str, dict[str, Any]] = {}
         self._locations: dict[int, tuple[str, str]] | None = None
 
@@ -590,13 +213,13 @@ class SchemaRegistry:
             return copy.deepcopy(self._resolved[path])
 
     def validator(self, path: str) -> Any:
-        """The jsonschema validator of ``path`` (draft-06, formats checked, patterns matched
-        by :mod:`tcdyn.patterns`), built once."""
+        """The jsonschema validator of ``path`` with the services' rules
+        (:mod:`tcdyn.semantics`), built once."""
         path = _abstract(path)
         if path not in self._fast:
             with self._lock:
                 self._prepare(path)
-        return self._validators[path]
+        return self._prepared[path].judge
 
     def validate(self, path: str, instance: Any, *, what: str) -> None:
         """Raise :class:`~tcdyn.errors.SchemaValidationError` unless ``instance`` is valid.
@@ -609,9 +232,22 @@ class SchemaRegistry:
             with self._lock:
                 self._prepare(path)
                 self._fast[given] = self._fast[path]
-        if _fast_accepts(self._fast[path], instance):
+        if fast_path.fast_accepts(self._fast[path], instance):
             return
         self._judge(_abstract(path), instance, what)
+
+    def left_to_service(self, path: str) -> tuple[str, ...]:
+        """What tcdyn does not check in ``path`` and leaves to the service (a pattern V8
+        refuses, a format ajv-formats does not know...; see :mod:`tcdyn.semantics`), one
+        line each; empty when tcdyn decides every value as the service does."""
+        path = _abstract(path)
+        if path not in self._fast:
+            with self._lock:
+                self._prepare(path)
+        prepared = self._prepared[path]
+        unchecked = [] if prepared.unchecked is None else [
+            f"every value: {prepared.unchecked}"]
+        return (*unchecked, *prepared.left)
 
     def checker(self, path: str, what: str) -> Checker:
         """The :class:`Checker` of ``path`` (any form of schema name), errors naming the
@@ -626,28 +262,35 @@ class SchemaRegistry:
         return self._fast[path]
 
     def _judge(self, path: str, instance: Any, what: str) -> None:
-        """jsonschema's verdict on ``instance``, which the fast check did not accept."""
-        if _depth(instance, MAX_INSTANCE_DEPTH) > MAX_INSTANCE_DEPTH:
+        """The report's verdict on ``instance``, which the fast check did not accept."""
+        prepared = self._prepared[path]
+        if prepared.unchecked is not None:
+            return
+        if depth(instance, MAX_INSTANCE_DEPTH) > MAX_INSTANCE_DEPTH:
             raise self._too_deep(path, what, instance)
         violations: list[SchemaViolation] = []
         total = 0
         try:
-            for error in self._validators[path].iter_errors(instance):
+            for error in prepared.judge.iter_errors(semantics.service_value(instance)):
                 total += 1
                 if len(violations) < RECORDED_ERRORS:
-                    violations.append(self._violation(path, error))
+                    violations.append(self._violation(prepared, error))
         except RecursionError:
             raise self._too_deep(path, what, instance) from None
         except Unresolvable as error:
             raise ReferenceLoadError(self.url(path), f"a $ref cannot be resolved: {error}"
                                      ) from None
+        except PatternTimeout as timeout:  # this value only: say so, whatever else it has
+            total += 1
+            violations.append(SchemaViolation("$", "pattern", clip(str(timeout)),
+                                              f"{self.url(path)}#"))
         if total:
             raise SchemaValidationError(self._summary(path, what, violations, total),
                                         violations, self.url(path))
 
     def _too_deep(self, path: str, what: str, instance: Any) -> SchemaValidationError:
         """The error for a value too deep to check (or that ran out of stack)."""
-        reason = f"the value is nested {_depth(instance)} levels deep, too deep to check " \
+        reason = f"the value is nested {depth(instance)} levels deep, too deep to check " \
                  f"(at most {MAX_INSTANCE_DEPTH})"
         url = self.url(path)
         violation = SchemaViolation("$", "$ref", reason, f"{url}#")
@@ -675,9 +318,9 @@ class SchemaRegistry:
         if doc is not None:
             return doc
         raw = self._load_raw(path, referenced_by)
-        depth = _depth(raw)
-        if depth > MAX_SCHEMA_DEPTH:
-            raise ReferenceLoadError(self.url(path), f"nested {depth} levels deep (at most "
+        nesting = depth(raw)
+        if nesting > MAX_SCHEMA_DEPTH:
+            raise ReferenceLoadError(self.url(path), f"nested {nesting} levels deep (at most "
                                      f"{MAX_SCHEMA_DEPTH} are accepted)", "#")
         declared = raw.get("$id")
         if declared is not None:
@@ -689,14 +332,14 @@ class SchemaRegistry:
                 raise ReferenceLoadError(self.url(path), f"declares $id {declared!r}, which "
                                          "is not this schema's address", "#/$id")
         try:
-            Draft6Validator.check_schema(raw, format_checker=_REGEX_CHECKER)
+            Draft6Validator.check_schema(raw, format_checker=_NO_FORMATS)
         except RecursionError:
             raise ReferenceLoadError(self.url(path), "too deeply nested to check", "#"
                                      ) from None
         except SchemaError as error:
-            where = "#" + "".join("/" + _pointer_token(p) for p in error.absolute_path)
+            where = "#" + "".join("/" + pointer_token(p) for p in error.absolute_path)
             raise ReferenceLoadError(self.url(path), "not a valid draft-06 schema: "
-                                     f"{_clip(error.message)}", where) from None
+                                     f"{clip(error.message)}", where) from None
         doc = dict(raw)
         doc["$id"] = path + "#"
         self._docs[path] = doc
@@ -730,7 +373,7 @@ class SchemaRegistry:
 
     def _ref_targets(self, path: str, doc: dict[str, Any]) -> Iterator[str]:
         """Abstract paths of the documents ``doc``'s ``$ref`` s point into."""
-        for pointer, schema in _walk(doc):
+        for pointer, schema in walk(doc):
             ref = schema.get("$ref")
             if not isinstance(ref, str):
                 continue
@@ -756,7 +399,7 @@ class SchemaRegistry:
         while todo:  # every schema reachable from the root, and its same-value edges
             node = todo.pop()
             resolver = resolvers[id(node)]
-            same, deeper = _applicators(node)
+            same, deeper = applicators(node)
             targets: list[Any] = []
             ref = node.get("$ref")
             if isinstance(ref, str):
@@ -804,103 +447,40 @@ class SchemaRegistry:
         return DRAFT6.create_resource(self._docs[path])
 
     def _prepare(self, path: str) -> None:
-        """Build and cache both validators for ``path`` (lock held)."""
+        """Read ``path`` as the services do and build both validators (lock held)."""
         if path in self._fast:
             return
-        self._closure(path)
+        closure = self._closure(path)
         self._check_ref_loops(path)
-        validator = Validator(self._docs[path], registry=self._registry,
-                              format_checker=FORMAT_CHECKER)
-        fast = self._compile_fast(path)
-        self._validators[path] = validator
+        prepared = semantics.prepare(path, {p: self._docs[p] for p in closure}, self._notice)
+        self._prepared[path] = prepared
+        if prepared.unchecked is not None:
+            self._notice(path, f"{self.url(path)}: not checked, left to the service: "
+                         f"{prepared.unchecked}")
+            fast: Callable[[Any], Any] | None = _accept
+        else:
+            fast = self._compile_fast(path, prepared)
         self._fast[path] = fast  # last: validate() looks for it without the lock
 
-    # -- the fast path
+    def _notice(self, key: str, message: str) -> None:
+        """Say once (per registry) what tcdyn leaves to the service."""
+        if key not in self._notices:
+            self._notices.add(key)
+            log.warning("%s", message)
 
-    def _compile_fast(self, path: str) -> Callable[[Any], Any] | None:
-        """The fast check of ``path`` (``check(instance)`` true or raising when invalid):
-        jsonschema-rs's, else fastjsonschema's, else None where both could judge
-        differently; :class:`~tcdyn.errors.ReferenceLoadError` when a ``$ref`` cannot be
-        resolved."""
+    def _compile_fast(self, path: str, prepared: semantics.Prepared
+                      ) -> Callable[[Any], Any] | None:
+        """The fast check (None: the report's validator alone);
+        :class:`~tcdyn.errors.ReferenceLoadError` when a ``$ref`` cannot be resolved."""
         try:
-            documents: list[Any] = []  # every document the compiler asked for
-            fast = self._compile_rs(path, documents) or self._compile_fastjsonschema(
-                path, documents)
-            nodes = [node for document in documents for _, node in _walk(document)]
-            if (any(node.get("uniqueItems") is True for node in nodes)
-                    and any("not" in node or "oneOf" in node for node in nodes)):
-                return None
-            return fast
-        except Exception:  # _Unsupported, or a schema it cannot compile
+            return fast_path.compile_fast(prepared)
+        except Exception:  # a schema neither compiler takes
             try:  # say which $ref is broken, if one is
                 self.resolved(path)
             except Unresolvable as error:
                 raise ReferenceLoadError(self.url(path),
                                          f"cannot be compiled: {error}") from None
             return None
-
-    def _compile_rs(self, path: str, documents: list[Any]) -> Callable[[Any], Any] | None:
-        """jsonschema-rs's check (see :mod:`tcdyn.rust_check`), or None if it cannot be
-        trusted with this schema or is not installed."""
-        try:
-            from . import rust_check
-        except ImportError:  # pragma: no cover (jsonschema-rs is a dependency)
-            return None
-
-        needs: set[str] = set()
-
-        def retrieve(uri: str) -> Any:
-            documents.append(self._fast_document(uri))
-            return rust_check.rewrite(copy.deepcopy(documents[-1]), _walk, DRAFT6_URI, needs)
-
-        try:
-            root = retrieve(_FAST_BASE + path)
-            return rust_check.compile_check(root, retrieve, needs, FORMAT_CHECKER)
-        except Exception:  # Unportable, or a schema it refuses: fastjsonschema's turn
-            documents.clear()
-            return None
-
-    def _compile_fastjsonschema(self, path: str, documents: list[Any]
-                                ) -> Callable[[Any], Any] | None:
-        """fastjsonschema's validator for ``path``, or None where it could judge
-        differently."""
-        import fastjsonschema
-
-        def fetch(uri: str) -> Any:
-            documents.append(self._fast_document(uri))
-            return documents[-1]
-
-        options: dict[str, Any] = {"handlers": {"http": fetch, "https": fetch},
-                                   "formats": _FAST_FORMATS, "use_default": False,
-                                   "detailed_exceptions": False}
-        root = fetch(_FAST_BASE + path)
-        root["$schema"] = DRAFT6_URI  # fastjsonschema picks its draft by this
-        code = fastjsonschema.compile_to_code(copy.deepcopy(root), **options)
-        names = re.findall(r"^def (\w+)\(", code, flags=re.MULTILINE)
-        if len(names) != len(set(names)):  # one function would judge two $refs
-            return None
-        fast = fastjsonschema.compile(root, **options)
-        # its own compiled patterns read $ as \Z and may backtrack without end: use
-        # tcdyn.patterns' (Python's $, linear or time-limited) under the same keys
-        patterns = getattr(fast, "func", fast).__globals__["REGEX_PATTERNS"]
-        for pattern in list(patterns):
-            patterns[pattern] = compile_pattern(pattern)
-
-        def check(instance: Any) -> bool:
-            fast(instance)
-            return True
-
-        return check
-
-    def _fast_document(self, uri: str) -> Any:
-        """The document at ``uri`` as fastjsonschema gets it, with an absolute ``$id``."""
-        document = urldefrag(uri).url
-        if document in SPECIFICATIONS:  # the draft-06 metaschema, say
-            return _for_fast(SPECIFICATIONS.contents(document))
-        path = _abstract(document)
-        doc = _for_fast(self._document(path))
-        doc["$id"] = _FAST_BASE + path + "#"
-        return doc
 
     # -- reporting and inlining
 
@@ -910,22 +490,25 @@ class SchemaRegistry:
             self._locations = {
                 id(node): (path, pointer)
                 for path, doc in list(self._docs.items())
-                for pointer, node in _walk(doc)
+                for pointer, node in walk(doc)
             }
         found = self._locations.get(id(schema))
         if found is None:
             return None
         return f"{self.url(found[0])}#{found[1]}"
 
-    def _violation(self, path: str, error: ValidationError) -> SchemaViolation:
+    def _violation(self, prepared: semantics.Prepared, error: ValidationError
+                   ) -> SchemaViolation:
         keyword = error.validator if isinstance(error.validator, str) else "false"
-        where = self._location(error.schema)
-        if where is None:  # not from a loaded document (the draft-06 metaschema, say)
-            where = f"{self.url(path)}#" + "".join(
-                "/" + _pointer_token(p) for p in error.absolute_schema_path)
-        elif isinstance(error.validator, str):
-            where += "/" + _pointer_token(keyword)
-        return SchemaViolation(_json_path(error.absolute_path), keyword, _message(error),
+        found = prepared.locations.get(id(error.schema))
+        if found is None:  # not from a loaded document (the draft-06 metaschema, say)
+            where = f"{self.url(prepared.root)}#" + "".join(
+                "/" + pointer_token(p) for p in error.absolute_schema_path)
+        else:
+            where = f"{self.url(found[0])}#{found[1]}"
+            if isinstance(error.validator, str):
+                where += "/" + pointer_token(keyword)
+        return SchemaViolation(json_path(error.absolute_path), keyword, describe(error),
                                where)
 
     def _summary(self, path: str, what: str, violations: list[SchemaViolation],
@@ -964,12 +547,12 @@ class SchemaRegistry:
         for key, value in schema.items():
             if key in ("$id", "$schema", "definitions"):  # definitions: only $ref'd, now inlined
                 continue
-            if key in _SCHEMA_MAPS and isinstance(value, dict):
+            if key in SCHEMA_MAPS and isinstance(value, dict):
                 out[key] = {name: self._inline(sub, resolver, base, stack)
                             for name, sub in value.items()}
-            elif key in _SCHEMA_ONE or (key == "items" and isinstance(value, dict)):
+            elif key in SCHEMA_ONE or (key == "items" and isinstance(value, dict)):
                 out[key] = self._inline(value, resolver, base, stack)
-            elif key in _SCHEMA_LISTS or (key == "items" and isinstance(value, list)):
+            elif key in SCHEMA_LISTS or (key == "items" and isinstance(value, list)):
                 out[key] = [self._inline(sub, resolver, base, stack) for sub in value]
             else:
                 out[key] = copy.deepcopy(value)
