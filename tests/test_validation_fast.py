@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 import tcdyn
+from tcdyn.call.bind import encode_body
 from tcdyn.errors import SchemaValidationError
 from tcdyn.references import bundled_dir
-from tcdyn.request import encode_body
 from tcdyn.schemas import _sent_as_is
 from tcdyn.testing.payloads import create_task
 from tcdyn.testing.server import LocalDeployment

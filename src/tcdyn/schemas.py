@@ -31,10 +31,10 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT6
 
 from .errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
-from .legacy import is_legacy_root, schema_url
+from .model.legacy import is_legacy_root, schema_url
+from .model.schema_names import abstract_path as _abstract
 from .patterns import PatternTimeout, compile_pattern, is_safe
 from .redact import REDACTED, looks_secret, sensitive_container, sensitive_name
-from .schema_names import abstract_path as _abstract
 
 __all__ = ["SchemaNotAvailable", "SchemaRegistry", "SchemaViolation"]
 
