@@ -47,8 +47,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 # What a reference is ($schema -> "api"/"exchanges") is tcdyn's rule, read from one place.
-from tcdyn.legacy import LEGACY_REFERENCES  # noqa: E402
-from tcdyn.model import reference_kind as kind_of  # noqa: E402
+from tcdyn.model.legacy import LEGACY_REFERENCES  # noqa: E402
+from tcdyn.model.reference import reference_kind as kind_of  # noqa: E402
 
 BUNDLE_PATH = "references/references.json"
 MANIFEST = "references/manifest.json"
@@ -174,7 +174,8 @@ def from_bundle(location: str, version: str | None) -> tuple[Files, dict]:
 
 def from_root_url(root_url: str, version: str | None) -> tuple[Files, dict]:
     """Everything a live deployment serves, through tcdyn's own ``pull``."""
-    from tcdyn.references import MIRROR_FILE, normalize_root_url, pull
+    from tcdyn.references import pull
+    from tcdyn.references.tree import MIRROR_FILE, normalize_root_url
 
     root_url = normalize_root_url(root_url)
     with tempfile.TemporaryDirectory() as tmp:

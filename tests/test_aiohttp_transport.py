@@ -19,7 +19,7 @@ import pytest
 
 import tcdyn
 from helpers import CREDS, SECRET, run
-from tcdyn.request import RetryPolicy
+from tcdyn.call.options import RetryPolicy
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.server import LocalDeployment
 

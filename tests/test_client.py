@@ -14,7 +14,7 @@ import pytest
 
 import tcdyn
 from helpers import CREDS, SECRET, collect, run
-from tcdyn.request import RetryPolicy
+from tcdyn.call.options import RetryPolicy
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.server import DropConnection, LocalDeployment, Reply, error
 
@@ -416,7 +416,7 @@ def test_build_url_and_legacy_root_url(server):
 
 def test_signature_never_sent_to_another_origin(server):
     from tcdyn.credentials import Credentials
-    from tcdyn.hawk import HawkAuth, origin_of
+    from tcdyn.transport.hawk import HawkAuth, origin_of
 
     auth = HawkAuth(lambda: Credentials(**CREDS), origin_of(server.root_url))
     with httpx.Client() as client:

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 import tcdyn
-from tcdyn import mirror
 from tcdyn.errors import ReferenceLoadError
-from tcdyn.references import bundled_dir
+from tcdyn.references import bundled_dir, remote, tree
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +73,7 @@ def test_files_of_references_json_are_written_as_received(served):
         assert data in body  # the very bytes sent: not re-indented, not re-escaped
         assert json.loads(data) == item["content"]
     written = {p.relative_to(mirror_dir).as_posix() for p in mirror_dir.rglob("*.json")}
-    assert written == {item["filename"] for item in items} | {mirror.MIRROR_FILE}
+    assert written == {item["filename"] for item in items} | {tree.MIRROR_FILE}
     assert deployment.Queue.__name__ == "Queue"
     assert deployment.references.model("Queue").title.startswith("Café ☕")
 
@@ -99,7 +98,7 @@ PLAIN = [
 
 @pytest.mark.parametrize("data", PLAIN)
 def test_the_bundle_scanner_reads_what_json_reads(data):
-    items = mirror._raw_items(data)
+    items = remote._raw_items(data)
     assert items is not None
     decoded = [{k: json.loads(v) if k == "content" else v for k, v in item.items()}
                for item in items]
@@ -114,39 +113,39 @@ NOT_PLAIN = [b"", b"{}", b"[1]", b'["x"]', b"[", b"[,]", b"[{},]", b"[{} {}]",
 
 @pytest.mark.parametrize("data", NOT_PLAIN, ids=lambda d: repr(d[:20]))
 def test_anything_else_is_left_to_json_to_report(data):
-    assert mirror._raw_items(data) is None
+    assert remote._raw_items(data) is None
 
 
 def test_the_writer_refuses_a_link_planted_in_the_mirror(tmp_path):
-    root = mirror.make_dir(tmp_path, ".tmp-")
+    root = tree.make_dir(tmp_path, ".tmp-")
     outside = tmp_path / "outside"
     outside.mkdir()
     os.symlink(outside, root / "references")
     with pytest.raises(ReferenceLoadError, match="not a directory"):
-        mirror.write_tree(root, {"references/queue/v1/api.json": b"{}"}, "https://tc.example")
+        tree.write_tree(root, {"references/queue/v1/api.json": b"{}"}, "https://tc.example")
     assert list(outside.iterdir()) == []
 
 
 def test_the_writer_refuses_a_file_where_a_folder_goes(tmp_path):
-    root = mirror.make_dir(tmp_path, ".tmp-")
+    root = tree.make_dir(tmp_path, ".tmp-")
     files = {"references/a.json": b"{}", "references/a.json/b.json": b"{}"}
     with pytest.raises(ReferenceLoadError, match="not a directory"):
-        mirror.write_tree(root, files, "https://tc.example")
+        tree.write_tree(root, files, "https://tc.example")
 
 
 def test_the_writer_refuses_an_unsafe_name(tmp_path):
-    root = mirror.make_dir(tmp_path, ".tmp-")
+    root = tree.make_dir(tmp_path, ".tmp-")
     with pytest.raises(ReferenceLoadError, match="unsafe"):
-        mirror.write_tree(root, {"references/../../x.json": b"{}"}, "https://tc.example")
+        tree.write_tree(root, {"references/../../x.json": b"{}"}, "https://tc.example")
     assert not (tmp_path / "x.json").exists()
 
 
 def test_the_writer_records_the_digest_it_is_given_or_computes_it(tmp_path):
     files = {"references/manifest.json": b'{"references":[]}', "schemas/a/b.json": b"{}"}
-    for given in (None, mirror.content_digest(files)):
-        root = mirror.make_dir(tmp_path, ".tmp-")
-        mirror.write_tree(root, files, "https://tc.example", given)
-        meta = json.loads((root / mirror.MIRROR_FILE).read_bytes())
-        assert meta["sha256"] == mirror.content_digest(files)
+    for given in (None, tree.content_digest(files)):
+        root = tree.make_dir(tmp_path, ".tmp-")
+        tree.write_tree(root, files, "https://tc.example", given)
+        meta = json.loads((root / tree.MIRROR_FILE).read_bytes())
+        assert meta["sha256"] == tree.content_digest(files)
         assert (root / "schemas/a/b.json").read_bytes() == b"{}"
         assert [p.name for p in root.rglob(".tmp-*")] == []

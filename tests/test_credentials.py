@@ -399,7 +399,7 @@ def test_coerce_refuses(value, message):
 
 
 def test_a_provider_is_called_each_time(perm):
-    from tcdyn.options import credentials_source
+    from tcdyn.call.options import credentials_source
 
     tokens = iter([TOKEN, TOKEN[:-1] + "Z"])
     calls = []
@@ -420,7 +420,7 @@ def test_a_provider_is_called_each_time(perm):
 
 def test_async_provider(perm):
     import tcdyn
-    from tcdyn.options import credentials_source
+    from tcdyn.call.options import credentials_source
 
     async def provider():
         return perm

@@ -31,7 +31,7 @@ ROOT_URL = "https://tc.example.com"
 
 def _events_class(deployment_dir: Path, service: str) -> type[BaseEvents]:
     import tcdyn
-    from tcdyn.model import class_name
+    from tcdyn.model.reference import class_name
 
     return getattr(tcdyn.load(deployment_dir), class_name(service, "exchanges"))
 

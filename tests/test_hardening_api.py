@@ -177,7 +177,7 @@ def test_private_entry_names_are_refused_per_entry_and_recorded(server, tc):
 
 
 def test_a_standalone_shape_check_refuses_a_private_entry_name():
-    from tcdyn.model import check_reference
+    from tcdyn.model.reference import check_reference
 
     ref = json.loads((tcdyn.references.ReferenceSet.bundled().references_dir
                       / "queue/v1/api.json").read_text())
@@ -446,7 +446,7 @@ def test_official_utils_match(tmp_path):
 
 
 def test_a_reference_without_api_version_is_v1(deployment_dir, tmp_path):
-    from tcdyn.model import build_model
+    from tcdyn.model.reference import build_model
 
     ref = json.loads((deployment_dir / "references/secrets/v1/api.json").read_text())
     del ref["apiVersion"]

@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 
 import tcdyn
-from tcdyn import cache as tc_cache
 from tcdyn.cli import main as cli
 from tcdyn.errors import ReferenceLoadError
 from tcdyn.references import ReferenceSet, cache_path, pull
+from tcdyn.references import cache as tc_cache
 from tcdyn.testing.server import LocalDeployment
 
 API = "/schemas/common/api-reference-v0.json#"

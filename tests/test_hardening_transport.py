@@ -24,11 +24,12 @@ import pytest
 
 import tcdyn
 from helpers import CREDS, SECRET, run
-from tcdyn.request import RetryPolicy
-from tcdyn.response import InvalidResponse, RawBody, Redirect, ResponseTooLarge
+from tcdyn.call.options import RetryPolicy
+from tcdyn.call.response import InvalidResponse, ResponseTooLarge
+from tcdyn.errors import ClientClosedError
+from tcdyn.response import RawBody, Redirect
 from tcdyn.testing.auth import ClientRecord, authenticate
 from tcdyn.testing.server import LocalDeployment, Reply, error
-from tcdyn.transport import ClientClosedError
 
 FAST = RetryPolicy(delay_factor=0.001, max_delay=0.01)
 CLIENTS = {"tester": ClientRecord(SECRET, ("queue:*", "auth:*"))}
@@ -332,7 +333,7 @@ def test_no_log_output_without_logging_configured():
     assert any(isinstance(h, logging.NullHandler) for h in logging.getLogger("tcdyn").handlers)
     script = """
 import asyncio, tcdyn
-from tcdyn.request import RetryPolicy
+from tcdyn.call.options import RetryPolicy
 kw = dict(rootUrl="http://127.0.0.1:9", credentials={"clientId": "a", "accessToken": "b"},
           retry=RetryPolicy(max_retries=2, delay_factor=0.001))
 try:

@@ -49,7 +49,8 @@ def test_the_lazy_modules_are_there_when_used():
 import sys, tcdyn
 from datetime import timedelta
 from tcdyn.credentials import Credentials, signed_url
-from tcdyn.request import RetryPolicy, retry_after
+from tcdyn.call.options import RetryPolicy
+from tcdyn.call.retry import retry_after
 creds = Credentials("me", "secret").create_temporary(["a"], timedelta(minutes=1))
 assert signed_url(creds, "https://tc.example.com/x", 60).count("bewit=") == 1
 assert creds.expires > creds.start and not creds.is_expired()

@@ -21,9 +21,9 @@ import pytest
 import taskcluster.client
 
 import tcdyn
-from tcdyn import legacy
 from tcdyn.client import api_base_url
-from tcdyn.model import ServiceModel
+from tcdyn.model import legacy
+from tcdyn.model.reference import ServiceModel
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.server import LocalDeployment
 

@@ -12,7 +12,7 @@ import pytest
 
 import tcdyn
 from helpers import CREDS, SECRET
-from tcdyn.request import RetryPolicy
+from tcdyn.call.options import RetryPolicy
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.server import DropConnection, LocalDeployment, Reply, error
 

@@ -8,7 +8,7 @@ import pydoc
 import pytest
 
 import tcdyn
-from tcdyn.meta import BoundMethod, Method
+from tcdyn.classes.meta import BoundMethod, Method
 
 
 def test_class_names_follow_the_official_clients():

@@ -13,8 +13,10 @@ import pytest
 
 import tcdyn
 from helpers import CREDS, SECRET, collect, run
+from tcdyn.call.bind import bind
+from tcdyn.call.options import RetryPolicy
+from tcdyn.call.paging import Pager
 from tcdyn.errors import InvalidResponse, PaginationLoopError
-from tcdyn.request import Pager, RetryPolicy, bind
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.server import LocalDeployment
 

@@ -46,7 +46,7 @@ def test_an_answer_failing_the_output_schema_is_a_500_as_from_the_services():
 
 
 def test_the_demo_runs_on_the_imitation(capsys):
-    from tcdyn import demo
+    from tcdyn.cli import demo
 
     assert demo.main() == 0
     assert "Done: every request above went over HTTP" in capsys.readouterr().out

@@ -25,13 +25,13 @@ import pytest
 import tcdyn
 from helpers import CREDS, SECRET
 from proxying import RecordingProxy, TLSFront, make_certificate
-from tcdyn import deadline
-from tcdyn import transfer as tr
 from tcdyn.errors import ProxyConfigurationError
-from tcdyn.proxies import ProxyRule
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.objects import InMemoryObjects, Storage
 from tcdyn.testing.server import LocalDeployment
+from tcdyn.transfer import common as tr
+from tcdyn.transport import clients, tls
+from tcdyn.transport.proxies import ProxyRule
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUEST_METHOD")
 #: The proxy's own password: it must reach the proxy and nothing else.
@@ -188,18 +188,18 @@ def _api(kind: str, root: str, mark: str) -> None:
 
 
 def _storage_get(kind: str, root: str, mark: str) -> None:
-    """A GET with each storage client the transfers make (sync: ``deadline.sync_client``;
-    async PUT: ``deadline.async_client``; async GET: ``aio_storage.Getter``)."""
+    """A GET with each storage client the transfers make (sync: ``clients.sync_client``;
+    async PUT: ``clients.async_client``; async GET: ``aio_storage.Getter``)."""
     url = f"{root}/api/queue/v1/task/{mark}"
     if kind == "storage-sync":
-        with deadline.sync_client(**tr.client_kwargs(10)) as client:
+        with clients.sync_client(**tr.client_kwargs(10)) as client:
             assert client.get(url).raise_for_status().json()["params"] == {"taskId": mark}
         return
-    from tcdyn import aio_storage
+    from tcdyn.transfer import aio_storage
 
     async def get() -> None:
         if kind == "storage-async-put":
-            async with deadline.async_client(**tr.client_kwargs(10)) as client:
+            async with clients.async_client(**tr.client_kwargs(10)) as client:
                 answer = (await client.get(url)).raise_for_status()
                 assert answer.json()["params"] == {"taskId": mark}
             return
@@ -445,8 +445,8 @@ def tls_world(deployment_dir, tmp_path_factory):
 @pytest.fixture
 def trusted(tls_world, monkeypatch):
     """The shared SSL context, made anew, trusting the test certificate."""
-    monkeypatch.setattr(deadline, "_ssl", None)
-    deadline.shared_ssl_context().load_verify_locations(tls_world[3])
+    monkeypatch.setattr(tls, "_ssl", None)
+    tls.shared_ssl_context().load_verify_locations(tls_world[3])
 
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])

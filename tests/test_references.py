@@ -132,7 +132,7 @@ def test_malformed_reference_names_file_and_field_and_others_still_load(deployme
     (lambda r: r.update({"$schema": "/schemas/common/logs-reference-v0.json#"}), "$schema"),
 ])
 def test_reference_shape_checks(mutate, field):
-    from tcdyn.model import build_model
+    from tcdyn.model.reference import build_model
 
     ref = json.loads((ReferenceSet.bundled().references_dir / "queue/v1/api.json").read_text())
     mutate(ref)
@@ -155,7 +155,7 @@ def test_manifest_problems_are_refused(tmp_path):
 
 
 def test_reference_from_another_host_is_refused(deployment_dir, tmp_path):
-    from tcdyn.references import _manifest_rel
+    from tcdyn.references.index import _manifest_rel
 
     with pytest.raises(ReferenceLoadError, match="is not under"):
         _manifest_rel("https://evil.example/references/queue/v1/api.json",

@@ -10,8 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tcdyn
-from tcdyn.request import SEND, Call, RetryPolicy, Sleep, encode_segment, retry_flow
-from tcdyn.response import InvalidResponse, Received
+from tcdyn.call.bind import Call, encode_segment
+from tcdyn.call.options import RetryPolicy
+from tcdyn.call.response import InvalidResponse, Received
+from tcdyn.call.retry import SEND, Sleep, retry_flow
 
 ENTRY = tcdyn.Queue._model.entries["getLatestArtifact"]
 CALL = Call("queue", "task", "GET", "http://x/api/queue/v1/task/t", None, None)

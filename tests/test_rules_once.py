@@ -7,7 +7,7 @@ import copy
 import pytest
 
 import tcdyn
-from tcdyn import scopes
+from tcdyn.auth import scopes
 from tcdyn.credentials import Credentials
 from tcdyn.errors import (
     CredentialsError,
@@ -15,7 +15,7 @@ from tcdyn.errors import (
     ScopeExpressionError,
     TaskclusterArgumentError,
 )
-from tcdyn.model import build_model
+from tcdyn.model.reference import build_model
 from tcdyn.references import ReferenceSet
 
 BOTH_KEYS = {"AllOf": ["a"], "AnyOf": ["b"]}
@@ -45,7 +45,7 @@ def test_a_reference_scope_expression_is_checked_as_strictly_as_scopes_validate(
 
 
 def test_call_params_are_payload_then_route_then_extra_then_the_service_hook():
-    from tcdyn.service_scopes import HOOKS
+    from tcdyn.auth.service_scopes import HOOKS
 
     params = scopes.call_params("queue", "createTask", {"taskId": "T"},
                                 {"taskId": "ignored", "priority": "high",
@@ -63,7 +63,7 @@ def test_the_update_script_tells_reference_kinds_by_tcdyns_own_rule():
     import importlib.util
     from pathlib import Path
 
-    from tcdyn.model import reference_kind
+    from tcdyn.model.reference import reference_kind
 
     script = Path(__file__).resolve().parents[1] / "scripts" / "update_references.py"
     spec = importlib.util.spec_from_file_location("update_references_rules", script)

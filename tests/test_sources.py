@@ -10,10 +10,10 @@ import shutil
 import pytest
 
 import tcdyn
-from tcdyn import fetching
 from tcdyn.errors import ServiceNotFound
 from tcdyn.references import ReferenceSet
-from tcdyn.sources import DirectorySource, RemoteSource
+from tcdyn.references import fetch as fetching
+from tcdyn.references.sources import DirectorySource, RemoteSource
 from tcdyn.testing.server import LocalDeployment
 
 SCHEMAS = ("/schemas/queue/v1/task.json", "/schemas/queue/v1/create-task-request.json",

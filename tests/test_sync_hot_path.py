@@ -29,11 +29,11 @@ import taskcluster
 import tcdyn
 import tcdyn.aio
 from helpers import CREDS, SECRET
-from tcdyn import deadline, hawk, httpcore_transport
 from tcdyn.credentials import Credentials
 from tcdyn.testing.auth import ClientRecord, authenticate
 from tcdyn.testing.server import LocalDeployment
-from tcdyn.transport import SyncTransport
+from tcdyn.transport import clients, deadline, hawk, httpcore_transport, tls
+from tcdyn.transport.httpx_transport import SyncTransport
 
 SCOPES = ["queue:get-task:*", "queue:create-task:*"]
 
@@ -162,12 +162,12 @@ def test_an_environment_proxy_keeps_the_pool(server, monkeypatch):
 
 
 def test_sync_client_without_httpx_private_pool_uses_the_public_api(capture, monkeypatch):
-    monkeypatch.setattr(deadline, "_private_pool_ok", lambda: False)
-    with deadline.sync_client() as client:
+    monkeypatch.setattr(clients, "_private_pool_ok", lambda: False)
+    with clients.sync_client() as client:
         assert client.get(f"{capture.root_url}/x").json() == {}
         pool = client._transport._pool  # type: ignore[attr-defined]
         assert not isinstance(pool._network_backend, deadline._Backend)
-        assert pool._ssl_context is deadline.shared_ssl_context()
+        assert pool._ssl_context is tls.shared_ssl_context()
 
 
 def test_pool_errors_are_httpx_errors_with_the_authorization_redacted():
@@ -276,7 +276,7 @@ def counted(monkeypatch) -> list[ssl.SSLContext]:
         return context
 
     monkeypatch.setattr(httpx, "create_ssl_context", counting)
-    monkeypatch.setattr(deadline, "_ssl", None)
+    monkeypatch.setattr(tls, "_ssl", None)
     return made
 
 
@@ -285,7 +285,7 @@ def test_http_clients_never_build_an_ssl_context(server, counted):
         assert q.task("AAAAAAAAAAAAAAAAAAAAAA")["clientId"] == "tester"
         assert "queue:*" in q.current_scopes()
     assert tcdyn.load(server.root_url, refresh=True).Queue.serviceName == "queue"  # fetcher
-    with deadline.sync_client() as client:
+    with clients.sync_client() as client:
         client.get(f"{server.root_url}/references/manifest.json")
     assert counted == []
 
@@ -330,9 +330,9 @@ def test_https_clients_share_one_context_made_at_the_first_handshake(tls_server,
     queue = tcdyn.Queue(rootUrl=root_url, credentials=CREDS)
     auth = tcdyn.Auth(rootUrl=root_url, credentials=CREDS)
     assert counted == []  # nothing made before a TLS handshake
-    deadline.shared_ssl_context().load_verify_locations(cert)  # trust the test's certificate
+    tls.shared_ssl_context().load_verify_locations(cert)  # trust the test's certificate
     assert queue.task("abc") == {} and auth.ping() == {}
-    with deadline.sync_client() as client:  # the reference fetcher's, uploads', downloads'
+    with clients.sync_client() as client:  # the reference fetcher's, uploads', downloads'
         assert client.get(f"{root_url}/references/manifest.json").json() == {}
 
     async def aio() -> dict:
@@ -342,7 +342,7 @@ def test_https_clients_share_one_context_made_at_the_first_handshake(tls_server,
     assert asyncio.run(aio()) == {}
     queue.close()
     auth.close()
-    assert len(counted) == 1 and counted[0] is deadline.shared_ssl_context()
+    assert len(counted) == 1 and counted[0] is tls.shared_ssl_context()
 
 
 def test_a_wrong_certificate_is_still_refused(tls_server, counted):

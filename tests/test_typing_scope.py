@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tcdyn.errors import ReferenceLoadError
-from tcdyn.model import ExchangesModel, ServiceModel
+from tcdyn.model.reference import ExchangesModel, ServiceModel
 from tcdyn.references import ReferenceSet
 
 ROOT = Path(__file__).resolve().parents[1]

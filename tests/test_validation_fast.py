@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 import tcdyn
+from tcdyn.call.bind import encode_body
 from tcdyn.errors import SchemaValidationError
 from tcdyn.fast_path import sent_as_is as _sent_as_is
 from tcdyn.references import bundled_dir
-from tcdyn.request import encode_body
 from tcdyn.testing.payloads import create_task
 from tcdyn.testing.server import LocalDeployment
 

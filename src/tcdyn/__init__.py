@@ -67,12 +67,12 @@ if TYPE_CHECKING:
     from . import upload as upload
     from . import utils as utils
     from ._services import *  # noqa: F403
-    from .credentials import Credentials as Credentials
-    from .credentials import createTemporaryCredentials as createTemporaryCredentials
+    from .auth.credentials import Credentials as Credentials
+    from .auth.credentials import createTemporaryCredentials as createTemporaryCredentials
+    from .call.options import RetryPolicy as RetryPolicy
+    from .client.events import Binding as Binding
     from .deployment import Deployment as Deployment
     from .deployment import load as load
-    from .exchanges import Binding as Binding
-    from .request import RetryPolicy as RetryPolicy
     from .utils import createSession as createSession
     from .utils import dumpJson as dumpJson
     from .utils import encodeStringForB64Header as encodeStringForB64Header
@@ -97,10 +97,10 @@ logging.getLogger("tcdyn").addHandler(logging.NullHandler())
 _LAZY = {
     "load": "deployment",
     "Deployment": "deployment",
-    "Credentials": "credentials",
-    "createTemporaryCredentials": "credentials",
-    "RetryPolicy": "request",
-    "Binding": "exchanges",
+    "Credentials": "auth.credentials",
+    "createTemporaryCredentials": "auth.credentials",
+    "RetryPolicy": "call.options",
+    "Binding": "client.events",
     "slugId": "utils",
     "slugIdV4": "utils",
     "stableSlugId": "utils",

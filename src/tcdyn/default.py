@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from .deployment import Deployment, building
-from .references import ReferenceSet
+from .references.index import ReferenceSet
 
 _default: Deployment | None = None
 

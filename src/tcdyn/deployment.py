@@ -12,13 +12,13 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .context import ClassContext
-from .fetching import DEFAULT_TIMEOUT
-from .references import DEFAULT_MAX_AGE, ReferenceSet
+from .classes.context import ClassContext
+from .references.fetch import DEFAULT_TIMEOUT
+from .references.index import DEFAULT_MAX_AGE, ReferenceSet
 from .validation import Validator
 
 if TYPE_CHECKING:
-    from .request import Call
+    from .call.bind import Call
 
 log = logging.getLogger("tcdyn")
 _T = TypeVar("_T")
@@ -49,17 +49,17 @@ class Deployment:
         key = (name, asynchronous)
         cls = self._classes.get(key)
         if cls is None:
-            from .meta import build_class
+            from .classes.meta import build_class
 
             model = self.references.model(name)  # ServiceNotFound when the set has none
             if model.kind == "exchanges":
-                from .exchanges import BaseEvents
+                from .client.events import BaseEvents
 
                 if asynchronous:  # exchange classes do no I/O: one class serves both
                     return self.build(name)
                 base: type = BaseEvents
             else:
-                from .client import AsyncClient, Client
+                from .client.clients import AsyncClient, Client
 
                 base = AsyncClient if asynchronous else Client
             module = f"{self._module}.aio" if asynchronous else self._module
@@ -67,8 +67,8 @@ class Deployment:
         return cls
 
     def _auth_call(self, root_url: str, entry_name: str) -> Call:
-        from .base import api_base_url
-        from .request import bind
+        from .call.bind import bind
+        from .client.base import api_base_url
 
         model = self.references.api_model("Auth")
         base_url = api_base_url(root_url, model.serviceName, model.apiVersion, model.baseUrl)

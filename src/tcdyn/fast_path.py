@@ -25,8 +25,8 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 from . import formats, jsregex
+from .model.schema_names import abstract_path
 from .patterns import compile_pattern, is_safe
-from .schema_names import abstract_path
 from .schema_walk import walk
 from .semantics import EXACT_INT, Prepared, needs_service_value
 

@@ -31,9 +31,9 @@ from referencing.jsonschema import DRAFT6
 from . import fast_path, semantics
 from .errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
 from .fast_path import plain_json, sent_as_is
-from .legacy import is_legacy_root, schema_url
+from .model.legacy import is_legacy_root, schema_url
+from .model.schema_names import abstract_path as _abstract
 from .patterns import PatternTimeout
-from .schema_names import abstract_path as _abstract
 from .schema_report import clip, describe, json_path
 from .schema_walk import (
     SCHEMA_LISTS,

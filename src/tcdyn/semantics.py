@@ -58,8 +58,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import formats, jsregex
+from .model.schema_names import abstract_path
 from .patterns import compile_pattern
-from .schema_names import abstract_path
 from .schema_walk import subschemas, walk
 
 __all__ = ["Prepared", "js_multiple_of", "prepare", "service_value"]

@@ -138,9 +138,9 @@ def optionsFromEnvironment(defaults: Mapping[str, Any] | None = None, *,
     """Client options from ``TASKCLUSTER_ROOT_URL``, ``TASKCLUSTER_CLIENT_ID``,
     ``TASKCLUSTER_ACCESS_TOKEN`` and ``TASKCLUSTER_CERTIFICATE`` over ``defaults`` (which is
     copied, not changed): ``{"rootUrl": ..., "credentials": {...}}``. The variables are read
-    by ``tcdyn.environment``'s rule: a client ID without an access token (or the reverse) is a
+    by ``tcdyn.auth.environment``'s rule: a client ID without an access token (or the reverse) is a
     ``CredentialsError`` naming the missing variable."""
-    from . import environment
+    from .auth import environment
 
     found = environment.credentials(environ)
     root_url = environment.value(environment.ROOT_URL, environ)
@@ -163,7 +163,7 @@ def scopeMatch(assumedScopes: Iterable[str], requiredScopeSets: Iterable[Iterabl
                ) -> bool:
     """Whether the held scopes satisfy any of the required scope sets (disjunctive normal
     form: ``[["a", "b"], ["c"]]`` is (a and b) or c), with the ``*`` suffix rule."""
-    from .scopes import scope_match
+    from .auth.scopes import scope_match
 
     held = list(assumedScopes)
     return any(all(any(scope_match(h, required) for h in held) for required in scope_set)

@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .references import ReferenceSet
+    from .references.index import ReferenceSet
 
 log = logging.getLogger("tcdyn")
 _UNKNOWN = object()

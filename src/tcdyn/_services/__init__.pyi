@@ -9,7 +9,7 @@ from typing import Any, overload
 from tcdyn._types import Json, PageHandler, Params, Payload, Query, RoutingKey
 from tcdyn.client import AsyncClient, Client
 from tcdyn.exchanges import BaseEvents, Binding
-from tcdyn.meta import BoundMethod, Method
+from tcdyn.classes.meta import BoundMethod, Method
 
 __all__: list[str] = ["Auth", "AuthEvents", "Github", "GithubEvents", "Hooks", "HooksEvents", "Index", "Notify", "NotifyEvents", "Object", "PurgeCache", "Queue", "QueueEvents", "Secrets", "WebServer", "WorkerManager", "WorkerManagerEvents"]
 

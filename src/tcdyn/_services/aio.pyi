@@ -9,7 +9,7 @@ from typing import Any, overload
 from tcdyn._types import Json, PageHandler, Params, Payload, Query, RoutingKey
 from tcdyn.client import AsyncClient, Client
 from tcdyn.exchanges import BaseEvents, Binding
-from tcdyn.meta import BoundMethod, Method
+from tcdyn.classes.meta import BoundMethod, Method
 
 from . import AuthEvents as AuthEvents
 from . import GithubEvents as GithubEvents

@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _logging(verbose: bool) -> None:
     """Warnings only; with ``-v`` tcdyn's own news too, retries included (logged at DEBUG
-    by ``tcdyn.request`` and ``tcdyn.transfer``). Other libraries stay at WARNING: httpx
+    on the loggers ``tcdyn.request`` and ``tcdyn.transfer``). Other libraries stay at WARNING: httpx
     logs every request's URL at INFO, a presigned storage URL's signature with it."""
     handler = logging.StreamHandler()
     handler.setFormatter(_Escaping("%(levelname)s %(name)s: %(message)s"))

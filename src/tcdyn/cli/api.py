@@ -19,7 +19,7 @@ from .output import HELP_WIDTH, UsageError, emit, emit_lines, fit, show
 
 if TYPE_CHECKING:
     from ..deployment import Deployment
-    from ..model import EntryModel, ExchangesModel, ServiceModel
+    from ..model.reference import EntryModel, ExchangesModel, ServiceModel
 
 #: Options of ``tcdyn api`` that take a value (the rest are flags or positionals).
 _VALUED = {"--root-url", "--references", "--payload", "--query"}
@@ -66,7 +66,7 @@ def find_events(deployment: Deployment, name: str) -> ExchangesModel:
 
 
 def _class_of_service(deployment: Deployment, name: str, events: bool) -> str:
-    from ..model import class_name
+    from ..model.reference import class_name
 
     kind = "exchanges" if events else "api"
     names = deployment.references.names()
@@ -139,7 +139,7 @@ def method_description(model: ServiceModel, entry: EntryModel,
                        deployment: Deployment | None = None) -> str:
     """Title, route, description, query, scopes and payload outline of one entry, for
     ``HELP_WIDTH`` columns."""
-    from ..meta import _describe_scopes
+    from ..classes.meta import _describe_scopes
 
     route = f"{entry.http_method} {entry.route}"
     where = f"[{entry.stability}]  ({model.serviceName}/{model.apiVersion})"
@@ -178,7 +178,7 @@ def _outline_of(model: ServiceModel, entry: EntryModel,
 
 
 def _class_of(model: ServiceModel) -> str:
-    from ..model import class_name
+    from ..model.reference import class_name
 
     return class_name(model.serviceName, "api")
 

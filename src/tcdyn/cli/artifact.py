@@ -110,7 +110,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _get(args: argparse.Namespace) -> int:
-    from ..download import downloadArtifactToFile
+    from ..transfer.download import downloadArtifactToFile
 
     _, queue = _queue_and_settings(args)
     with _terminate_as_interrupt(), queue:
@@ -133,7 +133,7 @@ def stream(queue: Any, task_id: str, name: str, run_id: int | None, out: IO[byte
            ) -> None:
     """Artifact ``name`` of ``task_id`` streamed to ``out`` (stdout) by the library's
     ``downloadArtifact``; ``text_only`` refuses what is not UTF-8 text (a terminal)."""
-    from ..download import downloadArtifact
+    from ..transfer.download import downloadArtifact
 
     sink = _Stdout(out, name, text_only)
     with _said(name, task_id, max_size, sink.told):
@@ -146,8 +146,8 @@ def stream(queue: Any, task_id: str, name: str, run_id: int | None, out: IO[byte
 def _said(name: str, task_id: str, limit: int | None, told: Any) -> Iterator[None]:
     """The library's refusals of an artifact in the command's words, with what was
     written (``told()``)."""
+    from ..call.response import size_text
     from ..errors import ObjectHashVerificationError, ResponseTooLarge, TaskclusterArtifactError
-    from ..response import size_text
 
     try:
         yield
@@ -235,7 +235,7 @@ class _Attempt:
 
 def _put(args: argparse.Namespace) -> int:
     try:
-        from ..artifacts import publish
+        from ..transfer.artifacts import publish
     except ImportError:
         raise CommandError("artifact put needs the artifacts helpers (tcdyn.artifacts."
                            "publish), which this tcdyn does not have") from None

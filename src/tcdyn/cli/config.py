@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .output import HTTP_5XX, CommandError, UsageError
 
 if TYPE_CHECKING:
-    from ..credentials import Credentials
+    from ..auth.credentials import Credentials
     from ..deployment import Deployment
     from ..errors import ReferenceLoadError
 
@@ -144,7 +144,7 @@ class Settings:
 
     def credentials(self) -> Credentials | None:
         """From the ``TASKCLUSTER_*`` variables, else the config file, else ``None``."""
-        from ..credentials import Credentials
+        from ..auth.credentials import Credentials
 
         from_env = Credentials.from_env()
         if from_env is not None:
@@ -223,7 +223,7 @@ def references_error(source: str, exc: ReferenceLoadError) -> Exception:
 
 
 def _bundled() -> Any:
-    from ..references import ReferenceSet
+    from ..references.index import ReferenceSet
 
     return ReferenceSet.bundled()
 
@@ -231,14 +231,14 @@ def _bundled() -> Any:
 def settings(root_url: str | None = None, references: str | None = None) -> Settings:
     """Resolve the command line over the environment over the config file."""
     config = load_config()
-    from .. import environment
+    from ..auth import environment
 
     given = (("--root-url", root_url), ("$TASKCLUSTER_ROOT_URL",
                                         environment.value(environment.ROOT_URL)),
              (f"root_url in {config.path}", config.root_url))
     where, root = next(((w, r) for w, r in given if r), ("", None))
     if root:
-        from ..mirror import normalize_root_url
+        from ..references.tree import normalize_root_url
 
         try:
             root = normalize_root_url(root)

@@ -118,7 +118,7 @@ def _refused_login(exc: BaseException) -> bool:
 
 
 def _class(model: Any) -> str:
-    from ..model import class_name
+    from ..model.reference import class_name
 
     return class_name(model.serviceName, "exchanges")
 

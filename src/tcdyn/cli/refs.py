@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..fetching import DEFAULT_TIMEOUT
+from ..references.fetch import DEFAULT_TIMEOUT
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -27,7 +27,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _pull(args: argparse.Namespace) -> int:
     from ..errors import ReferenceLoadError
-    from ..references import ReferenceSet, pull
+    from ..references import pull
+    from ..references.index import ReferenceSet
     from .config import references_error
     from .output import show
 
@@ -71,13 +72,13 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ..demo import main
+    from .demo import main
 
     return main()
 
 
 def _seconds(text: str) -> float:
-    from ..fetching import check_timeout
+    from ..references.fetch import check_timeout
 
     try:
         return check_timeout(float(text))  # type: ignore[return-value]

@@ -25,7 +25,7 @@ from typing import Any
 import aio_pika
 from aiormq import exceptions as amqp
 
-from ..exchanges import Binding, RoutingKeyError
+from ..client.events import Binding, RoutingKeyError
 from .delivery import Delivery
 from .errors import PulseConnectionError, PulseError
 from .message import ACKED, REJECTED, REQUEUED, Message, SyncMessage, cc_routes

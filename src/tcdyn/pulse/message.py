@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..exchanges import ROUTE_PREFIX, Binding
+from ..client.events import ROUTE_PREFIX, Binding
 
 if TYPE_CHECKING:
     from .consumer import Consumer

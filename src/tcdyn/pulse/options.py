@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from ..exchanges import Binding
+from ..client.events import Binding
 from ..redact import url_password, userinfo_cut_short
 
 QUEUE_TYPES = ("classic", "quorum")

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
-from ..exchanges import Binding
+from ..client.events import Binding
 from .consumer import Consumer, Handler, _Iteration
 from .message import Message, SyncMessage
 

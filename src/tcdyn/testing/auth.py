@@ -26,8 +26,8 @@ import mohawk.base
 import mohawk.exc
 import mohawk.util
 
-from ..credentials import _from_ms, _is_number, certificate_signature, temporary_access_token
-from ..scopes import scope_match, valid_scope
+from ..auth.credentials import _from_ms, _is_number, certificate_signature, temporary_access_token
+from ..auth.scopes import scope_match, valid_scope
 
 SKEW_SECONDS = 15 * 60
 #: How far a certificate's start may lie in the future / its expiry in the past.

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ..references import ReferenceSet
+from ..references.index import ReferenceSet
 from .auth import Authenticated, AuthRejected, ClientRecord, authenticate
 from .files import served_file
 from .imitation import BUILTIN, IMITATED, insufficient_scopes, merge_scopes, ping
@@ -174,7 +174,7 @@ class Dispatcher:
     def _from_url(self, route: Route) -> bool:
         """Whether the entry's scopes need only route parameters: the services check
         those before anything else, the others once the payload has been validated."""
-        from .. import scopes as sc
+        from ..auth import scopes as sc
 
         return route.scopes is not None and set(sc.params_of(route.scopes)) <= set(route.args)
 
@@ -184,7 +184,7 @@ class Dispatcher:
         entry's scope expression (with the payload, route and ``extra`` parameters), in the
         services' words; ``None`` when they do, or when that cannot be decided yet (a handler
         calls this again with the parameters it looked up, as the services do)."""
-        from .. import scopes as sc
+        from ..auth import scopes as sc
 
         route = self._routes.entries[(request.service, request.name)]
         if route.scopes is None:

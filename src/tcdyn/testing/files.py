@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..references import ReferenceSet
+from ..references.index import ReferenceSet
 
 
 def served_file(references: ReferenceSet, path: str, root_url: str, *, absolute: bool,

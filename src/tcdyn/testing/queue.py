@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..credentials import createTemporaryCredentials
+from ..auth.credentials import createTemporaryCredentials
 from .auth import ClientRecord
 from .objects import Storage
 from .queue_artifacts import InMemoryArtifacts

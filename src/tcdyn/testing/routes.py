@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..legacy import service_origin
-from ..model import ServiceModel
-from ..references import ReferenceSet
+from ..model.legacy import service_origin
+from ..model.reference import ServiceModel
+from ..references.index import ReferenceSet
 
 
 @dataclass

@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ..references import ReferenceSet
+from ..references.index import ReferenceSet
 from .auth import ClientRecord
 from .dispatch import Dispatcher
 from .replies import ApiRequest, DropConnection, Handler, Reply, error

@@ -1,0 +1,46 @@
+"""Asynchronous clients: ``tcdyn.aio.Queue`` has the methods of ``tcdyn.Queue``, awaitable;
+``async with tcdyn.aio.Queue(...) as q: await q.task(id)``. A client tcdyn creates sends with
+aiohttp (``tcdyn.transport.aiohttp_transport``); one given ``client=httpx.AsyncClient(...)``
+or an ``auth=`` of the user's sends with httpx.
+
+``tcdyn.aio.upload``, ``tcdyn.aio.download`` and ``tcdyn.aio.artifacts`` (modules of this
+package, imported on first access) are the async forms of ``tcdyn.upload``,
+``tcdyn.download`` and ``tcdyn.artifacts``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+#: Lower-case names: the async helper modules, imported on first access.
+_MODULES = ("artifacts", "download", "upload")
+
+if TYPE_CHECKING:  # the bundled classes, typed by the generated _services/aio.pyi
+    from .._services import aio as _aio
+    from .._services.aio import *  # noqa: F403
+    from . import artifacts as artifacts
+    from . import download as download
+    from . import upload as upload
+
+    __all__: list[str] = ["artifacts", "download", "upload"]
+    __all__ += _aio.__all__
+else:
+    def __getattr__(name: str) -> Any:
+        if name in _MODULES:
+            import importlib
+
+            value = importlib.import_module(f".{name}", __name__)
+        elif not name[:1].isupper():
+            raise AttributeError(f"module 'tcdyn.aio' has no attribute {name!r}")
+        else:
+            from ..default import default_class
+
+            value = default_class(name, asynchronous=True)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    from ..default import default
+
+    return sorted({*globals(), *_MODULES, *default().references.names()})

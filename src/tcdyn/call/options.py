@@ -1,0 +1,289 @@
+"""A client's options: the defaults and every check, done once when the client is made, and
+the retry policy (``RetryPolicy``).
+
+``ClientOptions.parse`` takes what ``Queue(options, rootUrl=..., ...)`` was given (the official
+options dict and tcdyn's keywords alike) and returns the settled values, or raises a
+``TaskclusterArgumentError`` naming the option before anything is sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ..auth.credentials import Credentials
+from ..errors import TaskclusterArgumentError as ArgumentError
+
+if TYPE_CHECKING:
+    import httpx
+
+#: Seconds one attempt may take: connecting, sending and reading the whole body.
+DEFAULT_TIMEOUT = 30.0
+#: Retries after the first try (as the official clients).
+DEFAULT_MAX_RETRIES = 5
+#: Seconds a signed URL (``buildSignedUrl``) stays valid.
+DEFAULT_SIGNED_URL_EXPIRATION = 15 * 60.0
+#: Ceiling on a response body, after decompression (bytes).
+DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
+
+#: The official client's options (the dict and keywords alike).
+OPTION_NAMES = ("rootUrl", "credentials", "authorizedScopes", "maxRetries",
+                "signedUrlExpiration", "timeout", "proxyUrl")
+#: Keyword-only options beyond the official ones.
+KEYWORD_NAMES = ("retry", "client", "session", "validate", "validate_responses", "auth",
+                 "max_response_size")
+
+#: "Not given", as opposed to an explicit ``None``: ``credentials=None`` means anonymous
+#: even when the options dict has credentials, and ``timeout=None`` means no timeout.
+UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The official clients' policy: 5 retries on 5xx and connection errors with exponential
+    backoff (0.1 s factor, +-25 % jitter, 30 s cap), and on 429 after ``Retry-After``."""
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    delay_factor: float = 0.1
+    randomization_factor: float = 0.25
+    max_delay: float = 30.0
+    #: The longest ``Retry-After`` honoured; a longer one ends the retries.
+    max_retry_after: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ValueError(f"max_retries must be an int >= 0, got {self.max_retries!r}")
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based)."""
+        import random  # imported when a call is first retried
+
+        base = self.delay_factor * 2.0 ** (retry - 1)
+        jitter = 1 + self.randomization_factor * (2 * random.random() - 1)
+        return min(base * jitter, self.max_delay)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """A client's settled options."""
+
+    root_url: str
+    proxy_url: str | None
+    #: What was given (a ``Credentials``, a dict, a provider, or None), for ``options``.
+    credentials: Any
+    authorized_scopes: list[str] | None
+    #: A zero-argument callable giving the credentials to sign with, or None.
+    credentials_source: CredentialsSource | None
+    #: The user's own ``httpx.Auth`` (replacing Hawk), or None.
+    user_auth: httpx.Auth | None
+    retry: RetryPolicy
+    timeout: float | None
+    signed_url_expiration: float
+    max_response_size: int
+    validate: bool | None
+    validate_responses: bool
+    #: The user's ``httpx.Client`` / ``httpx.AsyncClient``, or None (tcdyn makes one).
+    http_client: Any
+
+    @classmethod
+    def parse(cls, owner: str, options: Mapping[str, Any] | None, session: Any, *,
+              default_root_url: str | None, http_client_type: Callable[[ModuleType], type[Any]],
+              rootUrl: str | None = None, credentials: Any = UNSET,
+              authorizedScopes: list[str] | None = None, maxRetries: int | None = None,
+              retry: RetryPolicy | None = None, timeout: Any = UNSET, client: Any = None,
+              signedUrlExpiration: float | None = None, proxyUrl: str | None = None,
+              validate: bool | None = None, validate_responses: bool = False,
+              auth: Any = None, max_response_size: int | None = None,
+              unknown: Mapping[str, Any] | None = None) -> ClientOptions:
+        """Check and settle ``owner()``'s options (keywords win over the options dict)."""
+        if options is not None and not isinstance(options, Mapping):
+            raise ArgumentError(f"{owner}() options must be a dict, got "
+                                f"{type(options).__name__}")
+        opts = dict(options or {})
+        known = (*OPTION_NAMES, *KEYWORD_NAMES)
+        for key in opts:
+            if key not in OPTION_NAMES:
+                raise unknown_option(owner, key, known)
+        for key in unknown or ():
+            raise unknown_option(owner, key, known)
+        proxy = proxyUrl or opts.get("proxyUrl")
+        if proxy and (credentials not in (UNSET, None) or opts.get("credentials")):
+            raise ArgumentError(f"{owner}() takes proxyUrl or credentials, not both: "
+                                "the taskcluster-proxy signs requests itself")
+        root = proxy or rootUrl or opts.get("rootUrl") or default_root_url
+        if not root:
+            raise ArgumentError(f"{owner}() needs a rootUrl (rootUrl=..., the "
+                                "options dict, or from_env() with TASKCLUSTER_ROOT_URL)")
+        if not isinstance(root, str) or not root.startswith(("http://", "https://")):
+            raise ArgumentError(f"rootUrl must be an http(s) URL, got {root!r}")
+
+        creds = opts.get("credentials") if credentials is UNSET else credentials
+        scopes = authorizedScopes if authorizedScopes is not None else opts.get(
+            "authorizedScopes")
+        source = credentials_source(creds, scopes)
+        retries = maxRetries if maxRetries is not None else opts.get("maxRetries")
+        expiration = signedUrlExpiration if signedUrlExpiration is not None else opts.get(
+            "signedUrlExpiration")
+        seconds = opts.get("timeout", DEFAULT_TIMEOUT) if timeout is UNSET else timeout
+        return cls(
+            root_url=root.rstrip("/"), proxy_url=proxy.rstrip("/") if proxy else None,
+            credentials=creds, authorized_scopes=scopes, credentials_source=source,
+            user_auth=_user_auth(owner, auth, source),
+            retry=_retry_policy(retry, retries),
+            timeout=None if seconds is None else positive(owner, "timeout", seconds),
+            signed_url_expiration=DEFAULT_SIGNED_URL_EXPIRATION if expiration is None
+            else positive(owner, "signedUrlExpiration", expiration),
+            max_response_size=_positive_int("max_response_size", max_response_size),
+            validate=validate, validate_responses=validate_responses,
+            http_client=_http_client(owner, client, session, http_client_type))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The official client's options dict; never a raw credentials dict (secrets)."""
+        creds = self.credentials
+        if isinstance(creds, Mapping):
+            creds = self.credentials_source() if self.credentials_source else None
+        return {"rootUrl": self.root_url, "credentials": creds,
+                "authorizedScopes": self.authorized_scopes,
+                "maxRetries": self.retry.max_retries,
+                "signedUrlExpiration": self.signed_url_expiration,
+                "timeout": self.timeout, "proxyUrl": self.proxy_url}
+
+
+def unknown_option(owner: str, key: Any, known: tuple[str, ...]) -> ArgumentError:
+    """The error for an option ``owner`` does not know (keyword or options dict alike)."""
+    import difflib
+
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ArgumentError(f"{owner}() got an unknown option {key!r}{hint} "
+                         f"(known: {', '.join(known)})")
+
+
+def positive(owner: str, name: str, value: Any) -> float:
+    """A number of seconds > 0, or a clear error (0 is not silently a default)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not 0 < value < float("inf"):
+        raise ArgumentError(f"{owner}() {name} must be a number of seconds > 0, "
+                            f"got {value!r}")
+    return float(value)
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if value is None:
+        return DEFAULT_MAX_RESPONSE_SIZE
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ArgumentError(f"{name} must be a positive int (bytes), got {value!r}")
+    return value
+
+
+def _retry_policy(retry: RetryPolicy | None, retries: int | None) -> RetryPolicy:
+    if retry is None:
+        return RetryPolicy(max_retries=DEFAULT_MAX_RETRIES if retries is None else retries)
+    return retry if retries is None else dataclasses.replace(retry, max_retries=retries)
+
+
+def _http_client(owner: str, client: Any, session: Any,
+                 http_client_type: Callable[[ModuleType], type[Any]]) -> Any:
+    if client is not None and session is not None:
+        raise ArgumentError(f"{owner}() takes client= or session=, not both")
+    given = client if client is not None else session
+    if given is None:
+        return None
+    import httpx
+
+    kind = http_client_type(httpx)
+    if not isinstance(given, kind):
+        hint = (" (tcdyn uses httpx, not requests)" if type(given).__module__.startswith(
+            "requests") else "")
+        raise ArgumentError(f"{owner}() needs an {kind.__module__}.{kind.__name__} as "
+                            f"client=/session=, got {type(given).__name__}{hint}")
+    return given
+
+
+def _user_auth(owner: str, auth: Any, credentials: Any) -> httpx.Auth | None:
+    """The user's own ``httpx.Auth`` (it replaces Hawk signing), checked."""
+    if auth is None:
+        return None
+    import httpx
+
+    if not isinstance(auth, httpx.Auth):
+        raise ArgumentError(f"{owner}() auth must be an httpx.Auth, got "
+                            f"{type(auth).__name__}")
+    if credentials is not None:
+        raise ArgumentError(f"{owner}() takes auth or credentials, not both: auth replaces "
+                            "Hawk signing")
+    return auth
+
+
+# -- where the credentials come from -----------------------------------------------------
+
+class Fixed:
+    """A credentials source that always gives the same credentials."""
+
+    __slots__ = ("credentials",)
+
+    def __init__(self, credentials: Credentials) -> None:
+        self.credentials = credentials
+
+    def __call__(self) -> Credentials:
+        return self.credentials
+
+
+class Pending:
+    """An async provider's pending credentials: awaited by the async Hawk flow, closed
+    (never awaited) where credentials are needed synchronously."""
+
+    __slots__ = ("_awaitable", "_finish")
+
+    def __init__(self, awaitable: Awaitable[Any],
+                 finish: Callable[[Any], Credentials | None]) -> None:
+        self._awaitable = awaitable
+        self._finish = finish
+
+    def __await__(self) -> Generator[Any, None, Credentials | None]:
+        return self._run().__await__()
+
+    async def _run(self) -> Credentials | None:
+        return self._finish(await self._awaitable)
+
+    def close(self) -> None:
+        close = getattr(self._awaitable, "close", None)
+        if close is not None:
+            close()
+
+
+#: A zero-argument callable giving the credentials to sign with: an async provider's are
+#: ``Pending`` until awaited.
+CredentialsSource = Callable[[], "Credentials | Pending | None"]
+
+
+def credentials_source(value: Any, authorized_scopes: Any) -> CredentialsSource | None:
+    """A zero-argument callable returning the credentials to sign with, or None."""
+    if value is None or value is UNSET:
+        return None
+    if callable(value) and not isinstance(value, (Credentials, Mapping)):
+        provider = value
+
+        def finish(value: Any) -> Credentials | None:
+            creds = Credentials.coerce(value)
+            if creds is not None and authorized_scopes is not None:
+                creds = creds.with_authorized_scopes(authorized_scopes)
+            return creds
+
+        def source() -> Credentials | Pending | None:
+            value = provider()
+            if inspect.isawaitable(value):  # an async provider: the async flow awaits it
+                return Pending(value, finish)
+            return finish(value)
+
+        return source
+    creds = Credentials.coerce(value)
+    if creds is None:
+        return None
+    if authorized_scopes is not None:
+        creds = creds.with_authorized_scopes(authorized_scopes)
+    return Fixed(creds)

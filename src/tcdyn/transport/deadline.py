@@ -1,0 +1,125 @@
+"""Deadlines that bound a whole HTTP exchange, not each socket wait.
+
+httpx gives every connect and read the full timeout again, however little time is left, so a
+server sending one byte per second keeps a request alive indefinitely. A ``Deadline`` is the
+``timeout`` extension httpcore reads before each wait, answering with what is left; the sync
+pools tcdyn makes also run httpcore's network backend through streams that clamp every socket
+read and write to the deadline of the exchange running in the current context (``bounded``,
+``backend``), since httpcore reads its timeout once per phase. API calls (one deadline per
+attempt) and reference fetches (one per ``tcdyn.load``) share this.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpcore
+
+from .tls import LAZY_TLS, shared_ssl_context
+
+
+class Deadline(dict[str, float]):
+    """A ``time.monotonic()`` end, readable by httpcore as its ``timeout`` extension."""
+
+    __slots__ = ("end", "total")
+
+    def __init__(self, total: float) -> None:
+        super().__init__(connect=total, read=total, write=total, pool=total)
+        self.total = total
+        self.end = 0.0
+
+    @classmethod
+    def ending_at(cls, end: float) -> Deadline:
+        deadline = cls(max(end - time.monotonic(), 0.0))
+        deadline.end = end
+        return deadline
+
+    def start(self) -> None:
+        """Begin a new attempt: ``total`` seconds from now."""
+        self.end = time.monotonic() + self.total
+
+    def left(self) -> float:
+        # A wait of 0 would make the socket non-blocking; a millisecond times out cleanly.
+        return max(self.end - time.monotonic(), 0.001)
+
+    def get(self, key: Any, default: Any = None) -> float:
+        return self.left()
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.end
+
+
+#: The deadline of the exchange running in this thread / task, for ``_Backend``.
+_current: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "tcdyn_deadline", default=None)
+
+
+@contextlib.contextmanager
+def bounded(deadline: Deadline) -> Iterator[None]:
+    """Socket waits of ``sync_client`` clients inside this block end by ``deadline``."""
+    token = _current.set(deadline)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _clamp(timeout: float | None) -> float | None:
+    deadline = _current.get()
+    return timeout if deadline is None else deadline.left()
+
+
+class _Stream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits at most what is left."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+        self.get_extra_info = inner.get_extra_info  # type: ignore[method-assign]  # hot
+        self.close = inner.close  # type: ignore[method-assign]
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamp(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        if ssl_context is LAZY_TLS:
+            ssl_context = shared_ssl_context()
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    """httpcore's sync network backend, its streams bounded by the current deadline."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options: Any = None
+                    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_tcp(host, port, _clamp(timeout), local_address,
+                                               socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def backend() -> httpcore.NetworkBackend:
+    """httpcore's sync network backend, every wait bounded by the deadline of ``bounded``."""
+    return _Backend(httpcore.SyncBackend())

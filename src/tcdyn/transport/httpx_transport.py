@@ -1,0 +1,256 @@
+"""The httpx transports: they send ``Call``s with an ``httpx.Client`` or ``AsyncClient``, for a
+client given ``client=`` or an ``auth=`` of the user's (tcdyn's own clients send with
+``httpcore_transport`` and ``aiohttp_transport``).
+
+Both drive the same ``call.retry.retry_flow`` generator (``drive.drive`` / ``adrive``), so
+retries, backoff, error mapping and redirects behave as in the other transports. Redirects are
+never followed (a 303's JSON body is the result, as with the official client), which also
+keeps credentials from ever reaching another host. Each attempt has one deadline (``timeout``)
+for connecting, sending and reading the whole body, and a body is read at most to
+``max_response_size`` bytes after decompression.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ..call.bind import Call
+from ..call.options import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT, RetryPolicy
+from ..call.response import ACCEPT_ENCODING, BodyReader, Received
+from ..call.retry import retry_flow
+from ..errors import ClientClosedError
+from .clients import async_client, sync_client
+from .deadline import Deadline, bounded
+from .proxies import ProxyRule
+
+if TYPE_CHECKING:
+    pass  # the async driver imports it when used: sync programs never load it
+
+from .drive import PerLoop, adrive, drive, within
+
+_HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
+_JSON = {"Content-Type": "application/json"}
+_JSON_HEADERS = {**_HEADERS, **_JSON}
+_REDACTED = "<redacted>"
+#: ``send(call)`` signs with the transport's own auth (``auth=None`` sends unsigned).
+OWN_AUTH: Any = object()
+
+
+def _request(client: httpx.Client | httpx.AsyncClient, call: Call,
+             deadline: Deadline | None, own: bool) -> httpx.Request:
+    # A client tcdyn made asks for gzip/deflate by default; a user's may accept more.
+    headers: dict[str, str] | None
+    if call.body is not None:
+        headers = _JSON if own else _JSON_HEADERS
+    else:
+        headers = None if own else _HEADERS
+    return client.build_request(
+        call.http_method, call.url, params=call.query, content=call.body, headers=headers,
+        extensions={"timeout": deadline if deadline is not None else
+                    {"connect": None, "read": None, "write": None, "pool": None}})
+
+
+def _redacted(exc: httpx.TransportError) -> httpx.TransportError:
+    """``exc`` with its ``.request`` replaced by a copy whose Authorization is redacted."""
+    try:
+        request = exc.request
+    except RuntimeError:
+        return exc
+    if "authorization" in request.headers:
+        headers = request.headers.copy()
+        headers["Authorization"] = _REDACTED
+        try:
+            content: bytes | None = request.content
+        except httpx.RequestNotRead:
+            content = None
+        exc.request = httpx.Request(request.method, request.url, headers=headers,
+                                    content=content)
+    return exc
+
+class _Transport:
+    """What both transports share: the auth flow, the retry policy, limits, the client's
+    life."""
+
+    def __init__(self, auth: httpx.Auth | None, policy: RetryPolicy, *,
+                 client: Any = None, timeout: float | None = DEFAULT_TIMEOUT,
+                 max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+        self.auth = auth
+        self.policy = policy
+        self.timeout = timeout
+        self.max_response_size = max_response_size
+        self._client = client
+        self._owns_client = client is None
+        self._closed = False
+        #: The proxies of the environment when the client was made (a user's client has its own).
+        self.proxies = ProxyRule.from_environment() if client is None else None
+
+    def _deadline(self) -> Deadline | None:
+        return Deadline(self.timeout) if self.timeout is not None else None
+
+    def _closed_error(self) -> ClientClosedError:
+        return ClientClosedError("this tcdyn client was closed: create a new one (a closed "
+                                 "client never reopens its connections)")
+
+    @staticmethod
+    def _expired(request: httpx.Request, deadline: Deadline) -> httpx.ReadTimeout:
+        return httpx.ReadTimeout(f"no whole response within the {deadline.total:g} s "
+                                 "timeout", request=request)
+
+    def _reader(self, response: httpx.Response) -> BodyReader:
+        return BodyReader(response.headers.get("content-encoding"), self.max_response_size)
+
+    def _in_memory(self, response: httpx.Response) -> BodyReader:
+        reader = BodyReader(None, self.max_response_size)  # httpx has decoded it already
+        reader.feed(response.content)
+        return reader
+
+    @staticmethod
+    def _received(response: httpx.Response, reader: BodyReader) -> Received:
+        return Received(response.status_code, response.headers, reader.content(),
+                        str(response.url), reader.too_large, reader.undecodable, reader.limit)
+
+
+class SyncTransport(_Transport):
+    """Sends calls with an ``httpx.Client`` (its own, created on first use, or the user's)."""
+
+    _client: httpx.Client | None
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._closed:
+            raise self._closed_error()
+        if self._client is None:
+            self._client = sync_client(follow_redirects=False, headers=_HEADERS,
+                                       proxies=self.proxies)
+        return self._client
+
+    def _attempt(self, client: httpx.Client, request: httpx.Request,
+                 deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
+        if deadline is None:
+            return self._exchange(client, request, None, auth)
+        deadline.start()
+        with bounded(deadline):
+            return self._exchange(client, request, deadline, auth)
+
+    def _exchange(self, client: httpx.Client, request: httpx.Request,
+                  deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
+        response = client.send(request, auth=auth, follow_redirects=False, stream=True)
+        try:
+            if response.is_stream_consumed:  # answered from memory (e.g. a MockTransport)
+                return self._received(response, self._in_memory(response))
+            reader = self._reader(response)
+            for raw in response.iter_raw():
+                if deadline is not None and deadline.expired():
+                    raise self._expired(request, deadline)
+                if not reader.feed(raw):
+                    break
+            return self._received(response, reader)
+        finally:
+            response.close()
+
+    def send(self, call: Call, auth: Any = OWN_AUTH) -> Any:
+        """The call's result (retried as the policy says); ``auth`` replaces the
+        transport's own for this call."""
+        client = self.client
+        deadline = self._deadline()
+        request = _request(client, call, deadline, self._owns_client)
+        if auth is OWN_AUTH:
+            auth = self.auth
+
+        def attempt() -> Any:
+            try:
+                return self._attempt(client, request, deadline, auth)
+            except httpx.TransportError as exc:
+                return _redacted(exc)
+
+        return drive(retry_flow(call, self.policy), attempt)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._owns_client and self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+class AsyncTransport(_Transport):
+    """Sends calls with an ``httpx.AsyncClient``; the same decisions as ``SyncTransport``.
+
+    The ``httpx.AsyncClient`` tcdyn creates belongs to the event loop it was created on
+    (``PerLoop``): it is closed when that loop shuts down (``asyncio.run`` finalises async
+    generators before closing its loop, which runs ``close_at_shutdown``), and each other
+    loop using the client, at the same time or later, gets one of its own.
+    """
+
+    _client: httpx.AsyncClient | None
+
+    def __init__(self, auth: httpx.Auth | None, policy: RetryPolicy, *,
+                 client: Any = None, timeout: float | None = DEFAULT_TIMEOUT,
+                 max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+        super().__init__(auth, policy, client=client, timeout=timeout,
+                         max_response_size=max_response_size)
+        self._clients: PerLoop[httpx.AsyncClient] = PerLoop(
+            lambda: async_client(follow_redirects=False, headers=_HEADERS,
+                                 proxies=self.proxies),
+            lambda client: client.aclose())
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise self._closed_error()
+        if self._owns_client:
+            return self._clients.get()
+        if self._client is None:  # a user's client is only dropped by aclose(): closed above
+            raise self._closed_error()
+        return self._client
+
+    async def _attempt(self, client: httpx.AsyncClient, request: httpx.Request,
+                       deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
+        if deadline is None:
+            return await self._exchange(client, request, None, auth)
+
+        deadline.start()
+        try:
+            return await within(deadline.total,
+                                 self._exchange(client, request, deadline, auth))
+        except TimeoutError:
+            raise self._expired(request, deadline) from None
+
+    async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request,
+                        deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
+        response = await client.send(request, auth=auth, follow_redirects=False,
+                                     stream=True)
+        try:
+            if response.is_stream_consumed:  # answered from memory (e.g. a MockTransport)
+                return self._received(response, self._in_memory(response))
+            reader = self._reader(response)
+            async for raw in response.aiter_raw():
+                if deadline is not None and deadline.expired():
+                    raise self._expired(request, deadline)
+                if not reader.feed(raw):
+                    break
+            return self._received(response, reader)
+        finally:
+            await response.aclose()
+
+    async def send(self, call: Call, auth: Any = OWN_AUTH) -> Any:
+        """The call's result (see ``SyncTransport.send``)."""
+        client = self.client
+        deadline = self._deadline()
+        request = _request(client, call, deadline, self._owns_client)
+        if auth is OWN_AUTH:
+            auth = self.auth
+
+        async def attempt() -> Any:
+            try:
+                return await self._attempt(client, request, deadline, auth)
+            except httpx.TransportError as exc:
+                return _redacted(exc)
+
+        return await adrive(retry_flow(call, self.policy), attempt)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._client = None
+        await self._clients.aclose()
