@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 
 from tcdyn.errors import SchemaValidationError
-from tcdyn.fast_path import fast_accepts as _fast_accepts
 from tcdyn.references import bundled_dir
 from tcdyn.schemas import SchemaRegistry
+from tcdyn.schemas.fast_path import fast_accepts as _fast_accepts
 from tcdyn.testing.payloads import create_hook, create_task
 
 DEPLOYMENT = bundled_dir()  # the bundled v106 set: references/ and schemas/

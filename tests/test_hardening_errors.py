@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 import tcdyn
-from tcdyn import errors, jsregex
+from tcdyn import errors
 from tcdyn.credentials import Credentials, signed_url
 from tcdyn.errors import (
     CredentialsError,
@@ -28,10 +28,10 @@ from tcdyn.errors import (
     TaskclusterFailure,
     TaskclusterRestFailure,
 )
-from tcdyn.patterns import PatternTimeout, compile_pattern, is_safe
 from tcdyn.redact import looks_secret, url_for_display
-from tcdyn.rust_check import portable_pattern
-from tcdyn.schemas import SchemaRegistry
+from tcdyn.schemas import SchemaRegistry, jsregex
+from tcdyn.schemas.patterns import PatternTimeout, compile_pattern, is_safe
+from tcdyn.schemas.rust_check import portable_pattern
 from tcdyn.testing.payloads import create_task
 from tcdyn.testing.server import LocalDeployment
 

@@ -23,18 +23,18 @@ from hypothesis import strategies as st
 from jsonschema import Draft6Validator
 
 from tcdyn.errors import ReferenceLoadError, SchemaValidationError, TaskclusterFailure
-from tcdyn.fast_path import fast_accepts as _fast_accepts
-from tcdyn.fast_path import plain_json as _plain_json
-from tcdyn.formats import check as _check_format
-from tcdyn.schema_walk import walk as _walk
-from tcdyn.schemas import (
+from tcdyn.schemas.fast_path import fast_accepts as _fast_accepts
+from tcdyn.schemas.fast_path import plain_json as _plain_json
+from tcdyn.schemas.formats import check as _check_format
+from tcdyn.schemas.registry import (
     RECORDED_ERRORS,
     SUMMARY_LINES,
     SchemaNotAvailable,
     SchemaRegistry,
     SchemaViolation,
 )
-from tcdyn.semantics import judge_class
+from tcdyn.schemas.semantics import judge_class
+from tcdyn.schemas.walk import walk as _walk
 from tcdyn.testing.payloads import create_hook, create_task, create_worker_pool, set_secret
 
 ROOT_URL = "https://tc.example.com"
@@ -616,7 +616,7 @@ def _agrees(registry: SchemaRegistry, path: str, instance: Any) -> None:
     if not fast and not errors:
         # the known differences: values json.loads never makes (or the service reads
         # otherwise) go to the report, and so do format: regex strings the fast check
-        # cannot vouch for (tcdyn.rust_check._SURELY_A_REGEX)
+        # cannot vouch for (tcdyn.schemas.rust_check._SURELY_A_REGEX)
         assert not _plain_json(instance) or any(
             set(text) & set("\\()[]{}*+?|") for text in _strings(instance)), instance
     if errors:

@@ -14,8 +14,8 @@ import pytest
 import tcdyn
 from tcdyn.call.bind import encode_body
 from tcdyn.errors import SchemaValidationError
-from tcdyn.fast_path import sent_as_is as _sent_as_is
 from tcdyn.references import bundled_dir
+from tcdyn.schemas.fast_path import sent_as_is as _sent_as_is
 from tcdyn.testing.payloads import create_task
 from tcdyn.testing.server import LocalDeployment
 

@@ -1,4 +1,4 @@
-"""The jsonschema-rs fast check (tcdyn.rust_check): its verdicts are the services'."""
+"""The jsonschema-rs fast check (tcdyn.schemas.rust_check): its verdicts are the services'."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tcdyn import formats, jsregex
 from tcdyn.errors import SchemaValidationError
-from tcdyn.rust_check import _rust, portable_pattern
-from tcdyn.schemas import SchemaRegistry
+from tcdyn.schemas import SchemaRegistry, formats, jsregex
+from tcdyn.schemas.rust_check import _rust, portable_pattern
 
 T = "/schemas/t/v1/t.json"
 
@@ -73,7 +72,7 @@ def test_portable_patterns_match_as_javascript_does(pattern: str, text: str) -> 
     except (jsregex.JsSyntaxError, jsregex.Untranslatable):
         return
     rust = portable_pattern(pattern)
-    if rust is not None:  # else the custom keyword matches with tcdyn.patterns
+    if rust is not None:  # else the custom keyword matches with tcdyn.schemas.patterns
         assert _rs({"pattern": rust})(text) is (re.search(spelt.pattern, text) is not None)
 
 
@@ -112,8 +111,8 @@ def test_registry_verdicts(schema: dict[str, Any], value: Any, valid: bool) -> N
 
 def test_task_completed_message_is_checked_in_rust(monkeypatch: pytest.MonkeyPatch) -> None:
     import tcdyn
-    from tcdyn import rust_check
     from tcdyn.references import bundled_dir
+    from tcdyn.schemas import rust_check
 
     made: list[str] = []
     monkeypatch.setattr(rust_check._JsPattern, "__init__",

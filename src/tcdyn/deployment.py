@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .classes.context import ClassContext
 from .references.fetch import DEFAULT_TIMEOUT
 from .references.index import DEFAULT_MAX_AGE, ReferenceSet
-from .validation import Validator
+from .schemas.validation import Validator
 
 if TYPE_CHECKING:
     from .call.bind import Call

@@ -203,7 +203,7 @@ class Dispatcher:
     def schemas(self) -> Any:
         """The reference set's schema registry (``tcdyn.schemas.SchemaRegistry``)."""
         if self._schemas is None:
-            from ..schemas import SchemaRegistry
+            from ..schemas.registry import SchemaRegistry
 
             self._schemas = SchemaRegistry(self.references.schema)
         return self._schemas

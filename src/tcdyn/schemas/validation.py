@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .references.index import ReferenceSet
+    from ..references.index import ReferenceSet
 
 log = logging.getLogger("tcdyn")
 _UNKNOWN = object()
@@ -33,7 +33,7 @@ class Validator:
         """The schema registry (``tcdyn.schemas.SchemaRegistry``), or None when the
         references came without schemas (a bare references folder)."""
         if self._schemas is None and self.references.has_schemas:
-            from .schemas import SchemaRegistry
+            from .registry import SchemaRegistry
 
             self._schemas = SchemaRegistry(self.references.schema,
                                            root_url=self.references.root_url)
@@ -77,7 +77,7 @@ class Validator:
 
     def _checker(self, service: str, schema: str, what: str) -> Any:
         """The ``schemas.Checker`` (schema compiled), or None after a one-time notice."""
-        from .errors import SchemaNotAvailable
+        from ..errors import SchemaNotAvailable
 
         if not self.validating():
             return None

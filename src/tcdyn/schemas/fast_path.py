@@ -24,11 +24,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
+from ..model.schema_names import abstract_path
 from . import formats, jsregex
-from .model.schema_names import abstract_path
 from .patterns import compile_pattern, is_safe
-from .schema_walk import walk
 from .semantics import EXACT_INT, Prepared, needs_service_value
+from .walk import walk
 
 __all__ = ["FAST_BASE", "compile_fast", "fast_accepts", "plain_json", "sent_as_is"]
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from . import formats, jsregex
 from .patterns import compile_pattern
-from .schema_walk import SCHEMA_MAPS
 from .semantics import js_multiple_of
+from .walk import SCHEMA_MAPS
 
 __all__ = ["Unportable", "compile_check", "portable_pattern", "rewrite"]
 

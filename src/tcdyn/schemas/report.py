@@ -8,7 +8,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
 
-from .redact import REDACTED, looks_secret, sensitive_container, sensitive_name
+from ..redact import REDACTED, looks_secret, sensitive_container, sensitive_name
 
 #: Bounds on what an error carries: one value's repr, one message.
 REPR_LIMIT = 120

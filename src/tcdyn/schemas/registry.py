@@ -28,14 +28,14 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT6
 
+from ..errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
+from ..model.legacy import is_legacy_root, schema_url
+from ..model.schema_names import abstract_path as _abstract
 from . import fast_path, semantics
-from .errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
 from .fast_path import plain_json, sent_as_is
-from .model.legacy import is_legacy_root, schema_url
-from .model.schema_names import abstract_path as _abstract
 from .patterns import PatternTimeout
-from .schema_report import clip, describe, json_path
-from .schema_walk import (
+from .report import clip, describe, json_path
+from .walk import (
     SCHEMA_LISTS,
     SCHEMA_MAPS,
     SCHEMA_ONE,

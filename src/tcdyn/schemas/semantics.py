@@ -57,10 +57,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..model.schema_names import abstract_path
 from . import formats, jsregex
-from .model.schema_names import abstract_path
 from .patterns import compile_pattern
-from .schema_walk import subschemas, walk
+from .walk import subschemas, walk
 
 __all__ = ["Prepared", "js_multiple_of", "prepare", "service_value"]
 
