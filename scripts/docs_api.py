@@ -126,8 +126,10 @@ def _directive(what: Documented) -> str:
     # autodoc writes reStructuredText: it must run inside eval-rst on a Markdown page
     if inspect.ismodule(obj):
         return f"```{{eval-rst}}\n.. automodule:: {obj.__name__}\n   :members:\n```"
-    if inspect.isclass(obj):
-        return f"```{{eval-rst}}\n.. autoclass:: {path}\n   :members:\n```"
+    if inspect.isclass(obj):  # with what its tcdyn bases give it (not Python's own)
+        base = "BaseException" if issubclass(obj, BaseException) else "object"
+        return (f"```{{eval-rst}}\n.. autoclass:: {path}\n   :members:\n"
+                f"   :inherited-members: {base}\n```")
     return f"```{{eval-rst}}\n.. autofunction:: {path}\n```"
 
 
@@ -275,14 +277,16 @@ def reference_pages(deployment: Any) -> Iterator[tuple[str, str]]:
                           f"`tcdyn.aio.{name}` has the same methods, awaitable.", ""]
                 for entry in model.entries.values():
                     lines += _method(cls, entry, service, schemas)
-                counts.append(f"{len(model.entries)} methods")
+                counts.append(f"{len(model.entries)} method"
+                              + ("s" if len(model.entries) != 1 else ""))
             else:
                 lines += [f"## Exchanges of `tcdyn.{name}`", "",
                           f"Calling one gives a `tcdyn.Binding` (exchange and routing-key "
                           f"pattern) for a Pulse consumer; prefix `{model.exchangePrefix}`.", ""]
                 for raw in model.entries.values():
                     lines += _exchange(cls, dict(raw), model.exchangePrefix, service, schemas)
-                counts.append(f"{len(model.entries)} exchanges")
+                counts.append(f"{len(model.entries)} exchange"
+                              + ("s" if len(model.entries) != 1 else ""))
         page = _page_name(service)
         pages.append(page)
         rows.append(f"| [{service}]({page}.md) | {names} | {', '.join(counts)} |")
