@@ -32,7 +32,7 @@ fi
 # in their own process group so that an interrupt stops them too; their output follows.
 log=$(mktemp)
 start=$SECONDS
-setsid bash scripts/pythons.sh "$@" > "$log" 2>&1 &
+setsid -w bash scripts/pythons.sh "$@" > "$log" 2>&1 &
 pythons=$!
 trap 'kill -- -"$pythons" 2>/dev/null || true; rm -f "$log"' INT TERM
 up=0

@@ -90,8 +90,8 @@ def pages():
 def test_every_bundled_method_and_exchange_has_its_section(pages):
     api = _docs_api()
     deployment = api.bundled_deployment()
-    for name in deployment.references.names():
-        model = deployment.references.model(name)
+    for name in api.class_names(deployment):  # the script's one place that reads tcdyn
+        model = api.reference_model(deployment, name)
         page = pages[f"reference/{api._page_name(model.serviceName)}.md"]
         cls = getattr(deployment, name)
         for entry_name in model.entries:
