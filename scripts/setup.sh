@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 \
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,docs,release]' 2>&1 \
     | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import tcdyn" # fails loudly if the install did not work

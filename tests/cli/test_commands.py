@@ -3,6 +3,7 @@ exit codes (0 ok, 1 failure, 2 usage, 3 HTTP 4xx, 4 5xx/connection, 5 validation
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -95,7 +96,9 @@ def one_error(stderr: str) -> bool:
 
 def test_version_slugid_from_now(tmp_path):
     env = _env(tmp_path)
-    assert tcdyn("--version", env=env).stdout.strip() == "tcdyn 0.1.0"
+    # the installed metadata's version: one source, __version__, read by the build backend
+    version = importlib.metadata.version("tcdyn")
+    assert tcdyn("--version", env=env).stdout.strip() == f"tcdyn {version}"
     ids = tcdyn("slugid", "-n", "3", env=env).stdout.split()
     assert len(ids) == 3 and all(re.fullmatch(r"[A-Za-z0-9_-]{22}", i) for i in ids)
     assert not any(i.startswith("-") for i in ids)

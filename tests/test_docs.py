@@ -1,0 +1,147 @@
+"""The documentation site: the quick start runs as written, and the generated API reference
+says what tcdyn exposes (scripts/docs_api.py; scripts/docs.sh builds the site itself).
+
+The quick start's plain ```sh and ```python blocks are run in order, as a reader would paste
+them, in one shell in an empty directory with tcdyn's command on PATH: the shell blocks start
+``tcdyn serve`` (a local deployment) and call it, each Python block runs as a script in that
+shell. Blocks written as ``{code-block}`` directives with a caption (installing, your own
+deployment) are the ones a reader adapts, and are not run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tcdyn
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "docs" / "quickstart.md"
+FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```$", re.S | re.M)
+
+
+def blocks(path: Path) -> list[tuple[str, str]]:
+    """(language, code) of each fenced block, in order; directives have their ``{name}``."""
+    return [(info.strip(), code) for info, code in FENCE.findall(path.read_text())]
+
+
+def quickstart_script(tmp_path: Path) -> str:
+    lines = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT"]
+    run = 0
+    for lang, code in blocks(QUICKSTART):
+        if lang == "sh":
+            lines.append(code)
+        elif lang == "python":
+            run += 1
+            script = tmp_path / f"quickstart_{run}.py"
+            script.write_text(code)
+            lines.append(f"python {script}")
+        else:
+            assert lang.startswith("{code-block}"), f"quickstart.md: a block of {lang!r}"
+    assert run, "the quick start has no Python block"
+    return "\n".join(lines) + "\n"
+
+
+def test_quickstart_runs_as_written(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKCLUSTER_", "TCDYN_"))}
+    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+    result = subprocess.run(["bash", "-c", quickstart_script(tmp_path)], cwd=work, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert '"alive":true' in out                      # tcdyn api queue ping
+    assert '"clientId":"tcdyn-serve"' in out          # tcdyn whoami
+    assert re.search(r"^pending$", out, re.M)         # the first call's task
+    assert "PUT /task/<taskId>" in out                # help(queue.createTask)
+
+
+def test_quickstart_blocks_are_the_ones_run():
+    """Changing the page's blocks into a form the test does not run fails here."""
+    kinds = [lang.split()[0] for lang, _ in blocks(QUICKSTART)]
+    assert kinds.count("python") >= 1 and kinds.count("sh") >= 1, kinds
+    assert all(k in ("sh", "python", "{code-block}") for k in kinds), kinds
+
+
+# -- the generated API reference -------------------------------------------------------------
+
+def _docs_api():
+    spec = importlib.util.spec_from_file_location("docs_api", ROOT / "scripts" / "docs_api.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def pages():
+    return dict(_docs_api().pages())
+
+
+def test_every_bundled_method_and_exchange_has_its_section(pages):
+    api = _docs_api()
+    deployment = api.bundled_deployment()
+    for name in api.class_names(deployment):  # the script's one place that reads tcdyn
+        model = api.reference_model(deployment, name)
+        page = pages[f"reference/{api._page_name(model.serviceName)}.md"]
+        cls = getattr(deployment, name)
+        for entry_name in model.entries:
+            section = page.split(f"\n### {entry_name}\n", 1)
+            assert len(section) == 2, f"{name}.{entry_name} has no section"
+            sig = inspect.signature(getattr(cls, entry_name))
+            shown = sig.replace(parameters=list(sig.parameters.values())[1:],
+                                return_annotation=sig.empty)
+            assert f"`{name}.{entry_name}{shown}`" in section[1].split("\n### ")[0]
+
+
+def test_method_section_has_route_scopes_outline_and_schema_links(pages):
+    queue = pages["reference/queue.md"]
+    section = queue.split("\n### createTask\n", 1)[1].split("\n### ")[0]
+    assert "`PUT /task/<taskId>` · stability: **stable**" in section
+    assert "queue:create-task:project:<projectId>" in section            # scopes
+    assert "created: string (date-time) (required)" in section           # input outline
+    assert "(../../references/schemas/queue/v1/create-task-request.json)" in section
+    assert "(../../references/schemas/queue/v1/task-status-response.json)" in section
+    for target in re.findall(r"\]\((\.\./\.\./references/[^)]+)\)", queue):
+        assert (ROOT / "docs" / "reference" / target).resolve().is_file(), target
+
+
+def test_exchange_section_lists_routing_key_fields(pages):
+    section = pages["reference/queue.md"].split("\n### taskCompleted\n", 1)[1]
+    section = section.split("\n### ")[0]
+    assert "Exchange `exchange/taskcluster-queue/v1/task-completed`" in section
+    assert "| `taskGroupId` | required |" in section
+    assert "| `reserved` | multiple words |" in section
+
+
+def test_reference_text_cannot_become_html_or_headings():
+    markdown = _docs_api().markdown
+    assert markdown("scope `queue:<x>` for <taskId> & <script>") == \
+        "scope `queue:<x>` for &lt;taskId&gt; &amp; &lt;script&gt;"
+    assert markdown("## Storage types\ntext") == "**Storage types**\ntext"
+
+
+def test_library_pages_name_importable_objects(pages):
+    import importlib
+
+    for path, text in pages.items():
+        if not path.startswith("library/"):
+            continue
+        for target in re.findall(r"^\.\. auto\w+:: (\S+)", text, re.M):
+            module, _, name = target.rpartition(".")
+            try:
+                importlib.import_module(target)
+            except ImportError:
+                assert hasattr(importlib.import_module(module), name), target
+    assert "tcdyn.testing.server.LocalDeployment" in pages["library/testing.md"]
+    assert "tcdyn.pulse.Consumer" in pages["library/pulse.md"]
+    assert tcdyn.__version__
