@@ -32,7 +32,7 @@ import tcdyn.scopes  # noqa: E402
 
 # The one internal import: tcdyn's outline of a schema (what help() on a method shows).
 # Modules are moving into packages (issue 20): if this one moves, change this line only.
-from tcdyn.outline import outline  # noqa: E402
+from tcdyn.classes.outline import outline  # noqa: E402
 
 
 def bundled_deployment() -> Any:
