@@ -3,6 +3,7 @@ both must pass, and both must flag a misspelled method in a user's script."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -22,9 +23,10 @@ def _tool(name: str) -> str:
     return found
 
 
-def mypy(*args: str) -> subprocess.CompletedProcess[str]:
+def mypy(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([_tool("mypy"), "--no-incremental", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
 
 
 def pyright(*args: str) -> subprocess.CompletedProcess[str]:

@@ -47,6 +47,7 @@ MAX_INLINE_DEPTH = 32
 MAX_EXPRESSION = 2000
 MAX_ENUM = 256
 MAX_NAME = 100
+MAX_EXPANSIONS = 100_000
 #: Keywords that give a schema a type (an alternative without one adds only constraints).
 _TYPED = ("type", "properties", "$ref", "enum", "const", "items", "oneOf", "anyOf", "allOf",
           "additionalProperties", "patternProperties")
@@ -136,6 +137,9 @@ class SchemaTypes:
         self._aliases: dict[str, str] = {}
         #: input-form class index -> the output-form class it is the same as
         self._merged: dict[int, int] = {}
+        #: (location, mode) -> its inline expression, once known whatever reached it
+        self._memo: dict[tuple[_Loc, str], str] = {}
+        self._budget = MAX_EXPANSIONS  # inline expansions left (a schema's bound on work)
 
     # -- asking
 
@@ -238,11 +242,18 @@ class SchemaTypes:
             return ANY
         if self._is_class(node):
             return self._object(loc, node, mode)
-        if loc in stack or len(stack) >= MAX_INLINE_DEPTH:
-            return ANY
-        stack = (*stack, loc)
-        text = self._inline(loc, node, mode, stack)
-        return text if len(text) <= MAX_EXPRESSION else ANY
+        known = self._memo.get((loc, mode))
+        if known is not None:
+            return known
+        if loc in stack or len(stack) >= MAX_INLINE_DEPTH or self._budget <= 0:
+            return ANY  # a loop that no TypedDict breaks, or too deep: typed loosely
+        self._budget -= 1
+        text = self._inline(loc, node, mode, (*stack, loc))
+        text = text if len(text) <= MAX_EXPRESSION else ANY
+        # Kept whatever reached it (a loop or the depth cut short above is Any either
+        # way): each location is expanded once, so no schema costs more than its size.
+        self._memo[(loc, mode)] = text
+        return text
 
     @staticmethod
     def _is_class(node: dict[str, Any]) -> bool:
