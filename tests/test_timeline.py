@@ -25,7 +25,7 @@ from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.queue import InMemoryQueue
 from tcdyn.testing.server import LocalDeployment
 from tcdyn.views.timeline import Timeline
-from timeline_scenario import play
+from timeline_scenario import GEOMETRY, check_bars, play, when
 
 CREDENTIALS = {"clientId": "timeline", "accessToken": "timeline-token"}
 QUEUE_ID = "proj-timeline/ci"
@@ -60,10 +60,6 @@ def group(queue: Any) -> tuple[str, dict[str, str]]:
 def hostile_group(queue: Any) -> tuple[str, dict[str, str]]:
     group_id = tcdyn.slugId()
     return group_id, play(queue, QUEUE_ID, group_id, names=HOSTILE, pause=0.05)
-
-
-def when(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def statuses(queue: Any, ids: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -230,19 +226,7 @@ async def test_the_page_in_chromium(queue, group, tmp_path: Path) -> None:
         shot = await page.screenshot()
         (tmp_path / "timeline.png").write_bytes(shot)
         assert shot.startswith(b"\x89PNG\r\n\x1a\n") and len(shot) > 10_000
-        geometry = await page.evaluate("""(() => {
-            const r = (e) => { const b = e.getBoundingClientRect();
-                               return {x: b.x, width: b.width, y: b.y}; };
-            const bars = {};
-            for (const e of document.querySelectorAll("rect.bar, rect.wait"))
-                bars[e.getAttribute("class") + " " + e.dataset.task + " " + e.dataset.run]
-                    = r(e);
-            return {axis: r(document.getElementById("axis-line")), bars,
-                    critical: [...document.querySelectorAll(".row.critical")]
-                        .map((e) => e.dataset.task),
-                    reruns: [...document.querySelectorAll("text.rerun")]
-                        .map((e) => e.textContent)};
-        })()""")
+        geometry = await page.evaluate(GEOMETRY)
         await page.evaluate(f"""document.querySelector('.row[data-task="{ids["D"]}"]')
                                 .dispatchEvent(new MouseEvent("click"))""")
         shown = await page.evaluate("""[...document.querySelectorAll("path.dep")]
@@ -250,26 +234,7 @@ async def test_the_page_in_chromium(queue, group, tmp_path: Path) -> None:
             .map((e) => e.dataset.from + ">" + e.dataset.to)""")
         assert page.errors == []
         assert page.requests == [page_file.as_uri()]
-    runs = [run for s in status.values() for run in s["runs"]]
-    t0 = min(when(r["scheduled"]) for r in runs)
-    t1 = max(when(r["resolved"]) for r in runs)
-    axis = geometry["axis"]
-
-    def x(moment: str) -> float:
-        return axis["x"] + (when(moment) - t0) / (t1 - t0) * axis["width"]
-
-    measured = 0
-    for letter, task_id in ids.items():
-        for run in status[letter]["runs"]:
-            kind = "bar state-" + run["state"]
-            bar = geometry["bars"][f"{kind} {task_id} {run['runId']}"]
-            assert bar["x"] == pytest.approx(x(run["started"]), abs=1.0)
-            assert bar["x"] + bar["width"] == pytest.approx(
-                max(x(run["resolved"]), x(run["started"]) + 1), abs=1.0)
-            wait = geometry["bars"][f"wait {task_id} {run['runId']}"]
-            assert wait["x"] == pytest.approx(x(run["scheduled"]), abs=1.0)
-            measured += 1
-    assert measured == 7
+    assert check_bars(geometry, status, ids) == 7
     assert set(geometry["critical"]) == {ids["A"], ids["C"], ids["D"]}
     assert sorted(geometry["reruns"]) == ["#1", "#1"]  # B's rerun, E's retry
     assert sorted(shown) == sorted([f"{ids['B']}>{ids['D']}", f"{ids['C']}>{ids['D']}"])
