@@ -61,6 +61,7 @@ def test_every_mistake_is_flagged_and_nothing_else(checker: str, mistakes) -> No
     script, expected = mistakes
     run = mypy("--strict", str(script)) if checker == "mypy" else pyright(str(script))
     found = flagged(run.stdout, script)
+    assert "is not exported" not in run.stdout, run.stdout  # public names, from public modules
     missed = {line: what for line, what in expected.items() if line not in found}
     assert missed == {}, f"{checker} did not flag: {missed}\n{run.stdout}"
     assert found == set(expected), run.stdout  # the right call (line 5) passes

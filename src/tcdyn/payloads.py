@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._services import payloads as _generated
+from . import _services
 from ._services.payloads import *  # noqa: F403
 from .call.worker_payload import KINDS as _KINDS
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 KINDS: tuple[str, ...] = tuple(_KINDS)
 
 __all__ = ["KINDS", "check", "schema_path"]
-__all__ += _generated.__all__
+__all__ += _services.payloads.__all__
 
 
 def schema_path(kind: str) -> str:

@@ -8,8 +8,8 @@ deployment's own as ``types.pyi``); importing this module is what loads it.
 
 from __future__ import annotations
 
-from ._services import types as _generated
+from . import _services
 from ._services.types import *  # noqa: F403
 
 __all__: list[str] = []
-__all__ += _generated.__all__
+__all__ += _services.types.__all__
