@@ -102,5 +102,6 @@ def _timeline(args: argparse.Namespace) -> int:
     from ..references.tree import replace_file
 
     path = replace_file(Path(args.output), text.encode("utf-8"))
-    print(f"wrote {path} ({len(found.tasks)} tasks)", file=sys.stderr)
+    count = len(found.tasks)
+    print(f"wrote {path} ({count} task{'' if count == 1 else 's'})", file=sys.stderr)
     return 0
