@@ -64,9 +64,10 @@ def camel(text: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in parts)
 
 
-def string_literal(text: str) -> str:
-    """A double-quoted Python literal meaning exactly ``text`` (every quote, backslash and
-    unprintable character escaped)."""
+def escaped(text: str) -> str:
+    """``text`` inside a double-quoted (or triple-quoted) string literal: backslashes,
+    quotes and every unprintable character (controls, bidi overrides, lone surrogates)
+    escaped, so that the literal parses and means exactly ``text``."""
     out = []
     for char in text:
         if char in '\\"':
@@ -77,7 +78,12 @@ def string_literal(text: str) -> str:
             code = ord(char)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
                        if code < 0x10000 else f"\\U{code:08x}")
-    return '"' + "".join(out) + '"'
+    return "".join(out)
+
+
+def string_literal(text: str) -> str:
+    """A double-quoted Python literal meaning exactly ``text``."""
+    return '"' + escaped(text) + '"'
 
 
 def one_line(text: object, limit: int = 90) -> str:
