@@ -78,8 +78,8 @@ def test_pyright_flags_misspelled_method(misspelled: Path) -> None:
 
 
 def test_types_revealed(tmp_path: Path) -> None:
-    """The types a user sees: a route method returns a dict, pages and items are typed
-    iterators, async methods are coroutines, error classes are classes."""
+    """The types a user sees: a route method returns its response's TypedDict, pages and
+    items are typed iterators, async methods are coroutines, error classes are classes."""
     script = tmp_path / "reveal.py"
     script.write_text(
         "import tcdyn\nimport tcdyn.aio\n"
@@ -91,7 +91,10 @@ def test_types_revealed(tmp_path: Path) -> None:
         "reveal_type(tcdyn.ResourceNotFound('m'))\n"
         "reveal_type(tcdyn.Queue.from_env())\n")
     out = mypy("--strict", str(script)).stdout
-    for expected in ('"dict[str, Any]"', '"typing.Iterator[dict[str, Any]]"',
-                     '"typing.Coroutine[Any, Any, dict[str, Any]]"',
+    task = "TypedDict(tcdyn._services.types.QueueTask, {'created': str, 'deadline': str, "
+    for expected in (f'"{task}', '"typing.Iterator[TypedDict(tcdyn._services.types.'
+                     'QueueListTaskGroupResponse, {', '"typing.Iterator[TypedDict(tcdyn.'
+                     '_services.types.QueueTaskDefinitionAndStatus, {',
+                     f'"typing.Coroutine[Any, Any, {task}',
                      '"tcdyn.errors.ResourceNotFound"', '"tcdyn._services.Queue"'):
         assert f"Revealed type is {expected}" in out, out

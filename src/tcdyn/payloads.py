@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import _services
 from ._services.payloads import *  # noqa: F403
 from .call.worker_payload import KINDS as _KINDS
 
@@ -26,8 +25,10 @@ if TYPE_CHECKING:
 #: The worker implementations whose payload ``check`` and ``workerImplementation=`` know.
 KINDS: tuple[str, ...] = tuple(_KINDS)
 
-__all__ = ["KINDS", "check", "schema_path"]
-__all__ += _services.payloads.__all__
+if not TYPE_CHECKING:  # type checkers take the star import's names as this module's
+    from ._services import payloads as _generated
+
+    __all__ = ["KINDS", "check", "schema_path", *_generated.__all__]
 
 
 def schema_path(kind: str) -> str:

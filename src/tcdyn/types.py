@@ -6,10 +6,11 @@ Generated from the references into ``tcdyn/_services/types.py`` (``tcdyn stubs``
 deployment's own as ``types.pyi``); importing this module is what loads it.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
-from . import _services
 from ._services.types import *  # noqa: F403
 
-__all__: list[str] = []
-__all__ += _services.types.__all__
+if not TYPE_CHECKING:  # type checkers take the star import's names as this module's
+    from ._services import types as _generated
+
+    __all__ = _generated.__all__

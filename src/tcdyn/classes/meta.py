@@ -167,7 +167,7 @@ class Method(Generic[_B]):
 
         if worker_payload.takes_worker(e):
             params.append(_P(worker_payload.KEYWORD, _P.KEYWORD_ONLY, default=None,
-                             annotation="str | None"))
+                             annotation=str | None))
         return params
 
     def __repr__(self) -> str:
