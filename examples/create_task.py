@@ -2,6 +2,12 @@
 
     python examples/create_task.py --task-queue-id proj-example/ci --project-id example
 
+The task is typed the way the Go client's README builds it: its payload is a
+``GenericWorkerPayload`` (generic-worker's payload schema as a ``TypedDict``) and the task a
+``QueueCreateTaskRequest``, so mypy and pyright flag a misspelled key or a wrong type; and
+``workerImplementation=`` has tcdyn check the payload against the worker's schema before the
+task is sent (the queue itself takes any object as a payload).
+
 Needs ``queue:create-task:...`` scopes for the task queue (see ``help(tcdyn.Queue.createTask)``)
 in the credentials of ``TASKCLUSTER_CLIENT_ID`` / ``TASKCLUSTER_ACCESS_TOKEN``. The log URL is
 unsigned (public artifacts); ``--signed`` prints one carrying a bewit, valid 15 minutes.
@@ -11,13 +17,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 import tcdyn
+from tcdyn.payloads import GenericWorkerPayload
+from tcdyn.types import QueueCreateTaskRequest
 
 
-def definition(task_queue_id: str, project_id: str, scheduler_id: str) -> dict[str, Any]:
+def definition(task_queue_id: str, project_id: str,
+               scheduler_id: str) -> QueueCreateTaskRequest:
     """A small task: one command, an hour's deadline."""
+    payload: GenericWorkerPayload = {
+        "command": [["/bin/sh", "-c", "echo hello from tcdyn"]],
+        "maxRunTime": 600,
+        "env": {"GREETING": "hello"},
+        "artifacts": [{"type": "file", "path": "hello.txt", "name": "public/hello.txt",
+                       "expires": tcdyn.fromNow("1 day")}],
+    }
     return {
         "taskQueueId": task_queue_id,
         "projectId": project_id,
@@ -25,8 +40,7 @@ def definition(task_queue_id: str, project_id: str, scheduler_id: str) -> dict[s
         "created": tcdyn.fromNow("0 seconds"),
         "deadline": tcdyn.fromNow("1 hour"),
         "expires": tcdyn.fromNow("1 day"),
-        "payload": {"command": [["/bin/sh", "-c", "echo hello from tcdyn"]],
-                    "maxRunTime": 600},
+        "payload": payload,
         "metadata": {"name": "tcdyn example task", "description": "examples/create_task.py",
                      "owner": "tcdyn@example.com",
                      "source": "https://github.com/taskcluster/taskcluster"},
@@ -34,7 +48,7 @@ def definition(task_queue_id: str, project_id: str, scheduler_id: str) -> dict[s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--task-queue-id", default="proj-example/ci")
     parser.add_argument("--project-id", default="none")
     parser.add_argument("--scheduler-id", default="-")
@@ -43,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     task_id = tcdyn.slugId()
     with tcdyn.Queue.from_env() as queue:
         status = queue.createTask(task_id, definition(args.task_queue_id, args.project_id,
-                                                      args.scheduler_id))
+                                                      args.scheduler_id),
+                                  workerImplementation="generic-worker/multiuser_posix")
         build = queue.buildSignedUrl if args.signed else queue.buildUrl
         log_url = build("getLatestArtifact", task_id, "public/logs/live.log")
     print(f"Task ID:  {task_id}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the tests need (venv, RabbitMQ), lint, build the documentation site
+# Install everything the tests need (venv, RabbitMQ, Chromium), lint, build the documentation site
 # (warnings are errors), build the wheel and try it outside the checkout, run the unit suite,
 # then run the unit suite on the other supported Pythons (scripts/pythons.sh: 3.12, 3.13)
 # while the real Taskcluster stack comes up (scripts/taskcluster.sh up), and run the
@@ -10,6 +10,16 @@ cd "$(dirname "$0")/.."
 took() { echo "test.sh: $1 in $((SECONDS - $2))s" >&2; }
 bash scripts/setup.sh
 bash scripts/rabbitmq.sh
+# A real headless Chromium renders tcdyn group timeline's page (tests/test_timeline.py).
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "test.sh: installing chromium (Debian's package)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/tmp/tcdyn-chromium-apt.log 2>&1 || {
+        apt-get update -q >>/tmp/tcdyn-chromium-apt.log 2>&1
+        apt-get install -y -q chromium >>/tmp/tcdyn-chromium-apt.log 2>&1 || {
+            cat /tmp/tcdyn-chromium-apt.log >&2; exit 1; }
+    }
+fi
 export TCDYN_REQUIRE_BROKER=1  # the broker was just started: a Pulse test may not skip
 .venv/bin/ruff check src tests bench examples scripts
 start=$SECONDS

@@ -31,7 +31,7 @@ def test_every_entry_is_a_method_in_reference_order():
 
 def test_signatures_come_from_the_reference():
     sig = inspect.signature(tcdyn.Queue.createTask)
-    assert list(sig.parameters) == ["self", "taskId", "payload"]
+    assert list(sig.parameters) == ["self", "taskId", "payload", "workerImplementation"]
     sig = inspect.signature(tcdyn.Queue(rootUrl="https://tc.example.com").listTaskGroup)
     assert list(sig.parameters) == ["taskGroupId", "query"]
     assert sig.parameters["query"].kind is inspect.Parameter.KEYWORD_ONLY
@@ -52,7 +52,8 @@ def test_docstrings_carry_title_route_scopes_and_stability():
 
 def test_help_renders_methods_and_classes():
     text = pydoc.render_doc(tcdyn.Queue.createTask, renderer=pydoc.plaintext)
-    assert "createTask(self, /, taskId: str, payload: dict)" in text
+    assert ("createTask(self, /, taskId: str, payload: dict, *, workerImplementation: "
+            "str | None = None)") in text
     assert "Create New Task" in text
     text = pydoc.render_doc(tcdyn.Queue, renderer=pydoc.plaintext)
     assert "createTask" in text and "listTaskGroup" in text

@@ -66,7 +66,8 @@ def test_call_and_pretty_print(shell: pexpect.spawn, local: LocalDeployment) -> 
 
 def test_help_on_an_instance_method(shell: pexpect.spawn) -> None:
     out = run(shell, "help(queue.createTask)")
-    assert "createTask(taskId: str, payload: dict) -> Any" in out
+    assert ("createTask(taskId: str, payload: dict, *, workerImplementation: str | None = None)"
+            " -> Any") in out
     assert "Create New Task" in out
     assert "PUT /task/<taskId>" in out
     assert "Payload (required fields first):" in out

@@ -3,6 +3,7 @@ both must pass, and both must flag a misspelled method in a user's script."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -22,9 +23,10 @@ def _tool(name: str) -> str:
     return found
 
 
-def mypy(*args: str) -> subprocess.CompletedProcess[str]:
+def mypy(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([_tool("mypy"), "--no-incremental", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
 
 
 def pyright(*args: str) -> subprocess.CompletedProcess[str]:
@@ -76,8 +78,8 @@ def test_pyright_flags_misspelled_method(misspelled: Path) -> None:
 
 
 def test_types_revealed(tmp_path: Path) -> None:
-    """The types a user sees: a route method returns a dict, pages and items are typed
-    iterators, async methods are coroutines, error classes are classes."""
+    """The types a user sees: a route method returns its response's TypedDict, pages and
+    items are typed iterators, async methods are coroutines, error classes are classes."""
     script = tmp_path / "reveal.py"
     script.write_text(
         "import tcdyn\nimport tcdyn.aio\n"
@@ -89,7 +91,10 @@ def test_types_revealed(tmp_path: Path) -> None:
         "reveal_type(tcdyn.ResourceNotFound('m'))\n"
         "reveal_type(tcdyn.Queue.from_env())\n")
     out = mypy("--strict", str(script)).stdout
-    for expected in ('"dict[str, Any]"', '"typing.Iterator[dict[str, Any]]"',
-                     '"typing.Coroutine[Any, Any, dict[str, Any]]"',
+    task = "TypedDict(tcdyn._services.types.QueueTask, {'created': str, 'deadline': str, "
+    for expected in (f'"{task}', '"typing.Iterator[TypedDict(tcdyn._services.types.'
+                     'QueueListTaskGroupResponse, {', '"typing.Iterator[TypedDict(tcdyn.'
+                     '_services.types.QueueTaskDefinitionAndStatus, {',
+                     f'"typing.Coroutine[Any, Any, {task}',
                      '"tcdyn.errors.ResourceNotFound"', '"tcdyn._services.Queue"'):
         assert f"Revealed type is {expected}" in out, out

@@ -59,11 +59,13 @@ if TYPE_CHECKING:
     from . import download as download
     from . import errors as errors
     from . import exchanges as exchanges
+    from . import payloads as payloads
     from . import pulse as pulse
     from . import references as references
     from . import schemas as schemas
     from . import scopes as scopes
     from . import testing as testing
+    from . import types as types
     from . import upload as upload
     from . import utils as utils
     from ._services import *  # noqa: F403
@@ -87,6 +89,7 @@ if TYPE_CHECKING:
     from .utils import slugIdV4 as slugIdV4
     from .utils import stableSlugId as stableSlugId
     from .utils import stringDate as stringDate
+    from .views.timeline import timeline as timeline
 
 __version__ = "0.1.0"
 
@@ -115,10 +118,11 @@ _LAZY = {
     "encodeStringForB64Header": "utils",
     "makeB64UrlSafe": "utils",
     "makeB64UrlUnsafe": "utils",
+    "timeline": "views.timeline",
 }
 _SUBMODULES = {"aio", "artifacts", "credentials", "deployment", "download", "errors",
-               "exchanges", "pulse", "references", "schemas", "scopes", "testing", "upload",
-               "utils"}
+               "exchanges", "payloads", "pulse", "references", "schemas", "scopes", "testing",
+               "types", "upload", "utils"}
 
 __all__ = [
     "AuthenticationFailed",
@@ -171,6 +175,7 @@ __all__ = [
     "slugIdV4",
     "stableSlugId",
     "stringDate",
+    "timeline",
 ]
 if TYPE_CHECKING:  # and the bundled service classes (a star import of _services)
     from . import _services

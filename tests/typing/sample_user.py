@@ -4,16 +4,25 @@ every line here must pass both; ``reveal_type`` comments are checked by the test
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import tcdyn
 import tcdyn.aio
+from tcdyn.payloads import GenericWorkerPayload
+from tcdyn.types import QueueCreateTaskRequest, QueueTaskStatusResponse
 
 
-def sync_calls(task_id: str, definition: dict[str, Any]) -> str:
+def task_definition() -> QueueCreateTaskRequest:
+    payload: GenericWorkerPayload = {"command": [["/bin/sh", "-c", "true"]], "maxRunTime": 60}
+    return {"taskQueueId": "proj-example/ci", "created": tcdyn.fromNow("0 seconds"),
+            "deadline": tcdyn.fromNowJSON("1 hour"), "payload": payload,
+            "metadata": {"name": "n", "description": "d", "owner": "me@example.com",
+                         "source": "https://example.com"}}
+
+
+def sync_calls(task_id: str, definition: QueueCreateTaskRequest) -> str:
     queue = tcdyn.Queue(rootUrl="https://tc.example.com",
                         credentials={"clientId": "me", "accessToken": "secret"})
-    status: dict[str, Any] = queue.createTask(task_id, definition)
+    status: QueueTaskStatusResponse = queue.createTask(task_id, definition)
     queue.createTask(taskId=task_id, payload=definition)
     queue.createTask(definition, taskId=task_id)
     queue.task(task_id)
@@ -25,10 +34,12 @@ def sync_calls(task_id: str, definition: dict[str, Any]) -> str:
         item["status"]
     queue.listTaskGroup(task_id, paginationHandler=print)
     queue.createTask.validate(definition)
+    queue.createTask(task_id, definition, workerImplementation="generic-worker/multiuser_posix")
+    deadline: str = queue.task(task_id)["deadline"]
     with tcdyn.Queue.from_env() as q:
         q.ping()
     binding: tcdyn.Binding = tcdyn.QueueEvents().taskCompleted(taskGroupId=task_id)
-    print(binding.exchange, status["status"])
+    print(binding.exchange, status["status"]["state"], deadline)
     return tcdyn.slugId()
 
 
@@ -41,7 +52,7 @@ async def async_calls(task_id: str) -> None:
 
 def errors() -> None:
     try:
-        sync_calls(tcdyn.slugId(), {})
+        sync_calls(tcdyn.slugId(), task_definition())
     except tcdyn.ResourceNotFound as exc:
         print(exc.status_code, exc.message)
     except tcdyn.TaskclusterRestFailure as exc:

@@ -5,7 +5,8 @@ or an ``auth=`` of the user's sends with httpx.
 
 ``tcdyn.aio.upload``, ``tcdyn.aio.download`` and ``tcdyn.aio.artifacts`` (modules of this
 package, imported on first access) are the async forms of ``tcdyn.upload``,
-``tcdyn.download`` and ``tcdyn.artifacts``.
+``tcdyn.download`` and ``tcdyn.artifacts``; ``await tcdyn.aio.timeline(queue, groupId)`` is
+``tcdyn.timeline``'s.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ _MODULES = ("artifacts", "download", "upload")
 if TYPE_CHECKING:  # the bundled classes, typed by the generated _services/aio.pyi
     from .._services import aio as _aio
     from .._services.aio import *  # noqa: F403
+    from ..views.timeline import timeline_async as timeline
     from . import artifacts as artifacts
     from . import download as download
     from . import upload as upload
 
-    __all__: list[str] = ["artifacts", "download", "upload"]
+    __all__: list[str] = ["artifacts", "download", "timeline", "upload"]
     __all__ += _aio.__all__
 else:
     def __getattr__(name: str) -> Any:
@@ -30,6 +32,8 @@ else:
             import importlib
 
             value = importlib.import_module(f".{name}", __name__)
+        elif name == "timeline":
+            from ..views.timeline import timeline_async as value
         elif not name[:1].isupper():
             raise AttributeError(f"module 'tcdyn.aio' has no attribute {name!r}")
         else:
@@ -43,4 +47,4 @@ else:
 def __dir__() -> list[str]:
     from ..default import default
 
-    return sorted({*globals(), *_MODULES, *default().references.names()})
+    return sorted({*globals(), *_MODULES, "timeline", *default().references.names()})

@@ -163,6 +163,11 @@ class Method(Generic[_B]):
         if e.query:
             params.append(_P("query", _P.KEYWORD_ONLY, default=None,
                              annotation="dict[str, str | int] | None"))
+        from ..call import worker_payload
+
+        if worker_payload.takes_worker(e):
+            params.append(_P(worker_payload.KEYWORD, _P.KEYWORD_ONLY, default=None,
+                             annotation=str | None))
         return params
 
     def __repr__(self) -> str:

@@ -66,7 +66,9 @@ def main() -> int:
         show("listTaskGroup.items(max_items=3)", [i["status"]["taskId"] for i in items])
         show("getLatestArtifact (303 body)", queue.getLatestArtifact(task_ids[0],
                                                                      "public/logs/live.log"))
-        log = httpx.get(queue.latestArtifact(task_ids[0], "public/logs/live.log")["url"])
+        content = queue.latestArtifact(task_ids[0], "public/logs/live.log")
+        assert "url" in content  # the live log is a reference artifact: a URL
+        log = httpx.get(content["url"])
         show("its live log", log.text.strip())
 
         say("Errors name the problem, before anything is sent when they can")

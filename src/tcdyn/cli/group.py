@@ -1,4 +1,4 @@
-"""``tcdyn group list|status|cancel TASKGROUPID``."""
+"""``tcdyn group list|status|cancel|timeline TASKGROUPID``."""
 
 from __future__ import annotations
 
@@ -10,17 +10,27 @@ from .output import emit, emit_items
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    group = sub.add_parser("group", help="a task group: its tasks, their states, cancel")
+    group = sub.add_parser("group", help="a task group: its tasks, their states, timeline, "
+                                         "cancel")
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, helptext, run in (
         ("list", "every task of the group ({status, task}), one JSON line each when piped",
          _list),
         ("status", "how many tasks are in each state", _status),
         ("cancel", "cancel every unfinished task of the group", _cancel),
+        ("timeline", "every task's runs over time: an HTML Gantt chart (critical path, "
+                     "dependencies, totals), Chrome trace-event JSON, or the data", _timeline),
     ):
         p = actions.add_parser(name, help=helptext, parents=[common])
         p.add_argument("task_group_id", metavar="TASKGROUPID")
         p.set_defaults(run=run)
+        if name == "timeline":
+            p.add_argument("-o", "--output", metavar="FILE", default="-",
+                           help="write here (replaced whole); default: stdout")
+            p.add_argument("--format", choices=("html", "trace-event", "json"),
+                           default="html", help="a self-contained HTML page (default), "
+                           "trace-event JSON for Perfetto or chrome://tracing, or the "
+                           "timeline's data as JSON")
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -67,4 +77,31 @@ def _cancel(args: argparse.Namespace) -> int:
         for task_id in cancelled:
             q.cancelTask(task_id)
         emit({"taskGroupId": args.task_group_id, "cancelled": cancelled})
+    return 0
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from ..views.timeline import timeline
+    from .output import dumps
+    from .task import queue
+
+    with queue(args) as q:
+        found = timeline(q, args.task_group_id)
+    if args.format == "html":
+        text = found.to_html()
+    elif args.format == "trace-event":
+        text = dumps(found.to_trace_events(), indent=False) + "\n"
+    else:
+        text = dumps(found.to_dict()) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    from ..references.tree import replace_file
+
+    path = replace_file(Path(args.output), text.encode("utf-8"))
+    count = len(found.tasks)
+    print(f"wrote {path} ({count} task{'' if count == 1 else 's'})", file=sys.stderr)
     return 0

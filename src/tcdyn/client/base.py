@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..auth.credentials import Credentials
+from ..call import worker_payload
 from ..call.bind import Call, bind, bind_arguments
 from ..call.options import UNSET, ClientOptions, Fixed, RetryPolicy
 from ..call.paging import split_paging
@@ -184,11 +185,17 @@ class ClientBase:
         return creds
 
     def _bind(self, entry: EntryModel, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
+        worker = None
+        if kwargs and worker_payload.KEYWORD in kwargs and worker_payload.takes_worker(entry):
+            kwargs = dict(kwargs)  # tcdyn's own keyword: never sent
+            worker = kwargs.pop(worker_payload.KEYWORD)
         call = bind(self._model.serviceName, self._base_url, entry, args, kwargs)
         if call.body is not None and self._validate is not False:
             # The payload as sent (datetimes as strings), without decoding the body again.
             self._context.validator.check_payload(self._model.serviceName, entry,
                                                   call.payload, call.body)
+        if worker is not None:  # asked for by name: checked even with validate=False
+            worker_payload.check_call(self._context.validator, entry, call, worker)
         return call
 
     def _checked_result(self, entry: EntryModel, result: Any) -> Any:
