@@ -324,3 +324,29 @@ BY_CODE: dict[str, type[TaskclusterRestFailure]] = {
                 AuthenticationFailed, InsufficientScopes, ResourceNotFound, RequestConflict,
                 ResourceExpired, InputTooLarge, InternalServerError)
 }
+
+
+class ConfigFileError(TaskclusterFailure, ValueError):
+    """The config file (``~/.config/tcdyn/config.toml``, ``$TCDYN_CONFIG``) cannot be used:
+    not TOML, an unknown key, a secret that group or others may read. ``path`` names it."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f"config file {path}: {message}")
+
+
+class DeploymentApiMismatch(TaskclusterRestFailure):
+    """HTTP 404 from a route the deployment does not have (an answer that is not a
+    Taskcluster error, such as ``{"error": "Not found"}``): the deployment's API differs
+    from the references the client was built from. Load its own (``tcdyn.load(rootUrl)``);
+    ``tcdyn references diff`` lists the differences."""
+
+
+class SigninError(TaskclusterFailure):
+    """``tcdyn signin`` did not get credentials: the browser never called back in time,
+    or the callback carried something that is not a clientId and an accessToken."""
+
+
+class MissingSecretError(TaskclusterFailure, LookupError):
+    """``tcdyn.helper.load_secrets``: a required key is not in the loaded secrets (the
+    official helper raises a plain ``Exception`` with the same message)."""
