@@ -112,6 +112,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "redact": (set(), set()),
     "references": (set(), set()),
     "references.cache": ({"references.tree"}, set()),
+    "references.drift": ({"errors", "model.reference", "references.index"}, set()),
     "references.fetch": ({"errors"}, {"call.response", "transport.clients", "transport.deadline"}),
     "references.index": ({"errors", "model.legacy", "model.reference", "references.fetch",
                          "references.names", "references.sources", "references.tree"},
