@@ -171,6 +171,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "upload": ({"transfer.upload"}, set()),
     "utils": (set(), {"auth.environment", "auth.scopes"}),
     "pulse.*": ({"client.events", "errors", "pulse.*", "redact"}, set()),
+    "testing.pytest_plugin": (set(), {"auth.credentials", "deployment", "references.index",
+                                      "testing.*"}),
     "testing.*": ({"auth.credentials", "auth.scopes", "model.legacy", "model.reference",
                   "references.index", "testing.*"}, {"auth.scopes", "errors", "schemas.registry"}),
     "cli.*": ({"cli.output"}, {"*"}),
