@@ -16,7 +16,6 @@ import tcdyn
 from tcdyn.auth import config_file
 from tcdyn.errors import ConfigFileError, CredentialsError
 from tcdyn.testing.auth import ClientRecord
-from tcdyn.testing.server import LocalDeployment
 
 FILE_CREDS = tcdyn.Credentials("from-file", "file-token-never-shown-in-output")
 ENV_CREDS = tcdyn.Credentials("from-env", "env-token-never-shown-in-output-0")
@@ -203,10 +202,11 @@ def test_quotes_and_control_characters_are_written_as_toml_escapes(tmp_path):
 # -- from_env: the library reads the same file --------------------------------------------
 
 @pytest.fixture
-def served():
-    clients = {FILE_CREDS.clientId: ClientRecord(FILE_CREDS.accessToken, ("*",))}
-    with LocalDeployment(clients=clients) as dep:
-        yield dep
+def served(tcdyn_deployment):
+    """The pytest plugin's deployment, knowing the client the config files name."""
+    tcdyn_deployment.clients[FILE_CREDS.clientId] = ClientRecord(FILE_CREDS.accessToken,
+                                                                 ("*",))
+    return tcdyn_deployment
 
 
 def test_from_env_falls_back_on_the_config_file(served, tmp_path, monkeypatch):

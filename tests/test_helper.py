@@ -31,9 +31,6 @@ from tcdyn.exceptions import (
     TaskclusterRestFailure,
 )
 from tcdyn.testing.auth import ClientRecord
-from tcdyn.testing.objects import Storage
-from tcdyn.testing.queue import InMemoryQueue
-from tcdyn.testing.server import LocalDeployment
 
 ME = tcdyn.Credentials("helper-user", "helper-token-never-shown-000000")
 VARIABLES = ("TASKCLUSTER_ROOT_URL", "TASKCLUSTER_CLIENT_ID", "TASKCLUSTER_ACCESS_TOKEN",
@@ -52,16 +49,19 @@ def clean_environment(monkeypatch):
 
 
 @pytest.fixture
-def dep():
-    clients = {ME.clientId: ClientRecord(ME.accessToken, ("secrets:get:project/*",))}
-    with Storage() as storage, LocalDeployment(
-            clients=clients, imitate=True, check_scopes=True,
-            anonymous_scopes=("secrets:get:project/public/*",)) as d:
-        d.queue = InMemoryQueue(storage).install(d)
-        d.handle("secrets", "get", lambda r: {
-            "secret": PROD_CONFIG,
-            "expires": "3000-01-01T00:00:00.000Z"})
-        yield d
+def tcdyn_deployment_options():
+    """The pytest plugin's deployment, whose anonymous role reads public secrets."""
+    return {"imitate": True, "check_scopes": True,
+            "anonymous_scopes": ("secrets:get:project/public/*",)}
+
+
+@pytest.fixture
+def dep(tcdyn_deployment):
+    tcdyn_deployment.clients[ME.clientId] = ClientRecord(ME.accessToken,
+                                                         ("secrets:get:project/*",))
+    tcdyn_deployment.handle("secrets", "get", lambda r: {
+        "secret": PROD_CONFIG, "expires": "3000-01-01T00:00:00.000Z"})
+    return tcdyn_deployment
 
 
 # -- TaskclusterConfig ----------------------------------------------------------------
@@ -260,8 +260,9 @@ def test_upload_artifact_inside_a_task(dep, monkeypatch):
     assert url == f"https://tc.example.com/api/queue/v1/task/{task_id}/runs/0/artifacts/" \
                   "public/report.txt"
     with tcdyn.Queue(rootUrl=dep.root_url, credentials=root) as queue:
-        listed = queue.listArtifacts(task_id, "0")["artifacts"]
-        assert [(a["name"], a["storageType"], a["contentType"]) for a in listed] == [
+        listed = queue.listArtifacts(task_id, "0")["artifacts"]  # and the run's live log
+        assert [(a["name"], a["storageType"], a["contentType"]) for a in listed
+                if a["name"] != "public/logs/live.log"] == [
             ("public/report.txt", "s3", "text/plain")]
         assert tcdyn.download.downloadArtifactToBuf(
             taskId=task_id, name="public/report.txt", queueService=queue)[0] == b"all good\n"
