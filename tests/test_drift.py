@@ -152,8 +152,8 @@ def test_references_diff_command(v107, tmp_path):
     assert "  ~ queue.listTaskGroup         query" in lines
     assert "exchanges: 1 added" in lines
     assert "schemas: 3 added, 5 removed, 1 changed" in lines
-    assert lines[-1] == (f"classes built from other references than {v107.root_url}'s may "
-                         f"call what it lacks (HTTP 404): use tcdyn.load('{v107.root_url}')")
+    assert lines[-1] == (f"a client built from the bundled references gets HTTP 404 for what "
+                         f"{v107.root_url} lacks: build it with tcdyn.load('{v107.root_url}')")
     as_json = _run("references", "diff", "--root-url", v107.root_url, "--json",
                    tmp_path=tmp_path)
     doc = json.loads(as_json.stdout)

@@ -119,8 +119,8 @@ def _diff(args: argparse.Namespace) -> int:
     for problem in result.problems:
         show(f"problem: {problem}")
     if result:
-        show(f"classes built from other references than {root}'s may call what it lacks "
-             f"(HTTP 404): use tcdyn.load({root!r})")
+        show(f"a client built from the {result.old} gets HTTP 404 for what {root} lacks: "
+             f"build it with tcdyn.load({root!r})")
     return 0
 
 
