@@ -121,7 +121,7 @@ def _pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_readme_example_passes_as_a_project_of_its_own(tmp_path):
-    [example] = python_blocks("### pytest fixtures (`tcdyn.testing.pytest_plugin`)")
+    [example] = python_blocks("## pytest fixtures (`tcdyn.testing.pytest_plugin`)")
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_example.py").write_text(example)
     run = _pytest(tmp_path)
