@@ -41,6 +41,19 @@ def isolated_cache(tmp_path_factory):
         os.environ["TCDYN_CACHE_DIR"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_config(tmp_path_factory):
+    """No test reads the config file of whoever runs the suite (``from_env()`` and the
+    command fall back to it): ``$TCDYN_CONFIG`` names a file that does not exist."""
+    previous = os.environ.get("TCDYN_CONFIG")
+    os.environ["TCDYN_CONFIG"] = str(tmp_path_factory.mktemp("tcdyn-config") / "none.toml")
+    yield
+    if previous is None:
+        os.environ.pop("TCDYN_CONFIG", None)
+    else:
+        os.environ["TCDYN_CONFIG"] = previous
+
+
 @pytest.fixture(params=["sync", "async"])
 def flavour(request):
     """Run a scenario through the sync and the async client: they must agree."""

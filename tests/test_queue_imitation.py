@@ -1,5 +1,6 @@
 """What the queue imitation adds beyond the real queue (each run's live log) and its set-up
-errors; its behaviour as a queue is held to the real service by tests/parity."""
+errors; its behaviour as a queue is held to the real service by tests/parity. The
+deployments are the pytest plugin's (imitating the services, scopes checked)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,8 @@ import slugid
 
 import tcdyn
 from parity.scenarios import task_def
-from tcdyn.testing.auth import ClientRecord
-from tcdyn.testing.objects import Storage
 from tcdyn.testing.queue import InMemoryQueue
-from tcdyn.testing.server import LocalDeployment
 
-ROOT = tcdyn.Credentials("root", "imitation-root-token-not-a-secret")
 WORKER = {"workerGroup": "g", "workerId": "w"}
 
 
@@ -23,38 +20,37 @@ def test_a_live_log_needs_a_storage_host():
         InMemoryQueue(live_log=True)
 
 
-def test_every_run_has_its_live_log_with_its_changes():
-    clients = {ROOT.clientId: ClientRecord(ROOT.accessToken, ("*",))}
-    with Storage() as storage, LocalDeployment(clients=clients, check_scopes=True,
-                                               imitate=True) as dep:
-        InMemoryQueue(storage, live_log=True).install(dep)
-        queue = tcdyn.Queue(rootUrl=dep.root_url, credentials=ROOT)
-        task_id = slugid.nice()
-        queue.createTask(task_id, task_def())
-        queue.claimTask(task_id, "0", WORKER)
-        queue.reportException(task_id, "0", {"reason": "worker-shutdown"})
-        queue.claimTask(task_id, "1", WORKER)
-        queue.reportCompleted(task_id, "1")
-        queue.rerunTask(task_id)
+def test_every_run_has_its_live_log_with_its_changes(tcdyn_client):
+    queue = tcdyn_client("Queue")  # the plugin's queue has live logs
+    task_id = slugid.nice()
+    queue.createTask(task_id, task_def())
+    queue.claimTask(task_id, "0", WORKER)
+    queue.reportException(task_id, "0", {"reason": "worker-shutdown"})
+    queue.claimTask(task_id, "1", WORKER)
+    queue.reportCompleted(task_id, "1")
+    queue.rerunTask(task_id)
 
-        def log(run_id: int) -> list[str]:
-            url = queue.artifact(task_id, str(run_id), "public/logs/live.log")["url"]
-            return [line.split("] ", 1)[1] for line in httpx.get(url).text.splitlines()]
+    def log(run_id: int) -> list[str]:
+        url = queue.artifact(task_id, str(run_id), "public/logs/live.log")["url"]
+        return [line.split("] ", 1)[1] for line in httpx.get(url).text.splitlines()]
 
-        assert log(0) == ["run 0 scheduled", "run 0 claimed by g/w",
-                          "run 0 exception (worker-shutdown)"]
-        assert log(1) == ["run 1 retry", "run 1 claimed by g/w", "run 1 completed"]
-        assert log(2) == ["run 2 rerun"]
-        listed = queue.listLatestArtifacts(task_id)["artifacts"]
-        assert [(a["name"], a["storageType"]) for a in listed] == [
-            ("public/logs/live.log", "s3")]
+    assert log(0) == ["run 0 scheduled", "run 0 claimed by g/w",
+                      "run 0 exception (worker-shutdown)"]
+    assert log(1) == ["run 1 retry", "run 1 claimed by g/w", "run 1 completed"]
+    assert log(2) == ["run 2 rerun"]
+    listed = queue.listLatestArtifacts(task_id)["artifacts"]
+    assert [(a["name"], a["storageType"]) for a in listed] == [
+        ("public/logs/live.log", "s3")]
 
 
-def test_without_a_live_log_a_run_has_no_artifacts_as_on_the_real_queue():
-    clients = {ROOT.clientId: ClientRecord(ROOT.accessToken, ("*",))}
-    with LocalDeployment(clients=clients, imitate=True) as dep:
-        InMemoryQueue().install(dep)
-        queue = tcdyn.Queue(rootUrl=dep.root_url, credentials=ROOT)
+class TestWithoutLiveLogs:
+    @pytest.fixture
+    def tcdyn_queue_options(self):
+        return {"live_log": False}
+
+    def test_a_run_has_no_artifacts_as_on_the_real_queue(self, tcdyn_client, tcdyn_queue):
+        assert tcdyn_queue.live_log is False
+        queue = tcdyn_client("Queue")
         task_id = slugid.nice()
         queue.createTask(task_id, task_def())
         assert queue.listLatestArtifacts(task_id) == {"artifacts": []}

@@ -124,7 +124,7 @@ class TaskclusterRestFailure(TaskclusterFailure):
     ``service``, ``method_name``, ``http_method``, ``url`` and ``attempts``.
 
     The official constructor works too: ``TaskclusterRestFailure(msg, superExc,
-    status_code, body)``.
+    status_code, body)``, ``msg=`` included.
     """
 
     #: Taskcluster error code this class stands for (``None`` for the generic class).
@@ -132,11 +132,12 @@ class TaskclusterRestFailure(TaskclusterFailure):
 
     def __init__(
         self,
-        message: str,
+        message: str = "",
         superExc: BaseException | None = None,
         status_code: int | None = None,
         body: Any = None,
         *,
+        msg: str | None = None,
         code: str | None = None,
         raw_body: str | None = None,
         service: str | None = None,
@@ -145,6 +146,8 @@ class TaskclusterRestFailure(TaskclusterFailure):
         url: str | None = None,
         attempts: int = 1,
     ) -> None:
+        if msg is not None:  # the official keyword
+            message = msg
         self.message = message
         self.status_code = status_code
         self.code = code
@@ -177,11 +180,14 @@ class TaskclusterAuthFailure(TaskclusterRestFailure):
 class TaskclusterConnectionError(TaskclusterFailure):
     """No response after every retry (connection refused, reset, timed out, ...).
 
-    The official constructor works too: ``TaskclusterConnectionError(msg, superExc)``.
+    The official constructor works too: ``TaskclusterConnectionError(msg, superExc)``,
+    ``msg=`` included.
     """
 
-    def __init__(self, message: str, superExc: BaseException | None = None, *,
-                 url: str | None = None, attempts: int = 1) -> None:
+    def __init__(self, message: str = "", superExc: BaseException | None = None, *,
+                 msg: str | None = None, url: str | None = None, attempts: int = 1) -> None:
+        if msg is not None:  # the official keyword
+            message = msg
         self.url = url
         self.attempts = attempts
         self.superExc = superExc
@@ -324,3 +330,29 @@ BY_CODE: dict[str, type[TaskclusterRestFailure]] = {
                 AuthenticationFailed, InsufficientScopes, ResourceNotFound, RequestConflict,
                 ResourceExpired, InputTooLarge, InternalServerError)
 }
+
+
+class ConfigFileError(TaskclusterFailure, ValueError):
+    """The config file (``~/.config/tcdyn/config.toml``, ``$TCDYN_CONFIG``) cannot be used:
+    not TOML, an unknown key, a secret that group or others may read. ``path`` names it."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f"config file {path}: {message}")
+
+
+class DeploymentApiMismatch(TaskclusterRestFailure):
+    """HTTP 404 from a route the deployment does not have (an answer that is not a
+    Taskcluster error, such as ``{"error": "Not found"}``): the deployment's API differs
+    from the references the client was built from. Load its own (``tcdyn.load(rootUrl)``);
+    ``tcdyn references diff`` lists the differences."""
+
+
+class SigninError(TaskclusterFailure):
+    """``tcdyn signin`` did not get credentials: the browser never called back in time,
+    or the callback carried something that is not a clientId and an accessToken."""
+
+
+class MissingSecretError(TaskclusterFailure, LookupError):
+    """``tcdyn.helper.load_secrets``: a required key is not in the loaded secrets (the
+    official helper raises a plain ``Exception`` with the same message)."""

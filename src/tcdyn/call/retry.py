@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import (
     BY_CODE,
+    DeploymentApiMismatch,
     TaskclusterAuthFailure,
     TaskclusterConnectionError,
     TaskclusterRestFailure,
@@ -53,9 +54,24 @@ def error_for(call: Call, received: Received, attempts: int) -> TaskclusterRestF
     cls = BY_CODE.get(code) if isinstance(code, str) else None
     if cls is None or (status == 401) != issubclass(cls, TaskclusterAuthFailure):
         cls = TaskclusterAuthFailure if status == 401 else TaskclusterRestFailure
+    if status == 404 and not isinstance(code, str):  # no Taskcluster error: no such route
+        said = body.get("error") if isinstance(body, dict) else None
+        cls, message = DeploymentApiMismatch, api_mismatch(
+            call, clip(said if isinstance(said, str) else message, 200))
     return cls(message, status_code=status, code=code if isinstance(code, str) else None,
                body=body, raw_body=raw, service=call.service, method_name=call.name,
                http_method=call.http_method, url=received.url or call.url, attempts=attempts)
+
+
+def api_mismatch(call: Call, answer: str) -> str:
+    """What to say when the deployment has no route for a method the client has."""
+    root, api, _ = call.url.partition("/api/")
+    load = f"tcdyn.load({root!r})" if api else "tcdyn.load(rootUrl)"
+    diff = f"tcdyn references diff --root-url {root}" if api else "tcdyn references diff"
+    return (f"the deployment has no route for {call.service}.{call.name} (it answered: "
+            f"{answer}): its API differs from the references this client was built from; "
+            f"build the client from the deployment's own references with {load} ('{diff}' "
+            "lists the differences)")
 
 
 def retry_after(value: str | None) -> float | None:

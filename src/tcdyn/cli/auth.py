@@ -27,6 +27,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--expiry", default="1h", metavar="DURATION",
                    help="how long they last, at most 31 days (default 1h)")
     p.add_argument("--name", help="named temporary credentials (needs auth:create-client:NAME)")
+    from .access import add_export_option
+
+    add_export_option(p)
     p.set_defaults(run=_temp_creds)
 
     p = sub.add_parser("expand-scopes", parents=[common],
@@ -88,8 +91,7 @@ def _signed_url(args: argparse.Namespace) -> int:
 
 
 def _temp_creds(args: argparse.Namespace) -> int:
-    import json
-    import shlex
+    from .access import credential_pairs, export_lines
 
     conf = _settings(args)
     creds = conf.credentials()
@@ -98,15 +100,7 @@ def _temp_creds(args: argparse.Namespace) -> int:
                            "_ACCESS_TOKEN or the config file)", 6)
     expiry = duration(args.expiry, "--expiry")
     temp = creds.create_temporary(args.scope, expiry=expiry, name=args.name)
-    cert = json.dumps(dict(temp.certificate or {}), separators=(",", ":"))
-    lines = []
-    if conf.root_url:
-        lines.append(("TASKCLUSTER_ROOT_URL", conf.root_url))
-    lines += [("TASKCLUSTER_CLIENT_ID", temp.clientId),
-              ("TASKCLUSTER_ACCESS_TOKEN", temp.accessToken),  # printed on purpose
-              ("TASKCLUSTER_CERTIFICATE", cert)]
-    for var, value in lines:
-        print(f"export {var}={shlex.quote(value)}")
+    print(export_lines(credential_pairs(conf.root_url, temp), args.export))  # on purpose
     return 0
 
 

@@ -18,27 +18,25 @@ for a Pulse URL without one), then the config file
     [pulse]
     url = "amqps://user:password@pulse.example.com/"
 
-A file holding a secret (an access token, a certificate, a Pulse password) is refused when
-group or others may read it, or when another user owns it.
+The file is read, and refused, by the library's reader (``tcdyn.auth.config_file``), whose
+rule this follows: a file holding a secret that group or others may read, or that another
+user owns, is refused, and its credentials are used only for its own ``root_url``.
 """
 
 from __future__ import annotations
 
 import os
-import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .output import HTTP_5XX, CommandError, UsageError
 
 if TYPE_CHECKING:
+    from ..auth.config_file import ConfigFile as Config
     from ..auth.credentials import Credentials
     from ..deployment import Deployment
     from ..errors import ReferenceLoadError
-
-_KEYS = {"root_url": str, "references": str, "credentials": dict, "pulse": dict}
-_SECTIONS = {"credentials": {"client_id", "access_token", "certificate"}, "pulse": {"url"}}
 
 
 class ConfigError(UsageError):
@@ -46,90 +44,21 @@ class ConfigError(UsageError):
 
 
 def config_path() -> Path:
-    if os.environ.get("TCDYN_CONFIG"):
-        return Path(os.environ["TCDYN_CONFIG"]).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base) / "tcdyn" / "config.toml"
+    from ..auth.config_file import config_path as path
 
-
-@dataclass
-class Config:
-    """The config file's settings (empty when there is no file)."""
-
-    path: Path
-    root_url: str | None = None
-    references: str | None = None
-    credentials: dict[str, str] = field(default_factory=dict)
-    pulse_url: str | None = None
-
-    def __repr__(self) -> str:  # never the secrets
-        return (f"Config(path={str(self.path)!r}, root_url={self.root_url!r}, "
-                f"clientId={self.credentials.get('client_id')!r})")
-
-
-def _toml() -> Any:
-    import tomllib
-
-    return tomllib
+    return path()
 
 
 def load_config(path: Path | None = None) -> Config:
-    """Read and check the config file; a missing file is an empty config."""
-    path = config_path() if path is None else path
+    """The library's reader (``tcdyn.auth.config_file.read``); a file it refuses is a
+    ``ConfigError`` (exit status 2)."""
+    from ..auth.config_file import read
+    from ..errors import ConfigFileError
+
     try:
-        data = path.read_bytes()
-        info = path.stat()
-    except FileNotFoundError:
-        return Config(path)
-    except OSError as exc:
-        raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
-    try:
-        doc = _toml().loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
-    config = Config(path)
-    for key, value in doc.items():
-        kind = _KEYS.get(key)
-        if kind is None:
-            raise ConfigError(f"config file {path}: unknown key {key!r} "
-                              f"(known: {', '.join(sorted(_KEYS))})")
-        if not isinstance(value, kind):
-            raise ConfigError(f"config file {path}: {key} must be a "
-                              f"{'table' if kind is dict else 'string'}")
-        if kind is dict:
-            for sub, item in value.items():
-                if sub not in _SECTIONS[key]:
-                    raise ConfigError(f"config file {path}: unknown key {key}.{sub} "
-                                      f"(known: {', '.join(sorted(_SECTIONS[key]))})")
-                if not isinstance(item, str):
-                    raise ConfigError(f"config file {path}: {key}.{sub} must be a string")
-    config.root_url = doc.get("root_url")
-    config.references = doc.get("references")
-    config.credentials = dict(doc.get("credentials", {}))
-    config.pulse_url = doc.get("pulse", {}).get("url")
-    if _holds_secret(config):
-        _check_private(path, info)
-    return config
-
-
-def _holds_secret(config: Config) -> bool:
-    from ..redact import url_password
-
-    if config.credentials.get("access_token") or config.credentials.get("certificate"):
-        return True
-    return bool(config.pulse_url and url_password(config.pulse_url))
-
-
-def _check_private(path: Path, info: os.stat_result) -> None:
-    if os.name != "posix":
-        return
-    if info.st_uid != os.getuid():
-        raise ConfigError(f"config file {path} holds credentials but is owned by another "
-                          f"user (uid {info.st_uid}); refusing to use it")
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"config file {path} holds credentials but group or others may "
-                          f"read it (mode {stat.S_IMODE(info.st_mode):04o}); "
-                          f"run: chmod 600 {path}")
+        return read(path)
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 # -- resolution -----------------------------------------------------------------------
@@ -143,25 +72,19 @@ class Settings:
     config: Config
 
     def credentials(self) -> Credentials | None:
-        """From the ``TASKCLUSTER_*`` variables, else the config file, else ``None``."""
+        """From the ``TASKCLUSTER_*`` variables, else the config file when its credentials
+        belong to this rootUrl (``tcdyn.auth.config_file``'s rule), else ``None``."""
         from ..auth.credentials import Credentials
 
         from_env = Credentials.from_env()
         if from_env is not None:
             return from_env
-        creds = self.config.credentials
-        if not creds:
-            return None
-        if not creds.get("client_id") or not creds.get("access_token"):
-            raise ConfigError(f"config file {self.config.path}: [credentials] needs both "
-                              "client_id and access_token")
-        from ..errors import CredentialsError
+        from ..errors import ConfigFileError
 
         try:
-            return Credentials(creds["client_id"], creds["access_token"],
-                               creds.get("certificate") or None)
-        except CredentialsError as exc:
-            raise ConfigError(f"config file {self.config.path}: {exc}") from None
+            return self.config.credentials_for(self.root_url)
+        except ConfigFileError as exc:
+            raise ConfigError(str(exc)) from None
 
     def require_root_url(self) -> str:
         if not self.root_url:

@@ -1,4 +1,4 @@
-"""``tcdyn references pull|list`` and ``tcdyn demo``."""
+"""``tcdyn references pull|list|diff`` and ``tcdyn demo``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,21 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     list_p = refs_sub.add_parser("list", help="the classes a reference set builds")
     list_p.add_argument("source", nargs="?", help="rootUrl or directory (default: bundled)")
     list_p.set_defaults(run=_list)
-    for p in (pull_p, list_p):
+    diff_p = refs_sub.add_parser(
+        "diff", help="what a deployment's API adds, removes and changes against tcdyn's",
+        description="List the methods, exchanges and schemas that the deployment's own "
+        "references (fetched now) add, remove or change against the bundled ones (or "
+        "--from). A method the deployment lacks answers 404 there: build clients from its "
+        "own references with tcdyn.load(rootUrl).")
+    diff_p.add_argument("--root-url", metavar="URL",
+                        help="the deployment (default: $TASKCLUSTER_ROOT_URL, then the "
+                             "config file)")
+    diff_p.add_argument("--from", dest="from_", default="bundled", metavar="DIR|URL",
+                        help="compare with these references: a mirror directory, a rootUrl "
+                             "or 'bundled' (the default)")
+    diff_p.add_argument("--json", action="store_true", help="one JSON document")
+    diff_p.set_defaults(run=_diff)
+    for p in (pull_p, list_p, diff_p):
         p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                        help=f"give up fetching after this long (default {DEFAULT_TIMEOUT:g})")
 
@@ -68,6 +82,45 @@ def _list(args: argparse.Namespace) -> int:
             continue
         show(f"  {name:<22} {model.serviceName}/{model.apiVersion}  "
              f"{len(model.entries)} {'methods' if model.kind == 'api' else 'exchanges'}")
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from ..references.drift import How, Kind, diff
+    from ..references.index import ReferenceSet
+    from .config import load_references, settings
+    from .output import emit, show
+
+    root = settings(args.root_url, None).require_root_url()
+    if args.from_ == "bundled":
+        old = ReferenceSet.bundled()
+    elif args.from_.startswith(("http://", "https://")):
+        old = load_references(args.from_, timeout=args.timeout).references
+    else:
+        old = ReferenceSet.from_directory(args.from_)
+    new = load_references(root, refresh=True, timeout=args.timeout).references
+    result = diff(old, new)
+    if args.json:
+        emit(result.as_dict())
+        return 0
+    show(f"from {result.old}\n  to {result.new}")
+    kinds: tuple[Kind, ...] = ("method", "exchange", "schema")
+    hows: tuple[How, ...] = ("added", "removed", "changed")
+    for kind in kinds:
+        changes = result.of(kind)
+        counts = ", ".join(f"{len(result.of(kind, how))} {how}" for how in hows
+                           if result.of(kind, how))
+        show(f"{kind}s: {counts or 'no change'}")
+        width = max((len(c.name) for c in changes), default=0)
+        for c in changes:
+            mark = {"added": "+", "removed": "-", "changed": "~"}[c.how]
+            what = ", ".join(c.fields) if c.fields else c.detail
+            show(f"  {mark} {c.name:<{width}}  {what}".rstrip())
+    for problem in result.problems:
+        show(f"problem: {problem}")
+    if result:
+        show(f"a client built from the {result.old} gets HTTP 404 for what {root} lacks: "
+             f"build it with tcdyn.load({root!r})")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""``tcdyn task status|def|log|artifacts|cancel|rerun|complete TASKID``."""
+"""``tcdyn task status|def|log|artifacts|cancel|rerun|complete|claim TASKID``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         ("cancel", "cancel the task", _cancel),
         ("rerun", "run the task again", _rerun),
         ("complete", "claim the latest run (if pending) and report it completed", _complete),
+        ("claim", "claim the pending run as a worker; print its credentials as export "
+                  "lines", _claim),
     ):
         p = actions.add_parser(name, help=helptext, parents=[common])
         p.add_argument("task_id", metavar="TASKID")
@@ -30,6 +32,16 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         if name == "complete":
             p.add_argument("--worker-group", default="tcdyn", help="when claiming (tcdyn)")
             p.add_argument("--worker-id", default="cli", help="when claiming (cli)")
+        if name == "claim":
+            from .access import add_export_option
+
+            p.add_argument("--run-id", type=int, metavar="N", help="default: the latest run")
+            p.add_argument("--worker-group", default="tcdyn", metavar="GROUP",
+                           help="default: tcdyn")
+            p.add_argument("--worker-id", default="cli", metavar="ID", help="default: cli")
+            add_export_option(p)
+            p.add_argument("--json", action="store_true",
+                           help="print the queue's whole answer (JSON) instead")
 
 
 def queue(args: argparse.Namespace) -> Any:
@@ -97,3 +109,9 @@ def _complete(args: argparse.Namespace) -> int:
                                f"{run.get('state')!r}, not pending or running")
         emit(q.reportCompleted(args.task_id, run["runId"]).get("status"))
     return 0
+
+
+def _claim(args: argparse.Namespace) -> int:
+    from .access import claim
+
+    return claim(args)

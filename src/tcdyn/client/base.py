@@ -137,21 +137,24 @@ class ClientBase:
     @classmethod
     def from_env(cls: type[_C], **kwargs: Any) -> _C:
         """A client configured from TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID,
-        TASKCLUSTER_ACCESS_TOKEN and TASKCLUSTER_CERTIFICATE (keywords override them).
+        TASKCLUSTER_ACCESS_TOKEN and TASKCLUSTER_CERTIFICATE, then the config file
+        (``tcdyn.auth.config_file``: its credentials only for its own rootUrl); keywords
+        override both.
 
         Inside a task with no credentials in the environment but TASKCLUSTER_PROXY_URL set,
         requests go to the taskcluster-proxy, unsigned (the proxy signs them)."""
-        from ..auth import environment as env
+        from ..auth.config_file import resolve
 
-        if "credentials" not in kwargs and "proxyUrl" not in kwargs:
-            creds = Credentials.from_env()
-            proxy = env.value(env.PROXY_URL)
-            if creds is None and proxy:
-                kwargs["proxyUrl"] = proxy
-            else:
-                kwargs["credentials"] = creds
-        if "proxyUrl" not in kwargs:
-            kwargs.setdefault("rootUrl", env.value(env.ROOT_URL))
+        if "proxyUrl" in kwargs:
+            return cls(**kwargs)
+        given = "credentials" in kwargs
+        found = resolve(kwargs.get("rootUrl"), None) if given else resolve(kwargs.get("rootUrl"))
+        if found.proxy_url and not given:
+            kwargs["proxyUrl"] = found.proxy_url
+            return cls(**kwargs)
+        if not given:
+            kwargs["credentials"] = found.credentials
+        kwargs.setdefault("rootUrl", found.root_url)
         return cls(**kwargs)
 
     def _make_transport(self, client: Any) -> None:

@@ -5,10 +5,11 @@
 ``fetch`` (bounded GETs and file reads: size caps, one deadline), ``remote`` (downloading a
 deployment's whole set), ``names`` (the schema files a reference names), ``tree`` (safe
 mirror paths and the tree writer), ``pull`` (``tcdyn references pull``) and ``cache`` (the
-on-disk cache shared by processes).
+on-disk cache shared by processes), and ``drift`` (``diff``: what one set adds, removes and
+changes against another).
 
-``tcdyn.references.ReferenceSet``, ``bundled_dir``, ``cache_dir``, ``cache_path``, ``pull``
-and ``DEFAULT_MAX_AGE`` are the public names, imported on first access (importing a module
+``tcdyn.references.ReferenceSet``, ``bundled_dir``, ``cache_dir``, ``cache_path``, ``pull``,
+``diff`` and ``DEFAULT_MAX_AGE`` are the public names, imported on first access (importing a module
 of this package loads only that module).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .drift import diff as diff
     from .index import DEFAULT_MAX_AGE as DEFAULT_MAX_AGE
     from .index import ReferenceSet as ReferenceSet
     from .index import bundled_dir as bundled_dir
@@ -24,8 +26,9 @@ if TYPE_CHECKING:
     from .index import cache_path as cache_path
     from .pull import pull as pull
 
-__all__ = ["DEFAULT_MAX_AGE", "ReferenceSet", "bundled_dir", "cache_dir", "cache_path", "pull"]
-_FROM = {"pull": "pull"}
+__all__ = ["DEFAULT_MAX_AGE", "ReferenceSet", "bundled_dir", "cache_dir", "cache_path", "diff",
+           "pull"]
+_FROM = {"pull": "pull", "diff": "drift"}
 
 if not TYPE_CHECKING:
     def __getattr__(name: str) -> Any:

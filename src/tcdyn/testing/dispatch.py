@@ -28,6 +28,11 @@ from .replies import (
 )
 from .routes import Route, Routes
 
+#: What a v106 service answers for a route it does not have: lib-app's 404 handler, not a
+#: Taskcluster error (no ``code``), which is how a client tells a missing route from a
+#: missing resource.
+NO_ROUTE = {"error": "Not found"}
+
 
 class Dispatcher:
     """A Taskcluster deployment's behaviour: files, Hawk checks, scopes, handlers.
@@ -119,8 +124,8 @@ class Dispatcher:
              route_path: str | None = None) -> Reply:
         parts = urlsplit(url)
         found = self._routes.match(method, route_path or parts.path)
-        if found is None:
-            return error(404, "ResourceNotFound", f"no such route: {method} {parts.path}")
+        if found is None:  # as a service's express app answers a route it does not have
+            return Reply(NO_ROUTE, 404)  # (libraries/app/src/index.js, createServer)
         route, params = found
         query = dict(parse_qsl(parts.query))
         query.pop("bewit", None)

@@ -170,7 +170,9 @@ class Storage:
         return None
 
     def start(self) -> Storage:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # polled every 50 ms, so that stop() (shutdown waits for a poll) is quick
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
         self._thread.start()
         return self
 

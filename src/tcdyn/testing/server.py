@@ -77,7 +77,9 @@ class LocalDeployment(Dispatcher):
     def start(self) -> LocalDeployment:
         """Serve on the socket (in a daemon thread); nothing to do with ``serve=False``."""
         if self._thread is None and self._server is not None:
-            self._thread = threading.Thread(target=self._server.serve_forever,
+            # polled every 50 ms: stop() (shutdown waits for a poll) returns at once, which
+            # a deployment per test (tcdyn.testing.pytest_plugin) relies on
+            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                             name="tcdyn-local-deployment", daemon=True)
             self._thread.start()
         return self
