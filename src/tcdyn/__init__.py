@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from . import download as download
     from . import errors as errors
     from . import exchanges as exchanges
+    from . import logs as logs
     from . import pulse as pulse
     from . import references as references
     from . import schemas as schemas
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
     from . import testing as testing
     from . import upload as upload
     from . import utils as utils
+    from . import workflow as workflow
     from ._services import *  # noqa: F403
     from .auth.credentials import Credentials as Credentials
     from .auth.credentials import createTemporaryCredentials as createTemporaryCredentials
@@ -87,6 +89,7 @@ if TYPE_CHECKING:
     from .utils import slugIdV4 as slugIdV4
     from .utils import stableSlugId as stableSlugId
     from .utils import stringDate as stringDate
+    from .workflow.tasks import new_task as new_task
 
 __version__ = "0.1.0"
 
@@ -115,10 +118,11 @@ _LAZY = {
     "encodeStringForB64Header": "utils",
     "makeB64UrlSafe": "utils",
     "makeB64UrlUnsafe": "utils",
+    "new_task": "workflow.tasks",
 }
 _SUBMODULES = {"aio", "artifacts", "credentials", "deployment", "download", "errors",
-               "exchanges", "pulse", "references", "schemas", "scopes", "testing", "upload",
-               "utils"}
+               "exchanges", "logs", "pulse", "references", "schemas", "scopes", "testing",
+               "upload", "utils", "workflow"}
 
 __all__ = [
     "AuthenticationFailed",
@@ -165,6 +169,7 @@ __all__ = [
     "load",
     "makeB64UrlSafe",
     "makeB64UrlUnsafe",
+    "new_task",
     "optionsFromEnvironment",
     "scopeMatch",
     "slugId",
