@@ -19,8 +19,8 @@ from . import output
 __all__ = ["main"]
 
 #: Command modules, in the order ``tcdyn --help`` lists them.
-_GROUPS = ("api", "task", "group", "artifact", "auth", "listen", "serve", "refs", "extras",
-           "completion")
+_GROUPS = ("api", "task", "group", "queues", "artifact", "auth", "listen", "serve", "refs",
+           "extras", "completion")
 
 
 def common_parser() -> argparse.ArgumentParser:
