@@ -6,6 +6,7 @@ resolve the run. Everything goes through the queue's real API."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -19,10 +20,11 @@ from tcdyn.testing.livelog import LiveLog
 LIVE, BACKING = "public/logs/live.log", "public/logs/live_backing.log"
 
 
-def put_s3(queue: Any, task_id: str, run_id: int, name: str, data: bytes) -> None:
+def put_s3(queue: Any, task_id: str, run_id: int, name: str, data: bytes, expires: str
+           ) -> None:
     """An ``s3`` artifact (the local deployment's storage host)."""
     answer = queue.createArtifact(task_id, run_id, name, {
-        "storageType": "s3", "contentType": "text/plain", "expires": tcdyn.fromNowJSON("1 day")})
+        "storageType": "s3", "contentType": "text/plain", "expires": expires})
     httpx.put(answer["putUrl"], content=data,
               headers={"Content-Type": "text/plain"}).raise_for_status()
 
@@ -31,10 +33,13 @@ class LogWorker:
     """One run of a task, done in a thread (``start``) or at once (``run``)."""
 
     def __init__(self, queue: Any, task_queue_id: str, *,
-                 put: Callable[[Any, str, int, str, bytes], None] = put_s3) -> None:
+                 put: Callable[[Any, str, int, str, bytes, str], None] = put_s3) -> None:
         self.queue, self.task_queue_id, self.put = queue, task_queue_id, put
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        #: The claimed run (task id, run id) and its task's expiry (artifacts' limit).
+        self.claimed: tuple[str, int] | None = None
+        self.expires = ""
 
     def claim(self, task_id: str) -> int:
         deadline = time.monotonic() + 60
@@ -43,7 +48,9 @@ class LogWorker:
                 "workerGroup": "tcdyn", "workerId": "logworker", "tasks": 1})["tasks"]
             if claims:
                 assert claims[0]["status"]["taskId"] == task_id
-                return int(claims[0]["runId"])
+                self.claimed = (task_id, int(claims[0]["runId"]))
+                self.expires = claims[0]["task"]["expires"]
+                return self.claimed[1]
             time.sleep(0.1)
         raise AssertionError(f"{task_id} was not claimed")
 
@@ -56,7 +63,7 @@ class LogWorker:
         resolve as ``resolve``; returns the run id."""
         time.sleep(wait_before)
         run_id = self.claim(task_id)
-        expires = tcdyn.fromNowJSON("1 day")
+        expires = self.expires
         self.queue.createArtifact(task_id, run_id, LIVE, {
             "storageType": "reference", "url": live.url, "expires": expires,
             "contentType": "text/plain; charset=utf-8"})
@@ -67,7 +74,7 @@ class LogWorker:
             time.sleep(pause)
         live.finish()
         if backing:
-            self.put(self.queue, task_id, run_id, BACKING, live.data + after)
+            self.put(self.queue, task_id, run_id, BACKING, live.data + after, expires)
             self.queue.createArtifact(task_id, run_id, LIVE, {
                 "storageType": "link", "artifact": BACKING, "expires": expires,
                 "contentType": "text/plain; charset=utf-8"})
@@ -85,6 +92,9 @@ class LogWorker:
                 self.run(*args, **kwargs)
             except BaseException as exc:
                 self.error = exc
+                if self.claimed is not None:  # end the run, so that no follower waits
+                    with contextlib.suppress(Exception):
+                        self.queue.reportException(*self.claimed, {"reason": "internal-error"})
 
         self._thread = threading.Thread(target=work, daemon=True)
         self._thread.start()

@@ -145,8 +145,8 @@ def test_a_retry_is_followed_into_its_new_run(queue):
 def test_the_backing_log_differing_is_said(queue, live):
     task_id, queue_id = _new(queue)
 
-    def put_other(q, t, r, name, data):  # the worker uploads another text than it streamed
-        put_s3(q, t, r, name, b"XXXX" + data[4:] + b"tail\n")
+    def put_other(q, t, r, name, data, expires):  # another text than it streamed
+        put_s3(q, t, r, name, b"XXXX" + data[4:] + b"tail\n", expires)
 
     worker = LogWorker(queue, queue_id, put=put_other).start(task_id, live,
                                                              [b"abcd\n", b"efgh\n"],
@@ -176,7 +176,7 @@ def test_a_livelog_that_refuses_is_tried_again(queue, deployment):
             import time
 
             time.sleep(1.0)
-            put_s3(queue, task_id, run_id, BACKING, b"the whole log\n")
+            put_s3(queue, task_id, run_id, BACKING, b"the whole log\n", worker.expires)
             queue.reportCompleted(task_id, run_id)
 
         import threading
