@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/log_helpers.py
+from real_helpers import task_def, task_queue
+from test_real_cli import _env, run
 
-from log_helpers import LogWorker, log_lines  # noqa: E402
-from real_helpers import task_def, task_queue  # noqa: E402
-from test_real_cli import _env, run  # noqa: E402
-
-import tcdyn  # noqa: E402
-from tcdyn import artifacts  # noqa: E402
-from tcdyn.testing.livelog import LiveLog  # noqa: E402
-from tcdyn.workflow import retrigger  # noqa: E402
+import tcdyn
+from log_helpers import LogWorker, log_lines  # tests/, on the path by its conftest
+from tcdyn import artifacts
+from tcdyn.testing.livelog import LiveLog
+from tcdyn.workflow import retrigger
 
 
 def _put_object(tmp: Path):
