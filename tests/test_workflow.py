@@ -438,3 +438,28 @@ def test_new_task_is_checked_before_anything_is_sent():
     assert definition["payload"]["command"] == [["make", "test"]]
     assert definition["taskGroupId"] == group and definition["dependencies"] == [upstream]
     assert definition["metadata"]["owner"] == "tcdyn"
+
+
+def test_async_counts_concurrently_and_async_cancel_task_by_task(served, older):
+    dep = served[0]
+    with tcdyn.Queue(rootUrl=dep.root_url, credentials=CREDS) as q:
+        prefix = "async" + tcdyn.slugId()[:6].lower().replace("-", "a").replace("_", "b")
+        _busy_queues(q, prefix, 3)
+        expected = views.task_queue_counts(q, prefix)
+    old_dep, deployment = older
+    with deployment.Queue(rootUrl=old_dep.root_url, credentials=CREDS) as q:
+        group = tcdyn.slugId()
+        ids = [_make(q, _queue_id(), taskGroupId=group) for _ in range(2)]
+
+    async def main():
+        async with tcdyn.aio.Queue(rootUrl=dep.root_url, credentials=CREDS) as aq:
+            counts = await views.aqueue_counts(aq, prefix)
+        async with deployment.aio.Queue(rootUrl=old_dep.root_url, credentials=CREDS) as aq:
+            seen = []
+            answer = await actions.acancel_group(aq, group,
+                                                 progress=lambda d, t: seen.append(d))
+        return counts, answer, seen
+
+    counts, answer, seen = asyncio.run(main())
+    assert counts == expected and len(counts) == 3
+    assert sorted(answer["taskIds"]) == sorted(ids) and seen == [1, 2]
