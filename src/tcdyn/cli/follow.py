@@ -21,7 +21,25 @@ _COLOURS = ("36", "33", "35", "32", "34", "31")
 LABEL_WIDTH = 24
 
 
-def _note(text: str) -> None:
+class _Notes:
+    """What the follower does, on stderr; on a terminal shared with the log, a note that
+    comes in the middle of a log line starts on a line of its own."""
+
+    def __init__(self) -> None:
+        self.shared = sys.stdout.isatty() and sys.stderr.isatty()
+        self.mid_line = False
+
+    def saw(self, data: bytes) -> None:
+        if data:
+            self.mid_line = not data.endswith(b"\n")
+
+    def __call__(self, text: str) -> None:
+        lead = "\n" if self.shared and self.mid_line else ""
+        self.mid_line = False
+        show(f"{lead}tcdyn: {text}", sys.stderr)
+
+
+def _say(text: str) -> None:
     show(f"tcdyn: {text}", sys.stderr)
 
 
@@ -32,15 +50,17 @@ def follow_task(args: argparse.Namespace, queue: Any) -> int:
 
     out = sys.stdout.buffer
     sink = terminal_sink(out, sys.stdout.isatty())
-    follower = follow(queue, args.task_id, runId=args.run_id, name=args.name, note=_note,
+    note = _Notes()
+    follower = follow(queue, args.task_id, runId=args.run_id, name=args.name, note=note,
                       poll=args.poll)
     for piece in follower:
         sink.write(piece.data)
         out.flush()
+        note.saw(piece.data)
     sink.flush()
     outcome = follower.outcome
     assert outcome is not None
-    _note(outcome.describe())
+    note(outcome.describe())
     return outcome.exit_code
 
 
@@ -80,8 +100,8 @@ async def _follow_group(args: argparse.Namespace) -> int:
     colours: dict[str, str] = {}
     async with queue:
         follower = afollow_group(queue, args.task_group_id, pulse_url=url, events=events,
-                                 poll=args.poll, note=_note)
-        _note(f"following task group {args.task_group_id} "
+                                 poll=args.poll, note=_say)
+        _say(f"following task group {args.task_group_id} "
               f"({'Pulse, and ' if url else ''}listing it every {args.poll:g} s)")
         async for line in follower:
             out.write(_prefix(line.name, line.task_id, tty, colours) + _body(line.line, tty))
@@ -91,7 +111,7 @@ async def _follow_group(args: argparse.Namespace) -> int:
     for state, _ in follower.states.values():
         counts[state] = counts.get(state, 0) + 1
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-    _note(f"task group {args.task_group_id} resolved: {summary or 'no tasks'}")
+    _say(f"task group {args.task_group_id} resolved: {summary or 'no tasks'}")
     return code
 
 

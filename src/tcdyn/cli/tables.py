@@ -62,7 +62,7 @@ def cut(text: str, columns: int) -> str:
 def _cell(value: Any) -> str:
     from ..terminal import escape
 
-    if value is None:
+    if value is None or value == "":
         return "-"
     return escape(str(value)).replace("\n", " ")
 

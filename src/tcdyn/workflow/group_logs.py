@@ -4,7 +4,7 @@ logs at once, which asyncio does with one thread).
 The group is listed (``queue.listTaskGroup``) every ``poll`` seconds, and at once when Pulse
 says a task of the group started running or the group resolved (with ``pulse_url``: a
 consumer bound to ``task-running`` and ``task-group-resolved`` for the group). Each task
-seen pending or running, or resolved after the first listing, gets a follower
+seen running, or resolved after the first listing, gets a follower
 (``AsyncFollower``; at most ``max_tasks`` at once, the others wait their turn and then show
 their whole log); tasks already resolved at the first listing are not shown. Lines come
 out as ``GroupLine`` s, each at most ``max_line`` bytes (a longer line is cut in pieces).
@@ -162,7 +162,7 @@ class GroupFollower:
                                                          last.get("reasonResolved"))
                         skipped += 1
                         continue
-                    if state == "unscheduled":
+                    if state in ("unscheduled", "pending"):  # started when seen running
                         continue
                     metadata = (item.get("task") or {}).get("metadata") or {}
                     name = metadata.get("name") if isinstance(metadata, dict) else None
