@@ -463,3 +463,21 @@ def test_async_counts_concurrently_and_async_cancel_task_by_task(served, older):
     counts, answer, seen = asyncio.run(main())
     assert counts == expected and len(counts) == 3
     assert sorted(answer["taskIds"]) == sorted(ids) and seen == [1, 2]
+
+
+def test_the_readme_workflow_recipe_runs_as_copied(tmp_path, monkeypatch):
+    import contextlib
+    import io
+
+    from test_readme_recipes import python_blocks
+
+    [recipe] = python_blocks("### Workflows: follow a log, retrigger, views, a task in one line")
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(recipe, "README.md: Workflows", "exec"), {})
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["compiling", "linking"]
+    assert lines[2].endswith("run 0: failed -> exit code 10")
+    assert lines[3].startswith("retriggered as ") and lines[3].endswith(" pending")
+    assert "'pendingTasks': 1, 'claimedTasks': 0" in lines[4]
