@@ -354,3 +354,16 @@ def test_interrupting_a_follow_exits_130(local):
     timer.start()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "waiting for a worker" in err
+
+
+def test_group_lines_on_a_terminal_escape_the_name_and_the_line():
+    from tcdyn.cli.follow import _body, _prefix
+
+    colours: dict[str, str] = {}
+    shown = _prefix("evil\x1b]0;title\x07name and more", "T1", True, colours)
+    assert b"\x1b]0" not in shown and b"\x07" not in shown  # escaped, then cut to 24
+    assert shown.startswith(b"\x1b[36m") and b"evil\\x1b]0;title\\x07nam\xe2\x80\xa6" in shown
+    assert _prefix("build", "T1", False, colours) == b"build                    | "
+    assert _body(b"ok\x1b[2J\n", True) == b"ok\\x1b[2J\n"
+    assert _body(b"ok\x1b[2J\n", False) == b"ok\x1b[2J\n"  # piped: as sent
+    assert _body(b"cut piece", False) == b"cut piece\n"
