@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from . import download as download
     from . import errors as errors
     from . import exchanges as exchanges
+    from . import logs as logs
     from . import payloads as payloads
     from . import pulse as pulse
     from . import references as references
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     from . import types as types
     from . import upload as upload
     from . import utils as utils
+    from . import workflow as workflow
     from ._services import *  # noqa: F403
     from .auth.credentials import Credentials as Credentials
     from .auth.credentials import createTemporaryCredentials as createTemporaryCredentials
@@ -90,6 +92,7 @@ if TYPE_CHECKING:
     from .utils import stableSlugId as stableSlugId
     from .utils import stringDate as stringDate
     from .views.timeline import timeline as timeline
+    from .workflow.tasks import new_task as new_task
 
 __version__ = "0.1.0"
 
@@ -119,10 +122,11 @@ _LAZY = {
     "makeB64UrlSafe": "utils",
     "makeB64UrlUnsafe": "utils",
     "timeline": "views.timeline",
+    "new_task": "workflow.tasks",
 }
 _SUBMODULES = {"aio", "artifacts", "credentials", "deployment", "download", "errors",
-               "exchanges", "payloads", "pulse", "references", "schemas", "scopes", "testing",
-               "types", "upload", "utils"}
+               "exchanges", "logs", "payloads", "pulse", "references", "schemas", "scopes",
+               "testing", "types", "upload", "utils", "workflow"}
 
 __all__ = [
     "AuthenticationFailed",
@@ -169,6 +173,7 @@ __all__ = [
     "load",
     "makeB64UrlSafe",
     "makeB64UrlUnsafe",
+    "new_task",
     "optionsFromEnvironment",
     "scopeMatch",
     "slugId",

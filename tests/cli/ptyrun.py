@@ -29,9 +29,11 @@ class Result:
 
 
 def run_on_pty(*args: str, env: dict[str, str], timeout: float = 60,
-               when: tuple[bytes, Callable[[], None]] | None = None) -> Result:
+               when: tuple[bytes, Callable[[], None]] | None = None,
+               reply: tuple[bytes, bytes] | None = None) -> Result:
     """``python -m tcdyn ARGS`` with a pseudo-terminal as stdin, stdout and stderr; ``when``
-    = (bytes, action) runs the action once those bytes have been written."""
+    = (bytes, action) runs the action once those bytes have been written; ``reply`` =
+    (bytes, answer) types the answer once those bytes have been written."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "tcdyn", *args], env=env,
                             stdin=follower, stdout=follower, stderr=follower,
@@ -53,6 +55,9 @@ def run_on_pty(*args: str, env: dict[str, str], timeout: float = 60,
                 if when is not None and when[0] in out:
                     action, when = when[1], None
                     action()
+                if reply is not None and reply[0] in out:
+                    os.write(leader, reply[1])
+                    reply = None
             elif proc.poll() is not None:
                 continue  # drain what is left, until EIO
         else:

@@ -154,7 +154,7 @@ def test_serve_storage_refuses_unsigned_requests(tmp_path):
         task_id = slugid.nice()
         assert tcdyn("api", "queue", "createTask", task_id, input=_task(task_id),
                      env=env).returncode == 0
-        assert tcdyn("task", "complete", task_id, env=env).returncode == 0
+        assert tcdyn("task", "complete", task_id, "--yes", env=env).returncode == 0
         where = tcdyn("api", "queue", "latestArtifact", task_id, "public/logs/live.log",
                       env=env)
         url = json.loads(where.stdout)["url"]
@@ -279,9 +279,13 @@ def test_cancelling_an_unsealed_group_says_to_seal_it(served):
     group = slugid.nice()
     made = tcdyn("api", "queue", "createTask", slugid.nice(), input=_task(group), env=served)
     assert made.returncode == 0, made.stderr
-    run = tcdyn("group", "cancel", group, env=served)
+    run = tcdyn("group", "cancel", group, "--yes", env=served)
     assert run.returncode == 3
-    assert f"seal it first: tcdyn api queue sealTaskGroup {group}" in run.stderr, run.stderr
+    assert "Cannot cancel unsealed task group" in run.stderr, run.stderr
+    assert "seal it first (seal=True; tcdyn group cancel --seal)" in run.stderr
+    sealed = tcdyn("group", "cancel", group, "--seal", "--yes", env=served)
+    assert sealed.returncode == 0, sealed.stderr
+    assert json.loads(sealed.stdout)["cancelledCount"] == 1
 
 
 def test_a_payload_file_without_at_gets_a_suggestion(served, tmp_path):

@@ -219,42 +219,42 @@ def test_server_errors_exit_4(tmp_path, deployment_dir):
 
 def test_task_commands(served):
     task_id = _new_task(served)
-    status = json.loads(tcdyn("task", "status", task_id, env=served).stdout)
+    status = json.loads(tcdyn("task", "status", task_id, "--json", env=served).stdout)
     assert status["state"] == "pending" and status["runs"][0]["runId"] == 0
     assert json.loads(tcdyn("task", "def", task_id, env=served).stdout)["workerType"] == "w"
-    done = tcdyn("task", "complete", task_id, env=served)
+    done = tcdyn("task", "complete", task_id, "--yes", env=served)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["state"] == "completed"
     log = tcdyn("task", "log", task_id, env=served)
     assert log.returncode == 0 and "run 0 claimed by tcdyn/cli" in log.stdout
     assert "run 0 completed" in log.stdout
-    artifacts = _lines(tcdyn("task", "artifacts", task_id, env=served).stdout)
+    artifacts = _lines(tcdyn("task", "artifacts", task_id, "--json", env=served).stdout)
     assert [a["name"] for a in artifacts] == ["public/logs/live.log"]
-    rerun = json.loads(tcdyn("task", "rerun", task_id, env=served).stdout)
+    rerun = json.loads(tcdyn("task", "rerun", task_id, "--force", "--yes", env=served).stdout)
     assert [r["state"] for r in rerun["runs"]] == ["completed", "pending"]
-    cancelled = json.loads(tcdyn("task", "cancel", task_id, env=served).stdout)
+    cancelled = json.loads(tcdyn("task", "cancel", task_id, "-y", env=served).stdout)
     assert cancelled["runs"][-1]["reasonResolved"] == "canceled"
-    again = tcdyn("task", "complete", task_id, env=served)
+    again = tcdyn("task", "complete", task_id, "--yes", env=served)
     assert again.returncode == 1 and "'exception', not pending or running" in again.stderr
 
 
 def test_group_commands(served):
     group = tcdyn("slugid", env=served).stdout.strip()
     ids = [_new_task(served, group) for _ in range(3)]
-    assert tcdyn("task", "complete", ids[0], env=served).returncode == 0
-    listed = _lines(tcdyn("group", "list", group, env=served).stdout)
+    assert tcdyn("task", "complete", ids[0], "--yes", env=served).returncode == 0
+    listed = _lines(tcdyn("group", "list", group, "--json", env=served).stdout)
     assert sorted(i["status"]["taskId"] for i in listed) == sorted(ids)
-    status = json.loads(tcdyn("group", "status", group, env=served).stdout)
+    status = json.loads(tcdyn("group", "status", group, "--json", env=served).stdout)
     assert status == {"taskGroupId": group, "tasks": 3,
                       "states": {"completed": 1, "pending": 2}}
-    unsealed = tcdyn("group", "cancel", group, env=served)  # v106 has cancelTaskGroup
+    unsealed = tcdyn("group", "cancel", group, "--yes", env=served)  # v106 has cancelTaskGroup
     assert unsealed.returncode == 3 and "Cannot cancel unsealed task group" in unsealed.stderr
     sealed = tcdyn("api", "queue", "sealTaskGroup", group, env=served)
     assert sealed.returncode == 0 and "sealed" in json.loads(sealed.stdout)
-    cancel = tcdyn("group", "cancel", group, env=served)
+    cancel = tcdyn("group", "cancel", group, "--yes", env=served)
     assert cancel.returncode == 0, cancel.stderr
     assert sorted(json.loads(cancel.stdout)["taskIds"]) == sorted(ids[1:])
-    status = json.loads(tcdyn("group", "status", group, env=served).stdout)
+    status = json.loads(tcdyn("group", "status", group, "--json", env=served).stdout)
     assert status["states"] == {"completed": 1, "exception": 2}
 
 

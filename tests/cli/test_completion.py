@@ -38,8 +38,8 @@ def test_bash_completes_commands_services_methods_and_options(tmp_path):
     assert answers[1] == ["queue"]
     assert answers[2] == ["createTask"]
     assert {"--query", "--all", "--root-url", "--references"} <= set(answers[3])
-    assert {"status", "def", "log", "artifacts", "cancel", "rerun", "complete",
-            "claim"} == set(
+    assert {"status", "def", "log", "artifacts", "cancel", "rerun", "complete", "claim",
+            "retrigger", "create"} == set(
         answers[4]) - {"-h", "--help"}
 
 

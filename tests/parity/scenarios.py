@@ -434,6 +434,24 @@ def seal_and_cancel_task_group(s: Session) -> None:
     s.call("sealTaskGroup of an unknown group", queue.sealTaskGroup, slugid.nice())
 
 
+def task_queues(s: Session) -> None:
+    """A task queue is known once a worker was seen on it; its counts come from its tasks."""
+    queue, tq = s.client("Queue"), task_queue()
+    s.call("createTask", queue.createTask, slugid.nice(), task_def(tq))
+    s.call("getTaskQueue before a worker claimed", queue.getTaskQueue, tq)
+    counts = s.call("taskQueueCounts", queue.taskQueueCounts, tq).body
+    assert (counts["pendingTasks"], counts["claimedTasks"]) == (1, 0), counts
+    _claim(s, queue, tq)
+    seen = s.call("getTaskQueue", queue.getTaskQueue, tq).body
+    assert (seen["taskQueueId"], seen["stability"], seen["description"]) == (
+        tq, "experimental", "")
+    s.call("createTask", queue.createTask, slugid.nice(), task_def(tq))
+    counts = s.call("taskQueueCounts", queue.taskQueueCounts, tq).body
+    assert (counts["pendingTasks"], counts["claimedTasks"]) == (1, 1), counts
+    assert counts["taskQueueId"] == tq and counts["workerType"] == tq.split("/")[1]
+    s.call("listTaskQueues limit=1", queue.listTaskQueues, query={"limit": 1})
+
+
 def expand_scopes(s: Session) -> None:
     auth = s.client("Auth")
     answer = s.call("expandScopes", auth.expandScopes, {"scopes": [
@@ -537,6 +555,12 @@ SCENARIOS: dict[str, Scenario] = {
         ("cancelTaskGroup", 200, OK), ("cancelTaskGroup again", 200, OK),
         ("listTaskGroup", 200, OK),
         ("sealTaskGroup of an unknown group", 404, "ResourceNotFound"))),
+    "task queues": Scenario(task_queues, (
+        ("createTask", 200, OK),
+        ("getTaskQueue before a worker claimed", 404, "ResourceNotFound"),
+        ("taskQueueCounts", 200, OK), ("claimWork", 200, OK), ("getTaskQueue", 200, OK),
+        ("createTask", 200, OK), ("taskQueueCounts", 200, OK),
+        ("listTaskQueues limit=1", 200, OK))),
     "auth.expandScopes": Scenario(expand_scopes, (("expandScopes", 200, OK),)),
     "auth.currentScopes": Scenario(current_scopes, (
         ("currentScopes", 200, OK),

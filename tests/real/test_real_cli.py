@@ -43,15 +43,15 @@ def test_api_task_and_group_commands(stack, tmp_path):
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout)["status"]["state"] == "pending"
 
-    status = run(env, "task", "status", task_id)
+    status = run(env, "task", "status", task_id, "--json")
     assert status.returncode == 0, status.stderr
     assert "pending" in status.stdout
     definition = run(env, "task", "def", task_id)
     assert json.loads(definition.stdout)["metadata"]["owner"] == "tcdyn@example.com"
-    listed = run(env, "group", "list", task_id)
+    listed = run(env, "group", "list", task_id, "--json")
     assert listed.returncode == 0, listed.stderr
     assert task_id in listed.stdout
-    cancelled = run(env, "task", "cancel", task_id)
+    cancelled = run(env, "task", "cancel", task_id, "--yes")
     assert cancelled.returncode == 0, cancelled.stderr
     assert "exception" in cancelled.stdout
 

@@ -47,20 +47,20 @@ async def test_task_log_artifacts_complete_and_rerun(stack, root, root_url, tmp_
     log = run(env, "task", "log", task_id)
     assert log.returncode == 0, log.stderr
     assert log.stdout == "step 1\nstep 2: done\n"
-    listed = _lines(run(env, "task", "artifacts", task_id).stdout)
+    listed = _lines(run(env, "task", "artifacts", task_id, "--json").stdout)
     assert [(a["name"], a["storageType"], a["contentType"]) for a in listed] == [
         ("public/logs/live.log", "object", "text/plain")]
 
-    rerun = run(env, "task", "rerun", task_id)
+    rerun = run(env, "task", "rerun", task_id, "--force", "--yes")
     assert rerun.returncode == 0, rerun.stderr
     assert [r["state"] for r in json.loads(rerun.stdout)["runs"]] == ["completed", "pending"]
     # the command claims the pending run 1 itself and reports it completed
-    done = run(env, "task", "complete", task_id)
+    done = run(env, "task", "complete", task_id, "--yes")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["state"] == "completed"
-    status = json.loads(run(env, "task", "status", task_id).stdout)
+    status = json.loads(run(env, "task", "status", task_id, "--json").stdout)
     assert [r["state"] for r in status["runs"]] == ["completed", "completed"]
-    again = run(env, "task", "complete", task_id)
+    again = run(env, "task", "complete", task_id, "--yes")
     assert again.returncode == 1 and "not pending or running" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
     # the latest run (1) has no log: a 404 from the real queue, exit 3, one line
@@ -73,7 +73,7 @@ def test_group_status_cancel_and_paging(stack, tmp_path):
     queue_id = task_queue()
     group = run(env, "slugid").stdout.strip()
     ids = sorted(_create(env, queue_id, group) for _ in range(3))
-    assert run(env, "task", "complete", ids[0]).returncode == 0
+    assert run(env, "task", "complete", ids[0], "--yes").returncode == 0
 
     # --all follows the real queue's continuationTokens: limit=1 means three pages
     paged = run(env, "api", "queue", "listTaskGroup", group, "--query", "limit=1", "--all")
@@ -83,16 +83,16 @@ def test_group_status_cancel_and_paging(stack, tmp_path):
                               "--query", "limit=1").stdout)
     assert len(one_page["tasks"]) == 1 and one_page["continuationToken"]
 
-    status = json.loads(run(env, "group", "status", group).stdout)
+    status = json.loads(run(env, "group", "status", group, "--json").stdout)
     assert status == {"taskGroupId": group, "tasks": 3,
                       "states": {"completed": 1, "pending": 2}}
-    unsealed = run(env, "group", "cancel", group)
+    unsealed = run(env, "group", "cancel", group, "--yes")
     assert unsealed.returncode == 3 and "Cannot cancel unsealed task group" in unsealed.stderr
     assert run(env, "api", "queue", "sealTaskGroup", group).returncode == 0
-    cancel = run(env, "group", "cancel", group)
+    cancel = run(env, "group", "cancel", group, "--yes")
     assert cancel.returncode == 0, cancel.stderr
     assert sorted(json.loads(cancel.stdout)["taskIds"]) == ids[1:]
-    status = json.loads(run(env, "group", "status", group).stdout)
+    status = json.loads(run(env, "group", "status", group, "--json").stdout)
     assert status["states"] == {"completed": 1, "exception": 2}
 
 

@@ -3,10 +3,10 @@
 aiohttp (``tcdyn.transport.aiohttp_transport``); one given ``client=httpx.AsyncClient(...)``
 or an ``auth=`` of the user's sends with httpx.
 
-``tcdyn.aio.upload``, ``tcdyn.aio.download`` and ``tcdyn.aio.artifacts`` (modules of this
-package, imported on first access) are the async forms of ``tcdyn.upload``,
-``tcdyn.download`` and ``tcdyn.artifacts``; ``await tcdyn.aio.timeline(queue, groupId)`` is
-``tcdyn.timeline``'s.
+``tcdyn.aio.upload``, ``tcdyn.aio.download``, ``tcdyn.aio.artifacts`` and ``tcdyn.aio.logs``
+(modules of this package, imported on first access) are the async forms of ``tcdyn.upload``,
+``tcdyn.download``, ``tcdyn.artifacts`` and ``tcdyn.logs``; ``await tcdyn.aio.timeline(queue,
+groupId)`` is ``tcdyn.timeline``'s.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 #: Lower-case names: the async helper modules, imported on first access.
-_MODULES = ("artifacts", "download", "upload")
+_MODULES = ("artifacts", "download", "logs", "upload")
 
 if TYPE_CHECKING:  # the bundled classes, typed by the generated _services/aio.pyi
     from .._services import aio as _aio
@@ -22,9 +22,10 @@ if TYPE_CHECKING:  # the bundled classes, typed by the generated _services/aio.p
     from ..views.timeline import timeline_async as timeline
     from . import artifacts as artifacts
     from . import download as download
+    from . import logs as logs
     from . import upload as upload
 
-    __all__: list[str] = ["artifacts", "download", "timeline", "upload"]
+    __all__: list[str] = ["artifacts", "download", "logs", "timeline", "upload"]
     __all__ += _aio.__all__
 else:
     def __getattr__(name: str) -> Any:

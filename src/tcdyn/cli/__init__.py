@@ -19,8 +19,8 @@ from . import output
 __all__ = ["main"]
 
 #: Command modules, in the order ``tcdyn --help`` lists them.
-_GROUPS = ("api", "task", "group", "artifact", "auth", "signin", "listen", "serve", "refs",
-           "extras", "completion")
+_GROUPS = ("api", "task", "group", "queues", "artifact", "auth", "signin", "listen", "serve",
+           "refs", "extras", "completion")
 
 
 def common_parser() -> argparse.ArgumentParser:
@@ -45,7 +45,8 @@ def build_parser(*, full_api: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tcdyn", description="Taskcluster from the command line, built at run time from "
         "a deployment's references. Exit codes: 0 ok, 1 failure, 2 usage/configuration, "
-        "3 HTTP 4xx, 4 HTTP 5xx or connection, 5 payload validation, 6 authentication.")
+        "3 HTTP 4xx, 4 HTTP 5xx or connection, 5 payload validation, 6 authentication; "
+        "task/group log --follow: 10 failed, 11 exception, 12 deadline exceeded.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     parser.add_argument("--version", action="version", version=f"tcdyn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -15,6 +15,9 @@ codes:
 4     HTTP 5xx, or no answer (connection refused, timeouts, after the retries)
 5     a payload that fails the method's input schema (nothing was sent)
 6     authentication: HTTP 401/403, missing or invalid credentials
+10    task/group log --follow: the task (a task of the group) failed
+11    ... hit an exception
+12    ... passed its deadline (tcdyn.workflow.logs: FAILED, EXCEPTION, DEADLINE_EXCEEDED)
 130   interrupted (Ctrl-C)
 ====  =========================================================================
 """

@@ -2,12 +2,13 @@
 
 The local deployment of tcdyn.testing behaving as the v106 services do (Hawk, scopes,
 route parameters, payload and answer schemas, error bodies) with the in-memory queue of
-tcdyn.testing.queue: tasks, runs, workers, task groups and artifacts, s3 artifacts and each
-run's public/logs/live.log on a second loopback storage host, which takes only presigned
-URLs, as S3 does. Test clients come from --clients-file and $TCDYN_SERVE_CLIENTS (entries
-ID:TOKEN[:SCOPE,...] separated by whitespace; default scope '*'), never from the command
-line; without any, it prints export TASKCLUSTER_* lines for a client holding '*' (a fresh
-token each start). Runs until Ctrl-C or SIGTERM.
+tcdyn.testing.queue: tasks, runs, workers, task groups, task queues and artifacts, s3
+artifacts and each run's public/logs/live.log on a second loopback storage host, which
+takes only presigned URLs, as S3 does; and worker-manager's pools and their errors
+(tcdyn.testing.worker_manager). Test clients come from --clients-file and
+$TCDYN_SERVE_CLIENTS (entries ID:TOKEN[:SCOPE,...] separated by whitespace; default scope
+'*'), never from the command line; without any, it prints export TASKCLUSTER_* lines for a
+client holding '*' (a fresh token each start). Runs until Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ..testing.objects import Storage
     from ..testing.queue import InMemoryQueue
     from ..testing.server import LocalDeployment
+    from ..testing.worker_manager import InMemoryWorkerManager
 
     clients = clients_of(args)
     token = None
@@ -99,6 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with Storage(host=args.host) as storage, deployment:
         InMemoryQueue(storage, live_log=True).install(deployment)
+        InMemoryWorkerManager().install(deployment)
         print(f"export TASKCLUSTER_ROOT_URL={deployment.root_url}")
         if token is not None:  # the local deployment's own test client, printed on purpose
             print(f"export TASKCLUSTER_CLIENT_ID={DEFAULT_CLIENT}")

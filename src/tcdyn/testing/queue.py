@@ -25,6 +25,7 @@ from .auth import ClientRecord
 from .objects import Storage
 from .queue_artifacts import InMemoryArtifacts
 from .server import ApiRequest, LocalDeployment, Reply, error
+from .task_queues import InMemoryTaskQueues
 
 #: The queue's route parameter patterns (``params`` of its API builder).
 SLUGID = re.compile(r"^[A-Za-z0-9_-]{8}[Q-T][A-Za-z0-9_-][CGKOSWaeimquy26-][A-Za-z0-9_-]{10}"
@@ -92,6 +93,7 @@ class InMemoryQueue:
         self.tasks: dict[str, _Task] = {}
         self.groups: dict[str, dict[str, Any]] = {}
         self.artifacts = InMemoryArtifacts(self, storage)
+        self.task_queues = InMemoryTaskQueues(self)
         self.live_log = live_log
         self._token = secrets.token_urlsafe(33)
         self._deployment: LocalDeployment | None = None
@@ -111,6 +113,7 @@ class InMemoryQueue:
                      "reportFailed", "reportException"):
             deployment.handle("queue", name, getattr(self, f"_{name}"))
         self.artifacts.install(deployment)
+        self.task_queues.install(deployment)
         deployment.param_patterns["queue"] = dict(PARAM_PATTERNS)
         deployment.clients[QUEUE_CLIENT_ID] = ClientRecord(self._token, ("*",))
         self._deployment = deployment
@@ -316,6 +319,7 @@ class InMemoryQueue:
     def _claimWork(self, request: ApiRequest) -> Any:
         queue_id = request.params["taskQueueId"]
         body = request.payload
+        self.task_queues.seen(queue_id, by_worker=True)
         pending = [t for t in self.tasks.values() if t.state() == "pending"
                    and t.definition["taskQueueId"] == queue_id]
         pending.sort(key=lambda t: PRIORITIES.index(t.definition["priority"]))
@@ -354,6 +358,7 @@ class InMemoryQueue:
             "provisionerId": d["provisionerId"], "workerType": d["workerType"]})
         if denied is not None:
             return denied
+        self.task_queues.seen(d["taskQueueId"], by_worker=False)
         if task.past_deadline():
             return error(409, "RequestConflict", f"Task `{task_id}` can't be claimed past "
                          f"its deadline of {d['deadline']}.")
