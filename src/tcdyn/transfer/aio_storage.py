@@ -48,18 +48,18 @@ class AsyncLimit:
 
     def __init__(self, seconds: float | None, what: str) -> None:
         self.seconds, self.what = seconds, what
-        self._timeout: asyncio.Timeout | None = None
+        self._cm: asyncio.Timeout | None = None
 
     async def __aenter__(self) -> AsyncLimit:
         if self.seconds is not None:
-            self._timeout = asyncio.timeout(self.seconds)
-            await self._timeout.__aenter__()
+            self._cm = asyncio.timeout(self.seconds)
+            await self._cm.__aenter__()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
-        if self._timeout is not None:
+        if self._cm is not None:
             try:
-                await self._timeout.__aexit__(*exc)
+                await self._cm.__aexit__(*exc)
             except TimeoutError:
                 raise Expired(f"the {self.what} took more than {self.seconds:g} s") from None
 
