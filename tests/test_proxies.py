@@ -188,12 +188,21 @@ def _api(kind: str, root: str, mark: str) -> None:
 
 
 def _storage_get(kind: str, root: str, mark: str) -> None:
-    """A GET with each storage client the transfers make (sync: ``clients.sync_client``;
+    """A GET with each storage client the transfers make (sync: ``sync_storage.SYNC``;
     async PUT: ``clients.async_client``; async GET: ``aio_storage.AsyncStorage``)."""
     url = f"{root}/api/queue/v1/task/{mark}"
     if kind == "storage-sync":
-        with clients.sync_client(**tr.client_kwargs(10)) as client:
-            assert client.get(url).raise_for_status().json()["params"] == {"taskId": mark}
+        from tcdyn.transfer.flavours import run
+        from tcdyn.transfer.sync_storage import SYNC
+
+        async def sync_get() -> None:  # its awaits never wait: run without a loop
+            async with SYNC.storage(10) as storage, storage.get(
+                    url, SYNC.limit(None, "GET")) as answer:
+                assert answer.status == 200
+                body = b"".join([chunk async for chunk in answer.raw])
+                assert json.loads(body)["params"] == {"taskId": mark}
+
+        run(sync_get())
         return
     from tcdyn.transfer import aio_storage
 

@@ -146,3 +146,74 @@ def tcdyn_api(dep):
     from test_artifacts import Api
 
     return Api("sync", dep)
+
+
+# -- the sync flavour's own storage connections (http.client when no proxy may apply):
+# the rules tests/test_aio_storage.py checks for the async one
+
+from test_aio_storage import redirector  # noqa: E402, F401  (fixture)
+
+
+@pytest.fixture
+def no_proxy(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                 "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _sync_artifact(dep, url):
+    dep.handle("queue", "artifact", lambda req: {"storageType": "s3", "url": url})
+    with tcdyn.Queue(rootUrl=dep.root_url, credentials=CREDS) as queue:
+        return tcdyn.download.downloadArtifactToBuf(taskId="T", runId=0, name="public/x",
+                                                    queueService=queue, maxRetries=2)
+
+
+def test_sync_gets_follow_redirects_without_credentials(env, redirector, no_proxy):  # noqa: F811
+    dep, storage, _ = env
+    storage.objects["k"] = (b"redirected bytes", "text/plain")
+    data, ctype = _sync_artifact(dep, f"{redirector}/to?{storage.url('k')}")
+    assert data == b"redirected bytes" and ctype == "text/plain"
+    [get] = [s for s in storage.seen if s.method == "GET"]
+    headers = {k.lower(): v for k, v in get.headers.items()}
+    assert headers["accept-encoding"] == "identity"
+    assert not {"authorization", "cookie", "proxy-authorization"} & set(headers)
+
+
+def test_a_sync_redirect_loop_is_not_retried_and_hides_the_signature(env, redirector,  # noqa: F811
+                                                                      no_proxy):
+    with pytest.raises(tcdyn.TaskclusterConnectionError, match="TooManyRedirects") as info:
+        _sync_artifact(env[0], f"{redirector}/loop?X-Amz-Signature=s3cr3t")
+    assert info.value.attempts == 1
+    assert "s3cr3t" not in str(info.value) + repr(info.value.__dict__)
+
+
+def test_a_sync_refused_connection_is_retried_then_reported_without_the_query(env,  # noqa: F811
+                                                                               no_proxy):
+    with pytest.raises(tcdyn.TaskclusterConnectionError, match="ConnectError") as info:
+        _sync_artifact(env[0], "http://127.0.0.1:9/x?X-Amz-Signature=s3cr3t")
+    assert info.value.attempts == 3
+    assert "s3cr3t" not in str(info.value) + repr(info.value.__dict__)
+
+
+def test_a_sync_put_refused_before_its_body_is_read_gets_the_hosts_answer(env,  # noqa: F811
+                                                                          no_proxy):
+    """S3 refuses a badly signed PUT (403) without reading its body and hangs up: the
+    upload reports that answer at once, not a write error retried five times. (The async
+    PUT, through httpx on asyncio, loses that answer with the connection: it retries.)"""
+    dep, storage, objects = env
+    create = objects._createUpload
+
+    def tampered(req):
+        answer = create(req)
+        put = answer["uploadMethod"]["putUrl"]
+        put["url"] = put["url"].replace("X-Amz-Signature=", "X-Amz-Signature=0")
+        return answer
+
+    dep.handle("object", "createUpload", tampered)
+    from test_artifacts import Api
+
+    api = Api("sync", dep)
+    with pytest.raises(tcdyn.TaskclusterRestFailure) as info:
+        put(api, api.client("Object"), bytes(16 * 1024 * 1024))
+    assert info.value.status_code == 403 and "SignatureDoesNotMatch" in str(info.value)
+    assert [s.method for s in storage.seen].count("PUT") == 1
