@@ -30,8 +30,9 @@ class Hashes:
 
     Chunks are hashed in batches of ``HASH_BATCH`` bytes on two worker threads (one per
     algorithm; hashlib releases the GIL), so hashing overlaps the caller's sending or
-    writing and the two hashes run at once. At most ``HASH_DEPTH`` batches are in flight:
-    ``update`` waits for the oldest beyond that, which bounds the memory held. Transfers
+    writing and the two hashes run at once. At most ``HASH_DEPTH`` batches of ``bytes`` are
+    in flight: ``update`` waits for the oldest beyond that, which bounds the memory held
+    (views of a caller's buffer, which hold none, are not waited for). Transfers
     that never fill a batch are hashed inline and start no thread. The chunks fed must not
     change afterwards (``bytes``, or views of ``bytes``). ``close`` stops the threads of an
     abandoned attempt.
@@ -65,7 +66,9 @@ class Hashes:
             self._workers = (ThreadPoolExecutor(1, thread_name_prefix="tcdyn-sha256"),
                              ThreadPoolExecutor(1, thread_name_prefix="tcdyn-sha512"))
         inflight = self._inflight
-        while len(inflight) >= HASH_DEPTH:
+        # views of a caller's buffer hold no memory of their own: the sender need not wait
+        bounded = not all(type(chunk) is memoryview for chunk in batch)
+        while bounded and len(inflight) >= HASH_DEPTH:
             for future in inflight.popleft():
                 future.result()
         inflight.append((self._workers[0].submit(_feed, self.sha256, batch),
