@@ -7,9 +7,11 @@ Contenders, per direction and flavour: ``tcdyn.upload.uploadFromBuf`` /
 ``taskcluster.aio.*``). Both clients hash what they move with sha256 and sha512 (the object
 service records both; a download verifies them). Rounds alternate the contenders (tcdyn,
 official, official, tcdyn, ...) so that other work on the machine hits both alike; the
-figures are medians over the rounds with their spread (lowest-highest), and the ratio is
-tcdyn's rate over the official client's. ``--load`` runs a CPU burner pinned to one core
-(``taskset -c 0``) for the whole run: the figure of a machine busy with something else.
+figures are medians over the rounds with their spread (lowest-highest), the ratio is the
+median of each round's tcdyn rate over the official client's, and beside it the client
+process's CPU time per transfer (all threads: the figure a busy machine changes least).
+``--load`` runs a CPU burner pinned to one core (``taskset -c 0``) for the whole run: the
+figure of a machine busy with something else.
 
 The deployment (``LocalDeployment`` with ``tcdyn.testing.objects``) and its storage host run
 in a child process, so this process's peak RSS is the clients' alone. The peak RSS growth
@@ -231,14 +233,16 @@ def main() -> None:
             ours(), theirs()
     load = burner() if args.load else None
     times: dict[tuple[str, str, str], list[float]] = {}
+    cpus: dict[tuple[str, str, str], list[float]] = {}
     try:
         for r in range(args.rounds):
             for key, (ours, theirs) in pairs.items():
                 order = [("tcdyn", ours), ("official", theirs)]
                 for who, fn in order if r % 2 == 0 else order[::-1]:
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     fn()
                     times.setdefault((*key, who), []).append(time.perf_counter() - start)
+                    cpus.setdefault((*key, who), []).append(time.process_time() - cpu)
     finally:
         if load is not None:
             load.kill()
@@ -250,13 +254,17 @@ def main() -> None:
     machine = "with a CPU burner pinned to core 0" if args.load else "no extra load"
     print(f"{args.mb} MB objects, {args.rounds} alternating rounds, {machine}, "
           f"{os.cpu_count()} cores; MB/s median (lowest-highest)")
-    print(f"{'':18} {'tcdyn':>18} {'official 113.2.0':>18} {'ratio':>14}")
+    print(f"{'':16} {'tcdyn':>18} {'official 113.2.0':>18} {'ratio':>17}   client CPU ms "
+          "(all threads): tcdyn / official")
     for direction, flavour in pairs:
         ours = [mb / t for t in times[(direction, flavour, "tcdyn")]]
         theirs = [mb / t for t in times[(direction, flavour, "official")]]
         ratios = [a / b for a, b in zip(ours, theirs, strict=True)]  # per round
-        print(f"{direction + ' ' + flavour:18} {spread(ours):>18} {spread(theirs):>18} "
-              f"{statistics.median(ratios):5.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
+        cpu = [1000 * statistics.median(cpus[(direction, flavour, who)])
+               for who in ("tcdyn", "official")]
+        print(f"{direction + ' ' + flavour:16} {spread(ours):>18} {spread(theirs):>18} "
+              f"{statistics.median(ratios):5.2f}x ({min(ratios):.2f}-{max(ratios):.2f})   "
+              f"{cpu[0]:4.0f} / {cpu[1]:4.0f}")
     if growth is not None:
         print(f"peak RSS growth, tcdyn's first uploadFromFile + downloadToFile of "
               f"{args.rss_mb} MB: {growth:.1f} MB")
