@@ -10,7 +10,7 @@ scheme, host and path do (``safe_url``).
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -183,6 +183,18 @@ def error_body(content_encoding: str | None) -> BodyReader:
 def status_error(method: str, url: str, status: int, reader: BodyReader) -> StorageStatus:
     text = clip(reader.content().decode("utf-8", "replace").strip(), 500)
     return StorageStatus(method, url, status, text)
+
+
+def put_answered(url: str, status: int, content_encoding: str | None,
+                 body: Iterable[bytes]) -> None:
+    """Read the answer to a PUT (its body kept up to ``ERROR_BODY_LIMIT``);
+    ``StorageStatus`` for an error status."""
+    reader = error_body(content_encoding)
+    for raw in body:
+        if not reader.feed(raw):
+            break
+    if status >= 300:
+        raise status_error("PUT", url, status, reader)
 
 
 def too_large(url: str, limit: int, attempts: int, size: int | None = None

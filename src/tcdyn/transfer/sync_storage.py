@@ -35,7 +35,7 @@ from ..transport.tls import shared_ssl_context
 from .flavours import Answer, Limit, chunks_of, iterate
 from .flow import Expired
 from .hashing import Chunk
-from .hosts import Source, client_kwargs, error_body, exact_headers, status_error
+from .hosts import Source, client_kwargs, exact_headers, put_answered
 
 
 class SyncLimit:
@@ -85,12 +85,8 @@ class HttpxStorage:
         exact_headers(request, source.headers)
         response = self.client.send(request, stream=True, follow_redirects=False)
         try:
-            reader = error_body(response.headers.get("content-encoding"))
-            for raw in response.iter_raw():
-                if not reader.feed(raw):
-                    break
-            if response.status_code >= 300:
-                raise status_error("PUT", source.url, response.status_code, reader)
+            put_answered(source.url, response.status_code,
+                         response.headers.get("content-encoding"), response.iter_raw())
         finally:
             response.close()
 
@@ -131,12 +127,8 @@ class DirectStorage:
                     conn.putheader(name, value)
                 conn.endheaders()
             response = self._sent(conn, iterate(body), limit)
-            reader = error_body(response.getheader("content-encoding"))
-            for raw in _read(conn, response, self.timeout, limit):
-                if not reader.feed(raw):
-                    break
-            if response.status >= 300:
-                raise status_error("PUT", source.url, response.status, reader)
+            put_answered(source.url, response.status, response.getheader("content-encoding"),
+                         _read(conn, response, self.timeout, limit))
         finally:
             conn.close()
 
