@@ -1,22 +1,28 @@
-"""Benchmark: a 200 MB object upload and download through tcdyn against plain httpx streaming
-PUT/GET of the same bytes, on loopback.
+"""Benchmark: object uploads and downloads through tcdyn against the official client
+(``taskcluster`` 113.2.0, the ``bench`` extra), on loopback, in the same run.
 
-Contenders, per direction: tcdyn; plain httpx unhashed (the issue's baseline); plain httpx
-that hashes as it streams (sha256 and sha512 on the PUT, both verified after the GET): the
-least any correct uploader or downloader does, since ``finishUpload`` records both hashes and
-a download checks them; and tcdyn's async forms (``tcdyn.aio.upload``/``download``). Each
-round runs every contender of a direction once, in an order rotated from round to round;
-the figures are medians over the rounds.
+Contenders, per direction and flavour: ``tcdyn.upload.uploadFromBuf`` /
+``tcdyn.download.downloadToBuf`` against ``taskcluster.upload.uploadFromBuf`` /
+``taskcluster.download.downloadToBuf``, and the async forms (``tcdyn.aio.*`` against
+``taskcluster.aio.*``). Both clients hash what they move with sha256 and sha512 (the object
+service records both; a download verifies them). Rounds alternate the contenders (tcdyn,
+official, official, tcdyn, ...) so that other work on the machine hits both alike; the
+figures are medians over the rounds with their spread (lowest-highest), the ratio is the
+median of each round's tcdyn rate over the official client's, and beside it the client
+process's CPU time per transfer (all threads: the figure a busy machine changes least).
+``--load`` runs a CPU burner pinned to one core (``taskset -c 0``) for the whole run: the
+figure of a machine busy with something else.
 
 The deployment (``LocalDeployment`` with ``tcdyn.testing.objects``) and its storage host run
-in a child process, so this process's peak RSS is the client's alone. The peak RSS growth
-(``ru_maxrss``) is measured over a first tcdyn upload + download, before any other contender
-has run; it is reported again over the whole run.
+in a child process, so this process's peak RSS is the clients' alone. The peak RSS growth
+(``ru_maxrss``) is measured over a first tcdyn upload and download of ``--rss-mb`` (200 MB)
+through files (``uploadFromFile``, ``downloadToFile``), before any other contender ran.
 
-    .venv/bin/python bench/bench_artifacts.py [--mb 200] [--rounds 5]
+    .venv/bin/python bench/bench_artifacts.py [--mb 100] [--rounds 7] [--load]
+        [--only upload|download] [--flavour sync|async]
 
 (tcdyn uploads with one fixed ``uploadId``: the object service lets the same upload be
-repeated, so the storage keeps one copy.)
+repeated, so the storage keeps one copy per client.)
 """
 
 from __future__ import annotations
@@ -27,19 +33,22 @@ import hashlib
 import multiprocessing as mp
 import os
 import resource
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 SECRET = "bench-secret"
 CREDS = {"clientId": "bench", "accessToken": SECRET}
-CHUNK = 1024 * 1024
+EXPIRES = "2100-01-01T00:00:00.000Z"
+MiB = 1024 * 1024
 
 
-def serve(conn) -> None:
+def serve(conn: Any) -> None:
     from tcdyn.testing.auth import ClientRecord
     from tcdyn.testing.objects import InMemoryObjects, Storage
     from tcdyn.testing.server import LocalDeployment
@@ -47,161 +56,218 @@ def serve(conn) -> None:
     with Storage() as storage, LocalDeployment(
             clients={"bench": ClientRecord(SECRET, ("*",))}) as dep:
         InMemoryObjects(storage).install(dep)
-        # presigned for the plain contenders as the object service would (an hour: the run)
-        conn.send((dep.root_url, storage.url("baseline", "PUT", expires_in=3600),
-                   storage.url("baseline", expires_in=3600)))
+        conn.send(dep.root_url)
         conn.recv()  # until the parent is done
-
-
-async def _async_object(root_url: str) -> Any:
-    import tcdyn.aio
-
-    obj = tcdyn.aio.Object(rootUrl=root_url, credentials=CREDS, timeout=120)
-    await obj.ping()  # warm: imports, the class, the connection
-    return obj
 
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(fn: Callable[[], None]) -> tuple[float, float]:
-    """Wall seconds and this process's CPU seconds (all its threads) of ``fn()``."""
-    start, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - start, time.process_time() - cpu
+def burner() -> subprocess.Popen[bytes] | None:
+    """A CPU-bound process pinned to core 0 (None without ``taskset``)."""
+    if shutil.which("taskset") is None:
+        print("--load: no taskset on this machine", file=sys.stderr)
+        return None
+    return subprocess.Popen(["taskset", "-c", "0", sys.executable, "-c",
+                             "while True: pass"])
+
+
+class Contenders:
+    """The four clients' uploads and downloads of ``data`` as ``name``."""
+
+    def __init__(self, root_url: str, data: bytes) -> None:
+        import taskcluster
+        import taskcluster.aio
+
+        import tcdyn
+        import tcdyn.aio
+
+        self.data, self.size = data, len(data)
+        self.want = (hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest())
+        self.loop = asyncio.new_event_loop()
+        options = {"rootUrl": root_url, "credentials": CREDS}
+        self.tc = tcdyn.Object(**options, timeout=120)
+        self.official = taskcluster.Object(options)
+        self.tc.ping()
+        self.official.ping()
+
+        async def make() -> tuple[Any, Any]:
+            tc = tcdyn.aio.Object(**options, timeout=120)
+            await tc.ping()
+            official = taskcluster.aio.Object(options)
+            await official.ping()
+            return tc, official
+
+        self.atc, self.aofficial = self.loop.run_until_complete(make())
+        self.ids = {name: __import__("slugid").nice() for name in
+                    ("tcdyn", "official", "tcdyn.aio", "official.aio")}
+
+    def kwargs(self, who: str, obj: Any) -> dict[str, Any]:
+        return {"projectId": "p", "name": who, "contentType": "a/b",
+                "contentLength": self.size, "expires": EXPIRES, "uploadId": self.ids[who],
+                "objectService": obj}
+
+    def check(self, got: Any) -> None:
+        assert len(got) == self.size, len(got)
+
+    # -- sync
+    def tcdyn_up(self) -> None:
+        import tcdyn.upload
+
+        tcdyn.upload.uploadFromBuf(data=self.data, **self.kwargs("tcdyn", self.tc))
+
+    def official_up(self) -> None:
+        import taskcluster.upload
+
+        taskcluster.upload.uploadFromBuf(data=self.data,
+                                         **self.kwargs("official", self.official))
+
+    def tcdyn_down(self) -> None:
+        import tcdyn.download
+
+        got, _ = tcdyn.download.downloadToBuf(name="tcdyn", objectService=self.tc,
+                                              maxSize=self.size)
+        self.check(got)
+
+    def official_down(self) -> None:
+        import taskcluster.download
+
+        got, _ = taskcluster.download.downloadToBuf(name="official",
+                                                    objectService=self.official)
+        self.check(got)
+
+    # -- async
+    def tcdyn_aup(self) -> None:
+        import tcdyn.aio.upload
+
+        self.loop.run_until_complete(tcdyn.aio.upload.uploadFromBuf(
+            data=self.data, **self.kwargs("tcdyn.aio", self.atc)))
+
+    def official_aup(self) -> None:
+        import taskcluster.aio.upload
+
+        self.loop.run_until_complete(taskcluster.aio.upload.uploadFromBuf(
+            data=self.data, **self.kwargs("official.aio", self.aofficial)))
+
+    def tcdyn_adown(self) -> None:
+        import tcdyn.aio.download
+
+        got, _ = self.loop.run_until_complete(tcdyn.aio.download.downloadToBuf(
+            name="tcdyn.aio", objectService=self.atc, maxSize=self.size))
+        self.check(got)
+
+    def official_adown(self) -> None:
+        import taskcluster.aio.download
+
+        got, _ = self.loop.run_until_complete(taskcluster.aio.download.downloadToBuf(
+            name="official.aio", objectService=self.aofficial))
+        self.check(got)
+
+    def close(self) -> None:
+        self.tc.close()
+
+        async def close() -> None:
+            await self.atc.aclose()
+            await self.aofficial.session.close() if getattr(
+                self.aofficial, "session", None) else None
+
+        self.loop.run_until_complete(close())
+        self.loop.close()
+
+
+def rss_growth(root_url: str, mb: int) -> float:
+    """Peak RSS growth (MB) of a first tcdyn upload + download of ``mb`` through files."""
+    import tcdyn
+    from tcdyn import download, upload
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "in.bin"
+        block = os.urandom(MiB)
+        with open(source, "wb") as f:
+            for _ in range(mb):
+                f.write(block)
+        with tcdyn.Object(rootUrl=root_url, credentials=CREDS, timeout=120) as obj:
+            obj.ping()
+            before = peak_mb()
+            with open(source, "rb") as f:
+                upload.uploadFromFile(projectId="p", name="rss", contentType="a/b",
+                                      contentLength=mb * MiB, expires=EXPIRES,
+                                      objectService=obj, file=f)
+            download.downloadToFile(Path(tmp) / "out.bin", name="rss", objectService=obj)
+            growth = peak_mb() - before
+        assert (Path(tmp) / "out.bin").stat().st_size == mb * MiB
+    return growth
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):6.0f} ({min(values):.0f}-{max(values):.0f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mb", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--mb", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rss-mb", type=int, default=200)
+    parser.add_argument("--load", action="store_true",
+                        help="a CPU burner pinned to core 0 during the run")
+    parser.add_argument("--only", choices=("upload", "download"))
+    parser.add_argument("--flavour", choices=("sync", "async"))
     args = parser.parse_args()
-    size = args.mb * 1024 * 1024
-
-    import httpx
-    import slugid
-
-    import tcdyn
-    from tcdyn import download, upload
+    size = args.mb * MiB
 
     parent, child = mp.Pipe()
     proc = mp.Process(target=serve, args=(child,), daemon=True)
     proc.start()
-    root_url, baseline_put_url, baseline_url = parent.recv()
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "in.bin"
-        block = os.urandom(CHUNK)
-        with open(source, "wb") as f:
-            for _ in range(size // len(block)):
-                f.write(block)
-        expected = {"sha256": hashlib.sha256(), "sha512": hashlib.sha512()}
-        with open(source, "rb") as f:
-            while chunk := f.read(CHUNK):
-                for h in expected.values():
-                    h.update(chunk)
-        want = {k: h.hexdigest() for k, h in expected.items()}
-        obj = tcdyn.Object(rootUrl=root_url, credentials=CREDS, timeout=120)
-        upload_id = slugid.nice()
-        obj.ping()  # warm: imports, the class, the connection
-
-        def tc_put() -> None:
-            with open(source, "rb") as f:
-                upload.uploadFromFile(projectId="p", name="bench", contentType="a/b",
-                                      contentLength=size, expires=tcdyn.fromNow("1 day"),
-                                      uploadId=upload_id,
-                                      objectService=obj, file=f)
-
-        def tc_get() -> None:
-            download.downloadToFile(Path(tmp) / "tc.bin", name="bench", objectService=obj)
-
-        # the async forms, on a loop of their own, with an async Object client made once
-        loop = asyncio.new_event_loop()
-        aobj = loop.run_until_complete(_async_object(root_url))
-
-        def tc_aput() -> None:
-            async def put() -> None:
-                with open(source, "rb") as f:
-                    await tcdyn.aio.upload.uploadFromFile(
-                        projectId="p", name="bench", contentType="a/b", contentLength=size,
-                        expires=tcdyn.fromNow("1 day"), uploadId=upload_id,
-                        objectService=aobj, file=f)
-            loop.run_until_complete(put())
-
-        def tc_aget() -> None:
-            loop.run_until_complete(tcdyn.aio.download.downloadToFile(
-                Path(tmp) / "tca.bin", name="bench", objectService=aobj))
-
-        def plain_put(hashed: bool) -> None:
-            hashes = [hashlib.sha256(), hashlib.sha512()]
-
-            def chunks():
-                with open(source, "rb") as f:
-                    while chunk := f.read(CHUNK):
-                        if hashed:
-                            for h in hashes:
-                                h.update(chunk)
-                        yield chunk
-            with httpx.Client(timeout=120) as client:
-                client.put(baseline_put_url, content=chunks(),
-                           headers={"Content-Length": str(size)}).raise_for_status()
-            assert not hashed or hashes[1].hexdigest() == want["sha512"]
-
-        def plain_get(hashed: bool) -> None:
-            hashes = [hashlib.sha256(), hashlib.sha512()]
-            with httpx.Client(timeout=120) as client, client.stream(
-                    "GET", baseline_url) as response, open(Path(tmp) / "plain.bin", "wb") as f:
-                response.raise_for_status()
-                for chunk in response.iter_bytes():
-                    f.write(chunk)
-                    if hashed:
-                        for h in hashes:
-                            h.update(chunk)
-            assert not hashed or [h.hexdigest() for h in hashes] == list(want.values())
-
-        before = peak_mb()
-        tc_put()
-        tc_get()
-        growth = peak_mb() - before
-        assert (Path(tmp) / "tc.bin").stat().st_size == size
-
-        contenders: dict[str, dict[str, Callable[[], None]]] = {
-            "upload": {"tcdyn": tc_put, "plain": lambda: plain_put(False),
-                       "plain+hashes": lambda: plain_put(True), "tcdyn.aio": tc_aput},
-            "download": {"tcdyn": tc_get, "plain": lambda: plain_get(False),
-                         "plain+hashes": lambda: plain_get(True), "tcdyn.aio": tc_aget},
-        }
-        times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    root_url = parent.recv()
+    growth = rss_growth(root_url, args.rss_mb) if args.rss_mb else None
+    bench = Contenders(root_url, os.urandom(size))
+    pairs = {("upload", "sync"): (bench.tcdyn_up, bench.official_up),
+             ("download", "sync"): (bench.tcdyn_down, bench.official_down),
+             ("upload", "async"): (bench.tcdyn_aup, bench.official_aup),
+             ("download", "async"): (bench.tcdyn_adown, bench.official_adown)}
+    pairs = {k: v for k, v in pairs.items()
+             if args.only in (None, k[0]) and args.flavour in (None, k[1])}
+    for ours, theirs in pairs.values():  # warm: first PUT of each name, imports, pools
+        if ours in (bench.tcdyn_up, bench.tcdyn_aup):
+            ours(), theirs()
+    load = burner() if args.load else None
+    times: dict[tuple[str, str, str], list[float]] = {}
+    cpus: dict[tuple[str, str, str], list[float]] = {}
+    try:
         for r in range(args.rounds):
-            for direction, fns in contenders.items():
-                names = list(fns)
-                names = names[r % len(names):] + names[:r % len(names)]
-                for name in names:
-                    times.setdefault((direction, name), []).append(timed(fns[name]))
-        total_growth = peak_mb() - before
-        loop.run_until_complete(aobj.aclose())
-        loop.close()
-    parent.send("done")
-    proc.join(10)
-    mb = size / 1024 / 1024
-    print(f"{mb:.0f} MB, medians of {args.rounds} rounds (contenders alternating): MB/s "
-          "(client CPU seconds)")
-    for direction in contenders:
-        rate, cpu = {}, {}
-        for name in contenders[direction]:
-            runs = times[(direction, name)]
-            rate[name] = mb / statistics.median(wall for wall, _ in runs)
-            cpu[name] = statistics.median(used for _, used in runs)
-        print(f"{direction:8} tcdyn {rate['tcdyn']:6.1f} ({cpu['tcdyn']:.2f})  plain httpx "
-              f"{rate['plain']:6.1f} ({cpu['plain']:.2f})  plain httpx + sha256/sha512 "
-              f"{rate['plain+hashes']:6.1f} ({cpu['plain+hashes']:.2f})")
-        print(f"{'':8} tcdyn / plain {rate['tcdyn'] / rate['plain']:.2f}, "
-              f"tcdyn / plain + hashes {rate['tcdyn'] / rate['plain+hashes']:.2f}")
-        print(f"{'':8} tcdyn.aio {rate['tcdyn.aio']:6.1f} ({cpu['tcdyn.aio']:.2f}): "
-              f"/ plain {rate['tcdyn.aio'] / rate['plain']:.2f}, "
-              f"/ plain + hashes {rate['tcdyn.aio'] / rate['plain+hashes']:.2f}")
-    print(f"peak RSS growth: tcdyn's first upload + download {growth:.1f} MB, "
-          f"whole run {total_growth:.1f} MB")
+            for key, (ours, theirs) in pairs.items():
+                order = [("tcdyn", ours), ("official", theirs)]
+                for who, fn in order if r % 2 == 0 else order[::-1]:
+                    start, cpu = time.perf_counter(), time.process_time()
+                    fn()
+                    times.setdefault((*key, who), []).append(time.perf_counter() - start)
+                    cpus.setdefault((*key, who), []).append(time.process_time() - cpu)
+    finally:
+        if load is not None:
+            load.kill()
+            load.wait()
+        bench.close()
+        parent.send("done")
+        proc.join(10)
+    mb = size / MiB
+    machine = "with a CPU burner pinned to core 0" if args.load else "no extra load"
+    print(f"{args.mb} MB objects, {args.rounds} alternating rounds, {machine}, "
+          f"{os.cpu_count()} cores; MB/s median (lowest-highest)")
+    print(f"{'':16} {'tcdyn':>18} {'official 113.2.0':>18} {'ratio':>17}   client CPU ms "
+          "(all threads): tcdyn / official")
+    for direction, flavour in pairs:
+        ours = [mb / t for t in times[(direction, flavour, "tcdyn")]]
+        theirs = [mb / t for t in times[(direction, flavour, "official")]]
+        ratios = [a / b for a, b in zip(ours, theirs, strict=True)]  # per round
+        cpu = [1000 * statistics.median(cpus[(direction, flavour, who)])
+               for who in ("tcdyn", "official")]
+        print(f"{direction + ' ' + flavour:16} {spread(ours):>18} {spread(theirs):>18} "
+              f"{statistics.median(ratios):5.2f}x ({min(ratios):.2f}-{max(ratios):.2f})   "
+              f"{cpu[0]:4.0f} / {cpu[1]:4.0f}")
+    if growth is not None:
+        print(f"peak RSS growth, tcdyn's first uploadFromFile + downloadToFile of "
+              f"{args.rss_mb} MB: {growth:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ import pytest
 
 import tcdyn
 from helpers import SECRET
+from tcdyn import download, upload
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.objects import InMemoryObjects, Storage
 from tcdyn.testing.server import LocalDeployment, Reply, error
-from tcdyn.transfer import download, upload
 from transfer_helpers import EXPIRES, UPLOAD_ID, V106Artifacts
 
 CREDS = {"clientId": "tester", "accessToken": SECRET}

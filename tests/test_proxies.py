@@ -29,7 +29,7 @@ from tcdyn.errors import ProxyConfigurationError
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.objects import InMemoryObjects, Storage
 from tcdyn.testing.server import LocalDeployment
-from tcdyn.transfer import common as tr
+from tcdyn.transfer import hosts as tr
 from tcdyn.transport import clients, tls
 from tcdyn.transport.proxies import ProxyRule
 
@@ -188,12 +188,21 @@ def _api(kind: str, root: str, mark: str) -> None:
 
 
 def _storage_get(kind: str, root: str, mark: str) -> None:
-    """A GET with each storage client the transfers make (sync: ``clients.sync_client``;
-    async PUT: ``clients.async_client``; async GET: ``aio_storage.Getter``)."""
+    """A GET with each storage client the transfers make (sync: ``sync_storage.SYNC``;
+    async PUT: ``clients.async_client``; async GET: ``aio_storage.AsyncStorage``)."""
     url = f"{root}/api/queue/v1/task/{mark}"
     if kind == "storage-sync":
-        with clients.sync_client(**tr.client_kwargs(10)) as client:
-            assert client.get(url).raise_for_status().json()["params"] == {"taskId": mark}
+        from tcdyn.transfer.flavours import run
+        from tcdyn.transfer.sync_storage import SYNC
+
+        async def sync_get() -> None:  # its awaits never wait: run without a loop
+            async with SYNC.storage(10) as storage, storage.get(
+                    url, SYNC.limit(None, "GET")) as answer:
+                assert answer.status == 200
+                body = b"".join([chunk async for chunk in answer.raw])
+                assert json.loads(body)["params"] == {"taskId": mark}
+
+        run(sync_get())
         return
     from tcdyn.transfer import aio_storage
 
@@ -203,7 +212,7 @@ def _storage_get(kind: str, root: str, mark: str) -> None:
                 answer = (await client.get(url)).raise_for_status()
                 assert answer.json()["params"] == {"taskId": mark}
             return
-        async with aio_storage.Getter(10) as getter, getter.get(url) as answer:
+        async with aio_storage.AsyncStorage(10) as getter, getter.get(url, None) as answer:
             assert answer.status == 200
             body = b"".join([chunk async for chunk in answer.raw])
             assert json.loads(body)["params"] == {"taskId": mark}

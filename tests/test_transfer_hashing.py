@@ -12,7 +12,7 @@ import time
 import pytest
 
 import tcdyn
-from tcdyn.transfer import common as tr
+from tcdyn.transfer import hashing as tr
 from test_artifacts import CREDS, EXPIRES, api, env, put, world  # noqa: F401  (fixtures)
 
 MiB = 1024 * 1024

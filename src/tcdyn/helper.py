@@ -222,7 +222,7 @@ def upload_artifact(queue_service: Any, artifact_path: str, content: str | bytes
     task with the taskcluster-proxy, create the ``s3`` artifact ``artifact_path`` of the
     task's run, PUT ``content`` to its URL, and return its path under the rootUrl."""
     from .auth import environment
-    from .transfer.common import client_kwargs, safe_url
+    from .transfer.hosts import client_kwargs, safe_url
     from .transport.clients import sync_client
     from .utils import stringDate
 

@@ -360,7 +360,7 @@ def test_artifact_get_object_and_error_types(tmp_path, deployment_dir):
 def test_artifact_put_without_the_helpers(tmp_path, monkeypatch, capsys):
     from tcdyn.cli import main
 
-    monkeypatch.setitem(sys.modules, "tcdyn.transfer.artifacts", None)  # import fails
+    monkeypatch.setitem(sys.modules, "tcdyn.artifacts", None)  # import fails
     (tmp_path / "f").write_text("x")
     monkeypatch.setenv("TCDYN_CONFIG", str(tmp_path / "none.toml"))
     assert main(["artifact", "put", "t", "0", "public/f", str(tmp_path / "f")]) == 1

@@ -1,11 +1,14 @@
-"""``tcdyn.aio.upload``: the async form of ``tcdyn.upload`` (code:
-``tcdyn.transfer.aio_upload``)."""
+"""``tcdyn.aio.upload``: the async form of ``tcdyn.upload`` (as ``taskcluster.aio.upload``): the
+reader factory, the reader's ``read`` and the object client may be sync or async."""
 
 from __future__ import annotations
 
-from ..transfer.aio_upload import DATA_INLINE_MAX_SIZE as DATA_INLINE_MAX_SIZE
-from ..transfer.aio_upload import upload as upload
-from ..transfer.aio_upload import uploadFromBuf as uploadFromBuf
-from ..transfer.aio_upload import uploadFromFile as uploadFromFile
+from ..transfer import upload as _upload
+from ..transfer.flavours import awaiting
+from ..transfer.upload import DATA_INLINE_MAX_SIZE as DATA_INLINE_MAX_SIZE
 
 __all__ = ["DATA_INLINE_MAX_SIZE", "upload", "uploadFromBuf", "uploadFromFile"]
+
+upload = awaiting(_upload.upload)
+uploadFromBuf = awaiting(_upload.uploadFromBuf)
+uploadFromFile = awaiting(_upload.uploadFromFile)

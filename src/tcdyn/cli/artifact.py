@@ -110,7 +110,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _get(args: argparse.Namespace) -> int:
-    from ..transfer.download import downloadArtifactToFile
+    from ..download import downloadArtifactToFile
 
     _, queue = _queue_and_settings(args)
     with _terminate_as_interrupt(), queue:
@@ -133,7 +133,7 @@ def stream(queue: Any, task_id: str, name: str, run_id: int | None, out: IO[byte
            ) -> None:
     """Artifact ``name`` of ``task_id`` streamed to ``out`` (stdout) by the library's
     ``downloadArtifact``; ``text_only`` refuses what is not UTF-8 text (a terminal)."""
-    from ..transfer.download import downloadArtifact
+    from ..download import downloadArtifact
 
     sink = _Stdout(out, name, text_only)
     with _said(name, task_id, max_size, sink.told):
@@ -235,7 +235,7 @@ class _Attempt:
 
 def _put(args: argparse.Namespace) -> int:
     try:
-        from ..transfer.artifacts import publish
+        from ..artifacts import publish
     except ImportError:
         raise CommandError("artifact put needs the artifacts helpers (tcdyn.artifacts."
                            "publish), which this tcdyn does not have") from None

@@ -70,7 +70,7 @@ class ClientBase:
             signedUrlExpiration=signedUrlExpiration, proxyUrl=proxyUrl, validate=validate,
             validate_responses=validate_responses, auth=auth,
             max_response_size=max_response_size, unknown=unknown)
-        # Plain attributes, read on every call (and by transfer.common): no lookups via opts.
+        # Plain attributes, read on every call: no lookups via opts.
         self._root_url = opts.root_url
         self._proxy_url = opts.proxy_url
         self._base_url = api_base_url(self._root_url, self._model.serviceName,
@@ -117,6 +117,22 @@ class ClientBase:
     @property
     def timeout(self) -> float | None:
         return self._timeout
+
+    @property
+    def max_response_size(self) -> int:
+        """The largest response body read into memory (bytes); also the default ``maxSize``
+        of the ``*ToBuf`` downloads given this client."""
+        return self._max_response_size
+
+    def sibling(self, name: str, *, asynchronous: bool, **options: Any) -> ClientBase:
+        """A client of service ``name`` from the same deployment (sync or async), with this
+        client's rootUrl and timeout unless ``options`` say otherwise: the object client
+        of an ``object`` artifact (``tcdyn.download``, ``tcdyn.artifacts``)."""
+        cls = self._context.sibling(name, asynchronous)
+        options.setdefault("rootUrl", self._root_url)
+        options.setdefault("timeout", self._timeout)
+        client: ClientBase = cls(**options)
+        return client
 
     @property
     def signedUrlExpiration(self) -> float:

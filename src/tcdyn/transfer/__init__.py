@@ -1,4 +1,8 @@
-"""Objects and artifacts moved to and from storage hosts: uploads, downloads and artifact
-publishing, sync and async (``upload``, ``download``, ``artifacts``, their ``aio_`` twins),
-what they share (``common``) and the async download's aiohttp GET (``aio_storage``). Public
-paths: ``tcdyn.upload``, ``tcdyn.download``, ``tcdyn.artifacts`` and ``tcdyn.aio.*``."""
+"""Objects and artifacts moved to and from storage hosts, written once for sync and async
+(``flavours``): uploads (``upload``), downloads (``download``), artifact publishing
+(``artifacts``) over the storage flow (``flow``: attempts, sleeps, renewed URLs), hashing
+(``hashing``), the services' and hosts' answers (``hosts``), argument checks (``checks``),
+readers and targets (``targets``), and the I/O of each flavour (``sync_storage``:
+http.client, or httpx through a proxy; ``aio_storage``: httpx, and aiohttp for GETs without
+a proxy). Public paths: ``tcdyn.upload``,
+``tcdyn.download``, ``tcdyn.artifacts`` and ``tcdyn.aio.*``."""

@@ -4,9 +4,9 @@
 artifact of its run: a check that the run has no artifact of that name yet, ``createArtifact``
 (storage type ``object``), the upload with the object credentials the queue returns
 (``tcdyn.upload``), then ``finishArtifact``. Its steps are one sans-IO flow
-(``_Publish.steps``) that the sync and the async ``publish`` drive. ``progress_bar()``
-returns a ``progress`` callback drawing a ``tqdm`` bar (``pip install 'tcdyn[progress]'``).
-``tcdyn.aio.artifacts.publish`` is the async form.
+(``PublishPlan.steps``), driven once for the sync ``tcdyn.artifacts.publish`` and the async
+``tcdyn.aio.artifacts.publish`` (``flavours``). ``progress_bar()`` returns a ``progress``
+callback drawing a ``tqdm`` bar (``pip install 'tcdyn[progress]'``).
 
 Once ``createArtifact`` succeeded, the name is taken: the v106 queue lists the artifact,
 answers 404 to a download until ``finishArtifact``, and answers 500 to a second
@@ -32,12 +32,14 @@ from ..errors import (
     ResourceNotFound,
     TaskclusterArgumentError,
 )
-from . import common as tr
+from . import checks
+from .flavours import Flavour, aw
+from .hashing import Progress
 
 __all__ = ["ProgressBar", "guess_content_type", "progress_bar", "publish"]
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-#: A step of ``_Publish.steps``: a queue method (or ``"upload"``) and its arguments.
+#: A step of ``PublishPlan.steps``: a queue method (or ``"upload"``) and its arguments.
 Step = tuple[str, tuple[Any, ...]]
 # Names tasks publish that mimetypes does not know without a system mime.types: a task's
 # log (public/logs/live.log) must open as text in a browser, as the workers serve it.
@@ -54,30 +56,30 @@ def guess_content_type(name: str) -> str:
     return _KNOWN_SUFFIXES.get(suffix, DEFAULT_CONTENT_TYPE)
 
 
-class _Publish:
+class PublishPlan:
     """The checked arguments of ``publish`` and the requests it makes."""
 
     def __init__(self, queue: Any, taskId: Any, runId: Any, name: Any, path: Any,
                  contentType: Any, expires: Any, maxRetries: Any) -> None:
         func = "publish"
-        tr.check_service(func, "queue", queue, ("createArtifact", "finishArtifact", "task",
+        checks.check_service(func, "queue", queue, ("createArtifact", "finishArtifact", "task",
                                                 "artifactInfo"))
-        self.taskId = tr.check_str(func, "taskId", taskId)
+        self.taskId = checks.check_str(func, "taskId", taskId)
         if isinstance(runId, bool) or not isinstance(runId, (int, str)) or str(runId) == "":
             raise TaskclusterArgumentError(f"publish() argument 'runId' must be an int, got "
                                            f"{runId!r:.60}")
         self.runId = runId
-        self.name = tr.check_str(func, "name", name)
+        self.name = checks.check_str(func, "name", name)
         if not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
             raise TaskclusterArgumentError(f"publish() argument 'path' must name a file, got "
                                            f"{path!r:.200}")
         self.path = path
         self.size = os.path.getsize(path)
         if contentType is not None:
-            tr.check_str(func, "contentType", contentType)
+            checks.check_str(func, "contentType", contentType)
         self.contentType = contentType or guess_content_type(name)
         self.expires = expires
-        self.maxRetries: int = tr.check_count(func, "maxRetries", maxRetries)  # type: ignore[assignment]
+        self.maxRetries = checks.check_count(func, "maxRetries", maxRetries)
 
     def steps(self) -> Generator[Step, Any, dict[str, Any]]:
         """What ``publish`` does, without I/O: yields each queue call as ``(method, args)``
@@ -176,10 +178,10 @@ class _Publish:
                 "expires": answer["expires"]}
 
 
-def publish(queue: Any, taskId: str, runId: int, name: str, path: str | os.PathLike[str],
-            contentType: str | None = None, expires: Any = None, *, maxRetries: int = 5,
-            progress: tr.Progress | None = None, deadline: float | None = None
-            ) -> dict[str, Any]:
+async def publish(io: Flavour, /, queue: Any, taskId: str, runId: int, name: str,
+                  path: str | os.PathLike[str], contentType: str | None = None,
+                  expires: Any = None, *, maxRetries: int = 5, progress: Progress | None = None,
+                  deadline: float | None = None) -> dict[str, Any]:
     """Publish the file at ``path`` as artifact ``name`` of run ``runId`` of ``taskId``.
 
     ``contentType`` defaults to a guess from ``name``; ``expires`` (a datetime or ISO
@@ -190,44 +192,31 @@ def publish(queue: Any, taskId: str, runId: int, name: str, path: str | os.PathL
     """
     from .upload import uploadFromFile
 
-    job = _Publish(queue, taskId, runId, name, path, contentType, expires, maxRetries)
+    job = PublishPlan(queue, taskId, runId, name, path, contentType, expires, maxRetries)
 
-    def perform(method: str, args: tuple[Any, ...]) -> Any:
+    async def perform(method: str, args: tuple[Any, ...]) -> Any:
         if method != "upload":
-            return getattr(queue, method)(*args)
+            return await aw(getattr(queue, method)(*args))
         answer = args[0]
-        service = tr.object_client(queue, (answer or {}).get("credentials"), job.maxRetries,
-                                   asynchronous=False)
-        with service, open(job.path, "rb") as file:
-            uploadFromFile(file=file, **job.upload_kwargs(answer, service, progress,
-                                                          deadline))
+        service = checks.object_client(queue, (answer or {}).get("credentials"),
+                                       job.maxRetries, asynchronous=io.asynchronous)
+        try:
+            with open(job.path, "rb") as file:
+                await uploadFromFile(io, file=file, **job.upload_kwargs(answer, service,
+                                                                        progress, deadline))
+        finally:
+            await io.close(service)
         return None
 
-    result: dict[str, Any] = drive(job.steps(), perform)
+    result: dict[str, Any] = await drive_steps(job.steps(), perform)
     return result
 
 
-def drive(steps: Generator[Step, Any, Any], perform: Callable[[str, tuple[Any, ...]], Any]
-          ) -> Any:
-    """:func:`adrive` with a sync ``perform``: the coroutine never waits, so it runs to its
-    end without an event loop."""
-    async def now(method: str, args: tuple[Any, ...]) -> Any:
-        return perform(method, args)
-
-    run = adrive(steps, now)
-    try:
-        run.send(None)
-    except StopIteration as done:
-        return done.value
-    run.close()
-    raise RuntimeError("publish: a sync step waited for something")  # not reached
-
-
-async def adrive(steps: Generator[Step, Any, Any],
-                 perform: Callable[[str, tuple[Any, ...]], Awaitable[Any]]) -> Any:
-    """Run ``steps`` (``_Publish.steps``): each step's outcome sent back, or the exception
-    that prevented it thrown in (the flow decides, then raises it or another); returns
-    their result. The sync and the async ``publish`` both run through it."""
+async def drive_steps(steps: Generator[Step, Any, Any],
+                      perform: Callable[[str, tuple[Any, ...]], Awaitable[Any]]) -> Any:
+    """Run ``steps`` (``PublishPlan.steps``): each step's outcome sent back, or the
+    exception that prevented it thrown in (the flow decides, then raises it or another);
+    returns their result."""
     outcome: Any = None
     failure: BaseException | None = None
     while True:

@@ -1,7 +1,8 @@
-"""Uploads to the object service, as the official client's ``taskcluster.upload``.
+"""Uploads to the object service, as the official client's ``taskcluster.upload``: written once
+(``flavours``), public as ``tcdyn.upload`` and ``tcdyn.aio.upload``.
 
-Data comes from a *reader* (``read(max_size) -> bytes``, ``b""`` at the end) made by a
-*reader factory* (called again for every attempt)::
+Data comes from a *reader* (``read(max_size) -> bytes``, ``b""`` at the end; for the async
+form ``read`` may be async) made by a *reader factory* (called again for every attempt)::
 
     upload.uploadFromBuf(projectId="p", name="n", contentType="text/plain",
                          contentLength=len(data), expires=fromNow("1 day"),
@@ -10,69 +11,124 @@ Data comes from a *reader* (``read(max_size) -> bytes``, ``b""`` at the end) mad
 ``createUpload`` proposes ``dataInline`` under ``DATA_INLINE_MAX_SIZE`` bytes and ``putUrl``
 always; the PUT carries exactly the headers the service returned (no Taskcluster
 credentials, through a separate plain HTTP client) and streams the reader's bytes while
-hashing them (sha256, sha512), which ``finishUpload`` then records. A failed PUT (connection
-error, 5xx, stall) is retried ``maxRetries`` times with the same ``uploadId``, asking
-``createUpload`` for a fresh URL when the old one expired. ``progress(done, total)`` is called
-as bytes go out; ``deadline`` bounds each whole attempt in seconds (every socket wait is
-bounded by the object client's ``timeout`` in any case).
+hashing them (sha256, sha512, on two threads), which ``finishUpload`` then records. A failed
+PUT (connection error, 5xx, stall) is retried ``maxRetries`` times with the same
+``uploadId`` (``flow.storage_flow``), asking ``createUpload`` for a fresh URL when the old one
+expired. ``progress(done, total)`` is called as bytes go out; ``deadline`` bounds each whole
+attempt in seconds (every socket wait is bounded by the object client's ``timeout`` in any
+case).
 """
 
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import slugid
 
 from ..errors import TaskclusterArgumentError, TaskclusterRestFailure
-from ..transport import bulk as storage
-from ..transport.clients import sync_client
-from ..transport.deadline import Deadline, bounded
-from . import common as tr
-from .common import DATA_INLINE_MAX_SIZE
+from . import checks
+from .flavours import Flavour, Limit, Storage, aw
+from .flow import Attempt, drive, storage_flow
+from .hashing import Chunk, Hashes, Progress, Reporter
+from .hosts import Source, put_source
+from .targets import BufReader, check_buffer, file_reader_factory
 
 __all__ = ["DATA_INLINE_MAX_SIZE", "upload", "uploadFromBuf", "uploadFromFile"]
 
+#: Objects smaller than this are proposed to the object service inline (the official value).
+DATA_INLINE_MAX_SIZE = 8192
+#: Bytes asked of a reader at a time.
+CHUNK_SIZE = 1024 * 1024
 
-def uploadFromBuf(*, data: bytes, **kwargs: Any) -> None:
+
+async def uploadFromBuf(io: Flavour, /, *, data: bytes | bytearray | memoryview,
+                        **kwargs: Any) -> None:
     """``upload`` of an in-memory buffer (``bytes``, ``bytearray`` or ``memoryview``)."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TaskclusterArgumentError(f"uploadFromBuf() argument 'data' must be bytes, got "
-                                       f"{type(data).__name__}")
-    return upload(readerFactory=lambda: tr.BufReader(data), **kwargs)
+    check_buffer(data)
+    return await upload(io, readerFactory=lambda: BufReader(data), **kwargs)
 
 
-def uploadFromFile(*, file: Any, **kwargs: Any) -> None:
+async def uploadFromFile(io: Flavour, /, *, file: Any, **kwargs: Any) -> None:
     """``upload`` of a binary file object, read from its start in chunks (seekable)."""
-    return upload(readerFactory=tr.file_reader_factory("uploadFromFile", file),
-                  **kwargs)
+    return await upload(io, readerFactory=file_reader_factory("uploadFromFile", file),
+                        **kwargs)
 
 
-class _Plan:
-    """The checked arguments of an upload and what ``createUpload`` is asked."""
+async def upload(io: Flavour, /, *, projectId: str, name: str, contentType: str,
+                 contentLength: int, expires: Any, readerFactory: Callable[[], Any],
+                 maxRetries: int = 5, uploadId: str | None = None, objectService: Any,
+                 progress: Progress | None = None, deadline: float | None = None) -> None:
+    """Upload what ``readerFactory()``'s reader gives to the object service (see the module
+    documentation). Raises ``TaskclusterArgumentError`` when the reader's length is not
+    ``contentLength``."""
+    plan = UploadPlan("upload", projectId, name, contentType, contentLength, expires,
+                      readerFactory, maxRetries, uploadId, objectService, progress, deadline)
+    methods = plan.put_method()
+    hashes = Hashes()
+    if plan.inline:
+        plan.progress.restart(plan.contentLength)
+        reader = await aw(plan.readerFactory())
+        data = b"".join([chunk async for chunk in plan.body(reader, hashes)])
+        methods = {**plan.inline_method(data), **methods}
+    answer = await aw(objectService.createUpload(plan.name, plan.request(methods)))
+    put = plan.chosen(answer)
+    if put is not None:
+        async with io.storage(plan.timeout) as storage:
+            hashes = await drive(storage_flow("PUT", put, plan.policy, renewable=True),
+                                 lambda step: _attempt(io, storage, plan, step),
+                                 lambda: _renew(plan), io.sleep)
+    await aw(objectService.finishUpload(plan.name, plan.finish(hashes)))
+
+
+async def _attempt(io: Flavour, storage: Storage, plan: UploadPlan, step: Attempt) -> Hashes:
+    hashes = Hashes()
+    plan.progress.restart(plan.contentLength)
+    try:
+        reader = await aw(plan.readerFactory())
+        async with io.limit(plan.deadline, "upload") as limit:
+            await storage.put(step.source, plan.body(reader, hashes, limit), limit)
+    except BaseException:
+        hashes.close()
+        raise
+    return hashes
+
+
+async def _renew(plan: UploadPlan) -> Source:
+    """A fresh PUT URL for the same ``uploadId``."""
+    answer = await aw(plan.service.createUpload(plan.name, plan.request(plan.put_method())))
+    put = plan.chosen(answer)
+    if put is None:
+        raise TaskclusterRestFailure("createUpload answered dataInline when asked for a new "
+                                     "putUrl", service="object", method_name="createUpload")
+    return put
+
+
+class UploadPlan:
+    """The checked arguments of an upload, what ``createUpload`` is asked, and the bytes
+    the reader gives, hashed and counted."""
 
     def __init__(self, func: str, projectId: Any, name: Any, contentType: Any,
                  contentLength: Any, expires: Any, readerFactory: Any, maxRetries: Any,
                  uploadId: Any, objectService: Any, progress: Any, deadline: Any) -> None:
-        self.projectId = tr.check_str(func, "projectId", projectId)
-        self.name = tr.check_str(func, "name", name)
-        self.contentType = tr.check_str(func, "contentType", contentType)
-        self.contentLength: int = tr.check_count(func, "contentLength", contentLength)  # type: ignore[assignment]
+        self.projectId = checks.check_str(func, "projectId", projectId)
+        self.name = checks.check_str(func, "name", name)
+        self.contentType = checks.check_str(func, "contentType", contentType)
+        self.contentLength = checks.check_count(func, "contentLength", contentLength)
         if expires is None:
             raise TaskclusterArgumentError(f"{func}() argument 'expires' is required")
         self.expires = expires
-        self.readerFactory = tr.check_callable(func, "readerFactory", readerFactory)
-        self.policy = tr.policy(tr.check_count(func, "maxRetries", maxRetries))  # type: ignore[arg-type]
+        self.readerFactory = checks.check_callable(func, "readerFactory", readerFactory)
+        self.policy = checks.policy(func, maxRetries)
         self.uploadId = uploadId if uploadId is not None else slugid.nice()
-        tr.check_str(func, "uploadId", self.uploadId)
-        self.service = tr.check_service(func, "objectService", objectService,
-                                        ("createUpload", "finishUpload"))
-        self.progress = tr.Reporter(tr.check_callable(func, "progress", progress,
-                                                      optional=True), self.contentLength)
-        self.deadline = tr.check_timeouts(func, deadline)
-        self.timeout = tr.service_timeout(objectService)
+        checks.check_str(func, "uploadId", self.uploadId)
+        self.service = checks.check_service(func, "objectService", objectService,
+                                            ("createUpload", "finishUpload"))
+        self.progress = Reporter(checks.check_callable(func, "progress", progress,
+                                                       optional=True), self.contentLength)
+        self.deadline = checks.check_deadline(func, deadline)
+        self.timeout = checks.service_timeout(objectService)
 
     @property
     def inline(self) -> bool:
@@ -90,7 +146,18 @@ class _Plan:
         return {"dataInline": {"contentType": self.contentType,
                                "objectData": base64.b64encode(data).decode()}}
 
-    def finish(self, hashes: tr.Hashes) -> dict[str, Any]:
+    def chosen(self, answer: Any) -> Source | None:
+        """The PUT ``createUpload`` chose, or None for ``dataInline`` (already stored)."""
+        method = answer.get("uploadMethod") if isinstance(answer, dict) else None
+        if isinstance(method, dict) and method.get("dataInline") is True:
+            return None
+        if isinstance(method, dict) and isinstance(method.get("putUrl"), dict):
+            return put_source(method["putUrl"], self.contentLength)
+        raise TaskclusterRestFailure("createUpload: could not negotiate an upload method "
+                                     f"(the service answered {method!r:.200})",
+                                     service="object", method_name="createUpload")
+
+    def finish(self, hashes: Hashes) -> dict[str, Any]:
         if hashes.count != self.contentLength:
             raise TaskclusterArgumentError(self.length_error(hashes.count))
         return {"projectId": self.projectId, "uploadId": self.uploadId,
@@ -100,129 +167,23 @@ class _Plan:
         return (f"the reader gave {count}{'+' if count > self.contentLength else ''} bytes "
                 f"but contentLength is {self.contentLength}")
 
-    def chosen(self, answer: Any) -> tuple[str, Any]:
-        method = answer.get("uploadMethod") if isinstance(answer, dict) else None
-        if isinstance(method, dict) and method.get("dataInline") is True:
-            return "dataInline", None
-        if isinstance(method, dict) and isinstance(method.get("putUrl"), dict):
-            put = method["putUrl"]
-            return "putUrl", (tr.check_url("createUpload", put.get("url")),
-                              tr.put_headers(put, self.contentLength), put.get("expires"))
-        raise TaskclusterRestFailure("createUpload: could not negotiate an upload method "
-                                     f"(the service answered {method!r:.200})",
-                                     service="object", method_name="createUpload")
-
-    def chunks(self, reader: Any, hashes: tr.Hashes, first: bytes = b"") -> Iterator[bytes]:
-        """The reader's bytes, hashed and counted; never more than ``contentLength``."""
-        chunk = first
+    async def body(self, reader: Any, hashes: Hashes, limit: Limit | None = None
+                   ) -> AsyncIterator[Chunk]:
+        """The reader's bytes, hashed, counted and reported; never more than
+        ``contentLength``; ``limit`` checked between chunks."""
+        views = isinstance(reader, BufReader)  # views of bytes: never changed
         while True:
+            chunk = await aw(reader.read(CHUNK_SIZE))
             if not chunk:
-                chunk = reader.read(tr.CHUNK_SIZE)
-                if not chunk:
-                    break
-            if not isinstance(chunk, bytes):
-                chunk = bytes(chunk)
-            self.account(hashes, chunk)
+                break
+            if not isinstance(chunk, bytes) and not views:
+                chunk = bytes(chunk)  # hashed on other threads: must not change
+            if hashes.count + len(chunk) > self.contentLength:
+                raise TaskclusterArgumentError(self.length_error(hashes.count + len(chunk)))
+            hashes.update(chunk)
+            self.progress.add(len(chunk))
+            if limit is not None:
+                limit.check()
             yield chunk
-            chunk = b""
         if hashes.count != self.contentLength:
             raise TaskclusterArgumentError(self.length_error(hashes.count))
-
-    def account(self, hashes: tr.Hashes, chunk: bytes) -> None:
-        if hashes.count + len(chunk) > self.contentLength:
-            raise TaskclusterArgumentError(self.length_error(hashes.count + len(chunk)))
-        hashes.update(chunk)
-        self.progress.add(len(chunk))
-
-
-def upload(*, projectId: str, name: str, contentType: str, contentLength: int, expires: Any,
-           readerFactory: Callable[[], Any], maxRetries: int = 5, uploadId: str | None = None,
-           objectService: Any, progress: tr.Progress | None = None,
-           deadline: float | None = None) -> None:
-    """Upload what ``readerFactory()``'s reader gives to the object service (see the module
-    documentation). Raises ``TaskclusterArgumentError`` when the reader's length is not
-    ``contentLength``."""
-    plan = _Plan("upload", projectId, name, contentType, contentLength, expires,
-                 readerFactory, maxRetries, uploadId, objectService, progress, deadline)
-    methods = plan.put_method()
-    inline_hashes = None
-    if plan.inline:
-        inline_hashes = tr.Hashes()
-        plan.progress.restart(plan.contentLength)
-        data = b"".join(plan.chunks(plan.readerFactory(), inline_hashes))
-        methods = {**plan.inline_method(data), **methods}
-    answer = objectService.createUpload(plan.name, plan.request(methods))
-    kind, put = plan.chosen(answer)
-    if kind == "dataInline":
-        hashes = inline_hashes if inline_hashes is not None else tr.Hashes()
-    else:
-        hashes = _put(plan, put)
-    objectService.finishUpload(plan.name, plan.finish(hashes))
-
-
-def _put(plan: _Plan, put: tuple[str, dict[str, str], Any]) -> tr.Hashes:
-    url, headers, expires = put
-    with storage.bulk(sync_client(**tr.client_kwargs(plan.timeout))) as client:
-        attempt = 0
-        while True:
-            attempt += 1
-            hashes = tr.Hashes()
-            plan.progress.restart(plan.contentLength)
-            try:
-                _attempt(client, plan, url, headers, hashes)
-                return hashes
-            except (*tr.TRANSIENT, tr.StorageStatus) as exc:
-                wait = tr.retrying(plan.policy, attempt, f"PUT {tr.safe_url(url)}", exc)
-                if wait is None:
-                    raise tr.give_up("PUT", url, exc, attempt) from None
-            except tr.FATAL as exc:  # redirect loops, undecodable bodies: not retried
-                raise tr.give_up("PUT", url, exc, attempt) from None
-            time.sleep(wait)
-            if tr.expired(expires):  # the same uploadId: the service renews the URL
-                answer = plan.service.createUpload(plan.name, plan.request(plan.put_method()))
-                _, (url, headers, expires) = plan.chosen(answer)
-
-
-def _attempt(client: Any, plan: _Plan, url: str, headers: dict[str, str],
-             hashes: tr.Hashes) -> None:
-    try:
-        _stream(client, plan, url, headers, hashes)
-    except BaseException:
-        hashes.close()
-        raise
-
-
-def _stream(client: Any, plan: _Plan, url: str, headers: dict[str, str],
-            hashes: tr.Hashes) -> None:
-    limit = Deadline(plan.deadline) if plan.deadline is not None else None
-    reader = plan.readerFactory()
-
-    def body() -> Iterator[bytes]:
-        for chunk in plan.chunks(reader, hashes):
-            if limit is not None and limit.expired():
-                raise tr.Expired(f"the upload took more than {plan.deadline:g} s")
-            yield chunk
-
-    request = client.build_request("PUT", url, content=body(), headers=headers,
-                                   extensions={"timeout": limit} if limit else {})
-    tr.exact_headers(request, headers)
-    if limit is None:
-        _send(client, request)
-        return
-    limit.start()
-    with bounded(limit):
-        _send(client, request)
-
-
-def _send(client: Any, request: Any) -> None:
-    response = client.send(request, stream=True, follow_redirects=False)
-    try:
-        reader = tr.error_body(response.headers.get("content-encoding"))
-        for raw in response.iter_raw():
-            if not reader.feed(raw):
-                break
-        if response.status_code >= 300:
-            raise tr.StorageStatus("PUT", str(request.url), response.status_code,
-                                   tr.error_text(reader))
-    finally:
-        response.close()

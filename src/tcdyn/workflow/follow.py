@@ -152,7 +152,7 @@ class Follower(_Base):
         import queue as queues
         import threading
 
-        from ..transfer.download import downloadArtifact
+        from ..download import downloadArtifact
 
         channel: queues.Queue[tuple[str, Any]] = queues.Queue(_HANDOVER)
         stop = threading.Event()
@@ -270,7 +270,7 @@ class AsyncFollower(_Base):
                         ) -> AsyncIterator[LogData]:
         import asyncio
 
-        from ..transfer.aio_download import downloadArtifact
+        from ..aio.download import downloadArtifact
 
         channel: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(_HANDOVER)
 
