@@ -11,6 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Property tests check what holds, not how fast: a per-example deadline only measures how busy
+# the machine is (CI runs the suites of three Pythons beside the Taskcluster stack).
+settings.register_profile("tcdyn", deadline=None)
+settings.load_profile("tcdyn")
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"

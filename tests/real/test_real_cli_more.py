@@ -111,12 +111,17 @@ def test_references_pull_and_stubs_from_the_deployment(stack, tmp_path):
     out = tmp_path / "stubs"
     made = run(env, "stubs", "--root-url", root_url, "-o", str(out))
     assert made.returncode == 0, made.stderr
-    names = sorted(p.name for p in BUNDLED_STUBS.glob("*.pyi"))
-    assert names and sorted(p.name for p in out.glob("*.pyi")) == names
+    # the bundled typed schemas are modules (tcdyn.types, tcdyn.payloads work at run time);
+    # for another deployment they are written as stubs of the same text
+    bundled = {p.with_suffix(".pyi").name: p for p in BUNDLED_STUBS.glob("*.py*")
+               if p.name != "__init__.py" and p.name != "aio.py"}
+    names = sorted(bundled)
+    assert names == ["__init__.pyi", "aio.pyi", "payloads.pyi", "types.pyi"]
+    assert sorted(p.name for p in out.glob("*.pyi")) == names
     for name in names:  # the same text below the first line, which names the source
         made_text = (out / name).read_text().splitlines()
         assert root_url in made_text[0]
-        assert made_text[1:] == (BUNDLED_STUBS / name).read_text().splitlines()[1:], name
+        assert made_text[1:] == bundled[name].read_text().splitlines()[1:], name
     from_mirror = tmp_path / "stubs-mirror"
     assert run(env, "stubs", str(mirror), "-o", str(from_mirror)).returncode == 0
     for name in names:
