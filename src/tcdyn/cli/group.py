@@ -33,8 +33,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         ("list", "every task of the group (a table; --json: JSON lines)", _list),
         ("status", "how many tasks are in each state", _status),
         ("cancel", "cancel every unfinished task of the group", _cancel),
-        ("timeline", "every task's runs over time: an HTML Gantt chart (critical path, "
-                     "dependencies, totals), Chrome trace-event JSON, or the data", _timeline),
+        ("timeline", "every task's runs over time: a Gantt chart page, trace-event JSON",
+         _timeline),
         ("log", "follow every task's log, each line after its task's name", _log),
     ):
         p = actions.add_parser(name, help=helptext, description=helptext, parents=[common],
