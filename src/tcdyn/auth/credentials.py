@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from types import EllipsisType, MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from .. import checks
 from ..errors import CredentialsError
 from ..redact import url_for_display
 from .scopes import valid_scope
@@ -364,8 +365,8 @@ class Credentials:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials | None:
         """Credentials from ``TASKCLUSTER_CLIENT_ID`` / ``_ACCESS_TOKEN`` / ``_CERTIFICATE``;
-        ``None`` when none is set (the rule of ``tcdyn.auth.environment``)."""
-        from . import environment
+        ``None`` when none is set (the rule of ``tcdyn.environment``)."""
+        from .. import environment
 
         found = environment.credentials(environ)
         if found is None:
@@ -517,10 +518,8 @@ def bewit(credentials: Credentials, url: str, expiration: float,
         raise CredentialsError(
             f"credentials must be a Credentials, got {type(credentials).__name__}")
     url = _check_url(url)
-    if not _is_number(expiration) or expiration <= 0:
-        raise CredentialsError(f"expiration must be a positive number of seconds, "
-                               f"got {expiration!r}")
-    exp = int((time.time() if now is None else now) + expiration)
+    seconds = checks.seconds(expiration, "expiration", CredentialsError)
+    exp = int((time.time() if now is None else now) + seconds)
     import mohawk.base  # imported when first used: mohawk loads six, calendar, locale...
     import mohawk.bewit
 

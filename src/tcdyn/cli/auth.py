@@ -92,6 +92,8 @@ def _temp_creds(args: argparse.Namespace) -> int:
     import shlex
 
     conf = _settings(args)
+    from .. import environment
+
     creds = conf.credentials()
     if creds is None:
         raise CommandError("temp-creds needs permanent credentials (TASKCLUSTER_CLIENT_ID/"
@@ -101,10 +103,10 @@ def _temp_creds(args: argparse.Namespace) -> int:
     cert = json.dumps(dict(temp.certificate or {}), separators=(",", ":"))
     lines = []
     if conf.root_url:
-        lines.append(("TASKCLUSTER_ROOT_URL", conf.root_url))
-    lines += [("TASKCLUSTER_CLIENT_ID", temp.clientId),
-              ("TASKCLUSTER_ACCESS_TOKEN", temp.accessToken),  # printed on purpose
-              ("TASKCLUSTER_CERTIFICATE", cert)]
+        lines.append((environment.ROOT_URL, conf.root_url))
+    lines += [(environment.CLIENT_ID, temp.clientId),
+              (environment.ACCESS_TOKEN, temp.accessToken),  # printed on purpose
+              (environment.CERTIFICATE, cert)]
     for var, value in lines:
         print(f"export {var}={shlex.quote(value)}")
     return 0

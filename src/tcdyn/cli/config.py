@@ -46,9 +46,12 @@ class ConfigError(UsageError):
 
 
 def config_path() -> Path:
-    if os.environ.get("TCDYN_CONFIG"):
-        return Path(os.environ["TCDYN_CONFIG"]).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    from .. import environment
+
+    given = environment.value(environment.CONFIG)
+    if given:
+        return Path(given).expanduser()
+    base = environment.value(environment.XDG_CONFIG_HOME) or Path.home() / ".config"
     return Path(base) / "tcdyn" / "config.toml"
 
 
@@ -231,21 +234,21 @@ def _bundled() -> Any:
 def settings(root_url: str | None = None, references: str | None = None) -> Settings:
     """Resolve the command line over the environment over the config file."""
     config = load_config()
-    from ..auth import environment
+    from .. import environment
 
     given = (("--root-url", root_url), ("$TASKCLUSTER_ROOT_URL",
                                         environment.value(environment.ROOT_URL)),
              (f"root_url in {config.path}", config.root_url))
     where, root = next(((w, r) for w, r in given if r), ("", None))
     if root:
-        from ..references.tree import normalize_root_url
+        from ..checks import root_url as normal_root_url
 
         try:
-            root = normalize_root_url(root)
+            root = normal_root_url(root)
         except ValueError:
             raise UsageError(f"{where}: {root!r} is not a rootUrl (an http:// or https:// "
                              "URL, e.g. https://tc.example.com)") from None
-    refs = references or os.environ.get("TASKCLUSTER_REFERENCES") or config.references
+    refs = references or environment.value(environment.REFERENCES) or config.references
     return Settings(root, refs, config)
 
 
@@ -256,6 +259,7 @@ def pulse_url(given: str | None) -> str:
     password."""
     from urllib.parse import quote, urlsplit, urlunsplit
 
+    from .. import environment
     from ..redact import url_password, userinfo_cut_short
 
     if given and url_password(given):
@@ -265,8 +269,8 @@ def pulse_url(given: str | None) -> str:
                          f"url in {config_path()}")
     if given:
         url, where = given, "--url"
-    elif os.environ.get("TCDYN_PULSE_URL"):
-        url, where = os.environ["TCDYN_PULSE_URL"], "$TCDYN_PULSE_URL"
+    elif environment.value(environment.PULSE_URL):
+        url, where = environment.value(environment.PULSE_URL) or "", f"${environment.PULSE_URL}"
     else:
         config = load_config()
         url, where = config.pulse_url or "", f"[pulse] url in {config.path}"
@@ -277,7 +281,7 @@ def pulse_url(given: str | None) -> str:
         raise UsageError(f"the Pulse URL of {where} has an unencoded '/', '?' or '#' in its "
                          "user name or password: percent-encode them (%2F, %3F, %23); the "
                          "URL is not shown, as it holds a password")
-    password = os.environ.get("TCDYN_PULSE_PASSWORD")
+    password = environment.value(environment.PULSE_PASSWORD)
     parts = urlsplit(url)
     if password and "@" in parts.netloc and parts.password is None:
         user, _, host = parts.netloc.rpartition("@")

@@ -13,6 +13,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from .clients import wrap_backend
+
 #: Bytes asked of the socket at a time by storage clients (httpcore asks 64 KiB).
 READ_SIZE = 1024 * 1024
 
@@ -62,11 +64,8 @@ class _BulkBackend(httpcore.NetworkBackend):
 
 def bulk(client: httpx.Client) -> httpx.Client:
     """``client`` (a ``clients.sync_client`` for a storage host) with its direct connections
-    using ``_BulkStream``, where this httpx version keeps its pool."""
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.NetworkBackend):
-        pool._network_backend = _BulkBackend(backend)  # type: ignore[union-attr]
+    using ``_BulkStream``, where this httpx version keeps its pool (``clients.wrap_backend``)."""
+    wrap_backend(client, _BulkBackend)
     return client
 
 
@@ -116,8 +115,5 @@ class _AsyncBulkBackend(httpcore.AsyncNetworkBackend):
 
 def abulk(client: httpx.AsyncClient) -> httpx.AsyncClient:
     """:func:`bulk` for an ``httpx.AsyncClient``."""
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.AsyncNetworkBackend):
-        pool._network_backend = _AsyncBulkBackend(backend)  # type: ignore[union-attr]
+    wrap_backend(client, _AsyncBulkBackend, asynchronous=True)
     return client

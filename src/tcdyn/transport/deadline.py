@@ -120,6 +120,7 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def backend() -> httpcore.NetworkBackend:
-    """httpcore's sync network backend, every wait bounded by the deadline of ``bounded``."""
-    return _Backend(httpcore.SyncBackend())
+def backend(inner: httpcore.NetworkBackend | None = None) -> httpcore.NetworkBackend:
+    """httpcore's sync network backend (or ``inner``), every wait bounded by the deadline of
+    ``bounded``."""
+    return _Backend(httpcore.SyncBackend() if inner is None else inner)
