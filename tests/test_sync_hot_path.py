@@ -32,7 +32,7 @@ from helpers import CREDS, SECRET
 from tcdyn.credentials import Credentials
 from tcdyn.testing.auth import ClientRecord, authenticate
 from tcdyn.testing.server import LocalDeployment
-from tcdyn.transport import clients, deadline, hawk, httpcore_transport, tls
+from tcdyn.transport import clients, hawk, httpcore_transport, sockets, tls
 from tcdyn.transport.httpx_transport import HttpxTransport
 
 SCOPES = ["queue:get-task:*", "queue:create-task:*"]
@@ -166,7 +166,7 @@ def test_sync_client_without_httpx_private_pool_uses_the_public_api(capture, mon
     with clients.sync_client() as client:
         assert client.get(f"{capture.root_url}/x").json() == {}
         pool = client._transport._pool  # type: ignore[attr-defined]
-        assert not isinstance(pool._network_backend, deadline._Backend)
+        assert not isinstance(pool._network_backend, sockets.WrappedBackend)
         assert pool._ssl_context is tls.shared_ssl_context()
 
 

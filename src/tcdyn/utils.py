@@ -68,7 +68,8 @@ def stableSlugId() -> Callable[[str], str]:
     return get
 
 
-def _offset(offset: str) -> tuple[bool, timedelta]:
+def offset_of(offset: str) -> tuple[bool, timedelta]:
+    """``fromNow``'s reading of ``offset``: (in the future?, how far)."""
     if not isinstance(offset, str):
         raise TypeError(f"offset must be a string like '2 days 3 hours', "
                         f"got {type(offset).__name__}")
@@ -92,7 +93,7 @@ def _offset(offset: str) -> tuple[bool, timedelta]:
 def fromNow(offset: str, dateObj: datetime | None = None) -> datetime:
     """``dateObj`` (default: now, UTC) moved by ``offset``, e.g. ``"2 days 3 hours"``,
     ``"-1 year"``, ``"1d2h"``."""
-    future, delta = _offset(offset)
+    future, delta = offset_of(offset)
     if dateObj is None:
         dateObj = datetime.now(UTC)
     elif not isinstance(dateObj, datetime):

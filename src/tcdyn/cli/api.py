@@ -139,7 +139,7 @@ def method_description(model: ServiceModel, entry: EntryModel,
                        deployment: Deployment | None = None) -> str:
     """Title, route, description, query, scopes and payload outline of one entry, for
     ``HELP_WIDTH`` columns."""
-    from ..classes.meta import _describe_scopes
+    from ..classes.meta import scope_lines
 
     route = f"{entry.http_method} {entry.route}"
     where = f"[{entry.stability}]  ({model.serviceName}/{model.apiVersion})"
@@ -155,7 +155,7 @@ def method_description(model: ServiceModel, entry: EntryModel,
     if entry.paginated:
         lines.append("Paginated: --all prints every item of every page, one JSON line each")
     if entry.scopes is not None:
-        lines += ["", "Scopes:", *(fit(line) for line in _describe_scopes(entry.scopes))]
+        lines += ["", "Scopes:", *(fit(line) for line in scope_lines(entry.scopes))]
     if entry.input:
         lines += ["", fit(f"Payload ({entry.input}), from --payload JSON|@FILE|- or stdin:")]
         lines += [fit("  " + line, hang=6) for line in _outline_of(model, entry, deployment)]

@@ -215,7 +215,7 @@ class ClientBase:
                        **kwargs: Any) -> str:
         """A URL carrying a Hawk bewit, valid ``expiration`` seconds (default 15 minutes),
         for a GET entry without payload."""
-        from ..auth.credentials import signed_url
+        from ..auth.bewit import signed_url
 
         entry = self._entry(methodName)
         if entry.http_method != "GET" or entry.input is not None:

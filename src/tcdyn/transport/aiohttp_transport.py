@@ -19,7 +19,7 @@ off: it reads the environment by other rules, and ``~/.netrc``).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 import yarl
@@ -34,7 +34,7 @@ from ..call.response import (
     Result,
 )
 from ..call.retry import retry_flow
-from .base import OWN_AUTH, AsyncTransport, CallAuth, closed
+from .base import OWN_AUTH, AsyncTransport, CallAuth, TransportBase, closed, tcdyns_own
 from .drive import PerLoop, adrive
 from .errors import expired, failure, shown_request
 from .hawk import HawkAuth
@@ -56,8 +56,8 @@ def async_transport(auth: httpx.Auth | None, policy: RetryPolicy, *, client: Any
                     max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> AsyncTransport:
     """The transport of an async client: aiohttp for the clients tcdyn creates, else httpx
     (a user's ``httpx.AsyncClient`` or ``httpx.Auth``)."""
-    if client is None and (auth is None or type(auth) is HawkAuth):
-        return AiohttpTransport(auth, policy, timeout=timeout,
+    if tcdyns_own(client, auth):
+        return AiohttpTransport(cast("HawkAuth | None", auth), policy, timeout=timeout,
                                 max_response_size=max_response_size)
     return AsyncHttpxTransport(auth, policy, client=client, timeout=timeout,
                           max_response_size=max_response_size)
@@ -75,7 +75,7 @@ class _Target:
         self.raw_path = url.raw_path_qs.encode("ascii")
 
 
-class AiohttpTransport:
+class AiohttpTransport(TransportBase):
     """Sends calls with an ``aiohttp.ClientSession`` of its own, one per event loop
     (``drive.PerLoop``: closed when that loop shuts down, like ``AsyncHttpxTransport``'s
     client; a loop never closes another's)."""
@@ -83,16 +83,11 @@ class AiohttpTransport:
     def __init__(self, auth: HawkAuth | None, policy: RetryPolicy, *,
                  timeout: float | None = DEFAULT_TIMEOUT,
                  max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+        super().__init__(policy, timeout, max_response_size, ProxyRule.from_environment())
         #: Signs the calls: the same credentials and hosts as the httpx transports'.
         self.auth = auth
-        self.policy = policy
-        self.timeout = timeout
-        self.max_response_size = max_response_size
         self._sessions: PerLoop[aiohttp.ClientSession] = PerLoop(_new_session,
                                                                  lambda s: s.close())
-        self._closed = False
-        #: The proxies of the environment when the client was made.
-        self.proxies = ProxyRule.from_environment()
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -168,8 +163,9 @@ class AiohttpTransport:
             url = yarl.URL(str(httpx.URL(call.url, params=call.query)), encoded=True)
         else:
             url = yarl.URL(call.url, encoded=True)
-        proxy = self.proxies.proxy_for(url.scheme, url.host or "", url.port) \
-            if self.proxies.configured else None
+        rule = self.proxies
+        proxy = rule.proxy_for(url.scheme, url.host or "", url.port) \
+            if rule is not None and rule.configured else None
         return await adrive(retry_flow(call, self.policy),
                             lambda: self._attempt(session, call, url, signer, proxy))
 

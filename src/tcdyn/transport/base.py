@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..call.bind import Call
     from ..call.options import RetryPolicy
     from ..call.response import Result
+    from .proxies import ProxyRule
 
 
 class _Own(enum.Enum):
@@ -67,6 +68,29 @@ class AsyncTransport(Protocol):
     async def aclose(self) -> None:
         """Close the connections tcdyn made; later calls raise ``ClientClosedError``."""
         ...
+
+
+class TransportBase:
+    """What every transport keeps: the retry policy, the timeout of one attempt, the body
+    size cap, the proxy rule of the environment when it was made (None for a user's own
+    client, which has its own), and whether it was closed."""
+
+    def __init__(self, policy: RetryPolicy, timeout: float | None, max_response_size: int,
+                 proxies: ProxyRule | None) -> None:
+        self.policy = policy
+        self.timeout = timeout
+        self.max_response_size = max_response_size
+        self.proxies = proxies
+        self._closed = False
+
+
+def tcdyns_own(client: object, auth: object) -> bool:
+    """Whether a client's calls go through tcdyn's own transports (httpcore's pool, aiohttp):
+    made without a user's ``client=``, and signed by Hawk or not at all (a user's
+    ``httpx.Auth`` runs on httpx)."""
+    from .hawk import HawkAuth
+
+    return client is None and (auth is None or type(auth) is HawkAuth)
 
 
 def closed() -> ClientClosedError:

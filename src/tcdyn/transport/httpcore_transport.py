@@ -25,7 +25,7 @@ CONNECT for https://), made on first use.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import httpcore
 import httpx
@@ -40,8 +40,8 @@ from ..call.response import (
     Result,
 )
 from ..call.retry import retry_flow
-from .base import OWN_AUTH, CallAuth, Transport, closed
-from .deadline import Deadline, backend, bounded
+from .base import OWN_AUTH, CallAuth, Transport, closed, tcdyns_own
+from .deadline import Deadline, Expired, backend, bounded, take
 from .drive import drive
 from .errors import expired, failure, shown_request
 from .hawk import HawkAuth, sign
@@ -66,8 +66,8 @@ def sync_transport(auth: httpx.Auth | None, policy: RetryPolicy, *, client: Any 
                    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> Transport:
     """The transport of a sync client: httpcore's pool for the clients tcdyn creates, else
     an ``httpx.Client`` (the user's, or for a user's ``httpx.Auth``)."""
-    if client is None and (auth is None or type(auth) is HawkAuth) and SUPPORTED:
-        return PoolTransport(auth, policy, timeout=timeout,
+    if tcdyns_own(client, auth) and SUPPORTED:
+        return PoolTransport(cast("HawkAuth | None", auth), policy, timeout=timeout,
                              max_response_size=max_response_size)
     return HttpxTransport(auth, policy, client=client, timeout=timeout,
                          max_response_size=max_response_size)
@@ -208,10 +208,8 @@ class PoolTransport(HttpxTransport):
                 return self._pool_exchange(pool, request, url, deadline)
         except _HTTPCORE_ERRORS as exc:
             return failure(exc, shown_request(call.http_method, url, headers, call.body))
-        except _Expired:
-            assert deadline is not None
-            return expired(deadline.total, shown_request(call.http_method, url, headers,
-                                                         call.body))
+        except Expired as exc:
+            return expired(exc.total, shown_request(call.http_method, url, headers, call.body))
 
     def _pool_exchange(self, pool: _Pool, request: httpcore.Request, url: str,
                        deadline: Deadline | None) -> Received:
@@ -220,9 +218,7 @@ class PoolTransport(HttpxTransport):
             headers = httpx.Headers(response.headers)
             reader = BodyReader(headers.get("content-encoding"), self.max_response_size)
             for raw in response.stream:  # type: ignore[union-attr]
-                if deadline is not None and deadline.expired():
-                    raise _Expired
-                if not reader.feed(raw):
+                if not take(reader, raw, deadline):
                     break
             return Received(response.status, headers, reader.content(), url,
                             reader.too_large, reader.undecodable, reader.limit)
@@ -238,5 +234,3 @@ class PoolTransport(HttpxTransport):
                 each.close()
 
 
-class _Expired(Exception):
-    """The attempt's deadline passed between two reads of the body."""

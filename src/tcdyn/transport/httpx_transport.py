@@ -20,9 +20,9 @@ from ..call.bind import Call
 from ..call.options import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT, RetryPolicy
 from ..call.response import ACCEPT_ENCODING, BodyReader, Received, Result
 from ..call.retry import retry_flow
-from .base import OWN_AUTH, CallAuth, closed
+from .base import OWN_AUTH, CallAuth, TransportBase, closed
 from .clients import async_client, sync_client
-from .deadline import Deadline, bounded
+from .deadline import Deadline, Expired, bounded, take
 from .drive import PerLoop, adrive, drive, within
 from .errors import expired, shown_request
 from .proxies import ProxyRule
@@ -60,29 +60,20 @@ def _redacted(exc: httpx.TransportError) -> httpx.TransportError:
     return exc
 
 
-class _Transport:
-    """What both transports share: the auth flow, the retry policy, limits, the client's
-    life."""
+class _Transport(TransportBase):
+    """What both httpx transports share: the auth flow, the client's life, reading a body."""
 
     def __init__(self, auth: httpx.Auth | None, policy: RetryPolicy, *,
                  client: Any = None, timeout: float | None = DEFAULT_TIMEOUT,
                  max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+        super().__init__(policy, timeout, max_response_size,
+                         ProxyRule.from_environment() if client is None else None)
         self.auth = auth
-        self.policy = policy
-        self.timeout = timeout
-        self.max_response_size = max_response_size
         self._client = client
         self._owns_client = client is None
-        self._closed = False
-        #: The proxies of the environment when the client was made (a user's client has its own).
-        self.proxies = ProxyRule.from_environment() if client is None else None
 
     def _deadline(self) -> Deadline | None:
         return Deadline(self.timeout) if self.timeout is not None else None
-
-    @staticmethod
-    def _expired(request: httpx.Request, deadline: Deadline) -> httpx.ReadTimeout:
-        return expired(deadline.total, request)
 
     def _reader(self, response: httpx.Response) -> BodyReader:
         return BodyReader(response.headers.get("content-encoding"), self.max_response_size)
@@ -127,9 +118,7 @@ class HttpxTransport(_Transport):
                 return self._received(response, self._in_memory(response))
             reader = self._reader(response)
             for raw in response.iter_raw():
-                if deadline is not None and deadline.expired():
-                    raise self._expired(request, deadline)
-                if not reader.feed(raw):
+                if not take(reader, raw, deadline):
                     break
             return self._received(response, reader)
         finally:
@@ -148,6 +137,8 @@ class HttpxTransport(_Transport):
                 return self._attempt(client, request, deadline, signer)
             except httpx.TransportError as exc:
                 return _redacted(exc)
+            except Expired as exc:
+                return _redacted(expired(exc.total, request))
 
         return drive(retry_flow(call, self.policy), attempt)
 
@@ -199,7 +190,7 @@ class AsyncHttpxTransport(_Transport):
             return await within(deadline.total,
                                  self._exchange(client, request, deadline, auth))
         except TimeoutError:
-            raise self._expired(request, deadline) from None
+            raise Expired(deadline.total) from None
 
     async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request,
                         deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
@@ -210,9 +201,7 @@ class AsyncHttpxTransport(_Transport):
                 return self._received(response, self._in_memory(response))
             reader = self._reader(response)
             async for raw in response.aiter_raw():
-                if deadline is not None and deadline.expired():
-                    raise self._expired(request, deadline)
-                if not reader.feed(raw):
+                if not take(reader, raw, deadline):
                     break
             return self._received(response, reader)
         finally:
@@ -230,6 +219,8 @@ class AsyncHttpxTransport(_Transport):
                 return await self._attempt(client, request, deadline, signer)
             except httpx.TransportError as exc:
                 return _redacted(exc)
+            except Expired as exc:
+                return _redacted(expired(exc.total, request))
 
         return await adrive(retry_flow(call, self.policy), attempt)
 
