@@ -1,4 +1,6 @@
-"""The HTTP edge: the only code that talks to sockets.
+"""The HTTP edge: every HTTP request tcdyn sends goes through a transport, client or socket
+made here, under its rules (the async download's aiohttp session, made in
+``transfer.aio_storage``, takes its TLS context, proxy rule and failure map from here).
 
 ``base`` (the ``Transport`` / ``AsyncTransport`` protocols every transport implements),
 ``drive`` (``drive`` / ``adrive``: the drivers of the sans-IO flows), the transports of API

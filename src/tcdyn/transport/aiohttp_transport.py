@@ -2,13 +2,14 @@
 
 httpcore's async pool slows down sharply with many concurrent connections (encode/httpx#3215,
 encode/httpcore#1035), so a ``tcdyn.aio`` client made without ``client=`` sends its calls
-with an ``aiohttp.ClientSession`` instead. It drives the same ``call.retry.retry_flow`` generator
-as ``httpx_transport.AsyncTransport`` and keeps its rules: one deadline per attempt (an asyncio
-timeout around connecting, sending and reading the whole body), bodies read raw and inflated
-by ``call.response.BodyReader`` within ``max_response_size``, no redirects followed, Hawk signed
-anew on every try (``hawk.authorization_header`` over the exact URL aiohttp sends, only for
-the client's origins), and failures raised as the httpx exceptions the httpx transport gives,
-their ``.request`` carrying a redacted Authorization.
+with an ``aiohttp.ClientSession`` instead. It drives the same ``call.retry.retry_flow``
+generator as ``httpx_transport.AsyncHttpxTransport`` (``drive.adrive``) and keeps its rules:
+one deadline per attempt (an asyncio timeout around connecting, sending and reading the whole
+body), bodies read raw and inflated by ``call.response.BodyReader`` within
+``max_response_size``, no redirects followed, Hawk signed anew on every try
+(``HawkAuth.header`` over the exact URL aiohttp sends, only for the client's origins), and
+failures given as the httpx exceptions of ``errors.failure``, their ``.request`` carrying a
+redacted Authorization.
 
 ``async_transport`` picks the transport: this one, unless the user passed an
 ``httpx.AsyncClient`` or an ``auth=`` of their own. A call goes through the proxy

@@ -4,12 +4,12 @@ under tcdyn's own retry flow.
 ``httpx.Client.send`` spends more per call than the exchange itself on loopback (auth flow,
 redirect and cookie handling, URL parsing, ``Request`` / ``Response`` objects), so a client
 tcdyn creates sends with an ``httpcore.ConnectionPool`` of its own. What goes on the wire is
-what ``httpx_transport.HttpxTransport`` sends (same request line, headers in the same order, the
-same Hawk header), with its rules: one deadline per attempt (``deadline.bounded`` clamps
+what ``httpx_transport.HttpxTransport`` sends (same request line, headers in the same order,
+the same Hawk header), with its rules: one deadline per attempt (``deadline.bounded`` clamps
 every socket wait, as on ``clients.sync_client`` clients), bodies read raw and inflated by
-``call.response.BodyReader`` within ``max_response_size``, no redirects, Hawk signed anew on every
-try only for the client's origins, and failures raised as the httpx exceptions httpx gives
-(their ``.request`` carrying a redacted Authorization).
+``call.response.BodyReader`` within ``max_response_size``, no redirects, Hawk signed anew on
+every try only for the client's origins, and failures raised as the httpx exceptions httpx
+gives (their ``.request`` carrying a redacted Authorization).
 
 The URL of a call is not parsed again: a route under an origin checked once (as httpx would
 send it) is used as it is; anything else goes through ``httpx.URL``. TLS uses the one shared
@@ -17,8 +17,8 @@ SSL context (``tls.shared_ssl_context``), made on the first handshake.
 
 ``sync_transport`` picks it unless the user passed an ``httpx.Client`` or an ``auth=`` of
 their own, or httpcore is not the 1.x this was written against; those use
-``httpx_transport.HttpxTransport``. A call whose URL ``proxies.ProxyRule`` sends through a proxy
-goes through an ``httpcore.HTTPProxy`` pool for that proxy (absolute-form for http://,
+``httpx_transport.HttpxTransport``. A call whose URL ``proxies.ProxyRule`` sends through a
+proxy goes through an ``httpcore.HTTPProxy`` pool for that proxy (absolute-form for http://,
 CONNECT for https://), made on first use.
 """
 
