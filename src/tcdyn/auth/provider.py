@@ -113,6 +113,8 @@ async def awaited(source: Callable[[], object] | None) -> Credentials | None:
     if source is None:
         return None
     creds = source()
+    if creds is None or isinstance(creds, Credentials):  # the common case first
+        return creds
     if inspect.isawaitable(creds):
         creds = await creds
     if creds is None or isinstance(creds, Credentials):
