@@ -174,8 +174,9 @@ def from_bundle(location: str, version: str | None) -> tuple[Files, dict]:
 
 def from_root_url(root_url: str, version: str | None) -> tuple[Files, dict]:
     """Everything a live deployment serves, through tcdyn's own ``pull``."""
+    from tcdyn.checks import root_url as normalize_root_url
     from tcdyn.references import pull
-    from tcdyn.references.tree import MIRROR_FILE, normalize_root_url
+    from tcdyn.references.tree import MIRROR_FILE
 
     root_url = normalize_root_url(root_url)
     with tempfile.TemporaryDirectory() as tmp:

@@ -89,7 +89,7 @@ def test_a_user_client_or_auth_keeps_httpx_and_a_proxy_keeps_aiohttp(server, tc,
         await given._transport.client.aclose()
         return result
 
-    assert asyncio.run(kinds()) == ["AsyncTransport", "AsyncTransport"]
+    assert asyncio.run(kinds()) == ["AsyncHttpxTransport", "AsyncHttpxTransport"]
     # aiohttp sends through the proxy tcdyn.proxies picks (tests/test_proxies.py)
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     assert _transport(tc.aio.Queue(**kw(server))) == "AiohttpTransport"

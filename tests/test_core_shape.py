@@ -159,7 +159,7 @@ def test_retry_flow_steps_are_typed_dataclasses():
 
 def test_the_options_defaults_live_in_one_place():
     from tcdyn.call import options
-    from tcdyn.transport.httpx_transport import SyncTransport
+    from tcdyn.transport.httpx_transport import HttpxTransport
 
     assert (options.DEFAULT_TIMEOUT, options.DEFAULT_MAX_RETRIES,
             options.DEFAULT_SIGNED_URL_EXPIRATION, options.DEFAULT_MAX_RESPONSE_SIZE) == \
@@ -169,13 +169,14 @@ def test_the_options_defaults_live_in_one_place():
         (options.DEFAULT_TIMEOUT, options.DEFAULT_MAX_RETRIES,
          options.DEFAULT_SIGNED_URL_EXPIRATION, options.DEFAULT_MAX_RESPONSE_SIZE)
     assert tcdyn.RetryPolicy().max_retries == options.DEFAULT_MAX_RETRIES
-    assert inspect.signature(SyncTransport).parameters["timeout"].default == \
+    assert inspect.signature(HttpxTransport).parameters["timeout"].default == \
         options.DEFAULT_TIMEOUT
     settled = options.ClientOptions.parse(
         "Queue", {"rootUrl": "https://tc.example.com/", "maxRetries": 2}, None,
         default_root_url=None, http_client_type=lambda httpx: httpx.Client)
     assert settled.root_url == "https://tc.example.com" and settled.retry.max_retries == 2
-    with pytest.raises(tcdyn.TaskclusterArgumentError, match="timeout must be a number"):
+    with pytest.raises(tcdyn.TaskclusterArgumentError,
+                       match="timeout must be a positive number of seconds"):
         options.ClientOptions.parse("Queue", None, None, default_root_url="https://x",
                                     http_client_type=lambda httpx: httpx.Client, timeout=0)
 

@@ -32,7 +32,7 @@ def tc(server):
 
 
 class _Unsigned(httpx.Auth):
-    """A user's own ``auth=``: the client then sends through httpx (``AsyncTransport``)."""
+    """A user's own ``auth=``: the client then sends through httpx (``AsyncHttpxTransport``)."""
 
     def auth_flow(self, request):
         yield request
@@ -46,7 +46,7 @@ def _client(tc, server, kind):
         options["credentials"] = CREDS
     client = tc.aio.Queue(**options)
     assert type(client._transport).__name__ == {"aiohttp": "AiohttpTransport",
-                                                "httpx": "AsyncTransport"}[kind]
+                                                "httpx": "AsyncHttpxTransport"}[kind]
     return client
 
 

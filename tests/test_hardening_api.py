@@ -257,7 +257,7 @@ def test_events_classes_refuse_misspelled_options(tc):
 @pytest.mark.parametrize("value", [0, -1, math.nan, math.inf, "900", True])
 def test_signed_url_expiration_must_be_positive(tc, value):
     with pytest.raises(tcdyn.TaskclusterFailure, match="signedUrlExpiration must be a "
-                       "number of seconds > 0"):
+                       "positive number of seconds"):
         tc.Queue(rootUrl="https://tc.example.com", signedUrlExpiration=value)
     with pytest.raises(ValueError, match="signedUrlExpiration"):
         tc.Queue({"rootUrl": "https://tc.example.com", "signedUrlExpiration": value})

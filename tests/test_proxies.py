@@ -157,8 +157,8 @@ def _route(mark: str, first: RecordingProxy, second: RecordingProxy) -> str:
 
 
 class _Unsigned(httpx.Auth):
-    """A user's ``auth=``: clients then send with httpx (``SyncTransport`` /
-    ``AsyncTransport``) instead of httpcore's pool or aiohttp."""
+    """A user's ``auth=``: clients then send with httpx (``HttpxTransport`` /
+    ``AsyncHttpxTransport``) instead of httpcore's pool or aiohttp."""
 
     def auth_flow(self, request):
         yield request
@@ -174,14 +174,14 @@ def _api(kind: str, root: str, mark: str) -> None:
     if kind.startswith("sync"):
         with tcdyn.Queue(**options) as queue:
             assert type(queue._transport).__name__ == (
-                "SyncTransport" if kind.endswith("-httpx") else "PoolTransport")
+                "HttpxTransport" if kind.endswith("-httpx") else "PoolTransport")
             assert queue.task(mark)["params"] == {"taskId": mark}
         return
 
     async def call() -> None:
         async with tcdyn.aio.Queue(**options) as queue:
             assert type(queue._transport).__name__ == (
-                "AsyncTransport" if kind.endswith("-httpx") else "AiohttpTransport")
+                "AsyncHttpxTransport" if kind.endswith("-httpx") else "AiohttpTransport")
             assert (await queue.task(mark))["params"] == {"taskId": mark}
 
     asyncio.run(call())

@@ -29,8 +29,8 @@ def test_lazy_schema_fetches_share_one_http_client(deployment_dir, monkeypatch):
     made = []
     real = fetching.client
 
-    def counting(budget):
-        made.append(real(budget))
+    def counting():
+        made.append(real())
         return made[-1]
 
     with LocalDeployment(deployment_dir) as dep:

@@ -32,8 +32,8 @@ from helpers import CREDS, SECRET
 from tcdyn.credentials import Credentials
 from tcdyn.testing.auth import ClientRecord, authenticate
 from tcdyn.testing.server import LocalDeployment
-from tcdyn.transport import clients, deadline, hawk, httpcore_transport, tls
-from tcdyn.transport.httpx_transport import SyncTransport
+from tcdyn.transport import clients, hawk, httpcore_transport, sockets, tls
+from tcdyn.transport.httpx_transport import HttpxTransport
 
 SCOPES = ["queue:get-task:*", "queue:create-task:*"]
 
@@ -107,7 +107,7 @@ def test_clients_tcdyn_creates_send_through_httpcore(server):
         assert type(q._transport) is httpcore_transport.PoolTransport
         assert "queue:*" in q.current_scopes()
     with httpx.Client() as given, tcdyn.Queue(rootUrl=server.root_url, client=given) as q:
-        assert type(q._transport) is SyncTransport  # a user's client is used as given
+        assert type(q._transport) is HttpxTransport  # a user's client is used as given
 
 
 def test_the_pool_sends_the_bytes_httpx_sends(capture, monkeypatch):
@@ -127,7 +127,7 @@ def test_the_pool_sends_the_bytes_httpx_sends(capture, monkeypatch):
     fast = heads()
     monkeypatch.setattr(httpcore_transport, "SUPPORTED", False)
     slow = heads()
-    assert (fast[0], slow[0]) == ("PoolTransport", "SyncTransport")
+    assert (fast[0], slow[0]) == ("PoolTransport", "HttpxTransport")
     assert fast[1] == slow[1] and len(fast[1]) == 4
     assert fast[1][0].startswith(b"GET /api/queue/v1/task/a%20b%2Fc HTTP/1.1\r\nHost: ")
     assert b"Content-Length: 0" in fast[1][2]
@@ -147,7 +147,7 @@ def test_a_non_normal_root_url_is_sent_as_httpx_normalises_it(capture):
 def test_fallback_to_httpx_when_httpcore_is_not_the_supported_version(server, monkeypatch):
     monkeypatch.setattr(httpcore_transport, "SUPPORTED", False)
     with tcdyn.Queue(rootUrl=server.root_url, credentials=CREDS) as q:
-        assert type(q._transport) is SyncTransport
+        assert type(q._transport) is HttpxTransport
         assert "queue:*" in q.current_scopes()
         assert q.task("AAAAAAAAAAAAAAAAAAAAAA")["clientId"] == "tester"
 
@@ -166,7 +166,7 @@ def test_sync_client_without_httpx_private_pool_uses_the_public_api(capture, mon
     with clients.sync_client() as client:
         assert client.get(f"{capture.root_url}/x").json() == {}
         pool = client._transport._pool  # type: ignore[attr-defined]
-        assert not isinstance(pool._network_backend, deadline._Backend)
+        assert not isinstance(pool._network_backend, sockets.WrappedBackend)
         assert pool._ssl_context is tls.shared_ssl_context()
 
 

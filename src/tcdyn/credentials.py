@@ -1,15 +1,15 @@
 """``tcdyn.credentials``: credentials, temporary credentials and bewits (code:
-``tcdyn.auth.credentials``)."""
+``tcdyn.auth.credentials`` and ``tcdyn.auth.bewit``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .auth.bewit import bewit as bewit
+from .auth.bewit import signed_url as signed_url
 from .auth.credentials import Credentials as Credentials
-from .auth.credentials import bewit as bewit
 from .auth.credentials import certificate_signature as certificate_signature
 from .auth.credentials import createTemporaryCredentials as createTemporaryCredentials
-from .auth.credentials import signed_url as signed_url
 from .auth.credentials import temporary_access_token as temporary_access_token
 
 __all__ = ["MAX_TEMPORARY_DURATION", "Credentials", "bewit", "certificate_signature",

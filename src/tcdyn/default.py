@@ -6,8 +6,7 @@ the first class is asked for.
 
 from __future__ import annotations
 
-import os
-
+from . import environment
 from .deployment import Deployment, building
 from .references.index import ReferenceSet
 
@@ -18,7 +17,7 @@ def default() -> Deployment:
     """The deployment behind ``tcdyn.Queue``: ``$TASKCLUSTER_REFERENCES`` or the bundle."""
     global _default
     if _default is None:
-        env = os.environ.get("TASKCLUSTER_REFERENCES")
+        env = environment.value(environment.REFERENCES)
         refs = ReferenceSet.from_directory(env) if env else ReferenceSet.bundled()
         if not env:
             refs.origin = "bundled"
@@ -29,7 +28,7 @@ def default() -> Deployment:
 def default_class(name: str, *, asynchronous: bool = False) -> type:
     """``tcdyn.<name>`` / ``tcdyn.aio.<name>``: a class of the default deployment."""
     module = "tcdyn.aio" if asynchronous else "tcdyn"
-    source = os.environ.get("TASKCLUSTER_REFERENCES") or "the bundled references"
+    source = environment.value(environment.REFERENCES) or "the bundled references"
     deployment = building(name, source, default)
     return deployment.service_class(name, asynchronous=asynchronous,
                                     owner=f"module {module!r}")

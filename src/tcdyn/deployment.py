@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .classes.context import ClassContext
-from .references.fetch import DEFAULT_TIMEOUT
+from .references.fetch import DEFAULT_LOAD_TIMEOUT
 from .references.index import DEFAULT_MAX_AGE, ReferenceSet
 from .schemas.validation import Validator
 
 if TYPE_CHECKING:
     from .call.bind import Call
 
+#: ``scheme://``: a source that names a URL, not a directory.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 log = logging.getLogger("tcdyn")
 _T = TypeVar("_T")
 
@@ -137,17 +140,18 @@ class AsyncNamespace:
 
 def load(source: str | os.PathLike[str], *, refresh: bool = False,
          max_age: float = DEFAULT_MAX_AGE,
-         timeout: float | None = DEFAULT_TIMEOUT) -> Deployment:
+         timeout: float | None = DEFAULT_LOAD_TIMEOUT) -> Deployment:
     """Classes built from a deployment's own references.
 
     ``source`` is a rootUrl (references fetched once, then read from the disk cache for
     ``max_age`` seconds; ``refresh=True`` fetches again) or a directory: a mirror made by
     ``tcdyn references pull`` or a references folder. ``timeout`` bounds the whole fetch, in
     seconds (None: no overall bound); past it the cache serves if it can, else
-    ``ReferenceLoadError``.
+    ``ReferenceLoadError``. A ``source`` that is a URL must be a rootUrl
+    (``checks.root_url``).
     """
     text = os.fspath(source)
-    if text.startswith(("http://", "https://")):
+    if _URL.match(text):  # a URL (any scheme: ReferenceSet refuses all but http(s))
         return Deployment(ReferenceSet.from_root_url(text, refresh=refresh, max_age=max_age,
                                                      timeout=timeout))
     return Deployment(ReferenceSet.from_directory(text))

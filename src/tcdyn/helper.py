@@ -55,7 +55,7 @@ class TaskclusterConfig:
         """``url``: the rootUrl (else ``TASKCLUSTER_ROOT_URL``, else the config file's).
         ``deployment``: build services from it (``tcdyn.load(...)``) instead of the
         default references."""
-        from .auth import environment
+        from . import environment
 
         self.options: dict[str, Any] | None = None
         self.secrets: dict[str, Any] | None = None
@@ -84,7 +84,7 @@ class TaskclusterConfig:
         given; the ``TASKCLUSTER_*`` variables; inside a task (``TASK_ID`` set), the
         taskcluster-proxy of ``TASKCLUSTER_PROXY_URL`` (default ``http://taskcluster``);
         tcdyn's config file (for this rootUrl); no authentication."""
-        from .auth import environment
+        from . import environment
 
         self.options = {"maxRetries": max_retries}
         credentials: dict[str, str] | None = None
@@ -221,7 +221,7 @@ def upload_artifact(queue_service: Any, artifact_path: str, content: str | bytes
     """DEPRECATED, as in the official client (use ``tcdyn.artifacts.publish``): inside a
     task with the taskcluster-proxy, create the ``s3`` artifact ``artifact_path`` of the
     task's run, PUT ``content`` to its URL, and return its path under the rootUrl."""
-    from .auth import environment
+    from . import environment
     from .transfer.hosts import client_kwargs, safe_url
     from .transport.clients import sync_client
     from .utils import stringDate

@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import slugid
-import taskcluster_urls
 
 __all__ = [
     "createSession",
@@ -69,7 +68,8 @@ def stableSlugId() -> Callable[[str], str]:
     return get
 
 
-def _offset(offset: str) -> tuple[bool, timedelta]:
+def offset_of(offset: str) -> tuple[bool, timedelta]:
+    """``fromNow``'s reading of ``offset``: (in the future?, how far)."""
     if not isinstance(offset, str):
         raise TypeError(f"offset must be a string like '2 days 3 hours', "
                         f"got {type(offset).__name__}")
@@ -93,7 +93,7 @@ def _offset(offset: str) -> tuple[bool, timedelta]:
 def fromNow(offset: str, dateObj: datetime | None = None) -> datetime:
     """``dateObj`` (default: now, UTC) moved by ``offset``, e.g. ``"2 days 3 hours"``,
     ``"-1 year"``, ``"1d2h"``."""
-    future, delta = _offset(offset)
+    future, delta = offset_of(offset)
     if dateObj is None:
         dateObj = datetime.now(UTC)
     elif not isinstance(dateObj, datetime):
@@ -138,16 +138,17 @@ def optionsFromEnvironment(defaults: Mapping[str, Any] | None = None, *,
     """Client options from ``TASKCLUSTER_ROOT_URL``, ``TASKCLUSTER_CLIENT_ID``,
     ``TASKCLUSTER_ACCESS_TOKEN`` and ``TASKCLUSTER_CERTIFICATE`` over ``defaults`` (which is
     copied, not changed): ``{"rootUrl": ..., "credentials": {...}}``. The variables are read
-    by ``tcdyn.auth.environment``'s rule: a client ID without an access token (or the reverse) is a
+    by ``tcdyn.environment``'s rule: a client ID without an access token (or the reverse) is a
     ``CredentialsError`` naming the missing variable."""
-    from .auth import environment
+    from . import environment
+    from .checks import root_url_form
 
     found = environment.credentials(environ)
     root_url = environment.value(environment.ROOT_URL, environ)
     options = copy.deepcopy(dict(defaults or {}))
     credentials = dict(options.get("credentials") or {})
     if root_url:
-        options["rootUrl"] = taskcluster_urls.normalize_root_url(root_url)
+        options["rootUrl"] = root_url_form(root_url)
     for key, value in zip(("clientId", "accessToken", "certificate"), found or (),
                           strict=False):
         if value:

@@ -156,8 +156,9 @@ def test_api_help_from_the_references(served):
     out = run.stdout
     assert "Create New Task" in out and "PUT /task/<taskId>" in out
     assert "queue:create-task:project:<projectId>" in out  # scopes
-    assert "* provisionerId" not in out and "  provisionerId: string" in out
-    assert "* metadata: object" in out and "* created: string (date-time)" in out
+    assert "provisionerId: string (required)" not in out and "  provisionerId: string" in out
+    assert "metadata: object (required)" in out
+    assert "created: string (date-time) (required)" in out
     assert "--payload" in out
     service = tcdyn("api", "queue", "--help", env=served).stdout
     assert "createTask" in service and "Create New Task" in service

@@ -1,4 +1,4 @@
-"""Who a request is from and what it may do: credentials, temporary credentials and bewits
-(``credentials``), scope expressions (``scopes``, ``service_scopes``) and the
-``TASKCLUSTER_*`` environment (``environment``). Public paths: ``tcdyn.credentials``,
-``tcdyn.scopes``."""
+"""Who a request is from and what it may do: credentials and temporary credentials
+(``credentials``), bewits (``bewit``), where a client's credentials come from and the one
+rule for an async provider (``provider``), scope expressions (``scopes``,
+``service_scopes``). Public paths: ``tcdyn.credentials``, ``tcdyn.scopes``."""

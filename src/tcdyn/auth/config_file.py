@@ -1,6 +1,6 @@
 """The config file the library and the ``tcdyn`` command both read, and the one rule for
 where a rootUrl and credentials come from: arguments, then the environment
-(``tcdyn.auth.environment``), then this file.
+(``tcdyn.environment``), then this file.
 
 The file is ``$TCDYN_CONFIG``, else ``$XDG_CONFIG_HOME/tcdyn/config.toml``, else
 ``~/.config/tcdyn/config.toml``::
@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import environment
 from ..errors import ConfigFileError, CredentialsError
 from ..redact import url_password
-from . import environment
 from .credentials import Credentials
 
 #: The variable naming another config file.
-CONFIG_VARIABLE = "TCDYN_CONFIG"
+CONFIG_VARIABLE = environment.CONFIG
 #: The longest config file read (a config file is a few lines).
 MAX_SIZE = 1024 * 1024
 
@@ -47,10 +47,10 @@ _SECTIONS = {"credentials": ("client_id", "access_token", "certificate"), "pulse
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
     """Where the config file is (it need not exist)."""
-    env = os.environ if environ is None else environ
-    if env.get(CONFIG_VARIABLE):
-        return Path(env[CONFIG_VARIABLE]).expanduser()
-    base = env.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    given = environment.value(environment.CONFIG, environ)
+    if given:
+        return Path(given).expanduser()
+    base = environment.value(environment.XDG_CONFIG_HOME, environ) or Path.home() / ".config"
     return Path(base) / "tcdyn" / "config.toml"
 
 

@@ -1,4 +1,4 @@
-"""Taskcluster credentials: permanent, temporary (certificates), authorizedScopes, bewits.
+"""Taskcluster credentials: permanent, temporary (certificates), authorizedScopes.
 
 A :class:`Credentials` is immutable and never shows its ``accessToken`` (nor a certificate's
 signature) in ``repr``, ``str`` or an exception message. Temporary credentials follow the
@@ -11,14 +11,11 @@ import binascii
 import json
 import logging
 import re
-import time
-import urllib.parse
 from collections.abc import Iterable, Mapping
 from types import EllipsisType, MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CredentialsError
-from ..redact import url_for_display
 from .scopes import valid_scope
 
 if TYPE_CHECKING:  # datetime is imported where used: not every program needs it
@@ -29,10 +26,8 @@ if TYPE_CHECKING:  # datetime is imported where used: not every program needs it
 __all__ = [
     "MAX_TEMPORARY_DURATION",
     "Credentials",
-    "bewit",
     "certificate_signature",
     "createTemporaryCredentials",
-    "signed_url",
     "temporary_access_token",
 ]
 
@@ -103,7 +98,8 @@ def _scopes(value: Any, field: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is an int or float (not a bool): a certificate's times are."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -129,7 +125,7 @@ def _certificate(value: Any, client_id: str) -> dict[str, Any] | None:
     if cert.get("version") != 1 or isinstance(cert.get("version"), bool):
         raise CredentialsError("certificate.version must be 1")
     for key in ("start", "expiry"):
-        if not _is_number(cert.get(key)):
+        if not is_number(cert.get(key)):
             raise CredentialsError(f"certificate.{key} must be a number (milliseconds)")
         if not _MIN_MS <= cert[key] <= _MAX_MS:  # also False for NaN
             raise CredentialsError(
@@ -189,7 +185,8 @@ def _ms(value: datetime) -> int:
     return (value - _epoch()) // timedelta(milliseconds=1)
 
 
-def _from_ms(ms: float) -> datetime:
+def from_ms(ms: float) -> datetime:
+    """A certificate's time (milliseconds since the epoch) as a UTC datetime."""
     from datetime import timedelta
 
     return _epoch() + timedelta(milliseconds=ms)
@@ -364,8 +361,8 @@ class Credentials:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials | None:
         """Credentials from ``TASKCLUSTER_CLIENT_ID`` / ``_ACCESS_TOKEN`` / ``_CERTIFICATE``;
-        ``None`` when none is set (the rule of ``tcdyn.auth.environment``)."""
-        from . import environment
+        ``None`` when none is set (the rule of ``tcdyn.environment``)."""
+        from .. import environment
 
         found = environment.credentials(environ)
         if found is None:
@@ -459,12 +456,12 @@ class Credentials:
 
     @property
     def start(self) -> datetime | None:
-        return None if self.certificate is None else _from_ms(self.certificate["start"])
+        return None if self.certificate is None else from_ms(self.certificate["start"])
 
     @property
     def expires(self) -> datetime | None:
         """When a certificate expires (UTC); ``None`` for permanent credentials."""
-        return None if self.certificate is None else _from_ms(self.certificate["expiry"])
+        return None if self.certificate is None else from_ms(self.certificate["expiry"])
 
     def is_expired(self, now: datetime | float | None = None,
                    margin: timedelta | float = 0) -> bool:
@@ -476,10 +473,10 @@ class Credentials:
 
         if now is None:
             now = datetime.now(UTC)
-        elif _is_number(now):
+        elif is_number(now):
             now = _epoch() + timedelta(seconds=now)  # type: ignore[arg-type]
         now = _utc(now, "now")  # type: ignore[arg-type]
-        if _is_number(margin):
+        if is_number(margin):
             margin = timedelta(seconds=margin)  # type: ignore[arg-type]
         elif not isinstance(margin, timedelta):
             raise CredentialsError("margin must be a timedelta or a number of seconds")
@@ -490,47 +487,3 @@ class Credentials:
 
 
 # -- bewits --------------------------------------------------------------------------------
-
-def _check_url(url: Any) -> str:
-    if not isinstance(url, str):
-        raise CredentialsError(f"url must be a string, got {type(url).__name__}")
-    shown = url_for_display(url)  # never echo a password or a bewit
-    try:
-        parts = urllib.parse.urlsplit(url)
-        hostname = parts.hostname
-    except ValueError:
-        raise CredentialsError(f"url {shown!r} is not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not hostname:
-        raise CredentialsError(f"url {shown!r} must be an absolute http(s) URL")
-    if parts.fragment or url.endswith("#"):
-        raise CredentialsError(f"url {shown!r} must not have a fragment")
-    if re.search(r"[?&]bewit=", url):
-        raise CredentialsError(f"url {shown!r} already carries a bewit")
-    return url
-
-
-def bewit(credentials: Credentials, url: str, expiration: float,
-          now: float | None = None) -> str:
-    """The Hawk bewit for a GET of ``url``, valid ``expiration`` seconds from ``now``:
-    URL-safe base64 without padding, ``ext`` as in :meth:`Credentials.hawk_ext`."""
-    if not isinstance(credentials, Credentials):
-        raise CredentialsError(
-            f"credentials must be a Credentials, got {type(credentials).__name__}")
-    url = _check_url(url)
-    if not _is_number(expiration) or expiration <= 0:
-        raise CredentialsError(f"expiration must be a positive number of seconds, "
-                               f"got {expiration!r}")
-    exp = int((time.time() if now is None else now) + expiration)
-    import mohawk.base  # imported when first used: mohawk loads six, calendar, locale...
-    import mohawk.bewit
-
-    resource = mohawk.base.Resource(credentials=credentials.hawk_credentials(), method="GET",
-                                    ext=credentials.hawk_ext(), url=url, timestamp=exp,
-                                    nonce="")
-    return mohawk.bewit.get_bewit(resource).rstrip("=")
-
-
-def signed_url(credentials: Credentials, url: str, expiration: float = 900) -> str:
-    """``url`` with a ``bewit=`` query parameter appended (default lifetime 900 s)."""
-    value = bewit(credentials, url, expiration)
-    return f"{url}{'&' if '?' in url else '?'}bewit={value}"

@@ -51,7 +51,7 @@ UI_TIME = re.compile(
 DEFAULT_NAME = "tcdyn"
 DEFAULT_EXPIRES = "1 day"
 DEFAULT_SCOPES = ("*",)
-DEFAULT_TIMEOUT = 300.0
+CALLBACK_TIMEOUT = 300.0
 DESCRIPTION = "Client for the command line, made by tcdyn signin"
 
 _PAGE = (b"<!doctype html><html><head><meta charset='utf-8'><title>Signed in</title></head>"
@@ -142,7 +142,7 @@ class CallbackServer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def wait(self, timeout: float | None = DEFAULT_TIMEOUT) -> Credentials:
+    def wait(self, timeout: float | None = CALLBACK_TIMEOUT) -> Credentials:
         """The credentials of the first accepted callback; ``SigninError`` when none came
         within ``timeout`` seconds."""
         if not self._done.wait(timeout):
@@ -253,7 +253,7 @@ def _handler(owner: CallbackServer) -> type[BaseHTTPRequestHandler]:
 
 
 def signin(root_url: str, *, name: str = DEFAULT_NAME, scopes: Sequence[str] = DEFAULT_SCOPES,
-           expires: str = DEFAULT_EXPIRES, timeout: float | None = DEFAULT_TIMEOUT,
+           expires: str = DEFAULT_EXPIRES, timeout: float | None = CALLBACK_TIMEOUT,
            port: int = 0, open_url: Callable[[str], Any] | None = None,
            on_refused: Callable[[str], None] | None = None) -> Credentials:
     """Get new credentials through ``root_url``'s web UI: ``open_url(url)`` (default:

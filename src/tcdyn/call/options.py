@@ -9,13 +9,13 @@ options dict and tcdyn's keywords alike) and returns the settled values, or rais
 from __future__ import annotations
 
 import dataclasses
-import inspect
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..auth.credentials import Credentials
+from .. import checks
+from ..auth.provider import CredentialsSource, credentials_source
 from ..errors import TaskclusterArgumentError as ArgumentError
 
 if TYPE_CHECKING:
@@ -118,8 +118,7 @@ class ClientOptions:
         if not root:
             raise ArgumentError(f"{owner}() needs a rootUrl (rootUrl=..., the "
                                 "options dict, or from_env() with TASKCLUSTER_ROOT_URL)")
-        if not isinstance(root, str) or not root.startswith(("http://", "https://")):
-            raise ArgumentError(f"rootUrl must be an http(s) URL, got {root!r}")
+        root = checks.root_url(root)
 
         creds = opts.get("credentials") if credentials is UNSET else credentials
         scopes = authorizedScopes if authorizedScopes is not None else opts.get(
@@ -130,13 +129,13 @@ class ClientOptions:
             "signedUrlExpiration")
         seconds = opts.get("timeout", DEFAULT_TIMEOUT) if timeout is UNSET else timeout
         return cls(
-            root_url=root.rstrip("/"), proxy_url=proxy.rstrip("/") if proxy else None,
+            root_url=root, proxy_url=root if proxy else None,
             credentials=creds, authorized_scopes=scopes, credentials_source=source,
             user_auth=_user_auth(owner, auth, source),
             retry=_retry_policy(retry, retries),
-            timeout=None if seconds is None else positive(owner, "timeout", seconds),
+            timeout=None if seconds is None else checks.seconds(seconds, f"{owner}() timeout"),
             signed_url_expiration=DEFAULT_SIGNED_URL_EXPIRATION if expiration is None
-            else positive(owner, "signedUrlExpiration", expiration),
+            else checks.seconds(expiration, f"{owner}() signedUrlExpiration"),
             max_response_size=_positive_int("max_response_size", max_response_size),
             validate=validate, validate_responses=validate_responses,
             http_client=_http_client(owner, client, session, http_client_type))
@@ -161,15 +160,6 @@ def unknown_option(owner: str, key: Any, known: tuple[str, ...]) -> ArgumentErro
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return ArgumentError(f"{owner}() got an unknown option {key!r}{hint} "
                          f"(known: {', '.join(known)})")
-
-
-def positive(owner: str, name: str, value: Any) -> float:
-    """A number of seconds > 0, or a clear error (0 is not silently a default)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            not 0 < value < float("inf"):
-        raise ArgumentError(f"{owner}() {name} must be a number of seconds > 0, "
-                            f"got {value!r}")
-    return float(value)
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -217,73 +207,3 @@ def _user_auth(owner: str, auth: Any, credentials: Any) -> httpx.Auth | None:
         raise ArgumentError(f"{owner}() takes auth or credentials, not both: auth replaces "
                             "Hawk signing")
     return auth
-
-
-# -- where the credentials come from -----------------------------------------------------
-
-class Fixed:
-    """A credentials source that always gives the same credentials."""
-
-    __slots__ = ("credentials",)
-
-    def __init__(self, credentials: Credentials) -> None:
-        self.credentials = credentials
-
-    def __call__(self) -> Credentials:
-        return self.credentials
-
-
-class Pending:
-    """An async provider's pending credentials: awaited by the async Hawk flow, closed
-    (never awaited) where credentials are needed synchronously."""
-
-    __slots__ = ("_awaitable", "_finish")
-
-    def __init__(self, awaitable: Awaitable[Any],
-                 finish: Callable[[Any], Credentials | None]) -> None:
-        self._awaitable = awaitable
-        self._finish = finish
-
-    def __await__(self) -> Generator[Any, None, Credentials | None]:
-        return self._run().__await__()
-
-    async def _run(self) -> Credentials | None:
-        return self._finish(await self._awaitable)
-
-    def close(self) -> None:
-        close = getattr(self._awaitable, "close", None)
-        if close is not None:
-            close()
-
-
-#: A zero-argument callable giving the credentials to sign with: an async provider's are
-#: ``Pending`` until awaited.
-CredentialsSource = Callable[[], "Credentials | Pending | None"]
-
-
-def credentials_source(value: Any, authorized_scopes: Any) -> CredentialsSource | None:
-    """A zero-argument callable returning the credentials to sign with, or None."""
-    if value is None or value is UNSET:
-        return None
-    if callable(value) and not isinstance(value, (Credentials, Mapping)):
-        provider = value
-
-        def finish(value: Any) -> Credentials | None:
-            creds = Credentials.coerce(value)
-            if creds is not None and authorized_scopes is not None:
-                creds = creds.with_authorized_scopes(authorized_scopes)
-            return creds
-
-        def source() -> Credentials | Pending | None:
-            value = provider()
-            if inspect.isawaitable(value):  # an async provider: the async flow awaits it
-                return Pending(value, finish)
-            return finish(value)
-
-        return source
-    creds = Credentials.coerce(value)
-    if creds is None:
-        return None
-    if authorized_scopes is not None:
-        creds = creds.with_authorized_scopes(authorized_scopes)
-    return Fixed(creds)

@@ -12,7 +12,7 @@ import json
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urljoin
 
 from ..errors import InvalidResponse, ResponseTooLarge, TaskclusterRestFailure
@@ -25,6 +25,11 @@ ACCEPT_ENCODING = "gzip, deflate"
 #: How much of a body past the limit is kept (for the error's ``.raw_body``).
 KEPT_WHEN_TOO_LARGE = 1024 * 1024
 _STEP = 1024 * 1024  # inflate at most this much per zlib call
+
+
+#: What a call returns: a JSON value (``None`` for an empty answer), a ``Redirect`` (a dict)
+#: or a ``RawBody`` (bytes).
+Result: TypeAlias = "dict[str, Any] | list[Any] | str | int | float | bool | bytes | None"
 
 
 class Redirect(dict[str, Any]):
@@ -210,7 +215,8 @@ def parse_json(content: bytes) -> tuple[Any, str | None]:
         return None, f"invalid JSON: {exc}"
 
 
-def value(service: str, name: str, method: str, received: Received, attempts: int) -> Any:
+def value(service: str, name: str, method: str, received: Received, attempts: int
+          ) -> Result:
     """A successful (< 400) answer's value; raises ``ResponseTooLarge``/``InvalidResponse``.
 
     204 or an empty body: ``None``. 3xx: a ``Redirect``. JSON (or no content type): the
@@ -240,7 +246,8 @@ def value(service: str, name: str, method: str, received: Received, attempts: in
     if is_json(mime):
         result, problem = parse_json(content)
         if problem is None:
-            return result
+            parsed: Result = result
+            return parsed
         raise fail(InvalidResponse, f"the response is not JSON: {problem}")
     if mime in ("text/html", "application/xhtml+xml"):
         raise fail(InvalidResponse, "the response is an HTML page, not JSON (a proxy or a "

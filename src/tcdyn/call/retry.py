@@ -23,7 +23,7 @@ from ..errors import (
 )
 from .bind import Call
 from .options import RetryPolicy
-from .response import Received, clip, error_text
+from .response import Received, Result, clip, error_text
 from .response import value as response_value
 
 log = logging.getLogger("tcdyn.request")
@@ -118,7 +118,7 @@ def _retry(call: Call, policy: RetryPolicy, attempt: int, why: str,
     return Sleep(seconds)
 
 
-def retry_flow(call: Call, policy: RetryPolicy) -> Generator[Send | Sleep, Any, Any]:
+def retry_flow(call: Call, policy: RetryPolicy) -> Generator[Send | Sleep, Any, Result]:
     """The retry loop, as a generator shared by the sync and async transports.
 
     It yields ``SEND`` and expects back either a ``response.Received`` or the transport

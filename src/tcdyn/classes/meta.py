@@ -28,7 +28,8 @@ _P = inspect.Parameter
 _B = TypeVar("_B", bound="BoundMethod")
 
 
-def _describe_scopes(expr: Any) -> list[str]:
+def scope_lines(expr: Any) -> list[str]:
+    """A scope expression as indented lines of help (``scopes.describe``), or its repr."""
     from ..auth.scopes import ScopeExpressionError, describe
 
     try:
@@ -130,7 +131,7 @@ class Method(Generic[_B]):
         if e.paginated:
             lines.append(f"Paginated: .{e.name}.pages(...) / .{e.name}.items(...)")
         if e.scopes is not None:
-            lines += ["Scopes:", *_describe_scopes(e.scopes)]
+            lines += ["Scopes:", *scope_lines(e.scopes)]
         return "\n".join(lines)
 
     def _payload_outline(self) -> list[str]:

@@ -46,11 +46,12 @@ def credential_pairs(root_url: str | None, creds: Any) -> list[tuple[str, str]]:
     """The ``TASKCLUSTER_*`` variables of ``creds`` (a ``tcdyn.Credentials``)."""
     import json
 
-    pairs = [("TASKCLUSTER_ROOT_URL", root_url)] if root_url else []
-    pairs += [("TASKCLUSTER_CLIENT_ID", creds.clientId),
-              ("TASKCLUSTER_ACCESS_TOKEN", creds.accessToken)]
+    from .. import environment as env
+
+    pairs = [(env.ROOT_URL, root_url)] if root_url else []
+    pairs += [(env.CLIENT_ID, creds.clientId), (env.ACCESS_TOKEN, creds.accessToken)]
     if creds.certificate is not None:
-        pairs.append(("TASKCLUSTER_CERTIFICATE",
+        pairs.append((env.CERTIFICATE,
                       json.dumps(dict(creds.certificate), separators=(",", ":"))))
     return pairs
 

@@ -139,7 +139,7 @@ def method_description(model: ServiceModel, entry: EntryModel,
                        deployment: Deployment | None = None) -> str:
     """Title, route, description, query, scopes and payload outline of one entry, for
     ``HELP_WIDTH`` columns."""
-    from ..classes.meta import _describe_scopes
+    from ..classes.meta import scope_lines
 
     route = f"{entry.http_method} {entry.route}"
     where = f"[{entry.stability}]  ({model.serviceName}/{model.apiVersion})"
@@ -155,7 +155,7 @@ def method_description(model: ServiceModel, entry: EntryModel,
     if entry.paginated:
         lines.append("Paginated: --all prints every item of every page, one JSON line each")
     if entry.scopes is not None:
-        lines += ["", "Scopes:", *(fit(line) for line in _describe_scopes(entry.scopes))]
+        lines += ["", "Scopes:", *(fit(line) for line in scope_lines(entry.scopes))]
     if entry.input:
         lines += ["", fit(f"Payload ({entry.input}), from --payload JSON|@FILE|- or stdin:")]
         lines += [fit("  " + line, hang=6) for line in _outline_of(model, entry, deployment)]
@@ -174,52 +174,15 @@ def _outline_of(model: ServiceModel, entry: EntryModel,
         return [f"(schema not available: {exc})"]
     if schema is None:
         return ["(these references have no schemas)"]
-    return outline(schema)
+    from ..classes.outline import outline, type_name
+
+    return outline(schema, indent="") or [type_name(schema)]
 
 
 def _class_of(model: ServiceModel) -> str:
     from ..model.reference import class_name
 
     return class_name(model.serviceName, "api")
-
-
-def _type(schema: Any) -> str:
-    if not isinstance(schema, dict):
-        return "any"
-    if "enum" in schema:
-        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"][:8]) + (
-            ", ..." if len(schema["enum"]) > 8 else "")
-    if "const" in schema:
-        return f"= {json.dumps(schema['const'])}"
-    for combo in ("oneOf", "anyOf"):
-        if combo in schema:
-            return " | ".join(_type(s) for s in schema[combo][:4])
-    kind = schema.get("type", "any")
-    text = "|".join(kind) if isinstance(kind, list) else str(kind)
-    if text == "array":
-        text = f"array of {_type(schema.get('items'))}"
-    if schema.get("format"):
-        text += f" ({schema['format']})"
-    return text
-
-
-def outline(schema: Any, depth: int = 2) -> list[str]:
-    """Fields of an object schema: ``name: type`` with ``*`` for required ones, nested
-    objects indented (down to ``depth`` levels)."""
-    if not isinstance(schema, dict):
-        return []
-    if schema.get("type") != "object" and "properties" not in schema:
-        return [_type(schema)]
-    required = set(schema.get("required", ()))
-    lines = []
-    for name, sub in (schema.get("properties") or {}).items():
-        mark = "*" if name in required else " "
-        lines.append(f"{mark} {name}: {_type(sub)}")
-        if depth > 1 and isinstance(sub, dict) and sub.get("properties"):
-            lines += ["    " + line for line in outline(sub, depth - 1)]
-    if required:
-        lines.append("(* required)")
-    return lines
 
 
 # -- one method's parser ----------------------------------------------------------------

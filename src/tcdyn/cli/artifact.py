@@ -23,7 +23,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from .output import (
     FAILURE,
@@ -36,8 +36,6 @@ from .output import (
     terminal_sink,
 )
 
-#: The command's ceiling on an artifact's bytes (after decompression), unless --max-size.
-DEFAULT_MAX_SIZE = "16GiB"
 _UNITS = {"": 1, "k": 1024, "kib": 1024, "m": 1024 ** 2, "mib": 1024 ** 2, "g": 1024 ** 3,
           "gib": 1024 ** 3, "t": 1024 ** 4, "tib": 1024 ** 4}
 
@@ -52,7 +50,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                      help="write here, replacing FILE once complete and verified; '-' or "
                           "none: stdout")
     get.add_argument("--run-id", type=int, metavar="N", help="this run (default: the latest)")
-    get.add_argument("--max-size", type=parse_size, default=parse_size(DEFAULT_MAX_SIZE),
+    from ..workflow.logs import DEFAULT_MAX_SIZE  # the ceiling of what the command reads
+
+    get.add_argument("--max-size", type=parse_size, default=DEFAULT_MAX_SIZE,
                      metavar="SIZE",
                      help="fail past this many bytes (after decompression): e.g. 500MiB, "
                           "2GiB, or 'none' (default: 16 GiB)")
@@ -129,11 +129,17 @@ def _get(args: argparse.Namespace) -> int:
 
 
 def stream(queue: Any, task_id: str, name: str, run_id: int | None, out: IO[bytes], *,
-           max_size: int | None = parse_size(DEFAULT_MAX_SIZE), text_only: bool = False
+           max_size: int | Literal["default"] | None = "default", text_only: bool = False
            ) -> None:
     """Artifact ``name`` of ``task_id`` streamed to ``out`` (stdout) by the library's
-    ``downloadArtifact``; ``text_only`` refuses what is not UTF-8 text (a terminal)."""
+    ``downloadArtifact``; ``text_only`` refuses what is not UTF-8 text (a terminal);
+    ``max_size`` "default": the command's ceiling (``workflow.logs.DEFAULT_MAX_SIZE``)."""
     from ..download import downloadArtifact
+
+    if max_size == "default":
+        from ..workflow.logs import DEFAULT_MAX_SIZE
+
+        max_size = DEFAULT_MAX_SIZE
 
     sink = _Stdout(out, name, text_only)
     with _said(name, task_id, max_size, sink.told):

@@ -53,13 +53,13 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def duration(text: str, what: str) -> timedelta:
     """``'1h'``, ``'2 days 3 hours'`` or a number of seconds, > 0."""
-    from ..utils import _offset
+    from ..utils import offset_of
 
     try:
         value = timedelta(seconds=float(text))
     except ValueError:
         try:
-            future, value = _offset(text)
+            future, value = offset_of(text)
         except ValueError as exc:
             raise UsageError(f"{what}: {exc}") from None
         if not future:
@@ -94,6 +94,7 @@ def _temp_creds(args: argparse.Namespace) -> int:
     from .access import credential_pairs, export_lines
 
     conf = _settings(args)
+
     creds = conf.credentials()
     if creds is None:
         raise CommandError("temp-creds needs permanent credentials (TASKCLUSTER_CLIENT_ID/"

@@ -25,7 +25,6 @@ user owns, is refused, and its credentials are used only for its own ``root_url`
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,21 +153,21 @@ def _bundled() -> Any:
 def settings(root_url: str | None = None, references: str | None = None) -> Settings:
     """Resolve the command line over the environment over the config file."""
     config = load_config()
-    from ..auth import environment
+    from .. import environment
 
     given = (("--root-url", root_url), ("$TASKCLUSTER_ROOT_URL",
                                         environment.value(environment.ROOT_URL)),
              (f"root_url in {config.path}", config.root_url))
     where, root = next(((w, r) for w, r in given if r), ("", None))
     if root:
-        from ..references.tree import normalize_root_url
+        from ..checks import root_url as normal_root_url
 
         try:
-            root = normalize_root_url(root)
+            root = normal_root_url(root)
         except ValueError:
             raise UsageError(f"{where}: {root!r} is not a rootUrl (an http:// or https:// "
                              "URL, e.g. https://tc.example.com)") from None
-    refs = references or os.environ.get("TASKCLUSTER_REFERENCES") or config.references
+    refs = references or environment.value(environment.REFERENCES) or config.references
     return Settings(root, refs, config)
 
 
@@ -179,6 +178,7 @@ def pulse_url(given: str | None) -> str:
     password."""
     from urllib.parse import quote, urlsplit, urlunsplit
 
+    from .. import environment
     from ..redact import url_password, userinfo_cut_short
 
     if given and url_password(given):
@@ -188,8 +188,8 @@ def pulse_url(given: str | None) -> str:
                          f"url in {config_path()}")
     if given:
         url, where = given, "--url"
-    elif os.environ.get("TCDYN_PULSE_URL"):
-        url, where = os.environ["TCDYN_PULSE_URL"], "$TCDYN_PULSE_URL"
+    elif environment.value(environment.PULSE_URL):
+        url, where = environment.value(environment.PULSE_URL) or "", f"${environment.PULSE_URL}"
     else:
         config = load_config()
         url, where = config.pulse_url or "", f"[pulse] url in {config.path}"
@@ -200,7 +200,7 @@ def pulse_url(given: str | None) -> str:
         raise UsageError(f"the Pulse URL of {where} has an unencoded '/', '?' or '#' in its "
                          "user name or password: percent-encode them (%2F, %3F, %23); the "
                          "URL is not shown, as it holds a password")
-    password = os.environ.get("TCDYN_PULSE_PASSWORD")
+    password = environment.value(environment.PULSE_PASSWORD)
     parts = urlsplit(url)
     if password and "@" in parts.netloc and parts.password is None:
         user, _, host = parts.netloc.rpartition("@")

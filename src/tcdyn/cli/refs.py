@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..references.fetch import DEFAULT_TIMEOUT
-
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    from ..references.fetch import DEFAULT_LOAD_TIMEOUT
+
     sub.add_parser("demo", help="a tour against an embedded local deployment"
                    ).set_defaults(run=_demo)
     refs = sub.add_parser("references", help="mirror or inspect references")
@@ -35,8 +35,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     diff_p.add_argument("--json", action="store_true", help="one JSON document")
     diff_p.set_defaults(run=_diff)
     for p in (pull_p, list_p, diff_p):
-        p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                       help=f"give up fetching after this long (default {DEFAULT_TIMEOUT:g})")
+        p.add_argument("--timeout", type=_seconds, default=DEFAULT_LOAD_TIMEOUT,
+                       metavar="SECONDS",
+                       help=f"give up fetching after this long (default {DEFAULT_LOAD_TIMEOUT:g})")
 
 
 def _pull(args: argparse.Namespace) -> int:

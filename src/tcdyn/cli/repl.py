@@ -52,13 +52,14 @@ def namespace(root_url: str | None, references: str | None, *, deployment: Any =
     ``TASKCLUSTER_*`` variables)."""
     import tcdyn
     from tcdyn import deployment as dep
+    from tcdyn import environment
     from tcdyn.client.clients import Client
     from tcdyn.default import default
     from tcdyn.terminal import escape
 
     if deployment is None:
         deployment = dep.load(references) if references else default()
-    root = root_url or os.environ.get("TASKCLUSTER_ROOT_URL") or deployment.root_url
+    root = root_url or environment.value(environment.ROOT_URL) or deployment.root_url
     names: dict[str, Any] = {"tcdyn": tcdyn, "deployment": deployment}
     made: list[str] = []
     renamed: list[str] = []
@@ -222,7 +223,9 @@ def displayhook(value: Any) -> None:
 
 
 def _ipython() -> Any:
-    if os.environ.get("TCDYN_SHELL", "").lower() == "python":
+    from tcdyn import environment
+
+    if (environment.value(environment.SHELL) or "").lower() == "python":
         return None
     try:
         import IPython  # type: ignore[import-not-found,unused-ignore]

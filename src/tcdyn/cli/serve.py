@@ -61,7 +61,6 @@ def parse_clients(text: str, where: str) -> dict[str, Any]:
 def clients_of(args: argparse.Namespace) -> dict[str, Any]:
     """The test clients of ``--clients-file`` and ``$TCDYN_SERVE_CLIENTS``: a token on the
     command line would show in every process listing, so ``--client`` is refused."""
-    import os
 
     if args.client:
         raise UsageError("serve: --client would put a token on the command line (visible "
@@ -76,8 +75,10 @@ def clients_of(args: argparse.Namespace) -> dict[str, Any]:
             why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise UsageError(f"--clients-file {args.clients_file}: {why or exc}") from None
         clients.update(parse_clients(text, f"--clients-file {args.clients_file}"))
-    clients.update(parse_clients(os.environ.get("TCDYN_SERVE_CLIENTS", ""),
-                                 "$TCDYN_SERVE_CLIENTS"))
+    from .. import environment
+
+    clients.update(parse_clients(environment.value(environment.SERVE_CLIENTS) or "",
+                                 f"${environment.SERVE_CLIENTS}"))
     return clients
 
 

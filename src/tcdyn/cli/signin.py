@@ -95,7 +95,7 @@ def _signin(args: argparse.Namespace) -> int:
     except ConfigFileError as exc:
         raise ConfigError(str(exc)) from None
     _say(f"signed in as {creds.clientId}{_until(result)}; credentials written to {path}")
-    from ..auth import environment
+    from .. import environment
 
     if environment.value(environment.CLIENT_ID):
         _say(f"note: {environment.CLIENT_ID} is set, and the environment wins over the "
@@ -110,7 +110,7 @@ def _classes(conf: Any) -> Any:
 
 
 def _check(conf: Any, root_url: str) -> int:
-    from ..auth import environment
+    from .. import environment
     from ..auth.signin import check
 
     creds = conf.credentials()

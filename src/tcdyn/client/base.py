@@ -12,19 +12,23 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from ..auth import provider
 from ..auth.credentials import Credentials
+from ..auth.provider import Fixed
 from ..call import worker_payload
 from ..call.bind import Call, bind, bind_arguments
-from ..call.options import UNSET, ClientOptions, Fixed, RetryPolicy
+from ..call.options import UNSET, ClientOptions, RetryPolicy
 from ..call.paging import split_paging
+from ..checks import root_url_form
 from ..classes.meta import Extras
-from ..errors import CredentialsError, InsufficientScopes, UnknownMethodError
+from ..errors import InsufficientScopes, InvalidResponse, UnknownMethodError
 from ..errors import TaskclusterArgumentError as ArgumentError
 from ..model.legacy import is_legacy_root, service_origin
 
 if TYPE_CHECKING:
     import httpx
 
+    from ..call.response import Result
     from ..classes.context import ClassContext
     from ..model.reference import EntryModel, ServiceModel
 
@@ -38,12 +42,12 @@ def api_base_url(root_url: str, service: str, api_version: str,
     """``<rootUrl>/api/<service>/<apiVersion>``; for the legacy rootUrl
     ``https://taskcluster.net``, ``https://<service>.taskcluster.net/<apiVersion>``, the host
     taken from a 2018 reference's ``baseUrl`` when it names a ``*.taskcluster.net`` host."""
-    root_url = root_url.rstrip("/")
+    root_url = root_url_form(root_url)
     if is_legacy_root(root_url):
         return f"{service_origin(service, base_url)}/{api_version}"
     import taskcluster_urls
 
-    return taskcluster_urls.api(root_url, service, api_version, "").rstrip("/")
+    return taskcluster_urls.api(root_url, service, api_version, "").rstrip("/")  # no route
 
 
 class ClientBase:
@@ -194,14 +198,7 @@ class ClientBase:
         return self._current_credentials()
 
     def _current_credentials(self) -> Credentials | None:
-        if not self._credentials_source:
-            return None
-        creds = self._credentials_source()
-        if creds is not None and not isinstance(creds, Credentials):
-            creds.close()  # an async provider's coroutine, never awaited
-            raise CredentialsError("the credentials provider is async: its credentials are "
-                                   "only known when a request is signed")
-        return creds
+        return provider.now(self._credentials_source)
 
     def _bind(self, entry: EntryModel, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
         worker = None
@@ -244,7 +241,7 @@ class ClientBase:
                        **kwargs: Any) -> str:
         """A URL carrying a Hawk bewit, valid ``expiration`` seconds (default 15 minutes),
         for a GET entry without payload."""
-        from ..auth.credentials import signed_url
+        from ..auth.bewit import signed_url
 
         entry = self._entry(methodName)
         if entry.http_method != "GET" or entry.input is not None:
@@ -273,7 +270,15 @@ class ClientBase:
             return None
         return cached[2] if cached[1] == creds else None
 
-    def _keep_scopes(self, creds: Credentials | None, scopes: Any) -> tuple[str, ...]:
+    def _keep_scopes(self, creds: Credentials | None, call: Call, answer: Result
+                     ) -> tuple[str, ...]:
+        """The scopes of ``auth.currentScopes``' answer, kept a while for ``creds``."""
+        scopes = answer.get("scopes") if isinstance(answer, dict) else None
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise InvalidResponse("auth.currentScopes answered without a list of scopes",
+                                  status_code=200, service=call.service,
+                                  method_name=call.name, http_method=call.http_method,
+                                  url=call.url)
         held = tuple(scopes)
         self._scopes_cache = (time.monotonic(), creds, held)
         return held

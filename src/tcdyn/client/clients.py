@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..auth import provider
 from ..call.bind import Call
-from ..call.options import Pending
 from ..call.paging import Pager, split_paging
 from ..errors import InsufficientScopes
 from ..model.legacy import LEGACY_ROOT_URL
@@ -87,7 +87,7 @@ class Client(ClientBase):
         held = None if refresh else self._fresh_scopes(creds)
         if held is None:
             call, auth = self._scopes_request(creds)
-            held = self._keep_scopes(creds, self._transport.send(call, auth)["scopes"])
+            held = self._keep_scopes(creds, call, self._transport.send(call, auth))
         return held
 
     def _preflight(self, entry: EntryModel, args: tuple[Any, ...],
@@ -182,17 +182,13 @@ class AsyncClient(ClientBase):
 
     async def _acurrent_credentials(self) -> Credentials | None:
         """The credentials the next request is signed with, an async provider awaited."""
-        if not self._credentials_source:
-            return None
-        creds = self._credentials_source()
-        return await creds if isinstance(creds, Pending) else creds
+        return await provider.awaited(self._credentials_source)
 
     async def _held(self, creds: Credentials | None, refresh: bool) -> tuple[str, ...]:
         held = None if refresh else self._fresh_scopes(creds)
         if held is None:
             call, auth = self._scopes_request(creds)
-            answer = await self._transport.send(call, auth)
-            held = self._keep_scopes(creds, answer["scopes"])
+            held = self._keep_scopes(creds, call, await self._transport.send(call, auth))
         return held
 
     async def _preflight(self, entry: EntryModel, args: tuple[Any, ...],

@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..checks import root_url_form
+
 #: The rootUrl of the Taskcluster deployment that predates rootUrls.
 LEGACY_ROOT_URL = "https://taskcluster.net"
 #: Where the 2018 manifest's reference URLs point.
@@ -122,7 +124,7 @@ def legacy_host(base_url: Any) -> str | None:
 
 def is_legacy_root(root_url: str) -> bool:
     """Whether ``root_url`` is ``https://taskcluster.net``, whose services had their own hosts."""
-    return root_url.rstrip("/") == LEGACY_ROOT_URL
+    return root_url_form(root_url) == LEGACY_ROOT_URL
 
 
 def service_origin(service: str, base_url: Any = None) -> str:

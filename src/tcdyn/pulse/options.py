@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from ..checks import seconds
 from ..client.events import Binding
 from ..redact import url_password, userinfo_cut_short
 
@@ -104,12 +104,7 @@ def _int(name: str, value: Any, minimum: int) -> int:
 
 
 def _seconds(name: str, value: Any, *, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be a {'positive' if positive else 'non-negative'} "
-                         f"number of seconds, got {value}")
-    return float(value)
+    return seconds(value, name, zero=not positive)
 
 
 @dataclass(frozen=True)

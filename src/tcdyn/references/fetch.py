@@ -10,13 +10,14 @@ waiting past it.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import stat
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import environment
+from ..checks import seconds
 from ..errors import ReferenceLoadError
 
 if TYPE_CHECKING:
@@ -26,10 +27,12 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES = 32 * 1024 * 1024
 #: Default cap on everything one fetch of a deployment downloads (``references.json`` too).
 MAX_TOTAL_BYTES = 256 * 1024 * 1024
-#: Default deadline, in seconds, for fetching a deployment's references and schemas.
-DEFAULT_TIMEOUT = 60.0
-FILE_LIMIT_ENV = "TCDYN_REFERENCE_FILE_LIMIT"
-TOTAL_LIMIT_ENV = "TCDYN_REFERENCE_TOTAL_LIMIT"
+#: Default deadline, in seconds, for a whole fetch of a deployment's references and schemas
+#: (``tcdyn.load``, ``tcdyn references pull``); not the API calls' ``DEFAULT_TIMEOUT`` (30 s
+#: for each attempt of one call, ``tcdyn.call.options``).
+DEFAULT_LOAD_TIMEOUT = 60.0
+FILE_LIMIT_ENV = environment.REFERENCE_FILE_LIMIT
+TOTAL_LIMIT_ENV = environment.REFERENCE_TOTAL_LIMIT
 _PER_OPERATION = 30.0  # the longest single connect/read when no deadline is set
 
 
@@ -38,7 +41,7 @@ class BudgetExceeded(ReferenceLoadError):
 
 
 def _env_bytes(name: str, default: int) -> int:
-    text = os.environ.get(name)
+    text = environment.value(name)
     if not text:
         return default
     try:
@@ -84,20 +87,14 @@ class Limits:
 
 
 def check_timeout(timeout: float | None) -> float | None:
-    """``timeout`` if it is a positive number of seconds (or None); ValueError otherwise."""
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (
-            math.isfinite(timeout) and timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds or None, "
-                         f"got {timeout!r}")
-    return float(timeout)
+    """``timeout`` if it is None or a number of seconds (``checks.seconds``)."""
+    return None if timeout is None else seconds(timeout, "timeout")
 
 
 class Budget:
     """What one fetch of a deployment may still spend: bytes and time."""
 
-    def __init__(self, *, timeout: float | None = DEFAULT_TIMEOUT,
+    def __init__(self, *, timeout: float | None = DEFAULT_LOAD_TIMEOUT,
                  limits: Limits | None = None) -> None:
         self.timeout = check_timeout(timeout)
         self.limits = limits or Limits.from_env()
@@ -204,9 +201,10 @@ def _body(response: httpx.Response, url: str, budget: Budget, limit: int) -> byt
     return data
 
 
-def client(budget: Budget) -> httpx.Client:
-    """An httpx client whose every network operation ends by ``budget``'s deadline
-    (``tcdyn.transport.deadline``, shared with API calls)."""
+def client() -> httpx.Client:
+    """The httpx client of reference fetches (``transport.clients.sync_client``: no redirects,
+    the proxy rule, the shared TLS context); each ``get`` bounds its every socket wait by its
+    budget's deadline (``transport.deadline``, as API calls are)."""
     from ..transport.clients import sync_client
 
     return sync_client(follow_redirects=False, timeout=_PER_OPERATION)

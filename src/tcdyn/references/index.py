@@ -25,13 +25,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import checks
 from ..errors import ReferenceLoadError, ServiceNotFound
 from ..model import legacy
 from ..model.reference import ExchangesModel, ServiceModel, build_model, class_name, reference_kind
-from .fetch import DEFAULT_TIMEOUT
+from .fetch import DEFAULT_LOAD_TIMEOUT
 from .names import schema_names
 from .sources import DirectorySource, RemoteSource, Source
-from .tree import MIRROR_FILE, normalize_root_url
+from .tree import MIRROR_FILE
 from .tree import manifest_rel as _manifest_rel
 from .tree import read_json_file as _read_json_file
 from .tree import safe_rel as _safe_rel
@@ -57,9 +58,12 @@ def bundled_dir() -> Path:
 
 def cache_dir() -> Path:
     """``$TCDYN_CACHE_DIR``, else ``$XDG_CACHE_HOME/tcdyn``, else ``~/.cache/tcdyn``."""
-    if os.environ.get("TCDYN_CACHE_DIR"):
-        return Path(os.environ["TCDYN_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    from .. import environment
+
+    given = environment.value(environment.CACHE_DIR)
+    if given:
+        return Path(given)
+    base = environment.value(environment.XDG_CACHE_HOME) or Path.home() / ".cache"
     return Path(base) / "tcdyn"
 
 
@@ -126,14 +130,14 @@ class ReferenceSet:
     @classmethod
     def from_root_url(cls, root_url: str, *, refresh: bool = False,
                       max_age: float = DEFAULT_MAX_AGE, client: httpx.Client | None = None,
-                      timeout: float | None = DEFAULT_TIMEOUT) -> ReferenceSet:
+                      timeout: float | None = DEFAULT_LOAD_TIMEOUT) -> ReferenceSet:
         """A deployment's references, from the disk cache when fresh, else fetched (within
         ``timeout`` seconds in all; the cache serves when fetching fails)."""
         from . import cache
         from .fetch import check_timeout
         from .remote import download
 
-        root_url = normalize_root_url(root_url)
+        root_url = checks.root_url(root_url)
         timeout = check_timeout(timeout)
         entry = cache_path(root_url)
         for _ in range(3):  # a mirror pruned between resolving and reading: resolve again

@@ -8,21 +8,22 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import checks
 from ..errors import ReferenceLoadError
-from .fetch import DEFAULT_TIMEOUT, Limits
+from .fetch import DEFAULT_LOAD_TIMEOUT, Limits
 
 if TYPE_CHECKING:
 
     import httpx
 
 from .remote import download
-from .tree import MIRROR_FILE, make_dir, normalize_root_url, write_tree
+from .tree import MIRROR_FILE, make_dir, write_tree
 
 _COMPONENTS = ("references", "schemas", MIRROR_FILE)  # MIRROR.json last: the mirror is whole
 
 
 def pull(root_url: str, target: str | os.PathLike[str], *, client: httpx.Client | None = None,
-         schemas: bool = True, timeout: float | None = DEFAULT_TIMEOUT,
+         schemas: bool = True, timeout: float | None = DEFAULT_LOAD_TIMEOUT,
          limits: Limits | None = None) -> dict[str, list[str]]:
     """Mirror a deployment's manifest, references and schemas into ``target``.
 
@@ -33,7 +34,7 @@ def pull(root_url: str, target: str | os.PathLike[str], *, client: httpx.Client 
     """
     import shutil
 
-    root_url = normalize_root_url(root_url)
+    root_url = checks.root_url(root_url)
     target = Path(os.path.abspath(os.fspath(target)))
     _check_target(target)
     files = download(root_url, client=client, schemas=schemas, timeout=timeout, limits=limits)

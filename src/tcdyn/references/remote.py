@@ -10,9 +10,10 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, cast
 
+from .. import checks
 from ..errors import ReferenceLoadError
 from ..model import legacy
-from .fetch import DEFAULT_TIMEOUT, Budget, BudgetExceeded, Limits, get, too_large
+from .fetch import DEFAULT_LOAD_TIMEOUT, Budget, BudgetExceeded, Limits, get, too_large
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     import httpx
 
 from .names import _refs_in, schema_names
-from .tree import manifest_rel, normalize_root_url, parse_json, safe_rel
+from .tree import manifest_rel, parse_json, safe_rel
 
 log = logging.getLogger("tcdyn.references")
 
@@ -28,7 +29,7 @@ log = logging.getLogger("tcdyn.references")
 # -- downloading ------------------------------------------------------------------------------
 
 def download(root_url: str, *, client: httpx.Client | None = None, schemas: bool = True,
-             timeout: float | None = DEFAULT_TIMEOUT, limits: Limits | None = None
+             timeout: float | None = DEFAULT_LOAD_TIMEOUT, limits: Limits | None = None
              ) -> dict[str, bytes]:
     """A deployment's manifest, references and (with ``schemas``) schemas, by mirror path.
 
@@ -38,10 +39,10 @@ def download(root_url: str, *, client: httpx.Client | None = None, schemas: bool
     """
     from . import fetch as fetching
 
-    root_url = normalize_root_url(root_url)
+    root_url = checks.root_url(root_url)
     budget = Budget(timeout=timeout, limits=limits)
     own = client is None
-    client = client or fetching.client(budget)
+    client = client or fetching.client()
     try:
         return _fetch_bundle(client, root_url, budget) or _fetch_each(client, root_url,
                                                                       schemas, budget)

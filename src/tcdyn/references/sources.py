@@ -80,7 +80,7 @@ class RemoteSource:
         be fetched)."""
         rel = safe_rel(rel, self.root_url)
         budget = Budget(timeout=self.timeout, limits=Limits.from_env())
-        data = get(self.client(budget), f"{self.root_url}/{rel}", budget)
+        data = get(self.client(), f"{self.root_url}/{rel}", budget)
         if (self.mirror / MIRROR_FILE).is_file():
             try:
                 write_file(self.mirror, rel, data)
@@ -88,13 +88,13 @@ class RemoteSource:
                 log.debug("could not keep %s in %s: %s", rel, self.mirror, exc)
         return data
 
-    def client(self, budget: Budget) -> httpx.Client:
+    def client(self) -> httpx.Client:
         """The one HTTP client of this source's fetches, made on first use."""
         with self._lock:
             if not self._client:
                 from .fetch import client
 
-                self._client.append(client(budget))
+                self._client.append(client())
             return self._client[0]
 
     def close(self) -> None:

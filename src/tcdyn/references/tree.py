@@ -29,12 +29,6 @@ MIRROR_FILE = "MIRROR.json"
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.~@+=-]{0,254}$")
 
 
-def normalize_root_url(root_url: str) -> str:
-    if not isinstance(root_url, str) or not re.match(r"^https?://[^/]+", root_url):
-        raise ValueError(f"rootUrl must be an http(s) URL, got {root_url!r}")
-    return root_url.rstrip("/")
-
-
 def safe_rel(rel: str, source: str, field: str | None = None) -> str:
     """A relative path inside a mirror (``references/...`` or ``schemas/...``); refuse
     anything that could escape it or is not a plain file name."""

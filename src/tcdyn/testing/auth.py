@@ -26,7 +26,7 @@ import mohawk.base
 import mohawk.exc
 import mohawk.util
 
-from ..auth.credentials import _from_ms, _is_number, certificate_signature, temporary_access_token
+from ..auth.credentials import certificate_signature, from_ms, is_number, temporary_access_token
 from ..auth.scopes import scope_match, valid_scope
 
 SKEW_SECONDS = 15 * 60
@@ -245,7 +245,7 @@ def _certificate(cert: Any, client_id: str, issuer: str, record: ClientRecord, n
     if len(cert["seed"]) != 44:
         raise AuthRejected("ext.certificate.seed must be 44 characters")
     for key in ("start", "expiry"):
-        if not _is_number(cert.get(key)):
+        if not is_number(cert.get(key)):
             raise AuthRejected(f"ext.certificate.{key} must be a number")
     if not isinstance(cert.get("scopes"), list):
         raise AuthRejected("ext.certificate.scopes must be an array")
@@ -279,4 +279,4 @@ def _certificate(cert: Any, client_id: str, issuer: str, record: ClientRecord, n
         raise AuthRejected("ext.certificate.signature is not valid, or wrong clientId provided"
                            if named else "ext.certificate.signature is not valid")
     return (temporary_access_token(record.accessToken, cert["seed"]), tuple(cert["scopes"]),
-            _from_ms(cert["expiry"]))
+            from_ms(cert["expiry"]))

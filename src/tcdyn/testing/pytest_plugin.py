@@ -179,12 +179,13 @@ def tcdyn_env(tcdyn_deployment: LocalDeployment, tcdyn_credentials: Callable[...
     """``tcdyn_env(*scopes)``: the ``TASKCLUSTER_*`` variables of a new client (default
     ``*``) at the deployment, set for this test."""
     def set_env(*scopes: str) -> dict[str, str]:
+        from .. import environment as env
+
         creds = tcdyn_credentials(*scopes)
-        variables = {"TASKCLUSTER_ROOT_URL": tcdyn_deployment.root_url,
-                     "TASKCLUSTER_CLIENT_ID": creds.clientId,
-                     "TASKCLUSTER_ACCESS_TOKEN": creds.accessToken}
-        monkeypatch.delenv("TASKCLUSTER_CERTIFICATE", raising=False)
-        monkeypatch.delenv("TASKCLUSTER_PROXY_URL", raising=False)
+        variables = {env.ROOT_URL: tcdyn_deployment.root_url, env.CLIENT_ID: creds.clientId,
+                     env.ACCESS_TOKEN: creds.accessToken}
+        monkeypatch.delenv(env.CERTIFICATE, raising=False)
+        monkeypatch.delenv(env.PROXY_URL, raising=False)
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
         return variables

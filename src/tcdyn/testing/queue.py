@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..auth.credentials import createTemporaryCredentials
+from . import queue_clock as clock
 from .auth import ClientRecord
 from .objects import Storage
 from .queue_artifacts import InMemoryArtifacts
@@ -40,7 +41,7 @@ PARAM_PATTERNS = {
 }
 QUEUE_CLIENT_ID = "static/taskcluster/queue"
 CLAIM_TIMEOUT = dt.timedelta(seconds=1200)
-MAX_DEADLINE = dt.timedelta(days=5)
+DEADLINE_LIMIT = dt.timedelta(days=5)
 DRIFT = dt.timedelta(minutes=15)
 MAX_RUNS = 50
 #: ``reportException`` reasons the queue retries, and the new run's ``reasonCreated``.
@@ -64,7 +65,7 @@ class _Task:
 
     def past_deadline(self) -> bool:
         deadline: str = self.definition["deadline"]
-        return deadline < _js(_now())
+        return deadline < clock.js(clock.now())
 
     def status(self) -> dict[str, Any]:
         d = self.definition
@@ -221,7 +222,7 @@ class InMemoryQueue:
         if not task.runs:
             self._add_run(task, "exception")
         self._update_run(task, len(task.runs) - 1, "exception (canceled)", state="exception",
-                         reasonResolved="canceled", resolved=_js(_now()))
+                         reasonResolved="canceled", resolved=clock.js(clock.now()))
         self._schedule_dependents(task.task_id)
         return True
 
@@ -249,7 +250,7 @@ class InMemoryQueue:
 
     def _listTaskGroup(self, request: ApiRequest) -> Any:
         group_id = request.params["taskGroupId"]
-        page = _page(request, sorted(t for t, task in self.tasks.items()
+        page = clock.page(request, sorted(t for t, task in self.tasks.items()
                                      if task.definition["taskGroupId"] == group_id))
         if isinstance(page, Reply):
             return page
@@ -278,7 +279,7 @@ class InMemoryQueue:
         denied = self.deployment.authorize(request, {"schedulerId": group["schedulerId"]})
         if denied is not None:
             return denied
-        group.setdefault("sealed", _js(_now()))  # once; a repeat answers the same
+        group.setdefault("sealed", clock.js(clock.now()))  # once; a repeat answers the same
         return _group(group_id, group)
 
     def _cancelTaskGroup(self, request: ApiRequest) -> Any:
@@ -302,7 +303,7 @@ class InMemoryQueue:
         if task_id not in self.tasks:
             return error(404, "ResourceNotFound", f"Task with taskId: `{task_id}` was not "
                          "found")
-        page = _page(request, sorted(t for t, task in self.tasks.items()
+        page = clock.page(request, sorted(t for t, task in self.tasks.items()
                                      if task_id in task.definition["dependencies"]))
         if isinstance(page, Reply):
             return page
@@ -329,12 +330,12 @@ class InMemoryQueue:
 
     def _claim(self, task: _Task, run_id: int, group: str, worker: str) -> dict[str, Any]:
         """Mark the run running for the worker; the claim with the run's credentials."""
-        now = _now()
+        now = clock.now()
         until = (now + CLAIM_TIMEOUT).replace(microsecond=0) + dt.timedelta(seconds=1)
         if task.runs[run_id]["state"] == "pending":
             self._update_run(task, run_id, f"claimed by {group}/{worker}", state="running",
-                             workerGroup=group, workerId=worker, takenUntil=_js(until),
-                             started=_js(now))
+                             workerGroup=group, workerId=worker, takenUntil=clock.js(until),
+                             started=clock.js(now))
         name = "/".join(("task-client", task.task_id, str(run_id), "on", group, worker,
                          "until", str(int(until.timestamp()))))
         credentials = createTemporaryCredentials(
@@ -393,7 +394,7 @@ class InMemoryQueue:
             if run_id != len(task.runs) - 1:
                 return _resolved(task_id, run_id)
             self._update_run(task, run_id, target, state=target, reasonResolved=target,
-                             resolved=_js(_now()))
+                             resolved=clock.js(clock.now()))
             self._schedule_dependents(task_id)
         elif run.get("reasonResolved") != target or run_id != len(task.runs) - 1:
             return _resolved(task_id, run_id)
@@ -411,7 +412,7 @@ class InMemoryQueue:
         run = task.runs[run_id]
         if run["state"] == "running" and run_id == len(task.runs) - 1:
             self._update_run(task, run_id, f"exception ({reason})", state="exception",
-                             reasonResolved=reason, resolved=_js(_now()))
+                             reasonResolved=reason, resolved=clock.js(clock.now()))
             retry = RETRIED.get(reason)
             if retry is not None and task.retries_left > 0:
                 task.retries_left -= 1
@@ -425,21 +426,6 @@ class InMemoryQueue:
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _js(moment: dt.datetime) -> str:
-    """As JavaScript's ``Date.toJSON()``: UTC, milliseconds, ``Z``."""
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
-
-
-def _parse(text: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
 
 def _no_task(task_id: str) -> Reply:
     return error(404, "ResourceNotFound", f"Task `{task_id}` not found. Are you sure it was "
@@ -475,7 +461,7 @@ def _task_params(task: _Task) -> dict[str, Any]:
 
 
 def _pending(reason: str) -> dict[str, Any]:
-    return {"state": "pending", "reasonCreated": reason, "scheduled": _js(_now())}
+    return {"state": "pending", "reasonCreated": reason, "scheduled": clock.js(clock.now())}
 
 
 def _definition(task_id: str, task: dict[str, Any]) -> dict[str, Any] | Reply:
@@ -491,19 +477,19 @@ def _definition(task_id: str, task: dict[str, Any]) -> dict[str, Any] | Reply:
     else:
         return error(400, "InputError", "at least a provisionerId and a workerType or a "
                      'taskQueueId must be provided"')
-    created, deadline = _parse(task["created"]), _parse(task["deadline"])
-    now = _now()
+    created, deadline = clock.parse_time(task["created"]), clock.parse_time(task["deadline"])
+    now = clock.now()
     problem = (
         "`created` cannot be in the past (max 15min drift)" if created < now - DRIFT else
         "`created` cannot be in the future (max 15min drift)" if created > now + DRIFT else
         "`deadline` cannot be later than `created`" if created > deadline else
         "`deadline` cannot be in the past" if deadline < now else
-        f"`deadline` cannot be more than {MAX_DEADLINE.days} days into the future"
-        if deadline - now > MAX_DEADLINE + DRIFT else None)
+        f"`deadline` cannot be more than {DEADLINE_LIMIT.days} days into the future"
+        if deadline - now > DEADLINE_LIMIT + DRIFT else None)
     if problem:
         return error(400, "InputError", problem)
     if task.get("expires"):
-        expires = _parse(task["expires"])
+        expires = clock.parse_time(task["expires"])
     else:
         expires = deadline.replace(year=deadline.year + 1)
     if deadline > expires:
@@ -516,18 +502,6 @@ def _definition(task_id: str, task: dict[str, Any]) -> dict[str, Any] | Reply:
             "schedulerId": out["schedulerId"], "projectId": task.get("projectId") or "none",
             "taskGroupId": task.get("taskGroupId") or task_id,
             **{k: out[k] for k in keys},
-            "created": _js(created), "deadline": _js(deadline), "expires": _js(expires),
+            "created": clock.js(created), "deadline": clock.js(deadline),
+            "expires": clock.js(expires),
             **{k: out[k] for k in ("scopes", "payload", "metadata", "tags", "extra")}}
-
-
-def _page(request: ApiRequest, ids: list[str]) -> tuple[list[str], str | None] | Reply:
-    """``paginateResults``: ``limit`` (at most 1000) rows from the token's offset; a token
-    when more rows follow."""
-    limit, token = request.query.get("limit", "1000"), request.query.get("continuationToken")
-    if not re.match(r"^[0-9]+$", limit) or (token is not None and not token.isdigit()):
-        return error(400, "InvalidRequestArguments", "Invalid query string parameters: "
-                     "limit must be a number, continuationToken one this queue gave")
-    start, size = int(token or 0), min(int(limit), 1000)
-    rows = ids[start:start + size + 1]
-    more = len(rows) > size
-    return rows[:size], str(start + size) if more else None

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
+from . import queue_clock as clock
 from .objects import Storage
 from .server import ApiRequest, LocalDeployment, Reply, error
 
@@ -62,13 +63,12 @@ class InMemoryArtifacts:
     # -- creating -----------------------------------------------------------------------
 
     def _createArtifact(self, request: ApiRequest) -> Any:
-        from .queue import _js, _now, _parse
 
         task_id, run_id, name = (request.params["taskId"], int(request.params["runId"]),
                                  request.params["name"])
         body = request.payload
-        expires = _parse(body["expires"])
-        if expires < _now() - dt.timedelta(minutes=15):
+        expires = clock.parse_time(body["expires"])
+        if expires < clock.now() - dt.timedelta(minutes=15):
             return error(400, "InputError", "Expires must be in the future")
         task = self.queue.tasks.get(task_id)
         if task is None:
@@ -79,14 +79,14 @@ class InMemoryArtifacts:
         if not run.get("workerGroup") or not run.get("workerId"):
             return error(400, "InputError", "Run was not claimed by a worker and so no "
                          "artifacts can exist")
-        if expires > _parse(task.definition["expires"]):
-            return error(400, "InputError", f"Artifact expires ({_js(expires)}) after the task "
-                         f"expiration {task.definition['expires']} (task.expires < expires) - "
+        if expires > clock.parse_time(task.definition["expires"]):
+            return error(400, "InputError", f"Artifact expires ({clock.js(expires)}) after the "
+                         f"task expiration {task.definition['expires']} (task.expires < expires) - "
                          "this is not allowed, artifacts may not expire after the task they "
                          "belong to expires")
         if run["state"] != "running" and not (
                 run["state"] == "exception"
-                and _parse(run["resolved"]) > _now() - EXCEPTION_GRACE):
+                and clock.parse_time(run["resolved"]) > clock.now() - EXCEPTION_GRACE):
             return error(409, "RequestConflict", "Artifacts cannot be created for a task after "
                          "it is resolved, unless it is resolved 'exception', and even in this "
                          "case only up to 25 min past resolution.This to ensure that artifacts "
@@ -105,7 +105,7 @@ class InMemoryArtifacts:
             "reason")}}.get(storage_type, {})
         content_type = body.get("contentType") or "application/binary"
         record = {"storageType": storage_type, "name": name, "contentType": content_type,
-                  "expires": _js(expires), "details": details}
+                  "expires": clock.js(expires), "details": details}
         key = (task_id, run_id, name)
         original = self.records.get(key)
         if original is not None and not _compatible(original, record):
@@ -118,7 +118,7 @@ class InMemoryArtifacts:
             return {"storageType": storage_type}
         assert self.storage is not None
         return {"storageType": "s3", "contentType": content_type,
-                "expires": _js(_now() + dt.timedelta(minutes=45)),
+                "expires": clock.js(clock.now() + dt.timedelta(minutes=45)),
                 "putUrl": self.storage.url(_key(*key), "PUT", expires_in=45 * 60 + 10,
                                            headers={"Content-Type": content_type})}
 
@@ -133,10 +133,9 @@ class InMemoryArtifacts:
         return len(task.runs) - 1
 
     def _list(self, request: ApiRequest, task_id: str, run_id: int) -> Any:
-        from .queue import _page
 
         names = sorted(n for (t, r, n) in self.records if (t, r) == (task_id, run_id))
-        page = _page(request, names)
+        page = clock.page(request, names)
         if isinstance(page, Reply):
             return page
         names, token = page
@@ -182,7 +181,6 @@ class InMemoryArtifacts:
     def _follow(self, request: ApiRequest, task_id: str, run_id: int, name: str
                 ) -> dict[str, Any] | Reply:
         """``getArtifactFollowingLinks``: authorize every name on the way."""
-        from .queue import _js, _now
 
         names: list[str] = []
         while True:
@@ -193,7 +191,7 @@ class InMemoryArtifacts:
             record = self.records.get((task_id, run_id, name))
             if record is None:
                 return error(404, "ResourceNotFound", "Artifact not found")
-            if record["expires"] < _js(_now()):
+            if record["expires"] < clock.js(clock.now()):
                 return error(410, "ResourceExpired", "Artifact expired")
             if record["storageType"] != "link":
                 return record

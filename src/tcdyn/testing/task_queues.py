@@ -31,7 +31,8 @@ class InMemoryTaskQueues:
             deployment.handle("queue", name, getattr(self, f"_{name}"))
 
     def seen(self, task_queue_id: str, by_worker: bool) -> None:
-        from .queue import _js, _now
+        from .queue_clock import js as _js
+        from .queue_clock import now as _now
 
         now = _now()
         expires = _js(now + dt.timedelta(days=1 if by_worker else 5))
@@ -53,7 +54,9 @@ class InMemoryTaskQueues:
                 "claimedTasks": states.count("running")}
 
     def _listTaskQueues(self, request: ApiRequest) -> Any:
-        from .queue import _js, _now, _page
+        from .queue_clock import js as _js
+        from .queue_clock import now as _now
+        from .queue_clock import page as _page
 
         now = _js(_now())
         page = _page(request, sorted(i for i, q in self.seen_at.items() if q["expires"] > now))

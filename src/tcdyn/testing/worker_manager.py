@@ -48,7 +48,8 @@ class InMemoryWorkerManager:
         pool["currentCapacity"] = pool["requestedCapacity"] + pool["runningCapacity"]
 
     def _createWorkerPool(self, request: ApiRequest) -> Any:
-        from .queue import _js, _now
+        from .queue_clock import js as _js
+        from .queue_clock import now as _now
 
         pool_id = request.params["workerPoolId"]
         if pool_id in self.pools:
@@ -69,7 +70,7 @@ class InMemoryWorkerManager:
                                                    "Worker Pool does not exist")
 
     def _listWorkerPools(self, request: ApiRequest) -> Any:
-        from .queue import _page
+        from .queue_clock import page as _page
 
         page = _page(request, sorted(self.pools))
         if isinstance(page, Reply):
@@ -81,7 +82,8 @@ class InMemoryWorkerManager:
         return answer
 
     def _reportWorkerError(self, request: ApiRequest) -> Any:
-        from .queue import _js, _now
+        from .queue_clock import js as _js
+        from .queue_clock import now as _now
 
         pool_id = request.params["workerPoolId"]
         if pool_id not in self.pools:
@@ -96,7 +98,7 @@ class InMemoryWorkerManager:
         return record
 
     def _listWorkerPoolErrors(self, request: ApiRequest) -> Any:
-        from .queue import _page
+        from .queue_clock import page as _page
 
         pool_id = request.params["workerPoolId"]
         mine = [e for e in reversed(self.errors) if e["workerPoolId"] == pool_id]
@@ -110,7 +112,8 @@ class InMemoryWorkerManager:
         return answer
 
     def _workerPoolErrorStats(self, request: ApiRequest) -> Any:
-        from .queue import _now, _parse
+        from .queue_clock import now as _now
+        from .queue_clock import parse_time as _parse
 
         pool_id = request.query.get("workerPoolId") or ""
         assert self._deployment is not None

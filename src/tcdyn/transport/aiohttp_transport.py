@@ -2,13 +2,14 @@
 
 httpcore's async pool slows down sharply with many concurrent connections (encode/httpx#3215,
 encode/httpcore#1035), so a ``tcdyn.aio`` client made without ``client=`` sends its calls
-with an ``aiohttp.ClientSession`` instead. It drives the same ``call.retry.retry_flow`` generator
-as ``httpx_transport.AsyncTransport`` and keeps its rules: one deadline per attempt (an asyncio
-timeout around connecting, sending and reading the whole body), bodies read raw and inflated
-by ``call.response.BodyReader`` within ``max_response_size``, no redirects followed, Hawk signed
-anew on every try (``hawk.authorization_header`` over the exact URL aiohttp sends, only for
-the client's origins), and failures raised as the httpx exceptions the httpx transport gives,
-their ``.request`` carrying a redacted Authorization.
+with an ``aiohttp.ClientSession`` instead. It drives the same ``call.retry.retry_flow``
+generator as ``httpx_transport.AsyncHttpxTransport`` (``drive.adrive``) and keeps its rules:
+one deadline per attempt (an asyncio timeout around connecting, sending and reading the whole
+body), bodies read raw and inflated by ``call.response.BodyReader`` within
+``max_response_size``, no redirects followed, Hawk signed anew on every try
+(``HawkAuth.header`` over the exact URL aiohttp sends, only for the client's origins), and
+failures given as the httpx exceptions of ``errors.failure``, their ``.request`` carrying a
+redacted Authorization.
 
 ``async_transport`` picks the transport: this one, unless the user passed an
 ``httpx.AsyncClient`` or an ``auth=`` of their own. A call goes through the proxy
@@ -19,22 +20,26 @@ off: it reads the environment by other rules, and ``~/.netrc``).
 from __future__ import annotations
 
 import asyncio
-import inspect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 import yarl
 
-from ..auth.credentials import Credentials
 from ..call.bind import Call
 from ..call.options import DEFAULT_TIMEOUT, RetryPolicy
-from ..call.response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
+from ..call.response import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    BodyReader,
+    Received,
+    Result,
+)
 from ..call.retry import retry_flow
-from ..errors import ClientClosedError
+from .base import OWN_AUTH, AsyncTransport, CallAuth, TransportBase, closed, tcdyns_own
 from .drive import PerLoop, adrive
-from .errors import httpx_name
-from .hawk import HawkAuth, authorization_header
-from .httpx_transport import OWN_AUTH, AsyncTransport
+from .errors import expired, failure, shown_request
+from .hawk import HawkAuth
+from .httpx_transport import AsyncHttpxTransport
 from .proxies import Proxy, ProxyRule
 from .tls import shared_ssl_context
 
@@ -43,86 +48,71 @@ if TYPE_CHECKING:
 
 _GET_HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
 _BODY_HEADERS = {**_GET_HEADERS, "Content-Type": "application/json"}
-_REDACTED = "<redacted>"
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None,
                                     sock_connect=None)
 
 
 def async_transport(auth: httpx.Auth | None, policy: RetryPolicy, *, client: Any = None,
                     timeout: float | None = DEFAULT_TIMEOUT,
-                    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> Any:
+                    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> AsyncTransport:
     """The transport of an async client: aiohttp for the clients tcdyn creates, else httpx
     (a user's ``httpx.AsyncClient`` or ``httpx.Auth``)."""
-    if client is None and (auth is None or type(auth) is HawkAuth):
-        return AiohttpTransport(auth, policy, timeout=timeout,
+    if tcdyns_own(client, auth):
+        return AiohttpTransport(cast("HawkAuth | None", auth), policy, timeout=timeout,
                                 max_response_size=max_response_size)
-    return AsyncTransport(auth, policy, client=client, timeout=timeout,
+    return AsyncHttpxTransport(auth, policy, client=client, timeout=timeout,
                           max_response_size=max_response_size)
 
 
 class _Target:
-    """The parts of the URL aiohttp sends that ``hawk.authorization_header`` reads."""
+    """The parts of the URL aiohttp sends that ``HawkAuth.header`` reads."""
 
     __slots__ = ("host", "port", "raw_path", "scheme")
 
     def __init__(self, url: yarl.URL) -> None:
         self.scheme = url.scheme
-        self.host = url.host
+        self.host = url.host or ""
         self.port = url.port
         self.raw_path = url.raw_path_qs.encode("ascii")
 
 
-class AiohttpTransport:
+class AiohttpTransport(TransportBase):
     """Sends calls with an ``aiohttp.ClientSession`` of its own, one per event loop
-    (``drive.PerLoop``: closed when that loop shuts down, like ``AsyncTransport``'s
+    (``drive.PerLoop``: closed when that loop shuts down, like ``AsyncHttpxTransport``'s
     client; a loop never closes another's)."""
 
     def __init__(self, auth: HawkAuth | None, policy: RetryPolicy, *,
                  timeout: float | None = DEFAULT_TIMEOUT,
                  max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
-        # HawkAuth's source and origins: the same credentials, signed only for the same hosts
-        self._source = auth._source if auth is not None else None
-        self._origins = auth._origins if auth is not None else frozenset()
-        self.policy = policy
-        self.timeout = timeout
-        self.max_response_size = max_response_size
+        super().__init__(policy, timeout, max_response_size, ProxyRule.from_environment())
+        #: Signs the calls: the same credentials and hosts as the httpx transports'.
+        self.auth = auth
         self._sessions: PerLoop[aiohttp.ClientSession] = PerLoop(_new_session,
                                                                  lambda s: s.close())
-        self._closed = False
-        #: The proxies of the environment when the client was made.
-        self.proxies = ProxyRule.from_environment()
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise ClientClosedError("this tcdyn client was closed: create a new one (a closed "
-                                    "client never reopens its connections)")
+            raise closed()
         return self._sessions.get()
 
-    def _signer(self, auth: Any) -> tuple[Any, Any]:
-        """The credentials source and allowed origins to sign with (``OWN_AUTH``: this
-        transport's; ``None``: unsigned; else a ``HawkAuth`` of the call's own)."""
-        if auth is OWN_AUTH:
-            return self._source, self._origins
-        if auth is None:
-            return None, frozenset()
-        if type(auth) is not HawkAuth:
-            raise TypeError(f"aiohttp transport signs with HawkAuth only, got {auth!r}")
-        return auth._source, auth._origins
+    def _signer(self, auth: CallAuth) -> HawkAuth | None:
+        """What signs a call (``OWN_AUTH``: this transport's auth; ``None``: unsigned; else a
+        ``HawkAuth`` of the call's own)."""
+        signer = self.auth if auth is OWN_AUTH else auth
+        if signer is not None and type(signer) is not HawkAuth:
+            raise TypeError(f"aiohttp transport signs with HawkAuth only, got {signer!r}")
+        return signer
 
     async def _headers(self, method: str, url: yarl.URL, body: bytes | None,
-                       signer: tuple[Any, Any]) -> dict[str, str]:
+                       signer: HawkAuth | None) -> dict[str, str]:
         headers = dict(_BODY_HEADERS if body is not None else _GET_HEADERS)
-        source, origins = signer
-        if source is None:
+        if signer is None:
             return headers
-        credentials = source()
-        if credentials is not None and not isinstance(credentials, Credentials) \
-                and inspect.isawaitable(credentials):
-            credentials = await credentials
-        if credentials is not None and (url.scheme, url.host, url.port) in origins:
-            headers["Authorization"] = authorization_header(
-                credentials, method, _Target(url), body or None)  # type: ignore[arg-type]
+        credentials = await signer.credentials()
+        if credentials is not None and signer.signs(url.scheme, url.host, url.port):
+            headers["Authorization"] = signer.header(credentials, method, _Target(url),
+                                                     body or None)
         return headers
 
     async def _exchange(self, session: aiohttp.ClientSession, call: Call, url: yarl.URL,
@@ -145,7 +135,8 @@ class AiohttpTransport:
             response.release()  # a body not read to its end closes the connection
 
     async def _attempt(self, session: aiohttp.ClientSession, call: Call, url: yarl.URL,
-                       signer: tuple[Any, Any], proxy: Proxy | None) -> Any:
+                       signer: HawkAuth | None, proxy: Proxy | None
+                       ) -> Received | httpx.RequestError:
         """One try: a ``Received``, or the httpx exception the httpx transport would give."""
         headers = await self._headers(call.http_method, url, call.body, signer)
         try:
@@ -158,14 +149,13 @@ class AiohttpTransport:
             except TimeoutError:
                 if not window.expired():
                     raise
-                return _error("ReadTimeout", f"no whole response within the "
-                              f"{self.timeout:g} s timeout", call, url, headers)
+                return expired(self.timeout, _shown(call, url, headers))
         except aiohttp.ClientError as exc:
-            return _error(httpx_name(exc), str(exc), call, url, headers)
+            return failure(exc, _shown(call, url, headers))
 
-    async def send(self, call: Call, auth: Any = OWN_AUTH) -> Any:
-        """The call's result (retried as the policy says); ``auth`` as in
-        ``transport.AsyncTransport.send``."""
+    async def send(self, call: Call, auth: CallAuth = OWN_AUTH) -> Result:
+        """The call's result (retried as the policy says); ``auth`` replaces the
+        transport's own for this call (a ``HawkAuth`` or None)."""
         signer = self._signer(auth)
         session = self.session
         if call.query:
@@ -174,8 +164,9 @@ class AiohttpTransport:
             url = yarl.URL(str(httpx.URL(call.url, params=call.query)), encoded=True)
         else:
             url = yarl.URL(call.url, encoded=True)
-        proxy = self.proxies.proxy_for(url.scheme, url.host or "", url.port) \
-            if self.proxies.configured else None
+        rule = self.proxies
+        proxy = rule.proxy_for(url.scheme, url.host or "", url.port) \
+            if rule is not None and rule.configured else None
         return await adrive(retry_flow(call, self.policy),
                             lambda: self._attempt(session, call, url, signer, proxy))
 
@@ -207,13 +198,5 @@ def _new_session() -> aiohttp.ClientSession:
                                  timeout=_NO_TIMEOUT, trust_env=False)
 
 
-def _error(name: str, message: str, call: Call, url: yarl.URL, headers: dict[str, str]
-           ) -> httpx.TransportError:
-    """httpx's exception ``name``, its ``.request`` the one sent, Authorization redacted."""
-    import httpx
-
-    if "Authorization" in headers:
-        headers = {**headers, "Authorization": _REDACTED}
-    request = httpx.Request(call.http_method, str(url), headers=headers, content=call.body)
-    exc: httpx.TransportError = getattr(httpx, name)(message, request=request)
-    return exc
+def _shown(call: Call, url: yarl.URL, headers: dict[str, str]) -> httpx.Request:
+    return shown_request(call.http_method, str(url), headers, call.body)

@@ -2,8 +2,8 @@
 fewer receive calls and parser events per byte than httpcore's 64 KiB, and writes of a
 memoryview (httpcore re-slices what a partial send left, which copies a ``bytes``).
 
-Installed in the pool of an ``httpx.Client``/``AsyncClient`` where this httpx version keeps
-it (a private attribute, checked by type): on another version the client is used as it is.
+Installed by ``clients.wrap_backend`` in the pool of an ``httpx.Client``/``AsyncClient``
+where this httpx version keeps it: on another version the client is used as it is.
 """
 
 from __future__ import annotations
@@ -13,60 +13,30 @@ from typing import Any
 import httpcore
 import httpx
 
+from .clients import wrap_backend
+from .sockets import AsyncWrappedBackend, WrappedBackend, WrappedStream
+
 #: Bytes asked of the socket at a time by storage clients (httpcore asks 64 KiB).
 READ_SIZE = 1024 * 1024
 
 
-class _BulkStream(httpcore.NetworkStream):
+class _BulkStream(WrappedStream):
     """A storage connection's stream: large reads (fewer receive calls and parser events
     per byte) and writes of a memoryview (httpcore re-slices what a partial send left, which
     copies a ``bytes``). Every wait keeps the timeout it is given."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max(max_bytes, READ_SIZE), timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(memoryview(buffer) if len(buffer) > 65536 else buffer, timeout)  # type: ignore[arg-type]
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _BulkStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _BulkBackend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None, socket_options: Any = None
-                    ) -> httpcore.NetworkStream:
-        return _BulkStream(self._inner.connect_tcp(host, port, timeout, local_address,
-                                                   socket_options))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> httpcore.NetworkStream:
-        return _BulkStream(self._inner.connect_unix_socket(path, timeout, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
+        self._inner.write(memoryview(buffer) if len(buffer) > 65536 else buffer,  # type: ignore[arg-type]
+                          timeout)
 
 
 def bulk(client: httpx.Client) -> httpx.Client:
     """``client`` (a ``clients.sync_client`` for a storage host) with its direct connections
-    using ``_BulkStream``, where this httpx version keeps its pool."""
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.NetworkBackend):
-        pool._network_backend = _BulkBackend(backend)  # type: ignore[union-attr]
+    using ``_BulkStream``, where this httpx version keeps its pool (``clients.wrap_backend``)."""
+    wrap_backend(client, lambda inner: WrappedBackend(inner, _BulkStream))
     return client
 
 
@@ -95,29 +65,8 @@ class _AsyncBulkStream(httpcore.AsyncNetworkStream):
         return self._inner.get_extra_info(info)
 
 
-class _AsyncBulkBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
-        self._inner = inner
-
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None, socket_options: Any = None
-                          ) -> httpcore.AsyncNetworkStream:
-        return _AsyncBulkStream(await self._inner.connect_tcp(host, port, timeout,
-                                                              local_address, socket_options))
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        return _AsyncBulkStream(await self._inner.connect_unix_socket(path, timeout,
-                                                                      socket_options))
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
 def abulk(client: httpx.AsyncClient) -> httpx.AsyncClient:
     """:func:`bulk` for an ``httpx.AsyncClient``."""
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.AsyncNetworkBackend):
-        pool._network_backend = _AsyncBulkBackend(backend)  # type: ignore[union-attr]
+    wrap_backend(client, lambda inner: AsyncWrappedBackend(inner, _AsyncBulkStream),
+                 asynchronous=True)
     return client

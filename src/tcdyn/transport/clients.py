@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 import httpcore
 import httpx
 
-from .deadline import _Backend
+from .deadline import backend
 from .proxies import Proxy, ProxyRule
 from .tls import LAZY_TLS, shared_ssl_context
 
@@ -31,21 +31,37 @@ def _httpx_proxy(proxy: Proxy | None, ssl_context: Any) -> httpx.Proxy | None:
                        ssl_context=ssl_context if proxy.scheme == "https" else None)
 
 
+def wrap_backend(owner: object, wrap: Callable[[Any], Any], *,
+                 asynchronous: bool = False) -> bool:
+    """Wrap the network backend of the httpcore pool of ``owner`` (an ``httpx.Client`` /
+    ``AsyncClient`` tcdyn made, or an httpx transport) in ``wrap(backend)``; False when this
+    httpx version keeps no such pool (then nothing changes).
+
+    The one place tcdyn reaches into httpx's private attributes (``_transport._pool.
+    _network_backend``, checked by version and by type): deadlines bound every socket wait
+    of the sync clients (``deadline.backend``), storage connections read in large blocks
+    (``bulk``)."""
+    transport = getattr(owner, "_transport", owner)
+    pool = getattr(transport, "_pool", None)
+    inner = getattr(pool, "_network_backend", None)
+    kind = httpcore.AsyncNetworkBackend if asynchronous else httpcore.NetworkBackend
+    if not (_private_pool_ok() and isinstance(inner, kind)):
+        return False
+    pool._network_backend = wrap(inner)  # type: ignore[union-attr]
+    return True
+
+
 def _sync_transport(proxy: Proxy | None) -> httpx.HTTPTransport:
     """An httpx transport to origins directly (``proxy`` None) or through ``proxy``, its
     connections bounded by the deadline of ``bounded`` and sharing ``shared_ssl_context``
-    (made on the first TLS handshake). Without httpx's private ``_pool._network_backend``
-    (another httpx version), deadlines are checked between reads only and the shared context
-    is made at once."""
-    transport = (httpx.HTTPTransport(verify=LAZY_TLS, proxy=_httpx_proxy(proxy, LAZY_TLS))
-                 if _private_pool_ok() else None)
-    pool: Any = getattr(transport, "_pool", None)  # httpx's private pool, if it has one
-    if transport is None or not isinstance(getattr(pool, "_network_backend", None),
-                                           httpcore.NetworkBackend):
-        context = shared_ssl_context()  # public API only
-        return httpx.HTTPTransport(verify=context, proxy=_httpx_proxy(proxy, context))
-    pool._network_backend = _Backend(pool._network_backend)
-    return transport
+    (made on the first TLS handshake). Without httpx's private pool (another httpx version),
+    deadlines are checked between reads only and the shared context is made at once."""
+    if _private_pool_ok():
+        transport = httpx.HTTPTransport(verify=LAZY_TLS, proxy=_httpx_proxy(proxy, LAZY_TLS))
+        if wrap_backend(transport, backend):
+            return transport
+    context = shared_ssl_context()  # public API only
+    return httpx.HTTPTransport(verify=context, proxy=_httpx_proxy(proxy, context))
 
 
 def _async_transport(proxy: Proxy | None) -> httpx.AsyncHTTPTransport:

@@ -15,11 +15,15 @@ import contextlib
 import contextvars
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpcore
 
+from .sockets import WrappedBackend, WrappedStream
 from .tls import LAZY_TLS, shared_ssl_context
+
+if TYPE_CHECKING:
+    from ..call.response import BodyReader
 
 
 class Deadline(dict[str, float]):
@@ -53,7 +57,7 @@ class Deadline(dict[str, float]):
         return time.monotonic() >= self.end
 
 
-#: The deadline of the exchange running in this thread / task, for ``_Backend``.
+#: The deadline of the exchange running in this thread / task, for ``BoundedStream``.
 _current: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
     "tcdyn_deadline", default=None)
 
@@ -68,58 +72,51 @@ def bounded(deadline: Deadline) -> Iterator[None]:
         _current.reset(token)
 
 
-def _clamp(timeout: float | None) -> float | None:
+def clamp(timeout: float | None) -> float | None:
+    """``timeout``, or what is left of the deadline of ``bounded`` when inside it."""
     deadline = _current.get()
     return timeout if deadline is None else deadline.left()
 
 
-class _Stream(httpcore.NetworkStream):
+class BoundedStream(WrappedStream):
     """A socket stream whose every read and write waits at most what is left."""
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.get_extra_info = inner.get_extra_info  # type: ignore[method-assign]  # hot
         self.close = inner.close  # type: ignore[method-assign]
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout))
+        return self._inner.read(max_bytes, clamp(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clamp(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
+        self._inner.write(buffer, clamp(timeout))
 
     def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
                   timeout: float | None = None) -> httpcore.NetworkStream:
         if ssl_context is LAZY_TLS:
             ssl_context = shared_ssl_context()
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
+        return super().start_tls(ssl_context, server_hostname, clamp(timeout))
 
 
-class _Backend(httpcore.NetworkBackend):
-    """httpcore's sync network backend, its streams bounded by the current deadline."""
-
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None, socket_options: Any = None
-                    ) -> httpcore.NetworkStream:
-        return _Stream(self._inner.connect_tcp(host, port, _clamp(timeout), local_address,
-                                               socket_options))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> httpcore.NetworkStream:
-        return _Stream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
+def backend(inner: httpcore.NetworkBackend | None = None) -> httpcore.NetworkBackend:
+    """httpcore's sync network backend (or ``inner``), every wait bounded by the deadline of
+    ``bounded``."""
+    return WrappedBackend(httpcore.SyncBackend() if inner is None else inner, BoundedStream,
+                          clamp)
 
 
-def backend() -> httpcore.NetworkBackend:
-    """httpcore's sync network backend, every wait bounded by the deadline of ``bounded``."""
-    return _Backend(httpcore.SyncBackend())
+class Expired(Exception):
+    """The deadline of an attempt (``total`` seconds) passed before its whole answer."""
+
+    def __init__(self, total: float) -> None:
+        super().__init__(total)
+        self.total = total
+
+
+def take(reader: BodyReader, raw: bytes, deadline: Deadline | None) -> bool:
+    """Feed one raw chunk of a body to ``reader``, unless ``deadline`` has passed
+    (``Expired``); whether to read on (``BodyReader.feed``)."""
+    if deadline is not None and deadline.expired():
+        raise Expired(deadline.total)
+    return reader.feed(raw)

@@ -19,23 +19,24 @@ if TYPE_CHECKING:
     import asyncio  # the async driver imports it when used: sync programs never load it
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 async def within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+    """``await awaitable``, ``TimeoutError`` after ``seconds``."""
     import asyncio
 
     async with asyncio.timeout(seconds):
         return await awaitable
 
 
-
-def drive(flow: Generator[Send | Sleep, Any, Any], attempt: Callable[[], Any]) -> Any:
+def drive(flow: Generator[Send | Sleep, Any, _R], attempt: Callable[[], object]) -> _R:
     """Run the sans-IO retry ``flow`` (``call.retry.retry_flow``): ``attempt()`` (a
     ``Received``, or the exception that prevented one) at each ``Send``, a sleep at each
     ``Sleep``; returns the flow's result. Every sync transport drives its calls with it."""
     step = next(flow)
     while True:
-        outcome: Any = None
+        outcome: object = None
         if isinstance(step, Sleep):
             time.sleep(step.seconds)
         else:
@@ -43,17 +44,18 @@ def drive(flow: Generator[Send | Sleep, Any, Any], attempt: Callable[[], Any]) -
         try:
             step = flow.send(outcome)
         except StopIteration as done:
-            return done.value
+            result: _R = done.value
+            return result
 
 
-async def adrive(flow: Generator[Send | Sleep, Any, Any],
-                 attempt: Callable[[], Awaitable[Any]]) -> Any:
+async def adrive(flow: Generator[Send | Sleep, Any, _R],
+                 attempt: Callable[[], Awaitable[object]]) -> _R:
     """:func:`drive` for the async transports: ``await attempt()``, ``asyncio.sleep``."""
     import asyncio
 
     step = next(flow)
     while True:
-        outcome: Any = None
+        outcome: object = None
         if isinstance(step, Sleep):
             await asyncio.sleep(step.seconds)
         else:
@@ -61,7 +63,8 @@ async def adrive(flow: Generator[Send | Sleep, Any, Any],
         try:
             step = flow.send(outcome)
         except StopIteration as done:
-            return done.value
+            result: _R = done.value
+            return result
 
 
 def close_at_shutdown(close: Callable[[], Awaitable[Any]]) -> AsyncGenerator[None, None]:

@@ -10,25 +10,25 @@ The header is built here, byte for byte what mohawk's ``Sender`` makes for the s
 (``tests/test_sync_hot_path.py`` holds it to mohawk, to the official client and to
 ``tcdyn.testing``'s validator): mohawk's generic path costs ~50 us a call (it pretty-prints
 every request for its debug log and rebuilds the credentials each time); here the key, the
-``id`` and ``ext`` of one ``Credentials`` are prepared once.
+``id`` and ``ext`` of one ``Credentials`` are prepared once by each ``HawkAuth``
+(``Prepared``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import inspect
 import os
 import time
 from base64 import b64encode, urlsafe_b64encode
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import mohawk.util
 
+from ..auth import provider
 from ..auth.credentials import Credentials
-from ..errors import CredentialsError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -48,8 +48,9 @@ def nonce() -> str:
     return urlsafe_b64encode(os.urandom(6))[:6].decode()
 
 
-class _Prepared:
-    """What one ``Credentials`` contributes to every header: key, ``id``, ``ext``."""
+class Prepared:
+    """What one ``Credentials`` contributes to every header: key, ``id``, ``ext``; each
+    ``HawkAuth`` keeps the last one it used (no state shared between clients)."""
 
     __slots__ = ("credentials", "ext_attr", "ext_line", "id_attr", "key")
 
@@ -62,23 +63,12 @@ class _Prepared:
         self.id_attr = f', id="{mohawk.util.prepare_header_val(credentials.clientId)}"'
 
 
-_last: _Prepared | None = None
-
-
-def _prepared(credentials: Credentials) -> _Prepared:
-    global _last
-    last = _last
-    if last is None or last.credentials is not credentials:
-        last = _last = _Prepared(credentials)
-    return last
-
-
-def sign(credentials: Credentials, method: str, host: str, port: int | str, target: str,
-         body: bytes | None, *, timestamp: int | None = None,
+def sign(credentials: Credentials | Prepared, method: str, host: str, port: int | str,
+         target: str, body: bytes | None, *, timestamp: int | None = None,
          nonce_value: str | None = None) -> str:
     """The ``Authorization: Hawk ...`` value for ``method`` of ``target`` (path and query as
     sent) on ``host``:``port``; ``body`` hashed when there is one."""
-    prepared = _prepared(credentials)
+    prepared = credentials if isinstance(credentials, Prepared) else Prepared(credentials)
     ts = str(int(time.time()) if timestamp is None else timestamp)
     nonce_value = nonce() if nonce_value is None else nonce_value
     content_hash = payload_hash(body) if body else ""
@@ -90,7 +80,21 @@ def sign(credentials: Credentials, method: str, host: str, port: int | str, targ
             f'nonce="{nonce_value}"{prepared.ext_attr}')
 
 
-def authorization_header(credentials: Credentials, method: str, url: httpx.URL,
+class _URLParts(Protocol):
+    """The parts of a URL a header is signed over (an ``httpx.URL``, or the aiohttp
+    transport's view of a ``yarl.URL``)."""
+
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def raw_path(self) -> bytes: ...
+
+
+def authorization_header(credentials: Credentials | Prepared, method: str, url: _URLParts,
                          body: bytes | None, *, timestamp: int | None = None) -> str:
     """The ``Authorization: Hawk ...`` value for one request to ``url`` (an ``httpx.URL``
     or anything with its ``scheme``, ``host``, ``port`` and ``raw_path``)."""
@@ -100,47 +104,53 @@ def authorization_header(credentials: Credentials, method: str, url: httpx.URL,
                 url.raw_path.decode("ascii"), body, timestamp=timestamp)
 
 
-CredentialsSource = Callable[[], Any]
-
-
 class HawkAuth(httpx.Auth):
     """Sign requests to one of ``origins`` with the credentials ``source()`` returns at send
     time (so a provider can rotate them); leave other requests and anonymous clients
     unsigned. ``source`` may return an awaitable (an async provider): the async flow awaits
-    it, the sync flow refuses it."""
+    it, the sync flow refuses it (``auth.provider``'s rule). Every transport tcdyn creates
+    signs through this object's public methods."""
 
     requires_request_body = True
 
-    def __init__(self, source: CredentialsSource, *origins: tuple[str, str, int]) -> None:
+    def __init__(self, source: Callable[[], object], *origins: tuple[str, str, int]) -> None:
         self._source = source
         self._origins = frozenset(origins)
+        self._prepared: Prepared | None = None
 
-    def _sign(self, request: httpx.Request, credentials: Credentials | None) -> None:
-        if credentials is None:
-            return
-        url = request.url
-        if (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)) \
-                in self._origins:
-            request.headers["Authorization"] = authorization_header(
-                credentials, request.method, url, request.content or None)
-        else:
-            request.headers.pop("Authorization", None)
-
-    def signs(self, scheme: str, host: str, port: int | None) -> bool:
+    def signs(self, scheme: str, host: str | None, port: int | None) -> bool:
         """Whether requests to this origin are signed."""
         return (scheme, host, port or _DEFAULT_PORTS.get(scheme)) in self._origins
 
     def credentials_now(self) -> Credentials | None:
         """The credentials to sign a sync request with (an async provider refused)."""
-        credentials = self._source()
-        if credentials is not None and not isinstance(credentials, Credentials) \
-                and inspect.isawaitable(credentials):
-            close = getattr(credentials, "close", None)
-            if close is not None:
-                close()  # no "never awaited" warning
-            raise CredentialsError("the credentials provider is async: use it with a "
-                                       "tcdyn.aio client")
-        return credentials
+        return provider.now(self._source)
+
+    async def credentials(self) -> Credentials | None:
+        """The credentials to sign an async request with (an async provider awaited)."""
+        return await provider.awaited(self._source)
+
+    def prepared(self, credentials: Credentials) -> Prepared:
+        """``credentials``' key, ``id`` and ``ext``, prepared once while they last."""
+        last = self._prepared
+        if last is None or last.credentials is not credentials:
+            last = self._prepared = Prepared(credentials)
+        return last
+
+    def header(self, credentials: Credentials, method: str, url: _URLParts,
+               body: bytes | None) -> str:
+        """The ``Authorization`` value for one request to ``url``."""
+        return authorization_header(self.prepared(credentials), method, url, body)
+
+    def _sign(self, request: httpx.Request, credentials: Credentials | None) -> None:
+        if credentials is None:
+            return
+        url = request.url
+        if self.signs(url.scheme, url.host, url.port):
+            request.headers["Authorization"] = self.header(credentials, request.method, url,
+                                                           request.content or None)
+        else:
+            request.headers.pop("Authorization", None)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, Any, None]:
         self._sign(request, self.credentials_now())
@@ -149,11 +159,7 @@ class HawkAuth(httpx.Auth):
     async def async_auth_flow(self, request: httpx.Request
                               ) -> AsyncGenerator[httpx.Request, Any]:
         await request.aread()
-        credentials = self._source()
-        if credentials is not None and not isinstance(credentials, Credentials) \
-                and inspect.isawaitable(credentials):
-            credentials = await credentials
-        self._sign(request, credentials)
+        self._sign(request, await self.credentials())
         yield request
 
 

@@ -4,12 +4,12 @@ under tcdyn's own retry flow.
 ``httpx.Client.send`` spends more per call than the exchange itself on loopback (auth flow,
 redirect and cookie handling, URL parsing, ``Request`` / ``Response`` objects), so a client
 tcdyn creates sends with an ``httpcore.ConnectionPool`` of its own. What goes on the wire is
-what ``httpx_transport.SyncTransport`` sends (same request line, headers in the same order, the
-same Hawk header), with its rules: one deadline per attempt (``deadline.bounded`` clamps
+what ``httpx_transport.HttpxTransport`` sends (same request line, headers in the same order,
+the same Hawk header), with its rules: one deadline per attempt (``deadline.bounded`` clamps
 every socket wait, as on ``clients.sync_client`` clients), bodies read raw and inflated by
-``call.response.BodyReader`` within ``max_response_size``, no redirects, Hawk signed anew on every
-try only for the client's origins, and failures raised as the httpx exceptions httpx gives
-(their ``.request`` carrying a redacted Authorization).
+``call.response.BodyReader`` within ``max_response_size``, no redirects, Hawk signed anew on
+every try only for the client's origins, and failures raised as the httpx exceptions httpx
+gives (their ``.request`` carrying a redacted Authorization).
 
 The URL of a call is not parsed again: a route under an origin checked once (as httpx would
 send it) is used as it is; anything else goes through ``httpx.URL``. TLS uses the one shared
@@ -17,27 +17,35 @@ SSL context (``tls.shared_ssl_context``), made on the first handshake.
 
 ``sync_transport`` picks it unless the user passed an ``httpx.Client`` or an ``auth=`` of
 their own, or httpcore is not the 1.x this was written against; those use
-``httpx_transport.SyncTransport``. A call whose URL ``proxies.ProxyRule`` sends through a proxy
-goes through an ``httpcore.HTTPProxy`` pool for that proxy (absolute-form for http://,
+``httpx_transport.HttpxTransport``. A call whose URL ``proxies.ProxyRule`` sends through a
+proxy goes through an ``httpcore.HTTPProxy`` pool for that proxy (absolute-form for http://,
 CONNECT for https://), made on first use.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import httpcore
 import httpx
 
 from ..call.bind import Call
 from ..call.options import DEFAULT_TIMEOUT, RetryPolicy
-from ..call.response import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_SIZE, BodyReader, Received
+from ..call.response import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    BodyReader,
+    Received,
+    Result,
+)
 from ..call.retry import retry_flow
-from .deadline import Deadline, backend, bounded
+from .base import OWN_AUTH, CallAuth, Transport, closed, tcdyns_own
+from .deadline import Deadline, Expired, backend, bounded, take
 from .drive import drive
+from .errors import expired, failure, shown_request
 from .hawk import HawkAuth, sign
-from .httpx_transport import OWN_AUTH, SyncTransport
+from .httpx_transport import HttpxTransport
 from .proxies import Proxy
 from .tls import LAZY_TLS
 
@@ -47,7 +55,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _NO_TIMEOUT = {"connect": None, "read": None, "write": None, "pool": None}
 #: A path httpx sends exactly as given: nothing to percent-encode, no dot segment.
 _AS_IS = re.compile(r"(?:[A-Za-z0-9\-_~!$&'()*+,;=:@/]|\.(?!\.?(?:/|$))|%[0-9A-Fa-f]{2})*")
-_REDACTED = b"<redacted>"
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 _Pool = httpcore.ConnectionPool | httpcore.HTTPProxy
 _HTTPCORE_ERRORS = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError,
@@ -56,13 +63,13 @@ _HTTPCORE_ERRORS = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.P
 
 def sync_transport(auth: httpx.Auth | None, policy: RetryPolicy, *, client: Any = None,
                    timeout: float | None = DEFAULT_TIMEOUT,
-                   max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> SyncTransport:
+                   max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> Transport:
     """The transport of a sync client: httpcore's pool for the clients tcdyn creates, else
     an ``httpx.Client`` (the user's, or for a user's ``httpx.Auth``)."""
-    if client is None and (auth is None or type(auth) is HawkAuth) and SUPPORTED:
-        return PoolTransport(auth, policy, timeout=timeout,
+    if tcdyns_own(client, auth) and SUPPORTED:
+        return PoolTransport(cast("HawkAuth | None", auth), policy, timeout=timeout,
                              max_response_size=max_response_size)
-    return SyncTransport(auth, policy, client=client, timeout=timeout,
+    return HttpxTransport(auth, policy, client=client, timeout=timeout,
                          max_response_size=max_response_size)
 
 
@@ -95,7 +102,7 @@ class _Origin:
             (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii"))]
 
 
-class PoolTransport(SyncTransport):
+class PoolTransport(HttpxTransport):
     """Sends calls with an ``httpcore.ConnectionPool`` of its own (made on first use; httpx's
     limits: 100 connections, 20 kept alive, idle ones closed after 5 s)."""
 
@@ -110,7 +117,7 @@ class PoolTransport(SyncTransport):
     @property
     def pool(self) -> httpcore.ConnectionPool:
         if self._closed:
-            raise self._closed_error()
+            raise closed()
         if self._pool is None:
             self._pool = httpcore.ConnectionPool(
                 ssl_context=LAZY_TLS, max_connections=100, max_keepalive_connections=20,
@@ -150,7 +157,7 @@ class PoolTransport(SyncTransport):
             self._origins.setdefault(origin.prefix, origin)
         return origin, parsed.raw_path.decode("ascii"), str(parsed)
 
-    def _headers(self, call: Call, origin: _Origin, target: str, auth: Any
+    def _headers(self, call: Call, origin: _Origin, target: str, auth: HawkAuth | None
                  ) -> list[tuple[bytes, bytes]]:
         headers = list(origin.get_headers)
         body = call.body
@@ -163,29 +170,29 @@ class PoolTransport(SyncTransport):
             credentials = auth.credentials_now()
             if credentials is not None and auth.signs(origin.scheme, origin.host, origin.port):
                 headers.append((b"Authorization", sign(
-                    credentials, call.http_method, origin.host, origin.port, target,
-                    body or None).encode()))
+                    auth.prepared(credentials), call.http_method, origin.host, origin.port,
+                    target, body or None).encode()))
         return headers
 
-    def send(self, call: Call, auth: Any = OWN_AUTH) -> Any:
+    def send(self, call: Call, auth: CallAuth = OWN_AUTH) -> Result:
         """The call's result (retried as the policy says); ``auth`` replaces the
         transport's own for this call (a ``HawkAuth`` or None)."""
-        if auth is OWN_AUTH:
-            auth = self.auth
-        elif auth is not None and type(auth) is not HawkAuth:
-            return super().send(call, auth)
+        signer = self.auth if auth is OWN_AUTH else auth
+        if signer is not None and type(signer) is not HawkAuth:  # a user's own httpx.Auth
+            return super().send(call, signer)
         origin, target, url = self._where(call)
         pool = self._pool_for(origin)
         deadline = self._deadline()
 
-        def attempt() -> Any:  # signed again for each try: a fresh Hawk timestamp and nonce
-            headers = self._headers(call, origin, target, auth)
+        def attempt() -> Received | httpx.RequestError:  # signed anew: fresh timestamp, nonce
+            headers = self._headers(call, origin, target, signer)
             return self._try(pool, call, origin, target, url, headers, deadline)
 
         return drive(retry_flow(call, self.policy), attempt)
 
     def _try(self, pool: _Pool, call: Call, origin: _Origin, target: str, url: str,
-             headers: list[tuple[bytes, bytes]], deadline: Deadline | None) -> Any:
+             headers: list[tuple[bytes, bytes]], deadline: Deadline | None
+             ) -> Received | httpx.RequestError:
         """One attempt: a ``Received``, or the httpx exception httpx would give."""
         request = httpcore.Request(
             call.http_method.encode("ascii"),
@@ -200,9 +207,9 @@ class PoolTransport(SyncTransport):
             with bounded(deadline):
                 return self._pool_exchange(pool, request, url, deadline)
         except _HTTPCORE_ERRORS as exc:
-            return _httpx_error(exc, call, url, headers)
-        except _Expired as exc:
-            return httpx.ReadTimeout(str(exc), request=_request(call, url, headers))
+            return failure(exc, shown_request(call.http_method, url, headers, call.body))
+        except Expired as exc:
+            return expired(exc.total, shown_request(call.http_method, url, headers, call.body))
 
     def _pool_exchange(self, pool: _Pool, request: httpcore.Request, url: str,
                        deadline: Deadline | None) -> Received:
@@ -211,10 +218,7 @@ class PoolTransport(SyncTransport):
             headers = httpx.Headers(response.headers)
             reader = BodyReader(headers.get("content-encoding"), self.max_response_size)
             for raw in response.stream:  # type: ignore[union-attr]
-                if deadline is not None and deadline.expired():
-                    raise _Expired(f"no whole response within the {deadline.total:g} s "
-                                   "timeout")
-                if not reader.feed(raw):
+                if not take(reader, raw, deadline):
                     break
             return Received(response.status, headers, reader.content(), url,
                             reader.too_large, reader.undecodable, reader.limit)
@@ -230,25 +234,3 @@ class PoolTransport(SyncTransport):
                 each.close()
 
 
-class _Expired(Exception):
-    """The attempt's deadline passed between two reads of the body."""
-
-
-def _request(call: Call, url: str, headers: list[tuple[bytes, bytes]]) -> httpx.Request:
-    """The ``httpx.Request`` that was sent, its Authorization redacted."""
-    shown = [(k, _REDACTED if k == b"Authorization" else v) for k, v in headers]
-    return httpx.Request(call.http_method, url, headers=shown, content=call.body)
-
-
-def _httpx_error(exc: Exception, call: Call, url: str, headers: list[tuple[bytes, bytes]]
-                 ) -> httpx.TransportError:
-    """httpx's exception for an httpcore one (the same class name, as httpx maps them)."""
-    for cls in type(exc).__mro__:
-        mapped = getattr(httpx, cls.__name__, None)
-        if isinstance(mapped, type) and issubclass(mapped, httpx.TransportError):
-            break
-    else:  # pragma: no cover - every httpcore exception caught above has an httpx twin
-        mapped = httpx.TransportError
-    error: httpx.TransportError = mapped(str(exc), request=_request(call, url, headers))
-    error.__cause__ = exc
-    return error

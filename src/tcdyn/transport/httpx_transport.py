@@ -12,30 +12,24 @@ for connecting, sending and reading the whole body, and a body is read at most t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from ..call.bind import Call
 from ..call.options import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT, RetryPolicy
-from ..call.response import ACCEPT_ENCODING, BodyReader, Received
+from ..call.response import ACCEPT_ENCODING, BodyReader, Received, Result
 from ..call.retry import retry_flow
-from ..errors import ClientClosedError
+from .base import OWN_AUTH, CallAuth, TransportBase, closed
 from .clients import async_client, sync_client
-from .deadline import Deadline, bounded
-from .proxies import ProxyRule
-
-if TYPE_CHECKING:
-    pass  # the async driver imports it when used: sync programs never load it
-
+from .deadline import Deadline, Expired, bounded, take
 from .drive import PerLoop, adrive, drive, within
+from .errors import expired, shown_request
+from .proxies import ProxyRule
 
 _HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
 _JSON = {"Content-Type": "application/json"}
 _JSON_HEADERS = {**_HEADERS, **_JSON}
-_REDACTED = "<redacted>"
-#: ``send(call)`` signs with the transport's own auth (``auth=None`` sends unsigned).
-OWN_AUTH: Any = object()
 
 
 def _request(client: httpx.Client | httpx.AsyncClient, call: Call,
@@ -53,50 +47,33 @@ def _request(client: httpx.Client | httpx.AsyncClient, call: Call,
 
 
 def _redacted(exc: httpx.TransportError) -> httpx.TransportError:
-    """``exc`` with its ``.request`` replaced by a copy whose Authorization is redacted."""
+    """``exc`` with its ``.request`` shown as ``errors.shown_request`` shows requests."""
     try:
         request = exc.request
     except RuntimeError:
         return exc
-    if "authorization" in request.headers:
-        headers = request.headers.copy()
-        headers["Authorization"] = _REDACTED
-        try:
-            content: bytes | None = request.content
-        except httpx.RequestNotRead:
-            content = None
-        exc.request = httpx.Request(request.method, request.url, headers=headers,
-                                    content=content)
+    try:
+        content: bytes | None = request.content
+    except httpx.RequestNotRead:
+        content = None
+    exc.request = shown_request(request.method, request.url, request.headers.raw, content)
     return exc
 
-class _Transport:
-    """What both transports share: the auth flow, the retry policy, limits, the client's
-    life."""
+
+class _Transport(TransportBase):
+    """What both httpx transports share: the auth flow, the client's life, reading a body."""
 
     def __init__(self, auth: httpx.Auth | None, policy: RetryPolicy, *,
                  client: Any = None, timeout: float | None = DEFAULT_TIMEOUT,
                  max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+        super().__init__(policy, timeout, max_response_size,
+                         ProxyRule.from_environment() if client is None else None)
         self.auth = auth
-        self.policy = policy
-        self.timeout = timeout
-        self.max_response_size = max_response_size
         self._client = client
         self._owns_client = client is None
-        self._closed = False
-        #: The proxies of the environment when the client was made (a user's client has its own).
-        self.proxies = ProxyRule.from_environment() if client is None else None
 
     def _deadline(self) -> Deadline | None:
         return Deadline(self.timeout) if self.timeout is not None else None
-
-    def _closed_error(self) -> ClientClosedError:
-        return ClientClosedError("this tcdyn client was closed: create a new one (a closed "
-                                 "client never reopens its connections)")
-
-    @staticmethod
-    def _expired(request: httpx.Request, deadline: Deadline) -> httpx.ReadTimeout:
-        return httpx.ReadTimeout(f"no whole response within the {deadline.total:g} s "
-                                 "timeout", request=request)
 
     def _reader(self, response: httpx.Response) -> BodyReader:
         return BodyReader(response.headers.get("content-encoding"), self.max_response_size)
@@ -111,8 +88,7 @@ class _Transport:
         return Received(response.status_code, response.headers, reader.content(),
                         str(response.url), reader.too_large, reader.undecodable, reader.limit)
 
-
-class SyncTransport(_Transport):
+class HttpxTransport(_Transport):
     """Sends calls with an ``httpx.Client`` (its own, created on first use, or the user's)."""
 
     _client: httpx.Client | None
@@ -120,7 +96,7 @@ class SyncTransport(_Transport):
     @property
     def client(self) -> httpx.Client:
         if self._closed:
-            raise self._closed_error()
+            raise closed()
         if self._client is None:
             self._client = sync_client(follow_redirects=False, headers=_HEADERS,
                                        proxies=self.proxies)
@@ -142,28 +118,27 @@ class SyncTransport(_Transport):
                 return self._received(response, self._in_memory(response))
             reader = self._reader(response)
             for raw in response.iter_raw():
-                if deadline is not None and deadline.expired():
-                    raise self._expired(request, deadline)
-                if not reader.feed(raw):
+                if not take(reader, raw, deadline):
                     break
             return self._received(response, reader)
         finally:
             response.close()
 
-    def send(self, call: Call, auth: Any = OWN_AUTH) -> Any:
+    def send(self, call: Call, auth: CallAuth = OWN_AUTH) -> Result:
         """The call's result (retried as the policy says); ``auth`` replaces the
         transport's own for this call."""
         client = self.client
         deadline = self._deadline()
         request = _request(client, call, deadline, self._owns_client)
-        if auth is OWN_AUTH:
-            auth = self.auth
+        signer = self.auth if auth is OWN_AUTH else auth
 
-        def attempt() -> Any:
+        def attempt() -> Received | httpx.TransportError:
             try:
-                return self._attempt(client, request, deadline, auth)
+                return self._attempt(client, request, deadline, signer)
             except httpx.TransportError as exc:
                 return _redacted(exc)
+            except Expired as exc:
+                return _redacted(expired(exc.total, request))
 
         return drive(retry_flow(call, self.policy), attempt)
 
@@ -174,8 +149,8 @@ class SyncTransport(_Transport):
             self._client = None
 
 
-class AsyncTransport(_Transport):
-    """Sends calls with an ``httpx.AsyncClient``; the same decisions as ``SyncTransport``.
+class AsyncHttpxTransport(_Transport):
+    """Sends calls with an ``httpx.AsyncClient``; the same decisions as ``HttpxTransport``.
 
     The ``httpx.AsyncClient`` tcdyn creates belongs to the event loop it was created on
     (``PerLoop``): it is closed when that loop shuts down (``asyncio.run`` finalises async
@@ -198,11 +173,11 @@ class AsyncTransport(_Transport):
     @property
     def client(self) -> httpx.AsyncClient:
         if self._closed:
-            raise self._closed_error()
+            raise closed()
         if self._owns_client:
             return self._clients.get()
         if self._client is None:  # a user's client is only dropped by aclose(): closed above
-            raise self._closed_error()
+            raise closed()
         return self._client
 
     async def _attempt(self, client: httpx.AsyncClient, request: httpx.Request,
@@ -215,7 +190,7 @@ class AsyncTransport(_Transport):
             return await within(deadline.total,
                                  self._exchange(client, request, deadline, auth))
         except TimeoutError:
-            raise self._expired(request, deadline) from None
+            raise Expired(deadline.total) from None
 
     async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request,
                         deadline: Deadline | None, auth: httpx.Auth | None) -> Received:
@@ -226,27 +201,26 @@ class AsyncTransport(_Transport):
                 return self._received(response, self._in_memory(response))
             reader = self._reader(response)
             async for raw in response.aiter_raw():
-                if deadline is not None and deadline.expired():
-                    raise self._expired(request, deadline)
-                if not reader.feed(raw):
+                if not take(reader, raw, deadline):
                     break
             return self._received(response, reader)
         finally:
             await response.aclose()
 
-    async def send(self, call: Call, auth: Any = OWN_AUTH) -> Any:
-        """The call's result (see ``SyncTransport.send``)."""
+    async def send(self, call: Call, auth: CallAuth = OWN_AUTH) -> Result:
+        """The call's result (see ``HttpxTransport.send``)."""
         client = self.client
         deadline = self._deadline()
         request = _request(client, call, deadline, self._owns_client)
-        if auth is OWN_AUTH:
-            auth = self.auth
+        signer = self.auth if auth is OWN_AUTH else auth
 
-        async def attempt() -> Any:
+        async def attempt() -> Received | httpx.TransportError:
             try:
-                return await self._attempt(client, request, deadline, auth)
+                return await self._attempt(client, request, deadline, signer)
             except httpx.TransportError as exc:
                 return _redacted(exc)
+            except Expired as exc:
+                return _redacted(expired(exc.total, request))
 
         return await adrive(retry_flow(call, self.policy), attempt)
 

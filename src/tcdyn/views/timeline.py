@@ -11,8 +11,8 @@ ended last, back through the dependency that ended last before it started, to a 
 waited for none. Runs not yet resolved end "now" (when the timeline was made).
 
 What the server says is bounded before it is kept: at most ``max_tasks`` tasks (the walk
-stops there and says so), ``MAX_RUNS`` runs a task, ``MAX_TEXT`` characters of a name, and values of
-the wrong type are dropped (a run without a valid time is drawn without that segment).
+stops there and says so), ``RUNS_READ`` runs a task, ``MAX_TEXT`` characters of a name,
+and values of the wrong type are dropped (a run without a valid time is drawn without that segment).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import datetime as dt
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 
-MAX_TASKS = 10_000
-MAX_RUNS = 100
+TASKS_READ = 10_000
+RUNS_READ = 100
 MAX_DEPENDENCIES = 1_000
 MAX_TEXT = 300
 LONGEST_WAITS = 5
@@ -105,7 +105,7 @@ class Timeline:
 
     @classmethod
     def from_items(cls, task_group_id: str, items: Iterable[Any], *,
-                   now: dt.datetime | None = None, max_tasks: int = MAX_TASKS) -> Timeline:
+                   now: dt.datetime | None = None, max_tasks: int = TASKS_READ) -> Timeline:
         """The timeline of ``listTaskGroup`` items (``{"task": ..., "status": ...}``)."""
         tasks: dict[str, Task] = {}
         truncated = False
@@ -215,7 +215,7 @@ class Timeline:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def timeline(queue: Any, taskGroupId: str, *, max_tasks: int = MAX_TASKS) -> Timeline:
+def timeline(queue: Any, taskGroupId: str, *, max_tasks: int = TASKS_READ) -> Timeline:
     """The timeline of task group ``taskGroupId`` (a sync queue client:
     ``tcdyn.Queue(...)`` or a deployment's ``Queue``)."""
     items = queue.listTaskGroup.items(taskGroupId, max_items=max_tasks + 1)
@@ -223,7 +223,7 @@ def timeline(queue: Any, taskGroupId: str, *, max_tasks: int = MAX_TASKS) -> Tim
 
 
 async def timeline_async(queue: Any, taskGroupId: str, *,
-                         max_tasks: int = MAX_TASKS) -> Timeline:
+                         max_tasks: int = TASKS_READ) -> Timeline:
     """``timeline`` on an async queue client (``tcdyn.aio.timeline``)."""
     items: AsyncIterable[Any] = queue.listTaskGroup.items(taskGroupId,
                                                           max_items=max_tasks + 1)
@@ -275,7 +275,7 @@ def _task(item: object) -> Task | None:
                            [:MAX_DEPENDENCIES] if isinstance(d, str)),
         requires=_text(definition.get("requires"), 32) or "all-completed",
         runs=tuple(r for r in (_run(run) for run in (runs if isinstance(runs, list) else [])
-                               [:MAX_RUNS]) if r is not None))
+                               [:RUNS_READ]) if r is not None))
 
 
 def _run(run: object) -> Run | None:

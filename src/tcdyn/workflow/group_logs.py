@@ -37,7 +37,7 @@ from .logs import (
 __all__ = ["GroupFollower", "GroupLine", "afollow_group"]
 
 #: Tasks followed at once at most (each holds one connection to its worker).
-MAX_TASKS = 32
+FOLLOWED_AT_ONCE = 32
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class GroupLine:
 
 
 def afollow_group(queue: Any, taskGroupId: str, *, pulse_url: str | None = None,
-                  events: Any = None, poll: float = 10.0, max_tasks: int = MAX_TASKS,
+                  events: Any = None, poll: float = 10.0, max_tasks: int = FOLLOWED_AT_ONCE,
                   max_line: int = 64 * 1024, note: Note | None = None,
                   **options: Any) -> GroupFollower:
     """Follow the logs of task group ``taskGroupId`` with an async ``queue``: ``async for``

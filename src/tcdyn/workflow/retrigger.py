@@ -39,7 +39,7 @@ __all__ = ["Copy", "RetriggerPlan", "Retriggered", "aretrigger", "create_flow", 
            "retrigger"]
 
 #: At most this many tasks copied by ``group_wide_deps``.
-MAX_TASKS = 1000
+RETRIGGER_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def _upstream_first(tasks: Mapping[str, Mapping[str, Any]], root: str) -> list[s
 
 
 def plan_flow(task_id: str, *, exact: bool = False, group_wide_deps: bool = False,
-              now: dt.datetime | None = None, max_tasks: int = MAX_TASKS
+              now: dt.datetime | None = None, max_tasks: int = RETRIGGER_LIMIT
               ) -> Flow[RetriggerPlan]:
     """Read the task (and its dependents in its group for ``group_wide_deps``) and plan the
     copies; nothing is created."""

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from ..errors import TaskclusterArgumentError, TaskclusterFailure
 
-__all__ = ["DEFAULT_DEADLINE", "DEFAULT_MAX_RUN_TIME", "NewTask", "PayloadCheck",
+__all__ = ["DEFAULT_DEADLINE", "DEFAULT_MAX_RUN_TIME", "NewTask",
            "check_payload", "docker_worker_payload", "generic_worker_payload", "new_task"]
 
 DEFAULT_DEADLINE = dt.timedelta(days=1)
@@ -27,8 +27,8 @@ MAX_DEADLINE = dt.timedelta(days=5)
 #: The queue's own default for ``expires``: a year after the deadline.
 DEFAULT_EXPIRES_AFTER_DEADLINE = 365
 DEFAULT_MAX_RUN_TIME = 3600
-#: Worker implementations whose payload ``task create`` writes.
-KINDS = ("docker-worker", "generic-worker")
+#: The generic-worker form ``generic_worker_payload`` writes (Linux and macOS).
+GENERIC_WORKER = "generic-worker/multiuser_posix"
 
 
 class NewTask(NamedTuple):
@@ -175,7 +175,7 @@ def generic_worker_payload(command: Sequence[str], *, maxRunTime: int = DEFAULT_
                                "maxRunTime": _seconds(maxRunTime)}
     if env:
         payload["env"] = dict(env)
-    check_payload("generic-worker", payload)
+    check_payload(GENERIC_WORKER, payload)
     return payload
 
 
@@ -193,24 +193,9 @@ def _seconds(value: Any) -> int:
     return value
 
 
-class PayloadCheck:
-    """The interface used to check a worker payload: ``check(kind, payload)`` raising a
-    ``SchemaValidationError``. ``tcdyn.payloads`` provides it (typed worker payloads);
-    without that module, payloads are checked only as the queue's schema does (an
-    object)."""
-
-    @staticmethod
-    def check(kind: str, payload: Mapping[str, Any]) -> None:
-        try:
-            from .. import payloads  # type: ignore[attr-defined]
-        except ImportError:
-            return
-        payloads.check(kind, payload)
-
-
 def check_payload(kind: str, payload: Mapping[str, Any]) -> None:
-    """``payload`` against the worker implementation ``kind``'s schema, where tcdyn has it."""
-    if kind not in KINDS:
-        raise TaskclusterArgumentError(f"unknown worker implementation {kind!r}: "
-                                       f"{', '.join(KINDS)}")
-    PayloadCheck.check(kind, payload)
+    """``payload`` against the payload schema of worker implementation ``kind`` (one of
+    ``tcdyn.payloads.KINDS``), as every other schema check: ``SchemaValidationError``."""
+    from .. import payloads
+
+    payloads.check(kind, payload)

@@ -1,5 +1,7 @@
-"""The ``TASKCLUSTER_*`` environment, read one way for the clients, ``optionsFromEnvironment``
-and the command line.
+"""The environment tcdyn reads, in one place: every ``TASKCLUSTER_*`` and ``TCDYN_*`` variable
+(and the XDG base directories) is named here and read with ``value``, by the clients,
+``optionsFromEnvironment``, the default deployment, the reference cache and the command line.
+(The proxy variables are ``transport.proxies``'s, read by curl's rule.)
 
 The rule: an empty variable counts as unset. ``TASKCLUSTER_CLIENT_ID`` and
 ``TASKCLUSTER_ACCESS_TOKEN`` go together: one without the other is a ``CredentialsError``
@@ -13,13 +15,31 @@ import os
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from ..errors import CredentialsError
+from .errors import CredentialsError
 
 ROOT_URL = "TASKCLUSTER_ROOT_URL"
 CLIENT_ID = "TASKCLUSTER_CLIENT_ID"
 ACCESS_TOKEN = "TASKCLUSTER_ACCESS_TOKEN"
 CERTIFICATE = "TASKCLUSTER_CERTIFICATE"
 PROXY_URL = "TASKCLUSTER_PROXY_URL"
+#: A reference directory for ``tcdyn.Queue`` & co (and the command's default references).
+REFERENCES = "TASKCLUSTER_REFERENCES"
+#: The reference cache, else ``$XDG_CACHE_HOME/tcdyn``, else ``~/.cache/tcdyn``.
+CACHE_DIR = "TCDYN_CACHE_DIR"
+XDG_CACHE_HOME = "XDG_CACHE_HOME"
+#: Size caps of a reference fetch (bytes): one file, one whole fetch.
+REFERENCE_FILE_LIMIT = "TCDYN_REFERENCE_FILE_LIMIT"
+REFERENCE_TOTAL_LIMIT = "TCDYN_REFERENCE_TOTAL_LIMIT"
+#: The command's config file, else ``$XDG_CONFIG_HOME/tcdyn/config.toml``.
+CONFIG = "TCDYN_CONFIG"
+XDG_CONFIG_HOME = "XDG_CONFIG_HOME"
+#: ``tcdyn listen``: the broker URL, and the password of a URL given without one.
+PULSE_URL = "TCDYN_PULSE_URL"
+PULSE_PASSWORD = "TCDYN_PULSE_PASSWORD"
+#: ``tcdyn serve``: test clients (``ID:TOKEN[:SCOPE,...]`` entries).
+SERVE_CLIENTS = "TCDYN_SERVE_CLIENTS"
+#: ``tcdyn explore``: ``python`` for Python's own REPL even when IPython is installed.
+SHELL = "TCDYN_SHELL"
 
 
 def value(name: str, environ: Mapping[str, str] | None = None) -> str | None:
