@@ -203,3 +203,32 @@ def test_messages_and_responses_are_checked_alike(bundled: SchemaRegistry) -> No
         validator.check("queue", "v1/task-status-response.json",
                         {"status": {**status, "taskId": status["taskId"] + "\n"}},
                         "status response")
+
+
+# --- disagreements the differential test found (tests/real), each checked against ajv ---------
+
+# (schema, value, ajv's verdict): the v106 stack's lib-validate said so
+AJV_SAYS: list[tuple[Any, Any, bool]] = [
+    # seed 910929: useDefaults fills a property in only when `data[name] === undefined`; an
+    # Object.prototype member is never undefined, also in an object a default put there, so
+    # the inherited function is checked and the nested default is never filled in
+    ({"properties": {"b": {"properties": {"toString": {"type": "array", "default": [1]}},
+                           "default": {"a": 1}}}}, {"a": 1}, False),
+    ({"properties": {"b": {"properties": {"toString": {"type": "array", "default": [1]}},
+                           "default": {"a": 1}}}}, {"b": {"toString": [1]}}, True),
+    ({"properties": {"b": {"properties": {"toString": {"default": [1]}}, "minProperties": 2,
+                           "default": {"a": 1}}}}, {"a": 1}, False),
+    ({"properties": {"b": {"properties": {"valueOf": {"type": "array", "default": [1]}},
+                           "default": {}}}}, {}, False),
+    ({"properties": {"b": {"properties": {"constructor": {"not": {"type": "array"},
+                                                          "default": [1]}},
+                           "default": {}}}}, {}, True),
+]
+
+
+@pytest.mark.parametrize(("schema", "value", "valid"), AJV_SAYS)
+def test_decides_as_ajv_where_the_differential_disagreed(schema: Any, value: Any,
+                                                         valid: bool) -> None:
+    reg = registry(schema)
+    assert verdict(reg, value) is valid
+    assert reg.left_to_service(T) == ()  # decided here, not left to the service

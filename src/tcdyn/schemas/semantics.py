@@ -29,8 +29,9 @@ if, then, else              applied (ajv's draft-07 vocabulary)
 nullable                    ``true`` adds ``"null"`` to ``type``
 contentEncoding, ...Type    annotations: not checked
 required, dependencies,     a name of an ``Object.prototype`` member (``toString``) is always
-properties                  present: ``required`` and ``dependencies`` hold, ``properties``
-                            checks the inherited function
+properties                  present, also in an object a default filled in: ``required`` and
+                            ``dependencies`` hold, ``properties`` checks the inherited
+                            function and never fills in its ``default``
 ==========================  ================================================================
 
 The strings and numbers the service sees are those of the JSON tcdyn sends: a surrogate pair
@@ -656,7 +657,8 @@ def _fill(value: Any, schema: Any, resolver: Any, depth: int) -> Any:
     properties = schema.get("properties")
     if isinstance(value, dict) and isinstance(properties, dict):
         for name, sub in properties.items():
-            if isinstance(sub, dict) and "default" in sub and name not in value:
+            if isinstance(sub, dict) and "default" in sub and name not in value and \
+                    name not in PROTOTYPE_NAMES:  # inherited: never undefined to ajv
                 value[name] = copy.deepcopy(sub["default"])
         for name in list(value):
             if name in properties:
