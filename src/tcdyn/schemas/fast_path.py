@@ -10,9 +10,10 @@ aside (:class:`Unsupported`), so that it never accepts what the services refuse:
   and strings holding surrogates (a pair is one character to the service);
 - it compiles ``pattern`` s with ``re``: it gets their Python spellings, and their compiled
   forms are swapped for :mod:`tcdyn.patterns`' (time-limited where not proved linear);
-- a float ``multipleOf``, a number format, an ``$id`` below a document's top (it ignores
-  those in referenced documents), a ``$ref`` scheme it would fetch by itself, and two
-  ``$ref`` targets given one function name (it would call one for both) leave it out;
+- a float ``multipleOf``, ``uniqueItems`` over items with defaults, a number format, an
+  ``$id`` below a document's top (it ignores those in referenced documents), a ``$ref``
+  scheme it would fetch by itself, and two ``$ref`` targets given one function name (it
+  would call one for both) leave it out;
 - ``$ref`` siblings move into ``allOf`` (it would ignore them); content keywords go.
 """
 
@@ -27,7 +28,7 @@ from urllib.parse import urldefrag, urlsplit
 from ..model.schema_names import abstract_path
 from . import formats, jsregex
 from .patterns import compile_pattern, is_safe
-from .semantics import EXACT_INT, Prepared, needs_service_value
+from .semantics import EXACT_INT, UNIQUE_FILLED, Prepared, needs_service_value
 from .walk import walk
 
 __all__ = ["FAST_BASE", "compile_fast", "fast_accepts", "plain_json", "sent_as_is"]
@@ -178,6 +179,8 @@ def _for_fast(document: Any, spellings: dict[str, str]) -> Any:
             raise Unsupported(f"an id at #{pointer}")
         if isinstance(schema.get("multipleOf"), float):
             raise Unsupported(f"a float multipleOf at #{pointer}")
+        if UNIQUE_FILLED in schema:
+            raise Unsupported(f"uniqueItems over items with defaults at #{pointer}")
         if isinstance(ref, str) and urlsplit(ref).scheme not in ("", "http", "https"):
             raise Unsupported(f"a $ref fastjsonschema would fetch itself: {ref!r}")
         if isinstance(ref, str) and set(schema) - {"$ref", "$id", "$schema", "definitions",

@@ -13,6 +13,7 @@ first, for Rust's reading of draft-07:
   (``date-time`` among them), else a custom format calling :func:`tcdyn.formats.check`;
   number formats become ``type: integer`` bounds;
 - a ``multipleOf`` that is not an integer becomes a custom keyword (JavaScript's division);
+  ``uniqueItems`` over items with defaults is one already (``semantics.UNIQUE_FILLED``);
 - a ``$ref`` with other keywords beside it moves into ``allOf`` (Rust ignores them);
 - ``contentEncoding``, ``contentMediaType`` (annotations to the services) and the keys of
   tcdyn's own keywords are removed, so a schema carrying one never gets it enforced;
@@ -29,7 +30,7 @@ from typing import Any
 
 from . import formats, jsregex
 from .patterns import compile_pattern
-from .semantics import js_multiple_of
+from .semantics import UNIQUE_FILLED, js_multiple_of, unique
 from .walk import SCHEMA_MAPS
 
 __all__ = ["Unportable", "compile_check", "portable_pattern", "rewrite"]
@@ -155,6 +156,17 @@ class _JsMultipleOf:
             raise ValueError("not a multiple")
 
 
+class _UniqueFilled:
+    """jsonschema-rs keyword: ``uniqueItems`` over items with their defaults filled in."""
+
+    def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
+        self._plan = value
+
+    def validate(self, instance: Any) -> None:
+        if type(instance) is list and len(instance) > 1 and not unique(instance, self._plan):
+            raise ValueError("non-unique elements")
+
+
 # --- documents ------------------------------------------------------------------------------
 
 #: Strings that are surely valid JavaScript regular expressions (no flag): nothing but
@@ -221,6 +233,8 @@ def rewrite(document: Any, walk: Callable[[Any], Iterator[tuple[str, dict[str, A
         if isinstance(divisor, float) and not divisor.is_integer():
             needs.add(_MULTIPLE_KEYWORD)
             schema[_MULTIPLE_KEYWORD] = schema.pop("multipleOf")
+        if UNIQUE_FILLED in schema:
+            needs.add(UNIQUE_FILLED)
         patterns = schema.get("patternProperties")
         if isinstance(patterns, dict):
             spelt_keys = {portable_pattern(key): value for key, value in patterns.items()}
@@ -266,7 +280,8 @@ def compile_check(root: Any, retrieve: Callable[[str], Any], needs: set[str]
     if not needs:
         return validator.is_valid
     options: dict[str, Any] = {}
-    keywords = {_PATTERN_KEYWORD: _JsPattern, _MULTIPLE_KEYWORD: _JsMultipleOf}
+    keywords = {_PATTERN_KEYWORD: _JsPattern, _MULTIPLE_KEYWORD: _JsMultipleOf,
+                UNIQUE_FILLED: _UniqueFilled}
     if needs & set(keywords):
         options["keywords"] = {k: v for k, v in keywords.items() if k in needs}
     names = {name: partial(formats.check, name[len(_FORMAT_PREFIX):])
