@@ -595,6 +595,11 @@ FEATURES: list[tuple[dict[str, Any], list[Any]]] = [
     ({"enum": [{"constructor": {}}, {"a": 1}]}, [{"constructor": {}}, {"a": 1}, {}]),
     ({"items": {"type": "string"}, "uniqueItems": True},
      [["__proto__", "__proto__"], ["a", "__proto__", "a"], ["toString", "toString"]]),
+    ({"not": {"items": {"type": "string"}, "uniqueItems": True}},
+     [["__proto__", "__proto__"], ["a", "a"], ["a"]]),
+    ({"oneOf": [{"uniqueItems": True}, {"type": "string"}]},
+     [[{"constructor": {}}, {"constructor": {}}], [{"constructor": 1}, {"constructor": 1}],
+      [1, 1.0], [1, True]]),
 ]
 
 

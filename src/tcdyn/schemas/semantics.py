@@ -268,14 +268,14 @@ def unique(items: list[Any], plan: dict[str, Any] | None = None, *,
     for item in items:
         if strings and item == "__proto__":
             continue
-        key = _same(item if plan is None else fill(copy.deepcopy(item), plan))
+        key = _same(fill(copy.deepcopy(item), plan) if plan else item)
         if key in seen:
             return False
         seen.add(key)
     return True
 
 
-def _strings(schema: Any) -> bool:
+def strings_only(schema: Any) -> bool:
     """Whether ajv's ``uniqueItems`` beside ``items: schema`` counts strings in an object
     (its ``getSchemaTypes`` gives just "string"; ``nullable`` is already in ``type``)."""
     kind = schema.get("type") if isinstance(schema, dict) else None
@@ -286,7 +286,7 @@ def _unique_items(validator: Any, flag: Any, instance: Any, schema: Any) -> Iter
     from jsonschema.exceptions import ValidationError
 
     if flag and validator.is_type(instance, "array") and not unique(
-            instance, strings=_strings(schema.get("items"))):
+            instance, strings=strings_only(schema.get("items"))):
         yield ValidationError(f"{instance!r} has non-unique elements")
 
 
@@ -294,7 +294,7 @@ def _unique_filled(validator: Any, plan: Any, instance: Any, schema: Any) -> Ite
     from jsonschema.exceptions import ValidationError
 
     if validator.is_type(instance, "array") and not unique(
-            instance, plan, strings=_strings(schema.get("items"))):
+            instance, plan, strings=strings_only(schema.get("items"))):
         yield ValidationError(f"{instance!r} has non-unique elements (with their defaults)")
 
 
