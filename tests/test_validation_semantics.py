@@ -61,6 +61,7 @@ def test_a_pattern_timeout_fails_that_value_only(where: str) -> None:
     ({"oneOf": [{"contentEncoding": "base64"}, {"type": "string"}]}, "!!not base64"),
     ({"type": "string", "pattern": "^(a|aa)+b?$", "not": {"tcdynPattern": "^b"}}, "aa"),
     ({"properties": {"x": {"pattern": "(?=a)a", "not": {"tcdynPattern": "^b"}}}}, {"x": "a"}),
+    ({"not": {"tcdynUniqueFilled": {}}}, [1, 1]),
 ])
 def test_annotations_and_unknown_keywords_are_not_enforced(schema: Any, value: Any) -> None:
     # contentEncoding/contentMediaType are annotations to the service (ajv) and jsonschema,
@@ -115,6 +116,8 @@ def _task(**changes: Any) -> dict[str, Any]:
     ({"payload": None}, False),
     ({"retries": 2**53 + 1}, False),  # beyond the maximum once a double
     ({"retries": 5.0}, True),  # 5.0 is the integer 5 to JavaScript
+    ({"routes": ["__proto__", "__proto__"]}, True),  # uniqueItems of strings: see AJV_SAYS
+    ({"routes": ["a", "a"]}, False),
 ])
 def test_create_task_as_the_queue_decides(bundled: SchemaRegistry, changes: dict[str, Any],
                                           valid: bool) -> None:
@@ -203,3 +206,139 @@ def test_messages_and_responses_are_checked_alike(bundled: SchemaRegistry) -> No
         validator.check("queue", "v1/task-status-response.json",
                         {"status": {**status, "taskId": status["taskId"] + "\n"}},
                         "status response")
+
+
+# --- disagreements the differential test found (tests/real), each checked against ajv ---------
+
+# (schema, value, ajv's verdict): the v106 stack's lib-validate said so
+AJV_SAYS: list[tuple[Any, Any, bool]] = [
+    # seed 910929: useDefaults fills a property in only when `data[name] === undefined`; an
+    # Object.prototype member is never undefined, also in an object a default put there, so
+    # the inherited function is checked and the nested default is never filled in
+    ({"properties": {"b": {"properties": {"toString": {"type": "array", "default": [1]}},
+                           "default": {"a": 1}}}}, {"a": 1}, False),
+    ({"properties": {"b": {"properties": {"toString": {"type": "array", "default": [1]}},
+                           "default": {"a": 1}}}}, {"b": {"toString": [1]}}, True),
+    ({"properties": {"b": {"properties": {"toString": {"default": [1]}}, "minProperties": 2,
+                           "default": {"a": 1}}}}, {"a": 1}, False),
+    ({"properties": {"b": {"properties": {"valueOf": {"type": "array", "default": [1]}},
+                           "default": {}}}}, {}, False),
+    ({"properties": {"b": {"properties": {"constructor": {"not": {"type": "array"},
+                                                          "default": [1]}},
+                           "default": {}}}}, {}, True),
+    # a default ajv inserts is checked as a value sent there would be: const and enum run
+    # before the defaults inside it are filled in
+    ({"properties": {"p": {"default": {}, "properties": {"a": {"default": 1}}, "const": {}}}},
+     {}, True),
+    ({"properties": {"p": {"default": {}, "properties": {"a": {"default": 1}},
+                           "enum": [{"a": 1}]}}}, {}, False),
+    # uniqueItems runs after items, so it compares the items with their defaults filled in
+    ({"items": {"properties": {"a": {"default": 1}}}, "uniqueItems": True}, [{}, {"a": 1}],
+     False),
+    ({"items": {"properties": {"a": {"default": 1}}}, "uniqueItems": True}, [{}, {"a": 2}],
+     True),
+    ({"items": {"$ref": "#/definitions/i"}, "uniqueItems": True,
+      "definitions": {"i": {"properties": {"o": {"default": {}, "properties": {
+          "b": {"default": [1]}}}}}}}, [{"o": {"b": [1]}}, {}], False),
+    # ajv's equality (fast-deep-equal) compares own "constructor" properties by identity:
+    # two objects holding one that is an object or array are never equal
+    ({"uniqueItems": True}, [{"constructor": {}}, {"constructor": {}}], True),
+    ({"uniqueItems": True}, [{"a": {"constructor": []}}, {"a": {"constructor": []}}], True),
+    ({"uniqueItems": True}, [{"constructor": 1}, {"constructor": 1}], False),
+    ({"const": {"constructor": {}}}, {"constructor": {}}, False),
+    ({"const": {"a": [{"constructor": [1]}]}}, {"a": [{"constructor": [1]}]}, False),
+    ({"enum": [{"constructor": {}}, 1]}, {"constructor": {}}, False),
+    ({"enum": [{"constructor": {}}, 1]}, 1, True),
+    ({"const": {"constructor": "x"}}, {"constructor": "x"}, True),
+    # items of one scalar type: ajv counts them in an object, where "__proto__" never sticks
+    ({"items": {"type": "string"}, "uniqueItems": True}, ["__proto__", "__proto__"], True),
+    ({"items": {"type": "string"}, "uniqueItems": True}, ["a", "__proto__", "a"], False),
+    ({"items": {"type": "string", "nullable": True}, "uniqueItems": True},
+     ["__proto__", "__proto__"], False),
+    ({"uniqueItems": True}, ["__proto__", "__proto__"], False),
+]
+
+
+@pytest.mark.parametrize(("schema", "value", "valid"), AJV_SAYS)
+def test_decides_as_ajv_where_the_differential_disagreed(schema: Any, value: Any,
+                                                         valid: bool) -> None:
+    reg = registry(schema)
+    assert verdict(reg, value) is valid
+    assert reg.left_to_service(T) == ()  # decided here, not left to the service
+
+
+# (schema, value) that ajv refuses, where ajv's order of filling defaults in decides: another
+# schema of the same part of the value sees the defaults filled in (or not yet), or a default
+# holds a "__proto__" key (a JavaScript object literal: it sets the prototype)
+LEFT_TO_SERVICE: list[tuple[Any, Any, bool]] = [
+    ({"allOf": [{"properties": {"p": {"properties": {"a": {"default": 1}}}}}],
+      "properties": {"p": {"const": {}}}}, {"p": {}}, False),
+    ({"properties": {"p": {"const": {}}},
+      "allOf": [{"properties": {"p": {"properties": {"a": {"default": 1}}}}}]}, {"p": {}}, False),
+    ({"allOf": [{"properties": {"p": {"properties": {"a": {"default": 1}}}}}],
+      "properties": {"p": {"maxProperties": 0}}}, {"p": {}}, False),
+    ({"allOf": [{"properties": {"p": {"properties": {"a": {"default": 1}}}}},
+                {"properties": {"p": {"const": {}}}}]}, {"p": {}}, False),
+    ({"allOf": [{"properties": {"p": {"properties": {"a": {"default": 1}}}}}],
+      "patternProperties": {"^p$": {"const": {}}}}, {"p": {}}, False),
+    ({"allOf": [{"properties": {"p": {"properties": {"a": {"default": 1}}}}}],
+      "properties": {"p": {"required": ["a"]}}}, {"p": {}}, True),
+    ({"allOf": [{"items": {"properties": {"a": {"default": 1}}}}], "items": {"const": {}}},
+     [{}], False),
+    ({"items": {"properties": {"a": {"default": 1}}}, "contains": {"const": {"a": 1}}}, [{}],
+     True),
+    ({"properties": {"p": {"default": {"__proto__": {"a": 1}}, "required": ["a"]}}}, {}, True),
+    ({"properties": {"p": {"default": {"__proto__": 1}, "maxProperties": 0}}}, {}, True),
+]
+
+
+@pytest.mark.parametrize(("schema", "value", "valid"), LEFT_TO_SERVICE)
+def test_where_the_order_of_defaults_decides_the_service_does(schema: Any, value: Any,
+                                                              valid: bool) -> None:
+    reg = registry(schema)
+    assert verdict(reg, value)  # never refused, whether ajv accepts (valid) or not
+    assert reg.left_to_service(T)
+
+
+def test_unique_items_with_defaults_in_the_services_own_lists(bundled: SchemaRegistry
+                                                              ) -> None:
+    # two statuses equal once the queue's schema fills in schedulerId's default ("-"):
+    # ajv refuses the list; jsonschema-rs and the report's validator decide it alike
+    status = {"taskId": "fNUmq2ywTzSAlsRGnnAcNQ", "provisionerId": "p", "workerType": "w",
+              "taskQueueId": "p/w", "schedulerId": "-", "projectId": "none",
+              "taskGroupId": "aNUmq2ywTzSAlsRGnnAcNQ", "deadline": "2030-01-01T00:00:00.000Z",
+              "expires": "2031-01-01T00:00:00.000Z", "retriesLeft": 5, "state": "completed",
+              "runs": []}
+    bare = {k: v for k, v in status.items() if k != "schedulerId"}
+    path = "/schemas/queue/v1/tasks-statuses-response.json"
+    same = {"statuses": [{"taskId": "x", "status": status}, {"taskId": "x", "status": bare}]}
+    other = {"statuses": [{"taskId": "x", "status": status}, {"taskId": "y", "status": bare}]}
+    assert not verdict_at(bundled, path, same)
+    assert verdict_at(bundled, path, other)
+    assert bundled._fast[path] is not None  # jsonschema-rs, with tcdyn's keyword
+    assert not bundled._fast[path](same) and bundled._fast[path](other)
+    assert not bundled.validator(path).is_valid(same)  # the report's validator agrees
+    assert bundled.left_to_service(path) == ()
+
+
+@pytest.mark.parametrize(("schema", "value", "valid"), [
+    ({"not": {"items": {"type": "string"}, "uniqueItems": True}}, ["__proto__", "__proto__"],
+     False),
+    ({"not": {"uniqueItems": True}}, [{"constructor": {}}, {"constructor": {}}], False),
+    ({"if": {"uniqueItems": True}, "then": False}, [{"constructor": {}}, {"constructor": {}}],
+     False),
+    ({"oneOf": [{"uniqueItems": True}, {"type": "string"}]},
+     [{"constructor": {}}, {"constructor": {}}], True),
+    ({"not": {"uniqueItems": True}}, [{"constructor": 1}, {"constructor": 1}], True),
+])
+def test_unique_items_under_negation_in_every_engine(schema: Any, value: Any,
+                                                    valid: bool) -> None:
+    # Rust's and fastjsonschema's equality is stricter than ajv's: harmless where a refusal
+    # goes to the report's validator, but under not, oneOf or if stricter is looser
+    from tcdyn.schemas.fast_path import _compile_fastjsonschema, fast_accepts
+
+    reg = registry(schema)
+    assert verdict(reg, value) is valid
+    fast = reg._fast[T]
+    assert fast is not None and fast_accepts(fast, value) in (valid, False)
+    assert _compile_fastjsonschema(reg._prepared[T], []) is None  # it stands aside

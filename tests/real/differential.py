@@ -141,9 +141,12 @@ def freeze(corpus: Corpus, outcome: Outcome, size: int = 2600) -> dict[str, Any]
     rng = random.Random(corpus.seed)
     decided = [(c, v) for c, v in outcome.verdicts if v is not None]
     custom = [x for x in decided if x[0].schema[0] == "t"]
+    features = [x for x in custom if x[0].schema[1] in corpus.features]  # every one
+    custom = [x for x in custom if x[0].schema[1] not in corpus.features]
     bundled = [x for x in decided if x[0].schema[0] != "t"]
     chosen = rng.sample(bundled, min(len(bundled), size * 3 // 5))
-    chosen += rng.sample(custom, min(len(custom), size - len(chosen)))
+    chosen += features
+    chosen += rng.sample(custom, max(0, min(len(custom), size - len(chosen))))
     bases: dict[int, Any] = {}
     cases: list[list[Any]] = []
     schemas: dict[str, Any] = {}

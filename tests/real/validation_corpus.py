@@ -384,6 +384,11 @@ def mutations(value: Any, rng: random.Random) -> Iterator[tuple[tuple[Any, ...],
                              [*item, copy.deepcopy(item[0])]]
                 if isinstance(item[0], int) and not isinstance(item[0], bool):
                     variants.append([*item, float(item[0])])
+                if isinstance(item[0], str):  # ajv counts unique strings in an object
+                    variants.append([*item, "__proto__", "__proto__"])
+                if isinstance(item[0], dict):  # an own constructor: equal to nothing
+                    variants.append([*item, {**item[0], "constructor": {}},
+                                     {**item[0], "constructor": {}}])
         else:
             variants = [{}, [], {**item, "extra": 1}, {**item, "a\n": "x"},
                         {**item, "\u2028": 1}, {**item, "constructor": "x"}]
@@ -567,6 +572,34 @@ FEATURES: list[tuple[dict[str, Any], list[Any]]] = [
     ({"items": [{"type": "string"}], "additionalItems": False}, [["a"], ["a", 1], []]),
     ({"contains": {"const": 1}}, [[1], [1.0], [True], []]),
     ({"oneOf": [{"format": "ipv4"}, {"format": "ipv6"}]}, IPS),
+    # defaults inside a default ajv inserts, Object.prototype names among them
+    ({"properties": {"b": {"properties": {"toString": {"type": "array", "default": [1]},
+                                          "c": {"default": 1, "type": "integer"}},
+                           "default": {"a": 1}}}},
+     [{}, {"a": 1}, {"b": {}}, {"b": {"toString": [1]}}, {"b": {"c": "x"}}]),
+    ({"properties": {"p": {"default": {}, "properties": {"a": {"default": 1}},
+                           "enum": [{}, {"a": 2}]}}}, [{}, {"p": {}}, {"p": {"a": 1}}]),
+    ({"properties": {"p": {"default": {"__proto__": {"a": 1}}, "required": ["a"]}}},
+     [{}, {"p": {}}, {"p": {"a": 1}}]),
+    # a schema run after another one fills in defaults sees them
+    ({"allOf": [{"properties": {"p": {"properties": {"a": {"default": 1}}}}}],
+      "properties": {"p": {"maxProperties": 0}}}, [{"p": {}}, {}, {"p": {"a": 1}}]),
+    ({"items": {"properties": {"a": {"default": 1}}}, "uniqueItems": True},
+     [[{}, {"a": 1}], [{}, {"a": 2}], [{"a": 1}, {"a": 1.0}], [{}, {}], []]),
+    ({"items": {"properties": {"a": {"default": 1}}}, "contains": {"const": {"a": 1}}},
+     [[{}], [{"a": 2}], []]),
+    # ajv's equality and its count of unique strings
+    ({"uniqueItems": True}, [[{"constructor": {}}, {"constructor": {}}],
+                             [{"constructor": 1}, {"constructor": 1}],
+                             [{"a": {"constructor": []}}, {"a": {"constructor": []}}]]),
+    ({"enum": [{"constructor": {}}, {"a": 1}]}, [{"constructor": {}}, {"a": 1}, {}]),
+    ({"items": {"type": "string"}, "uniqueItems": True},
+     [["__proto__", "__proto__"], ["a", "__proto__", "a"], ["toString", "toString"]]),
+    ({"not": {"items": {"type": "string"}, "uniqueItems": True}},
+     [["__proto__", "__proto__"], ["a", "a"], ["a"]]),
+    ({"oneOf": [{"uniqueItems": True}, {"type": "string"}]},
+     [[{"constructor": {}}, {"constructor": {}}], [{"constructor": 1}, {"constructor": 1}],
+      [1, 1.0], [1, True]]),
 ]
 
 
@@ -580,6 +613,7 @@ class Corpus:
         self.documents = bundled_documents()
         self.resolver = Resolver(self.documents)
         self.custom: dict[str, Any] = {}  # "c17.json" -> document (service "t")
+        self.features: set[str] = set()  # the names in custom of FEATURES' schemas
         self.base_values: list[Any] = []
         self.per_target = per_target
         self.patterns = patterns
@@ -649,6 +683,7 @@ class Corpus:
                 yield Case(negated, value)
         for schema, values in FEATURES:
             target = self._custom(schema)
+            self.features.add(target[1])
             for value in values:
                 yield Case(target, value)
         for _ in range(self.schemas):

@@ -10,9 +10,11 @@ aside (:class:`Unsupported`), so that it never accepts what the services refuse:
   and strings holding surrogates (a pair is one character to the service);
 - it compiles ``pattern`` s with ``re``: it gets their Python spellings, and their compiled
   forms are swapped for :mod:`tcdyn.patterns`' (time-limited where not proved linear);
-- a float ``multipleOf``, a number format, an ``$id`` below a document's top (it ignores
-  those in referenced documents), a ``$ref`` scheme it would fetch by itself, and two
-  ``$ref`` targets given one function name (it would call one for both) leave it out;
+- a float ``multipleOf``, ``uniqueItems`` over items with defaults or under ``not``,
+  ``oneOf`` or ``if`` (its equality is stricter than ajv's), a number format, an
+  ``$id`` below a document's top (it ignores those in referenced documents), a ``$ref``
+  scheme it would fetch by itself, and two ``$ref`` targets given one function name (it
+  would call one for both) leave it out;
 - ``$ref`` siblings move into ``allOf`` (it would ignore them); content keywords go.
 """
 
@@ -20,14 +22,14 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 from ..model.schema_names import abstract_path
 from . import formats, jsregex
 from .patterns import compile_pattern, is_safe
-from .semantics import EXACT_INT, Prepared, needs_service_value
+from .semantics import EXACT_INT, UNIQUE_FILLED, Prepared, needs_service_value
 from .walk import walk
 
 __all__ = ["FAST_BASE", "compile_fast", "fast_accepts", "plain_json", "sent_as_is"]
@@ -146,6 +148,15 @@ def _document(prepared: Prepared, uri: str) -> Any:
     return doc
 
 
+def _negated(prepared: Prepared, document: Any) -> set[str]:
+    """The JSON pointers of ``document``'s (from :func:`_document`) schema objects checked
+    under ``not``, ``oneOf`` or ``if``."""
+    uri = str(document.get("$id", ""))
+    if not uri.startswith(FAST_BASE):
+        return set()
+    return prepared.negated.get(abstract_path(urldefrag(uri).url[len(FAST_BASE):]), set())
+
+
 def _compile_rs(prepared: Prepared, documents: list[Any]) -> Callable[[Any], Any] | None:
     """jsonschema-rs's check, or None if it cannot be trusted with this schema."""
     from . import rust_check
@@ -154,10 +165,8 @@ def _compile_rs(prepared: Prepared, documents: list[Any]) -> Callable[[Any], Any
 
     def retrieve(uri: str) -> Any:
         documents.append(_document(prepared, uri))
-        path = abstract_path(urldefrag(documents[-1]["$id"]).url[len(FAST_BASE):]) if str(
-            documents[-1].get("$id", "")).startswith(FAST_BASE) else ""
         return rust_check.rewrite(documents[-1], walk, DRAFT7_URI, needs,
-                                  prepared.negated.get(path, set()))
+                                  _negated(prepared, documents[-1]))
 
     try:
         root = retrieve(FAST_BASE + prepared.root)
@@ -167,9 +176,11 @@ def _compile_rs(prepared: Prepared, documents: list[Any]) -> Callable[[Any], Any
         return None
 
 
-def _for_fast(document: Any, spellings: dict[str, str]) -> Any:
+def _for_fast(document: Any, spellings: dict[str, str], negated: Collection[str] = ()
+              ) -> Any:
     """``document`` (a copy, changed in place) as fastjsonschema must read it, or
-    :class:`Unsupported`; ``spellings`` collects Python spelling -> JavaScript pattern."""
+    :class:`Unsupported`; ``spellings`` collects Python spelling -> JavaScript pattern;
+    ``negated``: the JSON pointers of the schema objects under ``not``, ``oneOf``, ``if``."""
     for pointer, schema in list(walk(document)):
         for key in ("contentEncoding", "contentMediaType"):
             schema.pop(key, None)
@@ -178,6 +189,10 @@ def _for_fast(document: Any, spellings: dict[str, str]) -> Any:
             raise Unsupported(f"an id at #{pointer}")
         if isinstance(schema.get("multipleOf"), float):
             raise Unsupported(f"a float multipleOf at #{pointer}")
+        if UNIQUE_FILLED in schema:
+            raise Unsupported(f"uniqueItems over items with defaults at #{pointer}")
+        if pointer in negated and schema.get("uniqueItems") is True:
+            raise Unsupported(f"uniqueItems under not, oneOf or if at #{pointer}")
         if isinstance(ref, str) and urlsplit(ref).scheme not in ("", "http", "https"):
             raise Unsupported(f"a $ref fastjsonschema would fetch itself: {ref!r}")
         if isinstance(ref, str) and set(schema) - {"$ref", "$id", "$schema", "definitions",
@@ -216,7 +231,8 @@ def _compile_fastjsonschema(prepared: Prepared, documents: list[Any]
     spellings: dict[str, str] = {}
 
     def fetch(uri: str) -> Any:
-        documents.append(_for_fast(_document(prepared, uri), spellings))
+        document = _document(prepared, uri)
+        documents.append(_for_fast(document, spellings, _negated(prepared, document)))
         return documents[-1]
 
     names = {name: (lambda text, name=name: formats.check(name, text))

@@ -13,6 +13,9 @@ first, for Rust's reading of draft-07:
   (``date-time`` among them), else a custom format calling :func:`tcdyn.formats.check`;
   number formats become ``type: integer`` bounds;
 - a ``multipleOf`` that is not an integer becomes a custom keyword (JavaScript's division);
+  so does ``uniqueItems`` under ``not``, ``oneOf`` or ``if`` (ajv's equality, where Rust's
+  is stricter: ``"__proto__"`` strings, own ``constructor`` objects), and over items with
+  defaults it is one already (``semantics.UNIQUE_FILLED``);
 - a ``$ref`` with other keywords beside it moves into ``allOf`` (Rust ignores them);
 - ``contentEncoding``, ``contentMediaType`` (annotations to the services) and the keys of
   tcdyn's own keywords are removed, so a schema carrying one never gets it enforced;
@@ -29,7 +32,7 @@ from typing import Any
 
 from . import formats, jsregex
 from .patterns import compile_pattern
-from .semantics import js_multiple_of
+from .semantics import UNIQUE_FILLED, js_multiple_of, strings_only, unique
 from .walk import SCHEMA_MAPS
 
 __all__ = ["Unportable", "compile_check", "portable_pattern", "rewrite"]
@@ -37,10 +40,11 @@ __all__ = ["Unportable", "compile_check", "portable_pattern", "rewrite"]
 #: tcdyn's own keywords: removed from every schema before the rewrite adds them.
 _PATTERN_KEYWORD = "tcdynPattern"
 _MULTIPLE_KEYWORD = "tcdynMultipleOf"
+_UNIQUE_KEYWORD = "tcdynUniqueItems"
 _FORMAT_PREFIX = "tcdyn-"
 #: Annotations to the services, which jsonschema-rs would enforce.
 _ANNOTATIONS = ("contentEncoding", "contentMediaType")
-_OWN = (_PATTERN_KEYWORD, _MULTIPLE_KEYWORD, *_ANNOTATIONS)
+_OWN = (_PATTERN_KEYWORD, _MULTIPLE_KEYWORD, _UNIQUE_KEYWORD, *_ANNOTATIONS)
 _DATA = ("enum", "const", "default", "examples")  # values, not schemas
 #: The most a pattern's nested repeats may multiply to (Rust compiles them unrolled).
 _REPEAT_BUDGET = 1000
@@ -155,6 +159,20 @@ class _JsMultipleOf:
             raise ValueError("not a multiple")
 
 
+class _JsUniqueItems:
+    """jsonschema-rs keyword: ``uniqueItems`` with ajv's equality (the value: what to fill
+    in first, :func:`tcdyn.schemas.semantics.fill_plan`)."""
+
+    def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
+        self._plan = value if isinstance(value, dict) else None
+        self._strings = strings_only(parent_schema.get("items"))
+
+    def validate(self, instance: Any) -> None:
+        if type(instance) is list and len(instance) > 1 and not unique(
+                instance, self._plan, strings=self._strings):
+            raise ValueError("non-unique elements")
+
+
 # --- documents ------------------------------------------------------------------------------
 
 #: Strings that are surely valid JavaScript regular expressions (no flag): nothing but
@@ -221,6 +239,11 @@ def rewrite(document: Any, walk: Callable[[Any], Iterator[tuple[str, dict[str, A
         if isinstance(divisor, float) and not divisor.is_integer():
             needs.add(_MULTIPLE_KEYWORD)
             schema[_MULTIPLE_KEYWORD] = schema.pop("multipleOf")
+        if UNIQUE_FILLED in schema:
+            needs.add(UNIQUE_FILLED)
+        if pointer in negated and schema.get("uniqueItems") is True:  # stricter is looser
+            needs.add(_UNIQUE_KEYWORD)
+            schema[_UNIQUE_KEYWORD] = schema.pop("uniqueItems")
         patterns = schema.get("patternProperties")
         if isinstance(patterns, dict):
             spelt_keys = {portable_pattern(key): value for key, value in patterns.items()}
@@ -266,7 +289,8 @@ def compile_check(root: Any, retrieve: Callable[[str], Any], needs: set[str]
     if not needs:
         return validator.is_valid
     options: dict[str, Any] = {}
-    keywords = {_PATTERN_KEYWORD: _JsPattern, _MULTIPLE_KEYWORD: _JsMultipleOf}
+    keywords = {_PATTERN_KEYWORD: _JsPattern, _MULTIPLE_KEYWORD: _JsMultipleOf,
+                _UNIQUE_KEYWORD: _JsUniqueItems, UNIQUE_FILLED: _JsUniqueItems}
     if needs & set(keywords):
         options["keywords"] = {k: v for k, v in keywords.items() if k in needs}
     names = {name: partial(formats.check, name[len(_FORMAT_PREFIX):])

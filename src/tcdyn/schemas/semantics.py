@@ -19,18 +19,23 @@ type, numbers               a number is a double (``JSON.parse``): an integer be
                             and schemas), and Infinity (``1e400``) is no number at all
 multipleOf                  ``x / m`` must be an integer below 1e21 (``parseInt``):
                             :func:`js_multiple_of`
-uniqueItems, enum, const    deep equality of doubles: ``1 == 1.0``, ``true != 1``
+uniqueItems, enum, const    deep equality of doubles: ``1 == 1.0``, ``true != 1``; an object
+                            with an own ``constructor`` that is an object or array equals
+                            nothing; ``"__proto__"`` is unique among items of type string;
+                            ``uniqueItems`` compares items with their defaults filled in
 required and default        a missing property is first given its ``default`` (useDefaults:
                             not under anyOf, oneOf, not, if, contains, propertyNames), so a
                             required property with a valid default may be missing, and a
-                            property whose default is invalid may not
+                            property whose default is invalid may not; a default is checked
+                            as a value sent in its place would be
 $ref                        the keywords beside it apply too
 if, then, else              applied (ajv's draft-07 vocabulary)
 nullable                    ``true`` adds ``"null"`` to ``type``
 contentEncoding, ...Type    annotations: not checked
 required, dependencies,     a name of an ``Object.prototype`` member (``toString``) is always
-properties                  present: ``required`` and ``dependencies`` hold, ``properties``
-                            checks the inherited function
+properties                  present, also in an object a default filled in: ``required`` and
+                            ``dependencies`` hold, ``properties`` checks the inherited
+                            function and never fills in its ``default``
 ==========================  ================================================================
 
 The strings and numbers the service sees are those of the JSON tcdyn sends: a surrogate pair
@@ -42,9 +47,12 @@ know (ajv refuses such a schema), ``formatMinimum`` & co, an absent ``__proto__`
 Such a keyword is removed from tcdyn's copy, and so is every ``not``, ``oneOf`` and ``if``
 that holds one (through ``$ref`` s too), so that tcdyn never refuses what the service
 accepts. So is a keyword of a schema whose defaults it would see filled in
-(``minProperties``, ``dependencies``...); defaults that another schema of the same value
-would see (an ``allOf`` beside a ``required``), filled in both inside and outside ``anyOf``,
-or of array items leave the whole schema to the service.
+(``minProperties``, ``dependencies``...), and an array's ``contains`` over items with
+defaults; defaults that a schema ajv runs later on the same value or a part of it would see
+(an ``allOf`` beside a ``required``, or beside ``properties`` reading the part the defaults
+are filled in), filled in both inside and outside ``anyOf``, of array items, or holding a
+``__proto__`` key (ajv writes a default as a JavaScript object literal) leave the whole
+schema to the service.
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..model.schema_names import abstract_path
@@ -74,6 +83,9 @@ PROTOTYPE_NAMES = frozenset((
 #: ajv-formats' keywords (added with the formats), which tcdyn does not check.
 FORMAT_LIMITS = ("formatMaximum", "formatMinimum", "formatExclusiveMaximum",
                  "formatExclusiveMinimum")
+#: tcdyn's keyword for ``uniqueItems`` over items whose defaults ajv fills in first: its
+#: value says what to fill in (:func:`fill_plan`); one a schema holds itself is dropped.
+UNIQUE_FILLED = "tcdynUniqueFilled"
 #: Where ajv's ``compositeRule`` is set: defaults are not filled in below these.
 _COMPOSITE = ("anyOf", "oneOf", "not", "if", "contains", "propertyNames")
 #: Keywords with no say on validity.
@@ -147,7 +159,9 @@ def js_multiple_of(value: float, divisor: float) -> bool:
 
 
 def _same(value: Any) -> Any:
-    """A key equal for two values exactly when ajv's deep equality says they are equal."""
+    """A key equal for two values exactly when ajv's deep equality (fast-deep-equal) says
+    they are equal: it compares an own ``constructor`` property first, objects by identity,
+    so an object holding an object or array there equals nothing (:func:`_never_equal`)."""
     if value is True or value is False:
         return ("b", value)
     if isinstance(value, (int, float)):
@@ -157,8 +171,20 @@ def _same(value: Any) -> Any:
     if isinstance(value, list):
         return ("a", tuple(_same(item) for item in value))
     if isinstance(value, dict):
+        if isinstance(value.get("constructor"), (dict, list)):
+            return ("u", object())
         return ("o", frozenset((k, _same(v)) for k, v in value.items()))
     return ("z", repr(value))
+
+
+def _never_equal(value: Any) -> bool:
+    """Whether ajv's deep equality finds ``value`` equal to no other value."""
+    if isinstance(value, dict):
+        return isinstance(value.get("constructor"), (dict, list)) or any(
+            _never_equal(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_never_equal(item) for item in value)
+    return False
 
 
 # --- the report's validator: jsonschema with the service's rules --------------------------------
@@ -233,17 +259,43 @@ def _multiple_of(validator: Any, divisor: Any, instance: Any, schema: Any) -> It
         yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
 
 
-def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:
+def unique(items: list[Any], plan: dict[str, Any] | None = None, *,
+           strings: bool = False) -> bool:
+    """ajv's ``uniqueItems``: no two ``items`` deeply equal, once ``plan``'s defaults are
+    filled in (:func:`fill_plan`). ``strings``: the schema's items are of type string
+    alone, which ajv counts as the keys of an object, where ``"__proto__"`` never sticks."""
+    seen: set[Any] = set()
+    for item in items:
+        if strings and item == "__proto__":
+            continue
+        key = _same(fill(copy.deepcopy(item), plan) if plan else item)
+        if key in seen:
+            return False
+        seen.add(key)
+    return True
+
+
+def strings_only(schema: Any) -> bool:
+    """Whether ajv's ``uniqueItems`` beside ``items: schema`` counts strings in an object
+    (its ``getSchemaTypes`` gives just "string"; ``nullable`` is already in ``type``)."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return kind == "string" or kind == ["string"]
+
+
+def _unique_items(validator: Any, flag: Any, instance: Any, schema: Any) -> Iterator[Any]:
     from jsonschema.exceptions import ValidationError
 
-    if unique and validator.is_type(instance, "array"):
-        seen: set[Any] = set()
-        for item in instance:
-            key = _same(item)
-            if key in seen:
-                yield ValidationError(f"{instance!r} has non-unique elements")
-                return
-            seen.add(key)
+    if flag and validator.is_type(instance, "array") and not unique(
+            instance, strings=strings_only(schema.get("items"))):
+        yield ValidationError(f"{instance!r} has non-unique elements")
+
+
+def _unique_filled(validator: Any, plan: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "array") and not unique(
+            instance, plan, strings=strings_only(schema.get("items"))):
+        yield ValidationError(f"{instance!r} has non-unique elements (with their defaults)")
 
 
 _JUDGE: list[Any] = []
@@ -262,7 +314,8 @@ def judge_class() -> Any:
             validators={**Draft7Validator.VALIDATORS, "pattern": _pattern,
                         "patternProperties": _pattern_properties,
                         "additionalProperties": _additional_properties, "format": _format,
-                        "multipleOf": _multiple_of, "uniqueItems": _unique_items},
+                        "multipleOf": _multiple_of, "uniqueItems": _unique_items,
+                        UNIQUE_FILLED: _unique_filled},
             type_checker=types,
             id_of=Draft7Validator.ID_OF,  # pyright: ignore[reportArgumentType]  # jsonschema's own
             applicable_validators=operator.methodcaller("items")))
@@ -338,6 +391,7 @@ class _Preparer:
         self.tainted: set[int] = set()
         self.unchecked: str | None = None
         self.left: list[str] = []
+        self.judge: Any = None
 
     def where(self, schema: Any) -> str:
         path, pointer = self.locations.get(id(schema), (self.root, "?"))
@@ -406,6 +460,8 @@ class _Preparer:
             schema = node.schema
             if key not in self.locations:  # the draft-06 metaschema, shared: read only
                 continue
+            schema.pop(UNIQUE_FILLED, None)  # tcdyn's, not the document's
+            self.never_equal(schema)
             pattern = schema.get("pattern")
             if isinstance(pattern, str) and not _translatable(pattern):
                 del schema["pattern"]
@@ -436,6 +492,22 @@ class _Preparer:
                 schema["required"] = [n for n in required if n not in PROTOTYPE_NAMES]
             self.prototype_dependencies(schema)
             self.prototype_properties(key, node)
+
+    @staticmethod
+    def never_equal(schema: dict[str, Any]) -> None:
+        """``const`` and ``enum`` values no value equals to ajv (:func:`_never_equal`): an
+        ``enum`` loses them, a ``const`` (or an ``enum`` of nothing else) refuses all."""
+        for keyword in ("const", "enum"):
+            values = [schema["const"]] if keyword == "const" and keyword in schema \
+                else schema.get(keyword)
+            if not isinstance(values, list) or not any(_never_equal(v) for v in values):
+                continue
+            kept = [v for v in values if not _never_equal(v)]
+            if keyword == "enum" and kept:
+                schema["enum"] = kept
+                continue
+            del schema[keyword]
+            schema["allOf"] = [*schema.get("allOf", ()), {"not": {}}]
 
     def nullable(self, key: int, schema: dict[str, Any]) -> None:
         if "nullable" not in schema:
@@ -520,8 +592,13 @@ class _Preparer:
     # useDefaults
 
     def defaults(self) -> None:
-        judge = None
-        for key, node in self.nodes.items():
+        """``required`` as useDefaults makes it: a property whose default is valid may be
+        missing, one whose default is not may not. A default is checked as a value sent in
+        its place (ajv checks it so), by the schemas below already rewritten: the schemas
+        are read deepest first."""
+        decided: list[tuple[int, dict[str, Any], list[Any]]] = []
+        for key in self.deepest_first():
+            node = self.nodes[key]
             schema = node.schema
             if key not in self.locations:  # the draft-06 metaschema: nothing required
                 continue
@@ -541,20 +618,17 @@ class _Preparer:
                 self.unchecked = (f"{self.where(schema)}: defaults filled in outside anyOf, "
                                   "oneOf or not and not inside them")
                 continue
+            if any(_has_key(default, "__proto__") for default in filled.values()):
+                self.unchecked = (f"{self.where(schema)}: a default with a __proto__ key "
+                                  "(ajv writes it as an object literal, which sets the "
+                                  "prototype)")
+                continue
             if not self.alone(key, set(filled)):
                 self.unchecked = (f"{self.where(schema)}: defaults that other schemas of "
                                   "the same value would see")
                 continue
-            if judge is None:
-                judge = self.make_judge()
-            required = list(schema.get("required", []))
-            for name, default in filled.items():
-                if self.default_valid(judge, node, properties[name], default):
-                    required = [n for n in required if n != name]
-                elif name not in required:
-                    required.append(name)
-            if "required" in schema or required:
-                schema["required"] = required
+            decided.append((key, filled, list(schema.get("required", []))))
+            self.decide(key, filled, decided[-1][2])
             observers = [k for k in _OBSERVERS if k in schema]
             patterns = schema.get("patternProperties")
             if isinstance(patterns, dict) and any(
@@ -566,44 +640,114 @@ class _Preparer:
                 del schema[keyword]
                 self.say(schema, f"{keyword}, which sees the defaults filled in")
                 self.tainted.add(key)
+        # a loop of $refs reads a schema before it is rewritten: again until nothing changes
+        for _ in range(8):
+            if not any([self.decide(key, filled, required)
+                        for key, filled, required in decided]):
+                return
+        self.unchecked = f"{self.root}: defaults whose validity depends on themselves"
 
-    def alone(self, key: int, names: set[str], seen: frozenset[int] = frozenset()) -> bool:
-        """Whether no other schema of the same value sees ``names`` (the properties this
-        one's defaults fill in): ajv fills them in the value itself, for every keyword
-        after (conservatively: before too)."""
+    def decide(self, key: int, filled: dict[str, Any], original: list[Any]) -> bool:
+        """Rewrite ``required`` of node ``key`` from its ``original`` and the validity of the
+        defaults ``filled``; whether it changed."""
+        node = self.nodes[key]
+        schema, properties = node.schema, node.schema["properties"]
+        required = list(original)
+        for name, default in filled.items():
+            if self.default_valid(node, properties[name], default):
+                required = [n for n in required if n != name]
+            elif name not in required:
+                required.append(name)
+        if ("required" not in schema and not required) or schema.get("required") == required:
+            return False
+        schema["required"] = required
+        return True
+
+    def deepest_first(self) -> list[int]:
+        """The nodes, each after the ones below it (but for loops)."""
+        order: list[int] = []
+        seen: set[int] = set()
+        for start in self.nodes:
+            if start in seen:
+                continue
+            seen.add(start)
+            stack = [(start, iter(self.nodes[start].children))]
+            while stack:
+                key, children = stack[-1]
+                child = next(children, None)
+                if child is None:
+                    stack.pop()
+                    order.append(key)
+                elif child not in seen and child in self.nodes:
+                    seen.add(child)
+                    stack.append((child, iter(self.nodes[child].children)))
+        return order
+
+    def alone(self, key: int, names: set[str], part: tuple[str, str] | None = None,
+              seen: frozenset[int] = frozenset()) -> bool:
+        """Whether no schema that ajv runs after this one on the same value sees what this
+        one's defaults fill in: the properties ``names`` of its own value or, above a part
+        of the value (a property, the items...), anything inside that ``part``
+        (:func:`_reads`). ajv fills them in the value itself; a schema run before sees the
+        value as sent, as tcdyn does. An array's ``uniqueItems`` and ``contains``, which see
+        the items' defaults, are left to the service."""
         if key in seen:  # a loop of $refs and properties: each turn is a deeper value
             return True
         schema = self.nodes[key].schema
         for parent, edge in self.nodes[key].parents:
-            if edge in ("root", "items", "additionalItems", "additionalProperties",
-                        "contains", "propertyNames"):
-                continue  # the value is a part of the owner's, checked by this schema alone
+            if edge in ("root", "contains", "propertyNames"):
+                continue  # the whole value, or under a composite rule: no defaults
             owner = self.nodes[parent].schema
-            if edge == "properties" and "patternProperties" not in owner:
-                continue
             if edge == "patternProperties" or edge not in owner:
                 return False
-            others = dict(owner)
-            held = owner[edge]
-            if isinstance(held, list):
-                others[edge] = [sub for sub in held if sub is not schema]
-            elif isinstance(held, dict) and edge == "dependencies":
-                others[edge] = {k: v for k, v in held.items() if v is not schema}
-            else:
-                del others[edge]
-            if _observes(others, names, self.nodes[parent].resolver, 0) or not self.alone(
-                    parent, names, seen | {key}):
+            after = _after(owner, edge, schema)
+            inner = part
+            if edge == "properties":
+                inner = ("property", next(k for k, v in owner[edge].items() if v is schema))
+            elif edge in ("items", "additionalItems"):
+                inner = ("item", "")
+            elif edge == "additionalProperties":
+                inner = ("extra", "")
+            left = []
+            if inner == ("item", ""):
+                left = [k for k in ("contains", "uniqueItems") if k in after]
+                for keyword in left:
+                    del after[keyword]
+            resolver = self.nodes[parent].resolver
+            sees = (_observes(after, names, resolver, 0) if inner is None
+                    else _reads(after, inner, resolver, 0))
+            if sees or not self.alone(parent, names, inner, seen | {key}):
                 return False
+            for keyword in left:
+                self.items_filled(parent, keyword)
         return True
+
+    def items_filled(self, key: int, keyword: str) -> None:
+        """Node ``key``'s ``keyword`` (``uniqueItems``, ``contains``) sees its items with
+        their defaults filled in: ``uniqueItems`` compares them so filled (where
+        :func:`fill_plan` can say how), else the keyword is left to the service."""
+        node = self.nodes[key]
+        schema = node.schema
+        if keyword not in schema or (keyword == "uniqueItems" and schema[keyword] is False):
+            return
+        plan = fill_plan(schema.get("items"), node.resolver)
+        if keyword == "uniqueItems" and plan is not None:
+            del schema[keyword]
+            schema[UNIQUE_FILLED] = plan
+            return
+        del schema[keyword]
+        self.say(schema, f"{keyword}, which sees the items' defaults filled in")
+        self.tainted.add(key)
 
     def make_judge(self) -> Any:
         return judge_class()(self.documents[self.root], registry=self.registry)
 
-    def default_valid(self, judge: Any, node: _Node, schema: Any, default: Any) -> bool:
-        value = _fill(copy.deepcopy(default), schema, node.resolver, 0)
-        sub = judge.evolve(schema=schema, _resolver=node.resolver)
+    def default_valid(self, node: _Node, schema: Any, default: Any) -> bool:
+        if self.judge is None:
+            self.judge = self.make_judge()
+        sub = self.judge.evolve(schema=schema, _resolver=node.resolver)
         try:
-            return bool(sub.is_valid(value))
+            return bool(sub.is_valid(default))
         except Exception:  # a pattern that timed out, an unresolvable $ref: ajv's turn
             return True
 
@@ -640,33 +784,6 @@ class _Preparer:
         return prepared
 
 
-def _fill(value: Any, schema: Any, resolver: Any, depth: int) -> Any:
-    """``value`` with the defaults ajv fills in (useDefaults) where no composite rule is."""
-    if depth > 32 or not isinstance(schema, dict):
-        return value
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        try:
-            resolved = resolver.lookup(ref)
-            value = _fill(value, resolved.contents, resolved.resolver, depth + 1)
-        except Exception:
-            pass
-    for sub in schema.get("allOf", []) if isinstance(schema.get("allOf"), list) else []:
-        value = _fill(value, sub, resolver, depth + 1)
-    properties = schema.get("properties")
-    if isinstance(value, dict) and isinstance(properties, dict):
-        for name, sub in properties.items():
-            if isinstance(sub, dict) and "default" in sub and name not in value:
-                value[name] = copy.deepcopy(sub["default"])
-        for name in list(value):
-            if name in properties:
-                value[name] = _fill(value[name], properties[name], resolver, depth + 1)
-    items = schema.get("items")
-    if isinstance(value, list) and isinstance(items, dict):
-        value = [_fill(item, items, resolver, depth + 1) for item in value]
-    return value
-
-
 def _observes(schema: Any, names: set[str], resolver: Any, depth: int) -> bool:
     """Whether ``schema`` could judge an object differently once ``names`` are filled in
     (conservatively: any keyword that reads the whole object does)."""
@@ -698,6 +815,186 @@ def _observes(schema: Any, names: set[str], resolver: Any, depth: int) -> bool:
         except Exception:
             return True
         return _observes(resolved.contents, names, resolved.resolver, depth + 1)
+    return False
+
+
+#: The order ajv runs keywords in (its rule groups: any type, ..., array, object); an
+#: object's defaults are filled in before its group, a keyword not here counts as last.
+_ORDER = {"$ref": 0, "const": 1, "enum": 2, "not": 3, "anyOf": 4, "oneOf": 5, "allOf": 6,
+          "if": 7, "then": 8, "else": 8, "maxItems": 9, "minItems": 9, "additionalItems": 10,
+          "items": 11, "contains": 12, "uniqueItems": 13, "maxProperties": 14,
+          "minProperties": 14, "required": 14, "propertyNames": 15,
+          "additionalProperties": 16, "dependencies": 17, "properties": 18,
+          "patternProperties": 19}
+
+
+def _after(owner: dict[str, Any], edge: str, schema: Any) -> dict[str, Any]:
+    """The part of ``owner`` ajv runs after ``schema``, its subschema at keyword ``edge``
+    (its other properties, which see other parts of the value, kept for their names)."""
+    rank = _ORDER.get(edge, 99)
+    after = {k: v for k, v in owner.items() if _ORDER.get(k, 99) > rank}
+    held = owner.get(edge)
+    if isinstance(held, list):  # allOf, anyOf, oneOf, items: the later ones
+        later = [i for i, sub in enumerate(held) if sub is schema]
+        after[edge] = held[later[0] + 1:] if later else []
+    elif edge == "properties" and isinstance(held, dict):
+        after[edge] = {k: True if v is schema else v for k, v in held.items()}
+    elif edge == "dependencies" and isinstance(held, dict):
+        after[edge] = {k: v for k, v in held.items() if v is not schema}
+    return after
+
+
+def _trivial(schema: Any) -> bool:
+    return schema is None or schema is True or (
+        isinstance(schema, dict) and all(k in _ANNOTATIONS for k in schema))
+
+
+def _reads(schema: Any, part: tuple[str, str], resolver: Any, depth: int) -> bool:
+    """Whether ``schema`` could judge a value differently once defaults are filled in inside
+    its ``part``: ``("property", name)``, ``("extra", "")`` (a property ``properties`` does
+    not name) or ``("item", "")`` (conservatively: any keyword that reads that part, or the
+    whole value, does)."""
+    if not isinstance(schema, dict):
+        return False
+    if depth > 32 or any(k in schema for k in ("enum", "const", "$recursiveRef")):
+        return True
+    kind, name = part
+    properties: Any = schema.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    patterns: Any = schema.get("patternProperties")
+    patterns = patterns if isinstance(patterns, dict) else {}
+    if kind == "item":
+        if any(k in schema for k in ("items", "additionalItems", "contains")) or \
+                schema.get("uniqueItems") is True:
+            return True
+    elif kind == "extra":
+        if properties or patterns or not _trivial(schema.get("additionalProperties")):
+            return True
+    else:
+        matched = any(compile_pattern(p).search(name) is not None for p in patterns)
+        if matched or (name in properties and not _trivial(properties[name])):
+            return True
+        if name not in properties and not _trivial(schema.get("additionalProperties")):
+            return True
+    same: list[Any] = [schema.get(k) for k in ("not", "if", "then", "else")]
+    for key in ("allOf", "anyOf", "oneOf"):
+        same += schema.get(key, []) if isinstance(schema.get(key), list) else []
+    deps = schema.get("dependencies")
+    same += list(deps.values()) if isinstance(deps, dict) else []
+    if any(_reads(sub, part, resolver, depth + 1) for sub in same):
+        return True
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        try:
+            resolved = resolver.lookup(ref)
+        except Exception:
+            return True
+        return _reads(resolved.contents, part, resolved.resolver, depth + 1)
+    return False
+
+
+def fill_plan(schema: Any, resolver: Any) -> dict[str, Any] | None:
+    """What useDefaults fills in a value of ``schema``: ``{"defaults": {name: value},
+    "properties": {name: plan}, "items": plan}`` (absent parts: none), or None where
+    it is not that simple (defaults under ``then``, ``dependencies``,
+    ``additionalProperties``..., given by two of the schemas a value meets, or a loop of
+    ``$ref`` s)."""
+    memo: dict[int, dict[str, Any] | None] = {}
+
+    def plan_of(schema: Any, resolver: Any, stack: frozenset[int]) -> dict[str, Any] | None:
+        if not isinstance(schema, dict):
+            return {}
+        key = id(schema)
+        if key in stack or len(stack) > 32:
+            return None
+        if key not in memo:
+            memo[key] = _plan(schema, resolver, partial(plan_of, stack=stack | {key}))
+        return memo[key]
+
+    return plan_of(schema, resolver, frozenset())
+
+
+def _plan(schema: dict[str, Any], resolver: Any,
+          plan_of: Callable[[Any, Any], dict[str, Any] | None]) -> dict[str, Any] | None:
+    parts: list[dict[str, Any] | None] = []
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        try:
+            resolved = resolver.lookup(ref)
+        except Exception:
+            return None
+        parts.append(plan_of(resolved.contents, resolved.resolver))
+    subs: Any = schema.get("allOf")
+    parts += [plan_of(sub, resolver) for sub in subs] if isinstance(subs, list) else []
+    for keyword in ("then", "else", "additionalProperties", "additionalItems"):
+        if plan_of(schema.get(keyword), resolver) != {}:
+            return None
+    for keyword in ("patternProperties", "dependencies"):
+        subs = schema.get(keyword)
+        if isinstance(subs, dict) and any(plan_of(sub, resolver) != {}
+                                          for sub in subs.values()):
+            return None
+    own: dict[str, Any] = {}
+    properties = schema.get("properties")
+    for name, sub in properties.items() if isinstance(properties, dict) else ():
+        inner = plan_of(sub, resolver)
+        if inner is None:
+            return None
+        if inner:
+            own.setdefault("properties", {})[name] = inner
+        if isinstance(sub, dict) and "default" in sub and name not in PROTOTYPE_NAMES:
+            if _has_key(sub["default"], "__proto__"):
+                return None
+            own.setdefault("defaults", {})[name] = sub["default"]
+    items = schema.get("items")
+    if isinstance(items, list):
+        if any(plan_of(sub, resolver) != {} or (isinstance(sub, dict) and "default" in sub)
+               for sub in items):
+            return None
+    else:
+        inner = plan_of(items, resolver)
+        if inner is None:
+            return None
+        if inner:
+            own["items"] = inner
+    plan: dict[str, Any] = {}
+    taken: set[str] = set()
+    for part in [*parts, own]:  # the order ajv fills them in: a name in two is not simple
+        if part is None:
+            return None
+        names = set(part.get("defaults", ())) | set(part.get("properties", ()))
+        if names & taken or ("items" in part and "items" in plan):
+            return None
+        taken |= names
+        for kind, held in part.items():
+            if kind == "items":
+                plan[kind] = held
+            else:
+                plan.setdefault(kind, {}).update(held)
+    return plan
+
+
+def fill(value: Any, plan: dict[str, Any]) -> Any:
+    """``value`` (changed in place) with the defaults of ``plan`` (:func:`fill_plan`)."""
+    if isinstance(value, dict):
+        for name, default in plan.get("defaults", {}).items():
+            if name not in value:
+                value[name] = copy.deepcopy(default)
+        for name, inner in plan.get("properties", {}).items():
+            if name in value:
+                fill(value[name], inner)
+    elif isinstance(value, list) and "items" in plan:
+        for item in value:
+            fill(item, plan["items"])
+    return value
+
+
+def _has_key(value: Any, key: str) -> bool:
+    """Whether ``key`` names a property of an object anywhere in ``value``."""
+    if isinstance(value, dict):
+        return key in value or any(_has_key(v, key) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_key(item, key) for item in value)
     return False
 
 
