@@ -93,7 +93,9 @@ def test_a_stall_and_a_restart(queue, live):
     worker.join()
     assert data == b"".join(chunks)
     assert outcome.state == "failed" and outcome.exit_code == FAILED
-    assert live.stalled == 1 and live.requests >= 3
+    # the stall and the restart each end a connection; on a busy machine the restart may
+    # come while the stalled one is still open (then one reconnect serves both)
+    assert live.stalled == 1 and live.requests >= 2
     assert any("ConnectError" in n or "connection lost" in n for n in notes)
 
 
