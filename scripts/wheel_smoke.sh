@@ -103,27 +103,43 @@ tcdyn slugid | grep -Eqx '[A-Za-z0-9_-]{22}' || { say "tcdyn slugid printed no s
 tcdyn demo > demo.out 2>&1 || { cat demo.out >&2; say "tcdyn demo failed"; exit 1; }
 grep -q '^Done: ' demo.out || { cat demo.out >&2; say "tcdyn demo did not finish"; exit 1; }
 
-# The stubs shipped in the wheel type a user's script: it passes mypy --strict, and the same
-# script with a misspelt method fails naming it (without the stubs tcdyn.Queue is unknown).
+# The stubs shipped in the wheel type a user's script: it passes mypy --strict; the same
+# script with a misspelt method, or a misspelt key of the task, fails naming it (without the
+# stubs tcdyn.Queue is unknown and the payload unchecked).
 cat > typed.py <<'EOF'
-from typing import Any
-
 import tcdyn
+from tcdyn.types import QueueCreateTaskRequest
 
 
-def create(task_id: str, definition: dict[str, Any]) -> str:
+def create(task_id: str, definition: QueueCreateTaskRequest) -> str:
     queue: tcdyn.Queue = tcdyn.Queue(rootUrl="https://tc.example.com")
-    status: dict[str, Any] = queue.createTask(task_id, definition)
+    status = queue.createTask(task_id, definition)
     for item in queue.listTaskGroup.items(task_id):
         print(item)
-    return str(status["status"]["state"])
+    return status["status"]["state"]
+
+
+def literal(task_id: str) -> None:
+    tcdyn.Queue(rootUrl="https://tc.example.com").createTask(task_id, {
+        "taskQueueId": "proj/worker", "created": "2026-01-01T00:00:00.000Z",
+        "deadline": "2026-01-02T00:00:00.000Z", "payload": {},
+        "metadata": {"name": "n", "description": "d", "owner": "me@example.com",
+                     "source": "https://example.com"}})
 EOF
 sed 's/queue.createTask(/queue.createTsk(/' typed.py > misspelt.py
+sed 's/"taskQueueId"/"taskQueueID"/' typed.py > misspelt_key.py
 mypy --strict --no-incremental typed.py
-if mypy --strict --no-incremental misspelt.py > misspelt.out 2>&1 \
-        || ! grep -q '"Queue" has no attribute "createTsk"' misspelt.out; then
-    cat misspelt.out >&2
-    say "mypy did not refuse a misspelt method: the stubs are not seen"
-    exit 1
-fi
+for bad in misspelt misspelt_key; do
+    if mypy --strict --no-incremental "$bad.py" > "$bad.out" 2>&1; then
+        cat "$bad.out" >&2
+        say "mypy did not refuse $bad.py: the stubs are not seen"
+        exit 1
+    fi
+done
+grep -q '"Queue" has no attribute "createTsk"' misspelt.out \
+    || { cat misspelt.out >&2; say "mypy refused misspelt.py for another reason"; exit 1; }
+# (mypy names no key for a literal given to an overloaded method, only the call's line: the
+# two files differ by the key alone, and typed.py passed)
+grep -q '^misspelt_key.py:14: error' misspelt_key.out \
+    || { cat misspelt_key.out >&2; say "mypy refused misspelt_key.py for another reason"; exit 1; }
 say "ok: built, checked, installed outside the checkout, imported, called, commands and stubs"
