@@ -34,3 +34,12 @@ def run(flavour: str, cls_name: str, deployment: Any, fn: Callable[[Any], Any],
 def collect(value: Any) -> Any:
     """A sync iterator as a list (the async flavour is collected by ``run``)."""
     return list(value) if hasattr(value, "__next__") else value
+
+
+def one_line_signatures(text: str) -> str:
+    """``help()`` text with a signature Python 3.13's pydoc wraps one parameter per line
+    put back on one line, as earlier Pythons print it."""
+    import re
+
+    return re.sub(r"\(\r?\n\s+|,\r?\n\s+|\r?\n\)",
+                  lambda m: {"(": "(", ",": ", "}.get(m[0][0], ")"), text)

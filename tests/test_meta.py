@@ -8,6 +8,7 @@ import pydoc
 import pytest
 
 import tcdyn
+from helpers import one_line_signatures
 from tcdyn.classes.meta import BoundMethod, Method
 
 
@@ -51,7 +52,8 @@ def test_docstrings_carry_title_route_scopes_and_stability():
 
 
 def test_help_renders_methods_and_classes():
-    text = pydoc.render_doc(tcdyn.Queue.createTask, renderer=pydoc.plaintext)
+    text = one_line_signatures(
+        pydoc.render_doc(tcdyn.Queue.createTask, renderer=pydoc.plaintext))
     assert ("createTask(self, /, taskId: str, payload: dict, *, workerImplementation: "
             "str | None = None)") in text
     assert "Create New Task" in text

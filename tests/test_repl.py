@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pexpect
 import pytest
 
+from helpers import one_line_signatures
 from tcdyn.repl import Completer, client_name, namespace
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.server import LocalDeployment
@@ -66,6 +67,7 @@ def test_call_and_pretty_print(shell: pexpect.spawn, local: LocalDeployment) -> 
 
 def test_help_on_an_instance_method(shell: pexpect.spawn) -> None:
     out = run(shell, "help(queue.createTask)")
+    out = one_line_signatures(out)  # Python 3.13 wraps a long signature
     assert ("createTask(taskId: str, payload: dict, *, workerImplementation: str | None = None)"
             " -> Any") in out
     assert "Create New Task" in out
