@@ -168,4 +168,10 @@ def test_library_pages_name_importable_objects(pages):
                 assert hasattr(importlib.import_module(module), name), target
     assert "tcdyn.testing.server.LocalDeployment" in pages["library/testing.md"]
     assert "tcdyn.pulse.Consumer" in pages["library/pulse.md"]
+    # the library the guides name has its pages too
+    assert "automodule:: tcdyn.scopes" in pages["library/credentials.md"]
+    assert "tcdyn.references.diff" in pages["library/references.md"]
+    assert "automodule:: tcdyn.workflow.actions" in pages["library/workflows.md"]
+    assert "tcdyn.timeline" in pages["library/workflows.md"]
+    assert "automodule:: tcdyn.helper" in pages["library/helper.md"]
     assert tcdyn.__version__
