@@ -111,7 +111,8 @@ for v in $versions; do
     venv=$(venv_for "$v" "$python")
     start=$SECONDS
     say "unit suite on Python $("$venv/bin/python" -c 'import platform; print(platform.python_version())') ($python)"
-    if "$venv/bin/python" -m pytest --ignore=tests/real "$@"; then
+    # the type checkers' tests read the source, whatever runs pytest: the main suite has them
+    if "$venv/bin/python" -m pytest --ignore=tests/real -m "not typecheck" "$@"; then
         say "Python $v: passed in $((SECONDS - start))s"
     else
         say "FAILED: the unit suite on Python $v"

@@ -58,7 +58,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "deployment": ({"classes", "references", "schemas"}, {"call", "client", "errors"}),
     "default": ({"deployment", "environment", "references"}, set()),
     # features over built classes
-    "transfer": ({"call", "errors", "transport"}, {"default"}),
+    "transfer": ({"call", "checks", "errors", "transport"}, {"default"}),
     "pulse": ({"checks", "client", "errors", "redact"}, set()),
     # workflows over the API: a task group's timeline; logs followed, retriggers, views
     "views": (set(), set()),

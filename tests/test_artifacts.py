@@ -189,7 +189,8 @@ def test_a_reader_of_the_wrong_length_is_refused(api, env):
 
 @pytest.mark.parametrize("bad", [
     {"projectId": ""}, {"contentLength": -1}, {"contentLength": "3"}, {"maxRetries": None},
-    {"objectService": object()}, {"progress": 3}, {"deadline": 0}, {"expires": None}])
+    {"objectService": object()}, {"progress": 3}, {"deadline": 0}, {"deadline": float("inf")},
+    {"deadline": float("nan")}, {"expires": None}])
 def test_bad_arguments_are_refused_before_anything_is_sent(api, env, bad):
     dep = env[0]
     kwargs = {"projectId": "p", "name": "n", "contentType": "a/b", "contentLength": 3,

@@ -235,8 +235,9 @@ def test_header_is_mohawks_sender_header(method, url, body, authorized):
 def test_header_is_the_official_clients_for_the_same_ts_and_nonce(capture):
     """The official client's header for a createTask (its ext carries authorizedScopes), read
     off the wire, equals ours for the same timestamp and nonce."""
-    options = {"rootUrl": capture.root_url, "credentials": CREDS, "authorizedScopes": SCOPES,
-               "maxRetries": 0}
+    # a copy: the official client turns the credentials it is given into bytes in place
+    options = {"rootUrl": capture.root_url, "credentials": dict(CREDS),
+               "authorizedScopes": SCOPES, "maxRetries": 0}
     taskcluster.Queue(options).createTask("abc", {"x": [1, "é"]})
     official = re.search(rb"(?im)^authorization: ([^\r\n]*)", capture.heads[-1]).group(1).decode()
     attrs = _attrs(official)

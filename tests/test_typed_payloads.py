@@ -14,6 +14,10 @@ import pytest
 
 from test_typing import ROOT, mypy, pyright
 
+# The type checkers read the source, not the running interpreter: scripts/pythons.sh
+# leaves these to the main venv's suite (-m "not typecheck").
+pytestmark = pytest.mark.typecheck
+
 TASK = ('{"taskQueueId": "proj/ci", "created": "2030-01-01T00:00:00Z", '
         '"deadline": "2030-01-01T01:00:00Z", "payload": {}, '
         '"metadata": {"name": "n", "description": "d", "owner": "o@example.com", '

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# The type checkers read the source, not the running interpreter: scripts/pythons.sh
+# leaves these to the main venv's suite (-m "not typecheck").
+pytestmark = pytest.mark.typecheck
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "typing" / "sample_user.py"
 BIN = Path(sys.executable).parent

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..call.options import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT, RetryPolicy
+from ..checks import seconds
 from ..errors import TaskclusterArgumentError
 
 
@@ -47,10 +48,7 @@ def check_service(func: str, name: str, value: Any, methods: tuple[str, ...]) ->
 def check_deadline(func: str, deadline: Any) -> float | None:
     if deadline is None:
         return None
-    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or deadline <= 0:
-        raise TaskclusterArgumentError(f"{func}() argument 'deadline' must be a number of "
-                                       f"seconds > 0, got {deadline!r:.60}")
-    return float(deadline)
+    return seconds(deadline, f"{func}() argument 'deadline'")
 
 
 def policy(func: str, maxRetries: Any) -> RetryPolicy:
