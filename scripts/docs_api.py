@@ -85,6 +85,34 @@ def _library() -> list[tuple[str, str, str, list[tuple[str, Documented]]]]:
            lambda: tcdyn.QueueEvents.__mro__[1]),
           *named("tcdyn.load", "tcdyn.Deployment", "tcdyn.Credentials",
                  "tcdyn.createTemporaryCredentials", "tcdyn.RetryPolicy", "tcdyn.Binding")]),
+        ("credentials", "Credentials and scopes",
+         "Scope expressions as the services evaluate them, and signing in through a "
+         "deployment's web UI ([credentials](../guides/credentials.md)).",
+         named("tcdyn.scopes", "tcdyn.auth.signin.signin", "tcdyn.auth.signin.check")),
+        ("references", "References",
+         "Reference sets, mirrors and the differences between two deployments' APIs "
+         "([any deployment's API](../guides/deployments.md)).",
+         named("tcdyn.references.ReferenceSet", "tcdyn.references.diff",
+               "tcdyn.references.pull")),
+        ("responses", "Responses",
+         "What a call returns when the answer is not JSON "
+         "([what a call returns](../guides/clients.md#what-a-call-returns)).",
+         named("tcdyn.response")),
+        ("payloads", "Worker payloads",
+         "Checking a task's payload against its worker's schema "
+         "([worker payloads](../guides/validation.md#worker-payloads)); the payload types "
+         "are in the stubs ([typing](../guides/typing.md)).",
+         named("tcdyn.payloads.check")),
+        ("workflows", "Workflows",
+         "A task in one line, following logs, retrigger, rerun and cancel, the views and a "
+         "task group's timeline ([workflows](../guides/workflows.md)). `tcdyn.aio.logs` and "
+         "`tcdyn.aio.timeline` are the asynchronous forms.",
+         named("tcdyn.new_task", "tcdyn.logs", "tcdyn.workflow.retrigger",
+               "tcdyn.workflow.actions", "tcdyn.workflow.views", "tcdyn.timeline")),
+        ("helper", "The official helper",
+         "The official client's `taskcluster.helper` ([the official helper]"
+         "(../guides/helper.md)).",
+         named("tcdyn.helper")),
         ("errors", "Errors",
          "Every error tcdyn raises derives from `tcdyn.TaskclusterFailure`; all are importable "
          "from `tcdyn` and `tcdyn.errors`.",
@@ -102,7 +130,9 @@ def _library() -> list[tuple[str, str, str, list[tuple[str, Documented]]]]:
          "the queue and of storage.",
          named("tcdyn.testing.server.LocalDeployment", "tcdyn.testing.auth.ClientRecord",
                "tcdyn.testing.queue.InMemoryQueue", "tcdyn.testing.objects.Storage",
-               "tcdyn.testing.server.Reply", "tcdyn.testing.server.DropConnection")),
+               "tcdyn.testing.server.Reply", "tcdyn.testing.server.DropConnection",
+               "tcdyn.testing.livelog.LiveLog",
+               "tcdyn.testing.worker_manager.InMemoryWorkerManager")),
         ("utils", "Utilities",
          "The official client's helpers, with its names.",
          named("tcdyn.utils")),
@@ -118,7 +148,10 @@ def _directive(what: Documented) -> str:
 
     if isinstance(what, str):
         module, _, name = what.rpartition(".")
-        obj = getattr(importlib.import_module(module), name)
+        try:
+            obj = getattr(importlib.import_module(module), name)
+        except AttributeError:  # a submodule its package does not import
+            obj = importlib.import_module(what)
         path = what
     else:
         obj = what()

@@ -1,11 +1,12 @@
 """The documentation site: the quick start runs as written, and the generated API reference
 says what tcdyn exposes (scripts/docs_api.py; scripts/docs.sh builds the site itself).
 
-The quick start's plain ```sh and ```python blocks are run in order, as a reader would paste
-them, in one shell in an empty directory with tcdyn's command on PATH: the shell blocks start
-``tcdyn serve`` (a local deployment) and call it, each Python block runs as a script in that
-shell. Blocks written as ``{code-block}`` directives with a caption (installing, your own
-deployment) are the ones a reader adapts, and are not run.
+The quick start is the README's section between its two marker comments, which the site's
+quick start page includes. Its plain ```sh and ```python blocks are run in order, as a reader
+would paste them, in one shell in an empty directory with tcdyn's command on PATH: the shell
+blocks start ``tcdyn serve`` (a local deployment) and call it, each Python block runs as a
+script in that shell. ```console blocks (installing, your own deployment) are the ones a
+reader adapts, and are not run.
 """
 
 from __future__ import annotations
@@ -23,19 +24,29 @@ import pytest
 import tcdyn
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICKSTART = ROOT / "docs" / "quickstart.md"
+README = ROOT / "README.md"
+QUICKSTART_PAGE = ROOT / "docs" / "quickstart.md"
+START = "<!-- quick start: docs/quickstart.md shows it, tests/test_docs.py runs it -->"
+END = "<!-- end of the quick start -->"
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```$", re.S | re.M)
 
 
-def blocks(path: Path) -> list[tuple[str, str]]:
-    """(language, code) of each fenced block, in order; directives have their ``{name}``."""
-    return [(info.strip(), code) for info, code in FENCE.findall(path.read_text())]
+def quickstart() -> str:
+    """The README's quick start: the text between its two marker comments."""
+    text = README.read_text()
+    assert text.count(START) == 1 and text.count(END) == 1, "the quick start's markers"
+    return text.split(START, 1)[1].split(END, 1)[0]
+
+
+def blocks(text: str) -> list[tuple[str, str]]:
+    """(language, code) of each fenced block, in order."""
+    return [(info.strip(), code) for info, code in FENCE.findall(text)]
 
 
 def quickstart_script(tmp_path: Path) -> str:
     lines = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT"]
     run = 0
-    for lang, code in blocks(QUICKSTART):
+    for lang, code in blocks(quickstart()):
         if lang == "sh":
             lines.append(code)
         elif lang == "python":
@@ -44,7 +55,7 @@ def quickstart_script(tmp_path: Path) -> str:
             script.write_text(code)
             lines.append(f"python {script}")
         else:
-            assert lang.startswith("{code-block}"), f"quickstart.md: a block of {lang!r}"
+            assert lang == "console", f"the quick start: a block of {lang!r}"
     assert run, "the quick start has no Python block"
     return "\n".join(lines) + "\n"
 
@@ -66,10 +77,23 @@ def test_quickstart_runs_as_written(tmp_path):
 
 
 def test_quickstart_blocks_are_the_ones_run():
-    """Changing the page's blocks into a form the test does not run fails here."""
-    kinds = [lang.split()[0] for lang, _ in blocks(QUICKSTART)]
+    """Changing the quick start's blocks into a form the test does not run fails here."""
+    kinds = [lang for lang, _ in blocks(quickstart())]
     assert kinds.count("python") >= 1 and kinds.count("sh") >= 1, kinds
-    assert all(k in ("sh", "python", "{code-block}") for k in kinds), kinds
+    assert all(k in ("sh", "python", "console") for k in kinds), kinds
+
+
+def test_the_site_shows_the_readme_quick_start_and_it_fits_one_screen():
+    """The site's quick start page is the README's section (one copy), and that section
+    stays a quick start: at most a screen of lines, install, a command and a call."""
+    page = QUICKSTART_PAGE.read_text()
+    assert "```{include} ../README.md" in page
+    assert f":start-after: {START}\n" in page and f":end-before: {END}\n" in page
+    text = quickstart()
+    assert len(text.strip().splitlines()) <= 60, len(text.strip().splitlines())
+    for needed in ("pip install", "uv pip install", "pipx install", "tcdyn serve",
+                   "TASKCLUSTER_ROOT_URL=https://"):
+        assert needed in text, needed
 
 
 # -- the generated API reference -------------------------------------------------------------
@@ -144,4 +168,10 @@ def test_library_pages_name_importable_objects(pages):
                 assert hasattr(importlib.import_module(module), name), target
     assert "tcdyn.testing.server.LocalDeployment" in pages["library/testing.md"]
     assert "tcdyn.pulse.Consumer" in pages["library/pulse.md"]
+    # the library the guides name has its pages too
+    assert "automodule:: tcdyn.scopes" in pages["library/credentials.md"]
+    assert "tcdyn.references.diff" in pages["library/references.md"]
+    assert "automodule:: tcdyn.workflow.actions" in pages["library/workflows.md"]
+    assert "tcdyn.timeline" in pages["library/workflows.md"]
+    assert "automodule:: tcdyn.helper" in pages["library/helper.md"]
     assert tcdyn.__version__

@@ -1,6 +1,6 @@
 """tcdyn's pytest plugin (``tcdyn.testing.pytest_plugin``, entry point ``pytest11``): its
 fixtures used here directly (this suite runs with the plugin, as every project with tcdyn
-installed does), the README's example run as a project of its own, and a project that does
+installed does), the testing guide's example run as a project of its own, and a project that does
 not use the fixtures paying nothing for them."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import slugid
 
 import drifted
 import tcdyn
-from test_readme_recipes import python_blocks
+from test_guide_recipes import python_blocks
 
 SCOPES = ("queue:create-task:project:none", "queue:scheduler-id:-",
           "queue:create-task:lowest:plugin/test")
@@ -120,8 +120,8 @@ def _pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           cwd=project, capture_output=True, text=True, timeout=300)
 
 
-def test_the_readme_example_passes_as_a_project_of_its_own(tmp_path):
-    [example] = python_blocks("## pytest fixtures (`tcdyn.testing.pytest_plugin`)")
+def test_the_guide_example_passes_as_a_project_of_its_own(tmp_path):
+    [example] = python_blocks("testing.md", "## pytest fixtures (`tcdyn.testing.pytest_plugin`)")
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_example.py").write_text(example)
     run = _pytest(tmp_path)

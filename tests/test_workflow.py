@@ -465,17 +465,18 @@ def test_async_counts_concurrently_and_async_cancel_task_by_task(served, older):
     assert sorted(answer["taskIds"]) == sorted(ids) and seen == [1, 2]
 
 
-def test_the_readme_workflow_recipe_runs_as_copied(tmp_path, monkeypatch):
+def test_the_guide_workflow_recipe_runs_as_copied(tmp_path, monkeypatch):
     import contextlib
     import io
 
-    from test_readme_recipes import python_blocks
+    from test_guide_recipes import python_blocks
 
-    [recipe] = python_blocks("### Workflows: follow a log, retrigger, views, a task in one line")
+    [recipe] = python_blocks("workflows.md",
+                             "## Follow a log, retrigger, views, a task in one line")
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(recipe, "README.md: Workflows", "exec"), {})
+        exec(compile(recipe, "docs/guides/workflows.md: Workflows", "exec"), {})
     lines = out.getvalue().splitlines()
     assert lines[:2] == ["compiling", "linking"]
     assert lines[2].endswith("run 0: failed -> exit code 10")

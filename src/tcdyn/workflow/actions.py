@@ -102,15 +102,23 @@ def _has(queue: Any, method: str) -> bool:
 
 
 def rerun(queue: Any, taskId: str, *, force: bool = False) -> dict[str, Any]:
+    """Rerun a task that failed or hit an exception (``queue.rerunTask``); a task in
+    another state is refused with ``ActionRefused``, nothing sent, unless ``force``.
+    Returns the task's status."""
     return run(rerun_flow(taskId, force=force), {"queue": queue})
 
 
 async def arerun(queue: Any, taskId: str, *, force: bool = False) -> dict[str, Any]:
+    """``rerun`` with an async queue client."""
     return await arun(rerun_flow(taskId, force=force), {"queue": queue})
 
 
 def cancel_group(queue: Any, taskGroupId: str, *, seal: bool = False,
                  progress: Progress | None = None) -> dict[str, Any]:
+    """Cancel every unfinished task of a task group: ``cancelTaskGroup`` where the
+    deployment has it (sealing the group first with ``seal``), else task by task, telling
+    ``progress(done, total)`` after each. Returns what ``cancelTaskGroup`` answers
+    (``taskGroupId``, ``taskGroupSize``, ``cancelledCount``, ``taskIds``) either way."""
     return run(cancel_group_flow(taskGroupId, seal=seal, progress=progress,
                                  has_cancel_group=_has(queue, "cancelTaskGroup")),
                {"queue": queue})
@@ -118,6 +126,7 @@ def cancel_group(queue: Any, taskGroupId: str, *, seal: bool = False,
 
 async def acancel_group(queue: Any, taskGroupId: str, *, seal: bool = False,
                         progress: Progress | None = None) -> dict[str, Any]:
+    """``cancel_group`` with an async queue client."""
     return await arun(cancel_group_flow(taskGroupId, seal=seal, progress=progress,
                                         has_cancel_group=_has(queue, "cancelTaskGroup")),
                       {"queue": queue})

@@ -140,6 +140,8 @@ def state_counts(items: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def artifact_rows(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per artifact of a listing: ``name``, ``storage``, ``contentType``,
+    ``expires``, as sent (items that are not mappings are left out)."""
     return [{"name": a.get("name"), "storage": a.get("storageType"),
              "contentType": a.get("contentType") or "", "expires": a.get("expires")}
             for a in items if isinstance(a, Mapping)]

@@ -1,5 +1,6 @@
-"""Issue 18 item 25: the README's Pulse example runs as copied, against the local broker and
-a served deployment (its rootUrl in ``TASKCLUSTER_ROOT_URL``, as the example reads it)."""
+"""Issue 18 item 25: the Pulse guide's example (the README's until issue 24) runs as
+copied, against the local broker and a served deployment (its rootUrl in
+``TASKCLUSTER_ROOT_URL``, as the example reads it)."""
 
 from __future__ import annotations
 
@@ -17,20 +18,20 @@ from tcdyn.testing.server import LocalDeployment
 
 pytestmark = pytest.mark.usefixtures("broker")
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "pulse.md"
 
 
 def pulse_example() -> str:
-    """The first Python block of the README's "Exchanges and Pulse" section."""
-    text = README.read_text()
-    section = text[text.index("### Exchanges and Pulse"):]
-    section = section[:section.index("\n### ", 1)]
+    """The first Python block of the Pulse guide's "A consumer" section."""
+    text = GUIDE.read_text()
+    section = text[text.index("\n## A consumer\n"):]
+    section = section[:section.index("\n## ", 1)]
     match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match, "no python block in the README's Pulse section"
+    assert match, "no python block in the Pulse guide's consumer section"
     return match.group(1)
 
 
-async def test_the_readme_pulse_example_runs_as_copied(broker, publisher, queue_name,
+async def test_the_guide_pulse_example_runs_as_copied(broker, publisher, queue_name,
                                                        deployment_dir, tmp_path,
                                                        queue_events, hooks_events):
     code = pulse_example()

@@ -1,5 +1,6 @@
-"""The README's recipes run as copied (issue 18 item 25): the Python blocks of the sections
-below are run as they stand, and scripts/rabbitmq.sh says the logins it made."""
+"""The guides' recipes run as copied (issue 18 item 25; the README's sections moved to
+docs/guides/, issue 24): the Python blocks of the sections below are run as they stand, and
+scripts/rabbitmq.sh says the logins it made."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+GUIDES = ROOT / "docs" / "guides"
 
 
-def python_blocks(heading: str) -> list[str]:
-    """The ```python blocks of the README section under ``heading`` (to the next heading
-    of the same or a higher level; a ``#`` inside a block is a comment, not a heading)."""
+def python_blocks(page: str, heading: str) -> list[str]:
+    """The ```python blocks of the section under ``heading`` of ``docs/guides/<page>`` (to
+    the next heading of the same or a higher level; a ``#`` inside a block is a comment, not
+    a heading)."""
     level = len(heading.split(" ", 1)[0])
-    lines = README.splitlines()
+    lines = (GUIDES / page).read_text().splitlines()
     start = lines.index(heading) + 1
     section, fenced = [], False
     for line in lines[start:]:
@@ -33,11 +35,11 @@ def python_blocks(heading: str) -> list[str]:
 
 
 def test_the_local_deployment_recipe_runs_as_copied(tmp_path, monkeypatch):
-    [recipe] = python_blocks("## The local deployment (`tcdyn.testing`)")
-    monkeypatch.chdir(tmp_path)  # nothing beside the README is needed
+    [recipe] = python_blocks("testing.md", "## The local deployment (`tcdyn.testing`)")
+    monkeypatch.chdir(tmp_path)  # nothing beside the page is needed
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(recipe, "README.md: The local deployment", "exec"), {})
+        exec(compile(recipe, "docs/guides/testing.md: The local deployment", "exec"), {})
     assert "'taskId': 'abc'" in out.getvalue()
 
 
