@@ -7,47 +7,73 @@ method generated from them (title, route, arguments, query, scopes, payload outl
 from __future__ import annotations
 
 import argparse
-import difflib
-import json
 import os
 import sys
-import textwrap
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .output import HELP_WIDTH, UsageError, emit, emit_lines, fit, show
 
 if TYPE_CHECKING:
     from ..deployment import Deployment
     from ..model.reference import EntryModel, ExchangesModel, ServiceModel
+    from .api_index import Service
+
+
+class MethodShape(Protocol):
+    """What a method's parser is made of: an ``EntryModel`` or the completion's
+    ``api_index.Method``."""
+
+    @property
+    def args(self) -> tuple[str, ...]: ...
+    @property
+    def query(self) -> tuple[str, ...]: ...
+    @property
+    def input(self) -> object: ...
+    @property
+    def paginated(self) -> bool: ...
 
 #: Options of ``tcdyn api`` that take a value (the rest are flags or positionals).
 _VALUED = {"--root-url", "--references", "--payload", "--query"}
 _HELP = ("-h", "--help")
 
 
-def add_commands(sub: Any, common: argparse.ArgumentParser, *, full: bool = False) -> None:
-    """Register ``api``; with ``full``, a sub-parser per service and method (completion)."""
+def add_commands(sub: Any, common: argparse.ArgumentParser, *, full: bool = False,
+                 words: Sequence[str] = ()) -> None:
+    """Register ``api``; with ``full`` (shell completion), a sub-parser per service of the
+    cached index (``api_index``), per method of the service named in ``words`` (the words
+    after ``api``) and the arguments of the method they name."""
     api = sub.add_parser("api", help="call any method of any service", add_help=not full,
                          parents=[common] if full else [],
                          description="tcdyn api SERVICE METHOD args... [--payload JSON|@FILE|-]"
                          " [--query K=V] [--all]; tcdyn api SERVICE METHOD --help for one "
                          "method")
-    if not full:
-        return
-    from ..default import default
+    if full:
+        from .api_index import services
+
+        add_completion(api, common, services(), words)
+
+
+def add_completion(api: argparse.ArgumentParser, common: argparse.ArgumentParser,
+                   index: list[Service], words: Sequence[str]) -> None:
+    """The parsers argcomplete walks for ``tcdyn api SERVICE METHOD ...``: every service's
+    name, the methods of the one ``words`` name, the arguments of the method they name."""
     from ..terminal import escape
 
-    deployment = default()
+    _, positions, _ = _scan(words)
+    named = [words[i] for i in positions[:2]]
     services = api.add_subparsers(dest="service", metavar="SERVICE")
-    for service in api_services(deployment):
-        model = deployment.references.api_model(service)
-        sp = services.add_parser(model.serviceName, help=escape(model.title))
+    for service in index:
+        sp = services.add_parser(service.name, help=escape(service.title))
+        if named[:1] != [service.name]:
+            continue
         methods = sp.add_subparsers(dest="method", metavar="METHOD")
-        for entry in model.entries.values():
-            if not entry.name.startswith("_"):
-                method_parser(model, entry, methods.add_parser(
-                    entry.name, help=escape(entry.title), add_help=False, parents=[common]))
+        for method in service.methods:
+            chosen = named[1:2] == [method.name]
+            mp = methods.add_parser(method.name, help=escape(method.title), add_help=False,
+                                    parents=[common] if chosen else [])
+            if chosen:
+                method_arguments(mp, method)
 
 
 def api_services(deployment: Deployment) -> list[str]:
@@ -73,6 +99,8 @@ def _class_of_service(deployment: Deployment, name: str, events: bool) -> str:
     wanted = name if name in names else class_name(name.removesuffix("Events") if events
                                                    else name, kind)
     if wanted not in names:
+        import difflib
+
         known = sorted(_service_name(n, events) for n in names
                        if n.endswith("Events") == events)
         hint = difflib.get_close_matches(name, known, 1)
@@ -92,6 +120,8 @@ def _service_name(class_name: str, events: bool) -> str:
 def find_entry(model: Any, name: str) -> Any:
     entry = model.entries.get(name)
     if entry is None or name.startswith("_"):
+        import difflib
+
         hint = difflib.get_close_matches(name, list(model.entries), 1)
         raise UsageError(f"{model.serviceName} has no method {name!r}"
                          + (f" (did you mean {hint[0]!r}?)" if hint else "")
@@ -139,6 +169,8 @@ def method_description(model: ServiceModel, entry: EntryModel,
                        deployment: Deployment | None = None) -> str:
     """Title, route, description, query, scopes and payload outline of one entry, for
     ``HELP_WIDTH`` columns."""
+    import textwrap
+
     from ..classes.meta import scope_lines
 
     route = f"{entry.http_method} {entry.route}"
@@ -200,6 +232,13 @@ def method_parser(model: ServiceModel, entry: EntryModel,
             prog=f"tcdyn api {model.serviceName} {entry.name}", add_help=False,
             parents=[common_parser()], formatter_class=argparse.RawDescriptionHelpFormatter,
             description=escape(method_description(model, entry, deployment)))
+    return method_arguments(parser, entry)
+
+
+def method_arguments(parser: argparse.ArgumentParser, entry: MethodShape
+                     ) -> argparse.ArgumentParser:
+    """``-h``, the route arguments, ``--payload``, ``--query``, ``--all``: as ``entry``
+    takes them."""
     parser.add_argument("-h", "--help", action="help", help="show this help and exit")
     for name in entry.args:
         parser.add_argument(name, help="route argument")
@@ -315,6 +354,8 @@ def read_payload(spec: str | None, method: str) -> Any:
         text, where = spec, "--payload"
     if not text.strip():
         raise UsageError(f"{method} needs a payload: {where} is empty")
+    import json
+
     try:
         return json.loads(text)
     except ValueError as exc:

@@ -1,17 +1,17 @@
 """Shell completion with argcomplete (the ``cli`` extra: ``pip install 'tcdyn[cli]'``).
 
 ``tcdyn completion bash|zsh|fish`` prints the script to source; at each TAB the shell runs
-``tcdyn`` with ``_ARGCOMPLETE`` set, and ``autocomplete()`` answers from the full parser:
-commands, the services and methods of the references in use (bundled, or
-``$TASKCLUSTER_REFERENCES``), and each method's options.
+``tcdyn`` with ``_ARGCOMPLETE`` set, and ``autocomplete()`` answers from the parser of the
+words typed so far: every command while the command is typed, then that command's module
+(``COMMANDS``); under ``tcdyn api``, the services and methods of the references in use
+(bundled, or ``$TASKCLUSTER_REFERENCES``) from their cached index (``api_index``: no class
+is built) and the options of the method typed.
 """
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
-
-from .output import CommandError
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -25,6 +25,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _argcomplete() -> Any:
+    from .output import CommandError
+
     try:
         import argcomplete
     except ModuleNotFoundError:
@@ -44,7 +46,35 @@ def autocomplete() -> None:
         import argcomplete
     except ModuleNotFoundError:
         raise SystemExit(1) from None
-    from . import build_parser
-
-    argcomplete.autocomplete(build_parser(full_api=True))
+    argcomplete.autocomplete(completion_parser(_typed()))
     raise SystemExit(0)  # not reached: argcomplete exits
+
+
+def completion_parser(words: list[str]) -> argparse.ArgumentParser:
+    """The parser argcomplete needs for ``words`` (typed after ``tcdyn``, before the word
+    being completed): the command's own, else the whole one."""
+    from . import COMMANDS, _command_index, build_parser
+
+    i = _command_index(words)
+    group = None if i is None else COMMANDS.get(words[i])
+    if group is None or i is None:
+        return build_parser()
+    if group == "api":
+        return build_parser(only="api", full_api=True, api_words=words[i + 1:])
+    return build_parser(only=group)
+
+
+def _typed() -> list[str]:
+    """The words before the one being completed, as argcomplete splits them; [] when the
+    request cannot be read (the whole parser then answers)."""
+    import os
+
+    from argcomplete.lexers import split_line
+
+    try:
+        point = int(os.environ.get("COMP_POINT", ""))
+        start = int(os.environ["_ARGCOMPLETE"]) - 1
+        words = split_line(os.environ["COMP_LINE"], point)[3]
+    except (KeyError, ValueError):
+        return []
+    return list(words[start + 1:])
