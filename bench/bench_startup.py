@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchkit import Figure, Row
+
 PYTHON = sys.executable
 TCDYN = str(Path(sys.executable).parent / "tcdyn")
 #: milliseconds, per contender (issue 21)
@@ -75,9 +77,8 @@ def run_once(c: Contender, env: dict[str, str]) -> tuple[float, float]:
         pass_fds = (8,)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(c.argv, env={**env, **c.env}, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                          pass_fds=pass_fds, check=False)
+    proc = subprocess.run(c.argv, env={**env, **c.env}, capture_output=True,
+                          stdin=subprocess.DEVNULL, pass_fds=pass_fds, check=False)
     wall = (time.perf_counter() - start) * 1e3
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     answer = b""
@@ -158,6 +159,73 @@ def summary(c: Contender, base: float) -> dict[str, Any]:
             "met": None if target is None else median <= target}
 
 
+def package_of(src: str | None) -> Path:
+    if src:
+        return Path(src).resolve() / "tcdyn"
+    import tcdyn
+
+    return Path(tcdyn.__file__).parent
+
+
+def time_contenders(rounds: int, only: list[str] | None = None,
+                    src: str | None = None) -> list[Contender]:
+    """The contenders chosen (python -c pass first), each timed over ``rounds`` alternating
+    rounds after two warm-up runs (bytecode, the completion index, the page cache)."""
+    if not os.path.exists(TCDYN):
+        raise SystemExit(f"no tcdyn script at {TCDYN}: pip install -e . into this Python")
+    package = package_of(src)
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(package)], check=True,
+                   stdout=subprocess.DEVNULL)
+    scratch = Path(tempfile.mkdtemp(prefix="tcdyn-startup-"))
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TASKCLUSTER_", "TCDYN_", "PYTHON", "_ARGCOMPLETE", "COMP_"))}
+    env.update({"TCDYN_CONFIG": str(scratch / "none.toml"),
+                "TCDYN_CACHE_DIR": str(scratch / "cache")})
+    if src:
+        env["PYTHONPATH"] = str(package.parent)
+    server, served = serve(env)
+    try:
+        chosen = [c for c in contenders(served)
+                  if c.name == "python -c pass" or not only
+                  or any(word in c.name for word in only)]
+        for c in chosen:
+            for _ in range(2):
+                run_once(c, env)
+        for r in range(rounds):
+            for c in (chosen if r % 2 == 0 else chosen[::-1]):
+                wall, cpu = run_once(c, env)
+                c.wall.append(wall)
+                c.cpu.append(cpu)
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return chosen
+
+
+#: bench/run.py's row keys, by contender
+KEYS = {"python -c pass": "startup.python", "tcdyn --version": "startup.version",
+        "tcdyn slugid": "startup.slugid", "tcdyn from-now 2 hours": "startup.from_now",
+        "tcdyn api queue ping": "startup.ping",
+        "official client: Queue().ping()": "startup.official_ping",
+        "complete: tcdyn api queue cre<TAB>": "startup.complete"}
+
+
+def measure(quick: bool) -> list[Row]:
+    """bench/run.py's interface: each contender's wall time (ms), python -c pass beside it."""
+    chosen = time_contenders(3 if quick else 30)
+    base = Figure.of("python -c pass", chosen[0].wall, "ms")
+    rows = []
+    for c in chosen:
+        wall = Figure.of("tcdyn" if c.name.startswith(("tcdyn", "complete")) else c.name,
+                         c.wall, "ms")
+        rows.append(Row(KEYS[c.name], f"{c.name} (whole process)", wall.median, "ms",
+                        wall.low, wall.high, (wall,) if c is chosen[0] else (wall, base),
+                        f"CPU {statistics.median(c.cpu):.1f} ms, "
+                        f"{wall.median / base.median:.2f}x python -c pass"))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=30)
@@ -168,40 +236,8 @@ def main() -> int:
     parser.add_argument("--src", metavar="DIR", help="measure the tcdyn package in DIR")
     args = parser.parse_args()
     out = sys.stderr if args.json == "-" else sys.stdout
-    if not os.path.exists(TCDYN):
-        raise SystemExit(f"no tcdyn script at {TCDYN}: pip install -e . into this Python")
-    if args.src:
-        package = Path(args.src).resolve() / "tcdyn"
-    else:
-        import tcdyn
-
-        package = Path(tcdyn.__file__).parent
-    subprocess.run([PYTHON, "-m", "compileall", "-q", str(package)], check=True,
-                   stdout=subprocess.DEVNULL)
-    scratch = Path(tempfile.mkdtemp(prefix="tcdyn-startup-"))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TASKCLUSTER_", "TCDYN_", "PYTHON", "_ARGCOMPLETE", "COMP_"))}
-    env.update({"TCDYN_CONFIG": str(scratch / "none.toml"),
-                "TCDYN_CACHE_DIR": str(scratch / "cache")})
-    if args.src:
-        env["PYTHONPATH"] = str(package.parent)
-    server, served = serve(env)
-    try:
-        chosen = [c for c in contenders(served)
-                  if c.name == "python -c pass" or not args.only
-                  or any(word in c.name for word in args.only)]
-        for c in chosen:  # warm-up: bytecode, the completion index, the page cache
-            for _ in range(2):
-                run_once(c, env)
-        for r in range(args.rounds):
-            for c in (chosen if r % 2 == 0 else chosen[::-1]):
-                wall, cpu = run_once(c, env)
-                c.wall.append(wall)
-                c.cpu.append(cpu)
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(scratch, ignore_errors=True)
+    chosen = time_contenders(args.rounds, args.only, args.src)
+    package = package_of(args.src)
     base = statistics.median(chosen[0].wall)
     rows = [summary(c, base) for c in chosen]
     load = os.getloadavg()
@@ -217,9 +253,9 @@ def main() -> int:
               f"{row['wall_ms_q1']:6.1f}-{row['wall_ms_q3']:<6.1f} "
               f"{row['wall_ms_min']:6.1f}-{row['wall_ms_max']:<6.1f} "
               f"{row['cpu_ms_median']:6.1f} {row['ratio_to_python']:5.2f}  {target}", file=out)
-    result = {"benchmark": "startup", "source": str(package), "rounds": args.rounds, "cpus": os.cpu_count(),
-              "load_average": load, "python": sys.version.split()[0], "unit": "ms",
-              "rows": rows}
+    result = {"benchmark": "startup", "source": str(package), "rounds": args.rounds,
+              "cpus": os.cpu_count(), "load_average": load,
+              "python": sys.version.split()[0], "unit": "ms", "rows": rows}
     if args.json == "-":
         print(json.dumps(result, indent=2))
     elif args.json:
