@@ -66,8 +66,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "pulse": ({"checks", "client", "errors", "logger", "redact"}, set()),
     # workflows over the API: a task group's timeline; logs followed, retriggers, views
     "views": (set(), set()),
-    "workflow": ({"errors", "logger"}, {"aio", "download", "payloads", "pulse", "tcdyn", "transport",
-                              "utils"}),
+    "workflow": ({"errors", "logger"}, {"aio", "download", "payloads", "pulse", "tcdyn",
+                                        "transport", "utils"}),
     # the public paths: tcdyn.aio, the bundled stubs' runtime side, facades
     "aio": ({"transfer", "workflow"}, {"default", "views"}),
     "_services": (set(), {"default"}),
@@ -82,8 +82,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "types": ({"_services"}, set()),
     "payloads": ({"_services", "call"}, {"default", "errors", "utils"}),
     "exceptions": ({"errors"}, set()),
-    "helper": ({"errors", "logger"}, {"auth", "default", "environment", "model", "transfer", "transport",
-                            "utils"}),
+    "helper": ({"errors", "logger"}, {"auth", "default", "environment", "model", "transfer",
+                                      "transport", "utils"}),
     "repl": ({"cli"}, set()),
     "stubgen": ({"cli"}, set()),
     # tools: the local deployment, the command line
