@@ -110,7 +110,9 @@ class Target:
     module: str  # the bench module whose measure() gives the row
 
     def __str__(self) -> str:
-        return f"{self.op} {self.bound:g}{'x' if self.unit == 'x' else ' ' + self.unit}"
+        if self.unit == "x":
+            return f"{self.op} {self.bound:.1f}x"
+        return f"{self.op} {self.bound:g} {self.unit}"
 
 
 #: the module whose measure() gives the rows of each key's first part
@@ -137,6 +139,7 @@ TARGETS: dict[str, Target] = _targets(
      "official uploadFromBuf"),
     ("transfer.download.loaded", ">=", 1.2, "x", "object download, a CPU burner on one core",
      "official downloadToBuf"),
+    ("transfer.rss", "<=", 64, "MB", "peak RSS growth, 200 MB up and down through files", ""),
     ("startup.version", "<=", 25, "ms", "`tcdyn --version`, whole process", "python -c pass"),
     ("startup.slugid", "<=", 25, "ms", "`tcdyn slugid`, whole process", "python -c pass"),
     ("startup.ping", "<=", 40, "ms", "`tcdyn api queue ping`, loopback deployment",
@@ -176,7 +179,7 @@ def fmt(value: float, unit: str) -> str:
 
 def table(rows: list[Row]) -> str:
     """The rows as the command prints them: value, spread, target, verdict, contenders."""
-    lines = [f"{'measure (median of rounds)':<58} {'value':>10} {'spread':>19}  "
+    lines = [f"{'measure (median of rounds)':<62} {'value':>10} {'spread':>19}  "
              f"{'target':<10} {'met':<9} contenders"]
     for row in rows:
         met, close = judge(row)
@@ -184,7 +187,7 @@ def table(rows: list[Row]) -> str:
         verdict = "" if met is None else ("met" if met else "NOT met") + (" ~" if close else "")
         spread = f"{fmt(row.low, row.unit)}-{fmt(row.high, row.unit)}"
         who = "; ".join(f"{f.name} {fmt(f.median, f.unit)}" for f in row.figures)
-        lines.append(f"{row.label[:58]:<58} {fmt(row.value, row.unit):>10} {spread:>19}  "
+        lines.append(f"{row.label[:62]:<62} {fmt(row.value, row.unit):>10} {spread:>19}  "
                      f"{target or ''!s:<10} {verdict:<9} {who}"
                      + (f" ({row.detail})" if row.detail else ""))
     return "\n".join(lines)
