@@ -170,3 +170,21 @@ def test_a_closed_pipe_stops_quick_commands_quietly():
     run = subprocess.run(f"{sys.executable} -m tcdyn slugid -n 100000 | head -1",
                          shell=True, capture_output=True, text=True, timeout=60)
     assert len(run.stdout.split()) == 1 and run.stderr == ""
+
+
+#: What only a command that calls an API may import: the HTTP libraries, tcdyn's
+#: transports and clients, the schema validators.
+CALLING = ("httpx", "httpcore", "h11", "aiohttp", "aio_pika", "jsonschema", "mohawk",
+           "jsonschema_rs", "fastjsonschema", "tcdyn.transport", "tcdyn.client", "tcdyn.call")
+
+
+@pytest.mark.parametrize("args", [
+    ("--help",), ("task", "--help"), ("completion", "bash"), ("whoami", "--help"),
+    ("api", "--help"), ("api", "queue", "--help"), ("api", "queue", "ping", "--help"),
+    ("references", "list")], ids=" ".join)
+def test_commands_that_call_no_api_import_no_http(args, tmp_path):
+    names, out = imported(*args, env={"TCDYN_CONFIG": str(tmp_path / "none.toml"),
+                                      "TCDYN_CACHE_DIR": str(tmp_path / "cache")})
+    assert out.strip()
+    assert not {n for n in names if n.startswith(CALLING)}, sorted(
+        n for n in names if n.startswith(CALLING))

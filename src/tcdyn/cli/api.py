@@ -57,23 +57,41 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, *, full: bool = Fals
 def add_completion(api: argparse.ArgumentParser, common: argparse.ArgumentParser,
                    index: list[Service], words: Sequence[str]) -> None:
     """The parsers argcomplete walks for ``tcdyn api SERVICE METHOD ...``: every service's
-    name, the methods of the one ``words`` name, the arguments of the method they name."""
+    name (a sub-parser each), the methods of the one ``words`` name (the choices of a
+    positional: a parser per method would cost more than the rest of the answer), the
+    arguments of the method they name (its own sub-parser)."""
     from ..terminal import escape
 
     _, positions, _ = _scan(words)
     named = [words[i] for i in positions[:2]]
     services = api.add_subparsers(dest="service", metavar="SERVICE")
     for service in index:
-        sp = services.add_parser(service.name, help=escape(service.title))
-        if named[:1] != [service.name]:
+        # a parser's own -h costs a help formatter: only the service typed offers it
+        chosen_service = named[:1] == [service.name]
+        sp = services.add_parser(service.name, help=escape(service.title),
+                                 add_help=chosen_service)
+        if not chosen_service:
             continue
-        methods = sp.add_subparsers(dest="method", metavar="METHOD")
-        for method in service.methods:
-            chosen = named[1:2] == [method.name]
-            mp = methods.add_parser(method.name, help=escape(method.title), add_help=False,
-                                    parents=[common] if chosen else [])
-            if chosen:
-                method_arguments(mp, method)
+        method = next((m for m in service.methods if named[1:2] == [m.name]), None)
+        if method is not None:
+            methods = sp.add_subparsers(dest="method", metavar="METHOD")
+            method_arguments(methods.add_parser(method.name, help=escape(method.title),
+                                                add_help=False, parents=[common]), method)
+            continue
+        titles = {m.name: escape(m.title) for m in service.methods}
+        choice = sp.add_argument("method", metavar="METHOD", choices=list(titles))
+        choice.completer = _Described(titles)  # type: ignore[attr-defined]
+
+
+class _Described:
+    """An argcomplete completer: the names matching the prefix, each with its description
+    (argcomplete shows a mapping's values beside its keys)."""
+
+    def __init__(self, described: dict[str, str]) -> None:
+        self.described = described
+
+    def __call__(self, prefix: str, **_: object) -> dict[str, str]:
+        return {k: v for k, v in self.described.items() if k.startswith(prefix)}
 
 
 def api_services(deployment: Deployment) -> list[str]:
