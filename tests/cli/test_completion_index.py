@@ -150,3 +150,33 @@ def test_a_reference_that_cannot_be_used_offers_nothing(cache, tmp_path, monkeyp
 def test_only_plain_words_go_to_the_shell(word):
     assert not api_index._word(word)
     assert api_index._word("purge-cache") and api_index._word("list_x2")
+
+
+def test_the_file_stays_in_its_folder_whatever_the_references_path(cache, tmp_path,
+                                                                  monkeypatch):
+    """The index's file name is a hash of the references' path, never the path: a
+    ``$TASKCLUSTER_REFERENCES`` of ``..`` segments, separators or odd characters writes
+    one plain file inside ``<cache>/completion`` (the path itself is kept in the file and
+    checked on reading, so two folders never share an index)."""
+    import shutil
+
+    from tcdyn.references import bundled_dir
+
+    folder, built = cache
+    refs = tmp_path / "a b;$(x)" / ".." / "refs\u202e"
+    shutil.copytree(bundled_dir() / "references", tmp_path / "refs\u202e" / "references")
+    (tmp_path / "a b;$(x)").mkdir()
+    monkeypatch.setenv("TASKCLUSTER_REFERENCES", str(refs))
+    monkeypatch.setattr("tcdyn.default._default", None)
+    assert "createTask" in names(api_index.services())["queue"]
+    written = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert [p.parent for p in written] == [folder]
+    assert all(len(p.stem) == 8 and int(p.stem, 16) >= 0 and p.suffix == ".json"
+               for p in written)
+    monkeypatch.setenv("TASKCLUSTER_REFERENCES", str(tmp_path / "refs\u202e"))
+    api_index.services()
+    assert len(built) == 1  # the same folder spelt plainly: the same index
+    shutil.copytree(tmp_path / "refs\u202e", tmp_path / "other")
+    monkeypatch.setenv("TASKCLUSTER_REFERENCES", str(tmp_path / "other"))
+    api_index.services()
+    assert len(built) == 2 and len(list(folder.iterdir())) == 2  # another path, its own
