@@ -121,9 +121,9 @@ def test_a_folder_others_may_write_is_neither_read_nor_written(cache):
 
 
 def test_a_huge_references_folder_is_not_cached(cache, tmp_path, monkeypatch):
-    """Past ``MAX_FILES`` files the key is not taken (the index is made each time)."""
+    """Past ``MAX_KEY_FILES`` files the key is not taken (the index is made each time)."""
     folder, built = cache
-    monkeypatch.setattr(api_index, "MAX_FILES", 3)
+    monkeypatch.setattr(api_index, "MAX_KEY_FILES", 3)
     api_index.services()
     api_index.services()
     assert len(built) == 2 and not folder.exists()

@@ -32,8 +32,8 @@ FORMAT = 1
 #: The largest index read (the bundled references make about 60 KiB).
 MAX_BYTES = 1 << 20
 #: Reference files walked for the key: past these, nothing is cached (built each time).
-MAX_FILES = 4096
-MAX_DEPTH = 8
+MAX_KEY_FILES = 4096
+MAX_KEY_DEPTH = 8
 _MAX_SERVICES = 512
 _MAX_METHODS = 2048
 _MAX_WORDS = 64
@@ -95,7 +95,7 @@ def _key(source: str) -> list[list[Any]] | None:
     found: list[list[Any]] = []
 
     def walk(folder: str, rel: str, depth: int) -> bool:
-        if depth > MAX_DEPTH:
+        if depth > MAX_KEY_DEPTH:
             return False
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -113,7 +113,7 @@ def _key(source: str) -> list[list[Any]] | None:
             else:
                 found.append([name, info.st_size, info.st_mtime_ns, info.st_ctime_ns,
                               info.st_ino])
-            if len(found) > MAX_FILES:
+            if len(found) > MAX_KEY_FILES:
                 return False
         return True
 
