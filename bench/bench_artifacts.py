@@ -301,7 +301,9 @@ def main() -> None:
           f"{os.cpu_count()} cores; MB/s median (lowest-highest)")
     print(f"{'':16} {'tcdyn':>18} {'official 113.2.0':>18} {'ratio':>17}   client CPU ms "
           "(all threads): tcdyn / official")
-    for direction, flavour, _ in sorted({k for k in times if k[2] == "tcdyn"}):
+    for direction, flavour in ORDER:
+        if (direction, flavour, "tcdyn") not in times:
+            continue
         ours = [mb / t for t in times[(direction, flavour, "tcdyn")]]
         theirs = [mb / t for t in times[(direction, flavour, "official")]]
         ratios = [a / b for a, b in zip(ours, theirs, strict=True)]  # per round

@@ -104,3 +104,23 @@ def test_a_unit_that_is_not_the_targets_is_refused():
 def test_judge(key, value, met, close):
     unit = benchkit.TARGETS[key].unit if key in benchkit.TARGETS else "x"
     assert benchkit.judge(benchkit.Row(key, key, value, unit, value, value)) == (met, close)
+
+
+def test_a_figure_close_to_its_target_is_measured_again(tmp_path, monkeypatch):
+    """The issue: "rerun any figure within 10 % of its target". The first run's figure keeps
+    the verdict; the reruns' figures are kept beside it, in the JSON and the README's
+    table."""
+    (tmp_path / "bench_close.py").write_text(
+        "import os\n"
+        "from benchkit import Row\n"
+        "def measure(quick):\n"
+        "    n = int(os.environ.get('N', '0')); os.environ['N'] = str(n + 1)\n"
+        "    return [Row('startup.version', 'v', 24.0, 'ms', 23.0, 25.0),\n"
+        "            Row('startup.slugid', 's', 10.0, 'ms', 9.0, 11.0)]\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    result = run.run(["bench_close"], quick=True, reruns=2)
+    close, far = result["rows"]
+    assert (close["met"], close["close"], close["reruns"]) == (True, True, [24.0, 24.0])
+    assert (far["met"], far["close"], far["reruns"]) == (True, False, [])
+    assert "met (within 10 %); reruns 24.0 ms, 24.0 ms" in run.render(result)
+    assert run.run(["bench_close"], quick=True, reruns=0)["rows"][0]["reruns"] == []
