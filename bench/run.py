@@ -92,6 +92,15 @@ def versions() -> dict[str, str | None]:
     return found
 
 
+def official_pin() -> str:
+    """The official client's version the figures are against: pyproject's ``bench`` extra."""
+    import tomllib
+
+    with open(HERE.parent / "pyproject.toml", "rb") as f:
+        extra = tomllib.load(f)["project"]["optional-dependencies"]["bench"]
+    return next(d.split("==", 1)[1] for d in extra if d.startswith("taskcluster=="))
+
+
 def commit() -> str | None:
     try:
         proc = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
@@ -239,6 +248,10 @@ def main() -> int:
             print(f"rerun (close to {raw['target']}): {raw['key']}: {values}")
     for key in result["not_measured"]:
         print(f"not measured: {key} ({TARGETS[key]}, {TARGETS[key].module})")
+    official = official_pin()
+    if result["versions"].get("taskcluster") != official:
+        print(f"WARNING: the official client is {result['versions'].get('taskcluster')}, not "
+              f"{official} (pyproject's bench extra): pip install -e '.[bench]'")
     for name, m in result["modules"].items():
         if m["error"]:
             print(f"FAILED: {name}: {m['error']}")
