@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchkit import Row, ratio_row
+
 SECRET = "bench-secret"
 CREDS = {"clientId": "bench", "accessToken": SECRET}
 EXPIRES = "2100-01-01T00:00:00.000Z"
@@ -204,6 +206,83 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):6.0f} ({min(values):.0f}-{max(values):.0f})"
 
 
+Key = tuple[str, str, str]  # direction, flavour, who
+ORDER = (("upload", "sync"), ("download", "sync"), ("upload", "async"), ("download", "async"))
+
+
+def transfers(mb: int, rounds: int, rss_mb: int, load: bool, only: str | None = None,
+              flavour: str | None = None,
+              ) -> tuple[dict[Key, list[float]], dict[Key, list[float]], float | None]:
+    """(seconds, client CPU seconds) per transfer of each contender over ``rounds``
+    alternating rounds, and the peak RSS growth of ``rss_mb`` (None when 0)."""
+    parent, child = mp.Pipe()
+    proc = mp.Process(target=serve, args=(child,), daemon=True)
+    proc.start()
+    root_url = parent.recv()
+    try:
+        growth = rss_growth(root_url, rss_mb) if rss_mb else None
+        bench = Contenders(root_url, os.urandom(mb * MiB))
+        pairs = {("upload", "sync"): (bench.tcdyn_up, bench.official_up),
+                 ("download", "sync"): (bench.tcdyn_down, bench.official_down),
+                 ("upload", "async"): (bench.tcdyn_aup, bench.official_aup),
+                 ("download", "async"): (bench.tcdyn_adown, bench.official_adown)}
+        pairs = {k: v for k, v in pairs.items()
+                 if only in (None, k[0]) and flavour in (None, k[1])}
+        for ours, theirs in pairs.values():  # warm: first PUT of each name, imports, pools
+            if ours in (bench.tcdyn_up, bench.tcdyn_aup):
+                ours(), theirs()
+        burning = burner() if load else None
+        times: dict[Key, list[float]] = {}
+        cpus: dict[Key, list[float]] = {}
+        try:
+            for r in range(rounds):
+                for key, (ours, theirs) in pairs.items():
+                    order = [("tcdyn", ours), ("official", theirs)]
+                    for who, fn in order if r % 2 == 0 else order[::-1]:
+                        start, cpu = time.perf_counter(), time.process_time()
+                        fn()
+                        times.setdefault((*key, who), []).append(time.perf_counter() - start)
+                        cpus.setdefault((*key, who), []).append(time.process_time() - cpu)
+        finally:
+            if burning is not None:
+                burning.kill()
+                burning.wait()
+            bench.close()
+    finally:
+        parent.send("done")
+        proc.join(10)
+    return times, cpus, growth
+
+
+def measure(quick: bool) -> list[Row]:
+    """bench/run.py's interface: tcdyn's MB/s over the official client's, per direction and
+    flavour, then sync again with a CPU burner on one core, and the peak RSS growth."""
+    mb, rounds, loaded_rounds, rss_mb = (8, 2, 2, 16) if quick else (100, 9, 7, 200)
+    rows: list[Row] = []
+    for load in (False, True):
+        times, cpus, growth = transfers(mb, loaded_rounds if load else rounds,
+                                        0 if load else rss_mb, load,
+                                        flavour="sync" if load else None)
+        for direction, flavour in ORDER:
+            if (direction, flavour, "tcdyn") not in times:
+                continue
+            ours = [mb / t for t in times[(direction, flavour, "tcdyn")]]
+            theirs = [mb / t for t in times[(direction, flavour, "official")]]
+            cpu = [1000 * statistics.median(cpus[(direction, flavour, who)])
+                   for who in ("tcdyn", "official")]
+            key = f"transfer.{direction}.{'loaded' if load else flavour}"
+            label = (f"{direction} {mb} MB {flavour}" + (", CPU burner on a core" if load
+                                                          else "") + ": tcdyn / official")
+            rows.append(ratio_row(key, label, ours, theirs, "MB/s",
+                                  ("tcdyn", "official 113.2.0"),
+                                  f"client CPU {cpu[0]:.0f} / {cpu[1]:.0f} ms"))
+        if growth is not None:
+            rows.append(Row("transfer.rss", f"peak RSS growth, {rss_mb} MB through files",
+                            growth, "MB", growth, growth,
+                            detail="tcdyn's first uploadFromFile + downloadToFile"))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=100)
@@ -214,49 +293,17 @@ def main() -> None:
     parser.add_argument("--only", choices=("upload", "download"))
     parser.add_argument("--flavour", choices=("sync", "async"))
     args = parser.parse_args()
-    size = args.mb * MiB
-
-    parent, child = mp.Pipe()
-    proc = mp.Process(target=serve, args=(child,), daemon=True)
-    proc.start()
-    root_url = parent.recv()
-    growth = rss_growth(root_url, args.rss_mb) if args.rss_mb else None
-    bench = Contenders(root_url, os.urandom(size))
-    pairs = {("upload", "sync"): (bench.tcdyn_up, bench.official_up),
-             ("download", "sync"): (bench.tcdyn_down, bench.official_down),
-             ("upload", "async"): (bench.tcdyn_aup, bench.official_aup),
-             ("download", "async"): (bench.tcdyn_adown, bench.official_adown)}
-    pairs = {k: v for k, v in pairs.items()
-             if args.only in (None, k[0]) and args.flavour in (None, k[1])}
-    for ours, theirs in pairs.values():  # warm: first PUT of each name, imports, pools
-        if ours in (bench.tcdyn_up, bench.tcdyn_aup):
-            ours(), theirs()
-    load = burner() if args.load else None
-    times: dict[tuple[str, str, str], list[float]] = {}
-    cpus: dict[tuple[str, str, str], list[float]] = {}
-    try:
-        for r in range(args.rounds):
-            for key, (ours, theirs) in pairs.items():
-                order = [("tcdyn", ours), ("official", theirs)]
-                for who, fn in order if r % 2 == 0 else order[::-1]:
-                    start, cpu = time.perf_counter(), time.process_time()
-                    fn()
-                    times.setdefault((*key, who), []).append(time.perf_counter() - start)
-                    cpus.setdefault((*key, who), []).append(time.process_time() - cpu)
-    finally:
-        if load is not None:
-            load.kill()
-            load.wait()
-        bench.close()
-        parent.send("done")
-        proc.join(10)
-    mb = size / MiB
+    times, cpus, growth = transfers(args.mb, args.rounds, args.rss_mb, args.load, args.only,
+                                    args.flavour)
+    mb = args.mb
     machine = "with a CPU burner pinned to core 0" if args.load else "no extra load"
     print(f"{args.mb} MB objects, {args.rounds} alternating rounds, {machine}, "
           f"{os.cpu_count()} cores; MB/s median (lowest-highest)")
     print(f"{'':16} {'tcdyn':>18} {'official 113.2.0':>18} {'ratio':>17}   client CPU ms "
           "(all threads): tcdyn / official")
-    for direction, flavour in pairs:
+    for direction, flavour in ORDER:
+        if (direction, flavour, "tcdyn") not in times:
+            continue
         ours = [mb / t for t in times[(direction, flavour, "tcdyn")]]
         theirs = [mb / t for t in times[(direction, flavour, "official")]]
         ratios = [a / b for a, b in zip(ours, theirs, strict=True)]  # per round

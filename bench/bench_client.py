@@ -37,10 +37,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import benchkit
+from benchkit import alternate, ratio_row
+
 HERE = Path(__file__).resolve().parent
 CREDS = {"clientId": "bench", "accessToken": "bench-access-token"}
 HEADER = {"Authorization": 'Hawk mac="x", id="bench", ts="1", nonce="abc"'}
-Row = tuple[str, float, str, bool, str]
+Line = tuple[str, float, str, bool, str]  # this script's own table (main)
 
 
 def start(args: list[str]) -> tuple[subprocess.Popen, str]:
@@ -57,7 +60,8 @@ def timed(fn: Callable[[], Any], n: int) -> float:
     return (time.perf_counter() - begin) / n
 
 
-def alternate(contenders: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+def alternate_medians(contenders: dict[str, Callable[[], float]],
+                      rounds: int) -> dict[str, float]:
     """Median of each contender's measurements, rounds alternating between them."""
     results: dict[str, list[float]] = {k: [] for k in contenders}
     for _ in range(rounds):
@@ -66,7 +70,7 @@ def alternate(contenders: dict[str, Callable[[], float]], rounds: int) -> dict[s
     return {k: statistics.median(v) for k, v in results.items()}
 
 
-def row(name: str, ratio: float, target: str, detail: str) -> Row:
+def row(name: str, ratio: float, target: str, detail: str) -> Line:
     op, bound = target.split()
     met = ratio <= float(bound.rstrip("x")) if op == "<=" else ratio >= float(bound.rstrip("x"))
     return name, ratio, target, met, detail
@@ -74,7 +78,7 @@ def row(name: str, ratio: float, target: str, detail: str) -> Row:
 
 # -- 1. import ----------------------------------------------------------------------------
 
-def bench_import(rounds: int) -> list[Row]:
+def bench_import(rounds: int) -> list[Line]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # measure with bytecode, as users run
 
@@ -87,7 +91,7 @@ def bench_import(rounds: int) -> list[Row]:
              "official": "import taskcluster"}
     for code in codes.values():  # write the bytecode first
         run(code)
-    t = alternate({k: (lambda c=c: run(c)) for k, c in codes.items()}, rounds)
+    t = alternate_medians({k: (lambda c=c: run(c)) for k, c in codes.items()}, rounds)
     return [
         row("import tcdyn; tcdyn.Queue / import httpx", t["tcdyn"] / t["httpx"], "<= 0.75x",
             f"{t['tcdyn'] * 1e3:.1f} ms vs {t['httpx'] * 1e3:.1f} ms"),
@@ -98,7 +102,7 @@ def bench_import(rounds: int) -> list[Row]:
 
 # -- 2-4. sync ----------------------------------------------------------------------------
 
-def bench_first_call(root_url: str, rounds: int) -> list[Row]:
+def bench_first_call(root_url: str, rounds: int) -> list[Line]:
     import httpx
     import taskcluster
 
@@ -120,14 +124,15 @@ def bench_first_call(root_url: str, rounds: int) -> list[Row]:
     contenders = {"tcdyn": ours, "official": official, "raw httpx": raw}
     for fn in contenders.values():
         timed(fn, 3)
-    t = alternate({k: (lambda f=f: timed(f, 10)) for k, f in contenders.items()}, rounds)
+    t = alternate_medians({k: (lambda f=f: timed(f, 10)) for k, f in contenders.items()},
+                          rounds)
     return [("first call, with Queue(...) as q: q.task() (ms)", t["tcdyn"] * 1e3, "<= 1.5",
              t["tcdyn"] * 1e3 <= 1.5,
              f"{t['tcdyn'] * 1e3:.2f} ms; official {t['official'] * 1e3:.2f} ms; new "
              f"httpx.Client + get {t['raw httpx'] * 1e3:.2f} ms")]
 
 
-def bench_sync(root_url: str, rounds: int, n: int) -> list[Row]:
+def bench_sync(root_url: str, rounds: int, n: int) -> list[Line]:
     import httpx
     import taskcluster
 
@@ -152,8 +157,9 @@ def bench_sync(root_url: str, rounds: int, n: int) -> list[Row]:
     }
     for fn in contenders.values():  # warm up connections and caches
         timed(fn, 50)
-    t = alternate({k: (lambda f=f, k=k: timed(f, n if "official" not in k else n // 4))
-                   for k, f in contenders.items()}, rounds)
+    t = alternate_medians(
+        {k: (lambda f=f, k=k: timed(f, n if "official" not in k else n // 4))
+         for k, f in contenders.items()}, rounds)
     queue.close()
     validating.close()
     raw.close()
@@ -184,8 +190,8 @@ async def _throughput(fn: Callable[[], Any], calls: int, concurrency: int) -> fl
     return calls / (time.perf_counter() - begin)
 
 
-def bench_async(root_url: str, rounds: int, calls: int) -> list[Row]:
-    async def main() -> list[Row]:
+def bench_async(root_url: str, rounds: int, calls: int) -> list[Line]:
+    async def main() -> list[Line]:
         import aiohttp
         import httpx
         import taskcluster.aio
@@ -212,7 +218,7 @@ def bench_async(root_url: str, rounds: int, calls: int) -> list[Row]:
                       "tcdyn client=httpx": lambda: given.task("abc"),
                       "official": lambda: official.task("abc"),
                       "raw aiohttp": aiohttp_call, "raw httpx": httpx_call}
-        rows: list[Row] = []
+        rows: list[Line] = []
         for concurrency in (1, 10, 50):
             for fn in contenders.values():
                 await _throughput(fn, 200, concurrency)
@@ -246,7 +252,7 @@ sys.stdin.read()
 """
 
 
-def bench_cold_load(rounds: int) -> list[Row]:
+def bench_cold_load(rounds: int) -> list[Line]:
     import httpx
 
     import tcdyn
@@ -270,7 +276,7 @@ def bench_cold_load(rounds: int) -> list[Row]:
                     finally:
                         os.environ["TCDYN_CACHE_DIR"] = cache
 
-            t = alternate({
+            t = alternate_medians({
                 "load": lambda: timed(lambda: tcdyn.load(root_url, refresh=True), 1),
                 "empty": empty,
                 # the server's share: building and sending references.json
@@ -289,6 +295,117 @@ def bench_cold_load(rounds: int) -> list[Row]:
              f"server {t['raw'] * 1e3:.1f} ms")]
 
 
+# -- bench/run.py's interface (issue 21's peers) ----------------------------------------
+
+def sync_peers(root_url: str, rounds: int, n: int) -> list[benchkit.Row]:
+    """Sync ``queue.task()`` (Hawk-signed) per call against raw pools sending the same GET
+    with a fixed header (httpcore, urllib3, ``http.client`` keep-alive; the body parsed as
+    tcdyn parses it) and the official client, rounds alternating."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    import httpcore
+    import taskcluster
+    import urllib3
+
+    import tcdyn
+
+    url = f"{root_url}/api/queue/v1/task/abc"
+    parts = urlsplit(root_url)
+    path = "/api/queue/v1/task/abc"
+    queue = tcdyn.Queue(rootUrl=root_url, credentials=CREDS)
+    official = taskcluster.Queue({"rootUrl": root_url, "credentials": CREDS})
+    core = httpcore.ConnectionPool()
+    pool = urllib3.HTTPConnectionPool(parts.hostname, parts.port, maxsize=1)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port)
+
+    def raw_httpcore() -> None:
+        json.loads(core.request("GET", url, headers=HEADER).content)
+
+    def raw_urllib3() -> None:
+        json.loads(pool.request("GET", path, headers=HEADER).data)
+
+    def raw_http_client() -> None:
+        conn.request("GET", path, headers=HEADER)
+        json.loads(conn.getresponse().read())
+
+    contenders = {"tcdyn": lambda: queue.task("abc"), "raw httpcore": raw_httpcore,
+                  "raw urllib3": raw_urllib3, "raw http.client": raw_http_client,
+                  "official 113.2.0": lambda: official.task("abc")}
+    for fn in contenders.values():  # warm up connections and caches
+        timed(fn, 20)
+    us = {k: [t * 1e6 for t in v] for k, v in alternate(
+        {k: (lambda f=f, k=k: timed(f, n if "official" not in k else max(n // 4, 1)))
+         for k, f in contenders.items()}, rounds).items()}
+    queue.close()
+    core.close()
+    pool.close()
+    conn.close()
+    names = {"call.sync.httpcore": "raw httpcore", "call.sync.urllib3": "raw urllib3",
+             "call.sync.http_client": "raw http.client", "call.sync.official": "official 113.2.0"}
+    return [ratio_row(key, f"sync queue.task() per call: tcdyn / {peer}", us["tcdyn"],
+                      us[peer], "us", ("tcdyn", peer),
+                      "unsigned GET, same server" if peer.startswith("raw") else "")
+            for key, peer in names.items()]
+
+
+def async_peers(root_url: str, rounds: int, calls: int,
+                concurrency: int = 50) -> list[benchkit.Row]:
+    """``tcdyn.aio`` ``task()`` calls/s at ``concurrency`` against raw aiohttp (a shared
+    session, the same GET with a fixed header) and the official ``taskcluster.aio``."""
+    async def main() -> list[benchkit.Row]:
+        import aiohttp
+        import taskcluster.aio
+
+        import tcdyn.aio
+
+        url = f"{root_url}/api/queue/v1/task/abc"
+        session = aiohttp.ClientSession()
+        official_session = aiohttp.ClientSession()
+
+        async def aiohttp_call() -> None:
+            async with session.get(url, headers=HEADER) as response:
+                await response.json()
+
+        ours = tcdyn.aio.Queue(rootUrl=root_url, credentials=CREDS)
+        official = taskcluster.aio.Queue({"rootUrl": root_url, "credentials": CREDS},
+                                         session=official_session)
+        contenders = {"tcdyn": lambda: ours.task("abc"), "raw aiohttp": aiohttp_call,
+                      "official 113.2.0": lambda: official.task("abc")}
+        for fn in contenders.values():
+            await _throughput(fn, min(calls, 200), concurrency)
+        rates: dict[str, list[float]] = {k: [] for k in contenders}
+        for r in range(rounds):
+            for name in list(contenders) if r % 2 == 0 else list(contenders)[::-1]:
+                rates[name].append(await _throughput(contenders[name], calls, concurrency))
+        await ours.aclose()
+        await session.close()
+        await official_session.close()
+        return [ratio_row(f"call.async.c{concurrency}", f"async task() calls/s, "
+                          f"concurrency {concurrency}: tcdyn.aio / raw aiohttp",
+                          rates["tcdyn"], rates["raw aiohttp"], "calls/s",
+                          ("tcdyn", "raw aiohttp")),
+                ratio_row("call.async.official", "the same: tcdyn.aio / official aio",
+                          rates["tcdyn"], rates["official 113.2.0"], "calls/s",
+                          ("tcdyn", "official 113.2.0"))]
+
+    return asyncio.run(main())
+
+
+def measure(quick: bool) -> list[benchkit.Row]:
+    """bench/run.py's interface: the sync and async call paths against their peers, on
+    ``fastserver.py`` in its own process."""
+    proc, port = start([str(HERE / "fastserver.py")])
+    root_url = f"http://127.0.0.1:{port}"
+    try:
+        return (sync_peers(root_url, 2 if quick else 11, 30 if quick else 1000)
+                + async_peers(root_url, 2 if quick else 7, 100 if quick else 2000))
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -299,7 +416,7 @@ def main() -> None:
     parts = set(args.only or ["import", "first", "sync", "async", "load"])
     proc, port = start([str(HERE / "fastserver.py")])
     root_url = f"http://127.0.0.1:{port}"
-    rows: list[Row] = []
+    rows: list[Line] = []
     try:
         if "import" in parts:
             rows += bench_import(rounds)

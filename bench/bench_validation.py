@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from benchkit import Figure, Row, alternate
 
 from tcdyn.errors import SchemaValidationError
 from tcdyn.references import bundled_dir
@@ -155,6 +156,35 @@ def main() -> None:
           f"({plain_hook / http:6.1%}; validate() {plain_hook / hook:.0f}x quicker)")
     print(f"invalid createTask (3 errors, full report):  {error:8.1f} us")
     print(f"baseline: loopback httpx.Client.get:         {http:8.1f} us")
+
+
+def measure(quick: bool) -> list[Row]:
+    """bench/run.py's interface: a call's createTask check and a Pulse message's, per call,
+    beside the loopback HTTP call they guard (context rows: issue 21 sets no target here)."""
+    import tcdyn
+
+    registry = SchemaRegistry(load, root_url="https://tc.example.com")
+    body = json.dumps(TASK, separators=(",", ":")).encode()
+    checker = registry.checker(CREATE_TASK, "createTask payload")
+    deployment = tcdyn.load(DEPLOYMENT)
+    binding = deployment.QueueEvents().taskCompleted()
+    runs = 200 if quick else 20000
+    samples = alternate({
+        "sent": lambda: median_us(lambda: checker.sent(TASK, body), runs),
+        "message": lambda: median_us(
+            lambda: deployment.validate_message(binding, TASK_COMPLETED), runs),
+        "http": lambda: http_baseline(50 if quick else 1000),
+    }, 2 if quick else 5)
+    http = Figure.of("loopback httpx.Client.get", samples["http"], "us")
+    sent = Figure.of("tcdyn", samples["sent"], "us")
+    message = Figure.of("tcdyn", samples["message"], "us")
+    return [
+        Row("validation.call", "createTask checked in a call (Checker.sent)", sent.median,
+            "us", sent.low, sent.high, (sent, http),
+            f"{sent.median / http.median:.1%} of the loopback call"),
+        Row("validation.message", "a task-completed message, validate_message",
+            message.median, "us", message.low, message.high, (message,)),
+    ]
 
 
 if __name__ == "__main__":

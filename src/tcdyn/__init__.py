@@ -9,9 +9,6 @@ imported, until a class or function is used.
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING
-
 from .errors import (
     AuthenticationFailed,
     ClientClosedError,
@@ -45,6 +42,9 @@ from .errors import (
     TaskclusterTopicExchangeFailure,
 )
 
+#: ``typing.TYPE_CHECKING`` without importing ``typing`` (type checkers read any
+#: ``TYPE_CHECKING`` as true): ``import tcdyn`` is on the path of every ``tcdyn`` command.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     # What the module ``__getattr__`` below makes on first access, spelled out for type
     # checkers (which then do not see that ``__getattr__``, so a misspelled name is an
@@ -96,8 +96,9 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-# A library's log records reach only the handlers its application configures.
-logging.getLogger("tcdyn").addHandler(logging.NullHandler())
+# A library's log records reach only the handlers its application configures: the
+# ``tcdyn`` logger gets its ``NullHandler`` from ``tcdyn.logger``, when a module that logs
+# is imported (``logging`` costs the quick commands more than all of their own work).
 
 # name -> module that defines it, imported on first access.
 _LAZY = {

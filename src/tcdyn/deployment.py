@@ -7,13 +7,13 @@ asynchronous twins. Built classes get the deployment's ``ClassContext``, not the
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .classes.context import ClassContext
+from .logger import logger
 from .references.fetch import DEFAULT_LOAD_TIMEOUT
 from .references.index import DEFAULT_MAX_AGE, ReferenceSet
 from .schemas.validation import Validator
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 #: ``scheme://``: a source that names a URL, not a directory.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-log = logging.getLogger("tcdyn")
+log = logger("tcdyn")
 _T = TypeVar("_T")
 
 

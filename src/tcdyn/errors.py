@@ -8,7 +8,9 @@ carries an access token, a temporary token or a signature.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see tcdyn/__init__)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]

@@ -24,7 +24,6 @@ service (``"purge-cache"``, ``"workerManager"``, ``"queueEvents"``).
 from __future__ import annotations
 
 import datetime
-import logging
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -38,10 +37,11 @@ from .errors import (
     TaskclusterConnectionError,
     TaskclusterRestFailure,
 )
+from .logger import logger as get_logger
 
 __all__ = ["TaskclusterConfig", "load_secrets", "upload_artifact"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 #: The taskcluster-proxy inside a task, when ``TASKCLUSTER_PROXY_URL`` does not say.
 DEFAULT_PROXY_URL = "http://taskcluster"

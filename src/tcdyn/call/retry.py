@@ -8,7 +8,6 @@ connection errors are retried per ``RetryPolicy``.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -21,12 +20,13 @@ from ..errors import (
     TaskclusterConnectionError,
     TaskclusterRestFailure,
 )
+from ..logger import logger
 from .bind import Call
 from .options import RetryPolicy
 from .response import Received, Result, clip, error_text
 from .response import value as response_value
 
-log = logging.getLogger("tcdyn.request")
+log = logger("tcdyn.request")
 
 
 # -- responses ----------------------------------------------------------------------------

@@ -1,20 +1,25 @@
 """The ``tcdyn`` command (also ``python -m tcdyn``).
 
 One module per command group; each registers its sub-commands with ``add_commands(sub,
-common)`` and imports what it needs only when it runs, so the command starts quickly.
-``tcdyn api`` builds its arguments from the references (``api.py``), so it is dispatched
-before the rest is parsed. Exit codes and output conventions: ``output.py``.
+common)`` and imports what it needs only when it runs. The command starts quickly:
+``quick`` answers ``--version``, ``slugid`` and ``from-now`` in their plain forms before
+``argparse`` or ``logging`` is imported; any other command builds the parser of its own group
+only (``COMMANDS``), the whole parser being built for ``tcdyn --help``, a missing or unknown
+command and the shell's completion of a command name. ``tcdyn api`` builds its arguments from
+the references (``api.py``), so it is dispatched before the rest is parsed. Exit codes and
+output conventions: ``output.py``.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
 import os
 import sys
-from collections.abc import Sequence
 
-from . import output
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see tcdyn/__init__)
+if TYPE_CHECKING:
+    import argparse
+    import logging
+    from collections.abc import Sequence
 
 __all__ = ["main"]
 
@@ -22,9 +27,21 @@ __all__ = ["main"]
 _GROUPS = ("api", "task", "group", "queues", "artifact", "auth", "signin", "listen", "serve",
            "refs", "extras", "completion")
 
+#: Each command and the module that registers it (``tests/cli/test_quick.py`` checks it
+#: against what the modules register): a command's parser is built from its module alone.
+COMMANDS = {
+    "api": "api", "task": "task", "group": "group", "queues": "queues", "pools": "queues",
+    "artifact": "artifact", "signed-url": "auth", "temp-creds": "auth",
+    "expand-scopes": "auth", "whoami": "auth", "slugid": "auth", "from-now": "auth",
+    "signin": "signin", "listen": "listen", "serve": "serve", "demo": "refs",
+    "references": "refs", "explore": "extras", "stubs": "extras", "completion": "completion",
+}
+
 
 def common_parser() -> argparse.ArgumentParser:
     """``--root-url`` and ``--references``, shared by every command that calls a deployment."""
+    import argparse
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root-url", metavar="URL",
                         help="the deployment (default: $TASKCLUSTER_ROOT_URL, then the config "
@@ -35,9 +52,13 @@ def common_parser() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser(*, full_api: bool = False) -> argparse.ArgumentParser:
-    """The whole parser. ``full_api`` adds every service and method under ``api`` (for shell
-    completion); otherwise ``api`` is parsed by ``api.run``."""
+def build_parser(*, full_api: bool = False, only: str | None = None,
+                 api_words: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The whole parser, or with ``only`` (a module of ``_GROUPS``) the top level and that
+    module's commands. ``full_api`` (shell completion) adds the services under ``api``, the
+    methods of the one ``api_words`` names and the arguments of its method they name
+    (``api.add_commands``); otherwise ``api`` is parsed by ``api.run``."""
+    import argparse
     import importlib
 
     from .. import __version__
@@ -51,10 +72,10 @@ def build_parser(*, full_api: bool = False) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tcdyn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = common_parser()
-    for name in _GROUPS:
+    for name in _GROUPS if only is None else (only,):
         module = importlib.import_module(f".{name}", __name__)
         if name == "api":
-            module.add_commands(sub, common, full=full_api)
+            module.add_commands(sub, common, full=full_api, words=api_words)
         else:
             module.add_commands(sub, common)
     return parser
@@ -112,40 +133,60 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         autocomplete()
     try:
-        i = _command_index(argv)
-        verbose = any(a in ("-v", "--verbose") for a in argv[: i if i is not None else 0])
-        _logging(verbose)
-        argv = _common_after_command(argv, i)
-        i = _command_index(argv)
-        if i is not None and argv[i] == "api" and not any(
-                a in ("-h", "--help", "--version") for a in argv[:i]):
-            from .api import run
+        from .quick import answer
 
-            return run(argv[i + 1:])
-        parser = build_parser()
-        args, extras = parser.parse_known_args(argv)
-        if extras and not getattr(args, "extra_words", False):
-            parser.error(f"unrecognized arguments: {' '.join(extras)}")
-        args.extras = extras
-        return int(args.run(args) or 0)
+        quick = answer(argv)
+        return quick if quick is not None else _run(argv)
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     except KeyboardInterrupt:
+        from .output import INTERRUPTED
+
         print("tcdyn: interrupted", file=sys.stderr)
-        return output.INTERRUPTED
+        return INTERRUPTED
     except BrokenPipeError:  # `tcdyn ... | head`: stop quietly
+        from .output import OK
+
         _quiet_stdout()
-        return output.OK
+        return OK
     except Exception as exc:
-        return output.report(exc, output.auth_hint(exc))
+        from .output import auth_hint, report
+
+        return report(exc, auth_hint(exc))
+
+
+def _run(argv: list[str]) -> int:
+    """A command through its parser (``--root-url``/``--references`` before the command
+    name moved after it), logging set up first."""
+    i = _command_index(argv)
+    verbose = any(a in ("-v", "--verbose") for a in argv[: i if i is not None else 0])
+    _logging(verbose)
+    argv = _common_after_command(argv, i)
+    i = _command_index(argv)
+    top_help = any(a in ("-h", "--help") for a in argv[: i if i is not None else len(argv)])
+    if i is not None and argv[i] == "api" and not any(
+            a in ("-h", "--help", "--version") for a in argv[:i]):
+        from .api import run
+
+        return run(argv[i + 1:])
+    # `tcdyn --help`, no command or an unknown one: every command, to list or to name them
+    only = None if i is None or top_help else COMMANDS.get(argv[i])
+    parser = build_parser(only=only)
+    args, extras = parser.parse_known_args(argv)
+    if extras and not getattr(args, "extra_words", False):
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    args.extras = extras
+    return int(args.run(args) or 0)
 
 
 def _logging(verbose: bool) -> None:
     """Warnings only; with ``-v`` tcdyn's own news too, retries included (logged at DEBUG
     on the loggers ``tcdyn.request`` and ``tcdyn.transfer``). Other libraries stay at WARNING: httpx
     logs every request's URL at INFO, a presigned storage URL's signature with it."""
+    import logging
+
     handler = logging.StreamHandler()
-    handler.setFormatter(_Escaping("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_escaping())
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     if verbose:
         logging.getLogger("tcdyn").setLevel(logging.INFO)
@@ -153,13 +194,17 @@ def _logging(verbose: bool) -> None:
             logging.getLogger(retries).setLevel(logging.DEBUG)
 
 
-class _Escaping(logging.Formatter):
+def _escaping() -> logging.Formatter:
     """Log lines quote servers and references: shown by the one rule (tcdyn.terminal)."""
+    import logging
 
-    def format(self, record: logging.LogRecord) -> str:
-        from ..terminal import escape
+    from ..terminal import escape
 
-        return escape(super().format(record))
+    class Escaping(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return escape(super().format(record))
+
+    return Escaping("%(levelname)s %(name)s: %(message)s")
 
 
 def _quiet_stdout() -> None:

@@ -7,47 +7,91 @@ method generated from them (title, route, arguments, query, scopes, payload outl
 from __future__ import annotations
 
 import argparse
-import difflib
-import json
 import os
 import sys
-import textwrap
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .output import HELP_WIDTH, UsageError, emit, emit_lines, fit, show
 
 if TYPE_CHECKING:
     from ..deployment import Deployment
     from ..model.reference import EntryModel, ExchangesModel, ServiceModel
+    from .api_index import Service
+
+
+class MethodShape(Protocol):
+    """What a method's parser is made of: an ``EntryModel`` or the completion's
+    ``api_index.Method``."""
+
+    @property
+    def args(self) -> tuple[str, ...]: ...
+    @property
+    def query(self) -> tuple[str, ...]: ...
+    @property
+    def input(self) -> object: ...
+    @property
+    def paginated(self) -> bool: ...
 
 #: Options of ``tcdyn api`` that take a value (the rest are flags or positionals).
 _VALUED = {"--root-url", "--references", "--payload", "--query"}
 _HELP = ("-h", "--help")
 
 
-def add_commands(sub: Any, common: argparse.ArgumentParser, *, full: bool = False) -> None:
-    """Register ``api``; with ``full``, a sub-parser per service and method (completion)."""
+def add_commands(sub: Any, common: argparse.ArgumentParser, *, full: bool = False,
+                 words: Sequence[str] = ()) -> None:
+    """Register ``api``; with ``full`` (shell completion), a sub-parser per service of the
+    cached index (``api_index``), per method of the service named in ``words`` (the words
+    after ``api``) and the arguments of the method they name."""
     api = sub.add_parser("api", help="call any method of any service", add_help=not full,
                          parents=[common] if full else [],
                          description="tcdyn api SERVICE METHOD args... [--payload JSON|@FILE|-]"
                          " [--query K=V] [--all]; tcdyn api SERVICE METHOD --help for one "
                          "method")
-    if not full:
-        return
-    from ..default import default
+    if full:
+        from .api_index import services
+
+        add_completion(api, common, services(), words)
+
+
+def add_completion(api: argparse.ArgumentParser, common: argparse.ArgumentParser,
+                   index: list[Service], words: Sequence[str]) -> None:
+    """The parsers argcomplete walks for ``tcdyn api SERVICE METHOD ...``: every service's
+    name (a sub-parser each), the methods of the one ``words`` name (the choices of a
+    positional: a parser per method would cost more than the rest of the answer), the
+    arguments of the method they name (its own sub-parser)."""
     from ..terminal import escape
 
-    deployment = default()
+    _, positions, _ = _scan(words)
+    named = [words[i] for i in positions[:2]]
     services = api.add_subparsers(dest="service", metavar="SERVICE")
-    for service in api_services(deployment):
-        model = deployment.references.api_model(service)
-        sp = services.add_parser(model.serviceName, help=escape(model.title))
-        methods = sp.add_subparsers(dest="method", metavar="METHOD")
-        for entry in model.entries.values():
-            if not entry.name.startswith("_"):
-                method_parser(model, entry, methods.add_parser(
-                    entry.name, help=escape(entry.title), add_help=False, parents=[common]))
+    for service in index:
+        # a parser's own -h costs a help formatter: only the service typed offers it
+        chosen_service = named[:1] == [service.name]
+        sp = services.add_parser(service.name, help=escape(service.title),
+                                 add_help=chosen_service)
+        if not chosen_service:
+            continue
+        method = next((m for m in service.methods if named[1:2] == [m.name]), None)
+        if method is not None:
+            methods = sp.add_subparsers(dest="method", metavar="METHOD")
+            method_arguments(methods.add_parser(method.name, help=escape(method.title),
+                                                add_help=False, parents=[common]), method)
+            continue
+        titles = {m.name: escape(m.title) for m in service.methods}
+        choice = sp.add_argument("method", metavar="METHOD", choices=list(titles))
+        choice.completer = _Described(titles)  # type: ignore[attr-defined]
+
+
+class _Described:
+    """An argcomplete completer: the names matching the prefix, each with its description
+    (argcomplete shows a mapping's values beside its keys)."""
+
+    def __init__(self, described: dict[str, str]) -> None:
+        self.described = described
+
+    def __call__(self, prefix: str, **_: object) -> dict[str, str]:
+        return {k: v for k, v in self.described.items() if k.startswith(prefix)}
 
 
 def api_services(deployment: Deployment) -> list[str]:
@@ -73,6 +117,8 @@ def _class_of_service(deployment: Deployment, name: str, events: bool) -> str:
     wanted = name if name in names else class_name(name.removesuffix("Events") if events
                                                    else name, kind)
     if wanted not in names:
+        import difflib
+
         known = sorted(_service_name(n, events) for n in names
                        if n.endswith("Events") == events)
         hint = difflib.get_close_matches(name, known, 1)
@@ -92,6 +138,8 @@ def _service_name(class_name: str, events: bool) -> str:
 def find_entry(model: Any, name: str) -> Any:
     entry = model.entries.get(name)
     if entry is None or name.startswith("_"):
+        import difflib
+
         hint = difflib.get_close_matches(name, list(model.entries), 1)
         raise UsageError(f"{model.serviceName} has no method {name!r}"
                          + (f" (did you mean {hint[0]!r}?)" if hint else "")
@@ -139,6 +187,8 @@ def method_description(model: ServiceModel, entry: EntryModel,
                        deployment: Deployment | None = None) -> str:
     """Title, route, description, query, scopes and payload outline of one entry, for
     ``HELP_WIDTH`` columns."""
+    import textwrap
+
     from ..classes.meta import scope_lines
 
     route = f"{entry.http_method} {entry.route}"
@@ -200,6 +250,13 @@ def method_parser(model: ServiceModel, entry: EntryModel,
             prog=f"tcdyn api {model.serviceName} {entry.name}", add_help=False,
             parents=[common_parser()], formatter_class=argparse.RawDescriptionHelpFormatter,
             description=escape(method_description(model, entry, deployment)))
+    return method_arguments(parser, entry)
+
+
+def method_arguments(parser: argparse.ArgumentParser, entry: MethodShape
+                     ) -> argparse.ArgumentParser:
+    """``-h``, the route arguments, ``--payload``, ``--query``, ``--all``: as ``entry``
+    takes them."""
     parser.add_argument("-h", "--help", action="help", help="show this help and exit")
     for name in entry.args:
         parser.add_argument(name, help="route argument")
@@ -315,6 +372,8 @@ def read_payload(spec: str | None, method: str) -> Any:
         text, where = spec, "--payload"
     if not text.strip():
         raise UsageError(f"{method} needs a payload: {where} is empty")
+    import json
+
     try:
         return json.loads(text)
     except ValueError as exc:

@@ -53,7 +53,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def duration(text: str, what: str) -> timedelta:
     """``'1h'``, ``'2 days 3 hours'`` or a number of seconds, > 0."""
-    from ..utils import offset_of
+    from ..dates import offset_of
 
     try:
         value = timedelta(seconds=float(text))
@@ -126,16 +126,14 @@ def _whoami(args: argparse.Namespace) -> int:
 
 
 def _slugid(args: argparse.Namespace) -> int:
-    import slugid
+    from .quick import print_slugids
 
-    make = slugid.v4 if args.v4 else slugid.nice
-    for _ in range(args.n):
-        print(make())
+    print_slugids(args.n, args.v4)
     return 0
 
 
 def _from_now(args: argparse.Namespace) -> int:
-    from ..utils import fromNowJSON
+    from ..dates import fromNowJSON
 
     text = " ".join(args.offset)
     try:

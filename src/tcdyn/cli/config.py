@@ -25,7 +25,7 @@ user owns, is refused, and its credentials are used only for its own ``root_url`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +69,7 @@ class Settings:
     root_url: str | None
     references: str | None
     config: Config
+    _deployment: Deployment | None = field(default=None, repr=False, compare=False)
 
     def credentials(self) -> Credentials | None:
         """From the ``TASKCLUSTER_*`` variables, else the config file when its credentials
@@ -94,7 +95,13 @@ class Settings:
     def deployment(self) -> Deployment:
         """The reference set to build classes from: ``--references`` /
         ``$TASKCLUSTER_REFERENCES`` / the config's ``references``; else the rootUrl's own
-        references (fetched once a day into the cache); else the bundled set."""
+        references (fetched once a day into the cache); else the bundled set. Resolved once
+        per run."""
+        if self._deployment is None:
+            self._deployment = self._resolve_deployment()
+        return self._deployment
+
+    def _resolve_deployment(self) -> Deployment:
         from .. import deployment as dep
         from ..default import default
 

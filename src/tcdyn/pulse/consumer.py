@@ -15,7 +15,6 @@ import contextlib
 import functools
 import inspect
 import json
-import logging
 import random
 import threading
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,6 +25,7 @@ import aio_pika
 from aiormq import exceptions as amqp
 
 from ..client.events import Binding, RoutingKeyError
+from ..logger import logger
 from .delivery import Delivery
 from .errors import PulseConnectionError, PulseError
 from .message import ACKED, REJECTED, REQUEUED, Message, SyncMessage, cc_routes
@@ -41,7 +41,7 @@ from .options import (
 from .requeue import RequeueBudget
 from .worker import Worker, handle_batch
 
-log = logging.getLogger("tcdyn.pulse")
+log = logger("tcdyn.pulse")
 
 _STOP = object()
 _TRANSIENT = (ConnectionError, OSError, asyncio.TimeoutError, amqp.AMQPError,

@@ -5,7 +5,8 @@
 ``fetch`` (bounded GETs and file reads: size caps, one deadline), ``remote`` (downloading a
 deployment's whole set), ``names`` (the schema files a reference names), ``tree`` (safe
 mirror paths and the tree writer), ``pull`` (``tcdyn references pull``) and ``cache`` (the
-on-disk cache shared by processes), and ``drift`` (``diff``: what one set adds, removes and
+on-disk cache shared by processes), ``places`` (where the bundled set and the cache are, and
+the trust rule of the cache), and ``drift`` (``diff``: what one set adds, removes and
 changes against another).
 
 ``tcdyn.references.ReferenceSet``, ``bundled_dir``, ``cache_dir``, ``cache_path``, ``pull``,
@@ -21,14 +22,14 @@ if TYPE_CHECKING:
     from .drift import diff as diff
     from .index import DEFAULT_MAX_AGE as DEFAULT_MAX_AGE
     from .index import ReferenceSet as ReferenceSet
-    from .index import bundled_dir as bundled_dir
-    from .index import cache_dir as cache_dir
     from .index import cache_path as cache_path
+    from .places import bundled_dir as bundled_dir
+    from .places import cache_dir as cache_dir
     from .pull import pull as pull
 
 __all__ = ["DEFAULT_MAX_AGE", "ReferenceSet", "bundled_dir", "cache_dir", "cache_path", "diff",
            "pull"]
-_FROM = {"pull": "pull", "diff": "drift"}
+_FROM = {"pull": "pull", "diff": "drift", "bundled_dir": "places", "cache_dir": "places"}
 
 if not TYPE_CHECKING:
     def __getattr__(name: str) -> Any:

@@ -15,16 +15,16 @@ current user, or is writable by group or others is not trusted: it is ignored wi
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
-import stat
 import time
 from pathlib import Path
 
+from ..logger import logger
+from .places import untrusted
 from .tree import MIRROR_FILE, make_dir, token, write_tree
 
-log = logging.getLogger("tcdyn.references")
+log = logger("tcdyn.references")
 
 POINTER = "current"
 #: Seconds ``current`` must have been unchanged before superseded folders are removed.
@@ -34,21 +34,6 @@ PRUNE_AFTER = 30 * 24 * 3600.0
 _ENTRY = re.compile(r"^[A-Za-z0-9._-]{0,60}-[0-9a-f]{12}$")
 _VERSION = re.compile(r"^v-[0-9]{1,20}-[0-9a-f]{8}$")
 _LEFTOVER = 3600.0  # a staging folder this old belongs to a process that died
-
-
-def untrusted(path: Path) -> str | None:
-    """Why ``path`` must not be trusted as a cache entry (None: it may)."""
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        return None
-    if stat.S_ISLNK(info.st_mode):
-        return "it is a symbolic link"
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        return f"it is owned by uid {info.st_uid}, not by the current user"
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return "it is writable by group or others"
-    return None
 
 
 def trusted(entry: Path) -> bool:

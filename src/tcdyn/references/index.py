@@ -16,7 +16,6 @@ that could not be read to learn its class (``manifest.references[4]``).
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import time
@@ -27,10 +26,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import checks
 from ..errors import ReferenceLoadError, ServiceNotFound
+from ..logger import logger
 from ..model import legacy
 from ..model.reference import ExchangesModel, ServiceModel, build_model, class_name, reference_kind
 from .fetch import DEFAULT_LOAD_TIMEOUT
 from .names import schema_names
+from .places import bundled_dir as bundled_dir
+from .places import cache_dir
 from .sources import DirectorySource, RemoteSource, Source
 from .tree import MIRROR_FILE
 from .tree import manifest_rel as _manifest_rel
@@ -40,31 +42,10 @@ from .tree import safe_rel as _safe_rel
 if TYPE_CHECKING:
     import httpx
 
-log = logging.getLogger("tcdyn.references")
+log = logger("tcdyn.references")
 
 _CONVENTIONAL = re.compile(r"^references/([a-z][a-z0-9_-]*)/(v[0-9]+)/([a-z-]+)\.json$")
 DEFAULT_MAX_AGE = 24 * 3600
-
-
-def bundled_dir() -> Path:
-    """The reference set shipped with tcdyn, a mirror with references and schemas
-    (``tcdyn/_references`` in a wheel, or the checkout's top-level ``references/``)."""
-    here = Path(__file__).resolve().parents[1]  # the tcdyn package
-    for candidate in (here / "_references", here.parents[1] / "references"):
-        if (candidate / "references" / "manifest.json").is_file():
-            return candidate
-    raise ReferenceLoadError(str(here / "_references"), "bundled references are missing")
-
-
-def cache_dir() -> Path:
-    """``$TCDYN_CACHE_DIR``, else ``$XDG_CACHE_HOME/tcdyn``, else ``~/.cache/tcdyn``."""
-    from .. import environment
-
-    given = environment.value(environment.CACHE_DIR)
-    if given:
-        return Path(given)
-    base = environment.value(environment.XDG_CACHE_HOME) or Path.home() / ".cache"
-    return Path(base) / "tcdyn"
 
 
 def cache_path(root_url: str) -> Path:

@@ -4,12 +4,12 @@ exchanges' ``schema``) and those a schema's ``$ref``s reach, as safe mirror path
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ReferenceLoadError
+from ..logger import logger
 from ..model import legacy
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 from .tree import _PART, safe_rel
 
-log = logging.getLogger("tcdyn.references")
+log = logger("tcdyn.references")
 _OLD_SCHEMAS = re.compile(rf"^https?://{re.escape(legacy.LEGACY_SCHEMAS_HOST)}/(.+)$")
 
 

@@ -6,12 +6,12 @@ caps). Every file name a deployment supplies passes ``tree.safe_rel``."""
 from __future__ import annotations
 
 import json
-import logging
 import re
 from typing import TYPE_CHECKING, Any, cast
 
 from .. import checks
 from ..errors import ReferenceLoadError
+from ..logger import logger
 from ..model import legacy
 from .fetch import DEFAULT_LOAD_TIMEOUT, Budget, BudgetExceeded, Limits, get, too_large
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 from .names import _refs_in, schema_names
 from .tree import manifest_rel, parse_json, safe_rel
 
-log = logging.getLogger("tcdyn.references")
+log = logger("tcdyn.references")
 
 
 # -- downloading ------------------------------------------------------------------------------

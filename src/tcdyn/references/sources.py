@@ -9,19 +9,19 @@ a failed download) raises ``ReferenceLoadError``. Indexing and parsing are
 
 from __future__ import annotations
 
-import logging
 import threading
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..logger import logger
 from .fetch import Budget, Limits, get, read_file
 from .tree import MIRROR_FILE, safe_rel, write_file
 
 if TYPE_CHECKING:
     import httpx
 
-log = logging.getLogger("tcdyn.references")
+log = logger("tcdyn.references")
 
 
 class Source(Protocol):

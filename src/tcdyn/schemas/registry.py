@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT6
 
 from ..errors import ReferenceLoadError, SchemaNotAvailable, SchemaValidationError
+from ..logger import logger
 from ..model.legacy import is_legacy_root, schema_url
 from ..model.schema_names import abstract_path as _abstract
 from . import fast_path, semantics
@@ -47,7 +47,7 @@ from .walk import (
 
 __all__ = ["SchemaNotAvailable", "SchemaRegistry", "SchemaViolation"]
 
-log = logging.getLogger("tcdyn")
+log = logger("tcdyn")
 
 Loader = Callable[[str], "dict[str, Any] | None"]
 

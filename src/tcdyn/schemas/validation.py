@@ -3,13 +3,14 @@ happens when a schema is not at hand (a one-time notice, and the value goes unch
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
+
+from ..logger import logger
 
 if TYPE_CHECKING:
     from ..references.index import ReferenceSet
 
-log = logging.getLogger("tcdyn")
+log = logger("tcdyn")
 _UNKNOWN = object()
 
 

@@ -12,7 +12,6 @@ and the async transfers run the very same decisions.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +21,10 @@ import httpx
 from ..call.options import RetryPolicy
 from ..call.retry import Sleep
 from ..errors import TaskclusterConnectionError
+from ..logger import logger
 from .hosts import Source, StorageStatus, expired, safe_url
 
-log = logging.getLogger("tcdyn.transfer")
+log = logger("tcdyn.transfer")
 
 
 class Expired(Exception):

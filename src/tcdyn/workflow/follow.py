@@ -11,10 +11,10 @@ async one, handing over the bytes through a small queue so nothing waits in memo
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any
 
+from ..logger import logger
 from .flow import ado_step, do_step
 from .logs import (
     Download,
@@ -29,7 +29,7 @@ from .logs import (
 
 __all__ = ["AsyncFollower", "Follower", "afollow", "follow"]
 
-log = logging.getLogger("tcdyn.logs")
+log = logger("tcdyn.logs")
 #: Chunks handed from a download to the iteration at most at once.
 _HANDOVER = 16
 #: Redirects a livelog URL may take (to the worker's tunnel, say).
