@@ -2,8 +2,10 @@
 
 ``drive`` / ``adrive`` run a flow such as ``call.retry.retry_flow``: they perform each
 ``Send`` with the transport's ``attempt`` and each ``Sleep`` with ``time.sleep`` /
-``asyncio.sleep``. ``PerLoop`` keeps one connection pool per event loop, closed when that loop
-shuts down (``close_at_shutdown``); ``within`` bounds an awaitable by a number of seconds.
+``asyncio.sleep``, and give the call its trace id and (with OpenTelemetry in use) its span,
+through ``tracing``: the one place where a call's span starts and ends. ``PerLoop`` keeps
+one connection pool per event loop, closed when that loop shuts down
+(``close_at_shutdown``); ``within`` bounds an awaitable by a number of seconds.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..call.retry import Send, Sleep
+from ..tracing import begin, ended, failed
 
 if TYPE_CHECKING:
     import asyncio  # the async driver imports it when used: sync programs never load it
+
+    from ..call.bind import Call
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -30,41 +35,68 @@ async def within(seconds: float, awaitable: Awaitable[_T]) -> _T:
         return await awaitable
 
 
-def drive(flow: Generator[Send | Sleep, Any, _R], attempt: Callable[[], object]) -> _R:
-    """Run the sans-IO retry ``flow`` (``call.retry.retry_flow``): ``attempt()`` (a
-    ``Received``, or the exception that prevented one) at each ``Send``, a sleep at each
-    ``Sleep``; returns the flow's result. Every sync transport drives its calls with it."""
-    step = next(flow)
-    while True:
-        outcome: object = None
-        if isinstance(step, Sleep):
-            time.sleep(step.seconds)
-        else:
-            outcome = attempt()
-        try:
-            step = flow.send(outcome)
-        except StopIteration as done:
-            result: _R = done.value
-            return result
+def drive(flow: Generator[Send | Sleep, Any, _R], attempt: Callable[[str], object],
+          call: Call) -> _R:
+    """Run ``call``'s sans-IO retry ``flow`` (``call.retry.retry_flow``): ``attempt(trace)``
+    (a ``Received``, or the exception that prevented one) at each ``Send``, a sleep at each
+    ``Sleep``; returns the flow's result. ``trace`` is the call's trace id, its header's
+    value; with OpenTelemetry in use, the call is a span (``tracing.begin``). Every sync
+    transport drives its calls with it."""
+    trace, span = begin(call)
+    try:
+        step = next(flow)
+        while True:
+            outcome: object = None
+            if isinstance(step, Sleep):
+                if span is not None:
+                    span.retrying(step)
+                time.sleep(step.seconds)
+            else:
+                outcome = attempt(trace)
+                if span is not None:
+                    span.sent(outcome)
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                result: _R = done.value
+                break
+    except BaseException as exc:
+        failed(exc, trace, span)
+        raise
+    if span is not None:
+        ended(span)
+    return result
 
 
 async def adrive(flow: Generator[Send | Sleep, Any, _R],
-                 attempt: Callable[[], Awaitable[object]]) -> _R:
-    """:func:`drive` for the async transports: ``await attempt()``, ``asyncio.sleep``."""
+                 attempt: Callable[[str], Awaitable[object]], call: Call) -> _R:
+    """:func:`drive` for the async transports: ``await attempt(trace)``, ``asyncio.sleep``."""
     import asyncio
 
-    step = next(flow)
-    while True:
-        outcome: object = None
-        if isinstance(step, Sleep):
-            await asyncio.sleep(step.seconds)
-        else:
-            outcome = await attempt()
-        try:
-            step = flow.send(outcome)
-        except StopIteration as done:
-            result: _R = done.value
-            return result
+    trace, span = begin(call)
+    try:
+        step = next(flow)
+        while True:
+            outcome: object = None
+            if isinstance(step, Sleep):
+                if span is not None:
+                    span.retrying(step)
+                await asyncio.sleep(step.seconds)
+            else:
+                outcome = await attempt(trace)
+                if span is not None:
+                    span.sent(outcome)
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                result: _R = done.value
+                break
+    except BaseException as exc:
+        failed(exc, trace, span)
+        raise
+    if span is not None:
+        ended(span)
+    return result
 
 
 def close_at_shutdown(close: Callable[[], Awaitable[Any]]) -> AsyncGenerator[None, None]:
