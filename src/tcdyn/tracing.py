@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from contextvars import ContextVar, Token
 from types import ModuleType, TracebackType
@@ -51,6 +52,7 @@ SCHEMA_URL = "https://opentelemetry.io/schemas/1.27.0"
 _modules = sys.modules
 _given: ContextVar[str | None] = ContextVar("tcdyn_trace_id", default=None)
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "amqp": 5672, "amqps": 5671}
 
 
@@ -288,11 +290,14 @@ class _Attempt:
         self.span = span
 
     def end(self, error: BaseException | None, status: int | None = None) -> None:
+        """End the attempt: done, or failed with ``error`` (an error ``status`` is the
+        ``error.type``, as HTTP's conventions say; no message is recorded: a storage
+        host's exceptions may quote its URL)."""
         def finish() -> None:
             if status is not None:
                 self.span.set_attribute("http.response.status_code", status)
             if error is not None:
-                _failed_span(self.span, error)
+                _failed_span(self.span, error, str(status) if status is not None else None)
             self.span.end()
         _quietly(finish)
 
@@ -393,16 +398,17 @@ def processing(exchange: str, routing_key: str, *, queue: str, size: int | None 
 
 
 def _links(otel: ModuleType, headers: Any) -> list[Any] | None:
-    """A link to the span a ``traceparent`` header names (read with the global
-    propagator, on string values only: headers are the publisher's, untrusted)."""
-    if not isinstance(headers, dict) or "traceparent" not in headers:
+    """A link to the span a W3C ``traceparent`` header names (the header is the
+    publisher's, untrusted: read only when it is exactly of that form)."""
+    value = headers.get("traceparent") if isinstance(headers, dict) else None
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    match = _TRACEPARENT.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         return None
-    carrier = {k: v for k in ("traceparent", "tracestate")
-               if isinstance(v := headers.get(k), str) and len(v) <= 512}
-    propagate = _modules.get("opentelemetry.propagate")
-    if propagate is None or not carrier:
-        return None
-    context = otel.get_current_span(propagate.extract(carrier)).get_span_context()
+    trace, span, flags = (int(part, 16) for part in match.groups())
+    context = otel.SpanContext(trace, span, is_remote=True,
+                               trace_flags=otel.TraceFlags(flags & 1))
     return [otel.Link(context)] if context.is_valid else None
 
 
@@ -449,11 +455,13 @@ def _broker(url: str) -> tuple[str | None, int | None]:
         return None, None
 
 
-def _failed_span(span: Any, error: BaseException) -> None:
+def _failed_span(span: Any, error: BaseException, kind: str | None = None) -> None:
+    """``span`` failed with ``error``: its ``error.type`` (``kind``, else the error's
+    class), status ERROR, and (without ``kind``) the exception recorded as an event."""
     otel = _modules.get("opentelemetry.trace")
-    name = type(error).__name__
+    name = kind or type(error).__name__
     span.set_attribute("error.type", name)
-    if isinstance(error, Exception):
+    if kind is None and isinstance(error, Exception):
         span.record_exception(error)
     if otel is not None:
         span.set_status(otel.Status(otel.StatusCode.ERROR, name))
