@@ -167,9 +167,9 @@ class CallSpan:
     def retrying(self, step: Sleep) -> None:
         """The event of a retry: why, which attempt failed, how long before the next."""
         why = (f"HTTP {self._status}" if self._status is not None else self._error) or "?"
-        self.span.add_event("retry", {"taskcluster.attempt": self.attempts,
-                                      "taskcluster.retry.reason": why,
-                                      "taskcluster.retry.sleep_s": round(step.seconds, 6)})
+        _quietly(self.span.add_event, "retry", {
+            "taskcluster.attempt": self.attempts, "taskcluster.retry.reason": why,
+            "taskcluster.retry.sleep_s": round(step.seconds, 6)})
 
     def end(self, error: BaseException | None) -> None:
         """Set the outcome (the last status, the attempts, the error's class), end the span
