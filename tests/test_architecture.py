@@ -44,7 +44,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "environment": ({"errors"}, set()),
     "dates": (set(), set()),
     "logger": (set(), set()),
-    "tracing": ({"errors"}, {"tcdyn"}),
+    "tracing": ({"errors", "redact"}, {"tcdyn"}),
     "utils": ({"dates"}, {"auth", "checks", "environment"}),
     # who a request is from; what a reference says; where references come from
     "auth": ({"checks", "environment", "errors", "redact"}, {"default", "utils"}),
@@ -63,7 +63,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
                    {"call", "client", "errors"}),
     "default": ({"deployment", "environment", "references"}, set()),
     # features over built classes
-    "transfer": ({"call", "checks", "errors", "logger", "tracing", "transport"}, {"default"}),
+    "transfer": ({"call", "checks", "errors", "logger", "redact", "tracing", "transport"},
+                 {"default"}),
     "pulse": ({"checks", "client", "errors", "logger", "redact", "tracing"}, set()),
     # workflows over the API: a task group's timeline; logs followed, retriggers, views
     "views": (set(), set()),

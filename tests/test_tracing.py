@@ -269,6 +269,20 @@ def test_no_secret_in_any_span(api, env, spans):  # noqa: F811
         assert secret not in shown
 
 
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://u:pw@h.example:8443/a/b?X-Amz-Signature=s&bewit=b#f", "https://h.example:8443/a/b"),
+    ("http://[::1]:9000/bucket/k?sig=1", "http://[::1]:9000/bucket/k"),
+    ("http://h/p", "http://h/p"),
+    ("http://h:99999/p", "<unparseable URL>"),
+])
+def test_a_url_is_shown_without_user_query_or_fragment(url, shown):
+    from tcdyn.redact import safe_url
+    from tcdyn.tracing import _server
+
+    assert safe_url(url) == shown
+    assert _server(url).get("url.full", "<unparseable URL>") == shown
+
+
 def test_the_sync_and_async_paths_start_spans_in_one_place():
     """The drivers start and end a call's span through ``tracing.begin`` and nothing else
     in the transports does."""

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import TaskclusterArgumentError, TaskclusterFailure
+from .redact import safe_url
 
 if TYPE_CHECKING:
     from .call.bind import Call
@@ -430,17 +431,14 @@ def _tracer(otel: ModuleType) -> Any:
 
 def _server(url: str) -> dict[str, Any]:
     """``server.address``, ``server.port`` and ``url.full`` of ``url``: scheme, host, port
-    and path only (no user information, query or fragment)."""
+    and path only (``redact.safe_url``: no user information, query or fragment)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
     except ValueError:
         return {}
-    shown = f"[{host}]" if ":" in host else host
-    netloc = f"{shown}:{parts.port}" if parts.port else shown
-    out: dict[str, Any] = {"server.address": host,
-                           "url.full": f"{parts.scheme}://{netloc}{parts.path}"}
+    out: dict[str, Any] = {"server.address": host, "url.full": safe_url(url)}
     if port:
         out["server.port"] = port
     return out
