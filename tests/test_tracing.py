@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from opentelemetry import trace
@@ -25,6 +26,7 @@ from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.server import LocalDeployment, error
 from test_artifacts import api, env, put, world  # noqa: F401  (fixtures)
 from tracing_helpers import attrs, everything, hex_trace_id, named, one, spans  # noqa: F401
+from transfer_helpers import serve_artifact
 
 FAST = tcdyn.RetryPolicy(max_retries=2, delay_factor=0.001)
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -203,7 +205,8 @@ def test_an_error_answer_ends_the_span_with_its_class(dep, flavour, spans):  # n
     assert attrs(span)["http.response.status_code"] == 404
     assert attrs(span)["taskcluster.trace_id"] == "mine-404" == info.value.trace_id
     [event] = [e for e in span.events if e.name == "exception"]
-    assert event.attributes["exception.type"].endswith("ResourceNotFound")
+    assert dict(event.attributes or {}) == {"exception.type": "tcdyn.errors.ResourceNotFound"}
+    assert "no such task" not in everything([span])  # the class, never the message
 
 
 def test_a_refused_connection_is_retried_then_fails_the_span(flavour, spans):  # noqa: F811
@@ -248,6 +251,11 @@ def test_an_upload_and_a_download_are_spans_with_bytes_and_attempts(api, env, sp
     assert attrs(download)["taskcluster.transfer.bytes"] == 100_000
     assert attrs(download)["taskcluster.attempts"] == 2
     assert len(named(spans, "GET")) == 2
+    for span in (upload, download):  # the duration: the span's own length, around its parts
+        inner = [s for s in spans.get_finished_spans()
+                 if s.parent is not None and s.parent.span_id == span.context.span_id]
+        assert inner and span.start_time <= min(s.start_time for s in inner)
+        assert span.end_time >= max(s.end_time for s in inner) > span.start_time
 
 
 def test_no_secret_in_any_span(api, env, spans):  # noqa: F811
@@ -267,6 +275,33 @@ def test_no_secret_in_any_span(api, env, spans):  # noqa: F811
     for secret in (SECRET, "wrong" * 9, "X-Amz-Signature", "X-Amz-Credential", "Hawk ",
                    "tok-secret-123"):
         assert secret not in shown
+
+
+def test_no_bewit_in_any_span(api, env, spans):  # noqa: F811
+    """A reference artifact whose URL carries a bewit (a signed ``queue.task`` URL): the
+    attempts' spans, the failed one's error and the download's failure show no bewit."""
+    dep, _, _ = env
+    queue = api.client("Queue")
+    signed = queue.buildSignedUrl("task", "T1")
+    bewit = parse_qs(urlsplit(signed).query)["bewit"][0]
+    serve_artifact(dep, signed)
+    flaky(dep, "task", {"taskId": "T1"})
+    data, _ = api.call(api.download.downloadArtifactToBuf, taskId="T", name="public/ref",
+                       queueService=queue, maxRetries=1)
+    assert b'"T1"' in data
+    dep.handle("queue", "task", lambda req: error(503, "InternalServerError", signed))
+    with pytest.raises(tcdyn.TaskclusterFailure):
+        api.call(api.download.downloadArtifactToBuf, taskId="T", name="public/ref",
+                 queueService=queue, maxRetries=1)
+    found = spans.get_finished_spans()
+    gets = named(spans, "GET")
+    assert len(gets) == 4 and [attrs(s).get("error.type") for s in gets] == [
+        "500", None, "503", "503"]
+    assert {attrs(s)["url.full"] for s in gets} == {signed.partition("?")[0]}
+    assert [s.status.status_code for s in named(spans, "tcdyn.downloadArtifact")] == [
+        StatusCode.UNSET, StatusCode.ERROR]
+    shown = everything(found)
+    assert bewit not in shown and "bewit" not in shown
 
 
 @pytest.mark.parametrize(("url", "shown"), [

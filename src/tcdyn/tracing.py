@@ -15,8 +15,8 @@ retries as ``retry`` events), each upload and download a span with its storage a
 CLIENT spans (``transfer``), and each Pulse message handled a CONSUMER span (``processing``).
 Without it, a call costs one dictionary look-up and a fresh id; with it but no tracer
 provider, one no-op span. Attributes never hold credentials, bewits or query strings (a
-presigned URL's signature lives there). Nothing here can fail a call: a telemetry error is
-logged at DEBUG and dropped.
+presigned URL's signature lives there), nor an error's message (only its class). Nothing
+here can fail a call: a telemetry error is logged at DEBUG and dropped.
 """
 
 from __future__ import annotations
@@ -455,12 +455,16 @@ def _broker(url: str) -> tuple[str | None, int | None]:
 
 def _failed_span(span: Any, error: BaseException, kind: str | None = None) -> None:
     """``span`` failed with ``error``: its ``error.type`` (``kind``, else the error's
-    class), status ERROR, and (without ``kind``) the exception recorded as an event."""
+    class), status ERROR, and (without ``kind``) an ``exception`` event naming the class.
+    Never the message or the traceback (``record_exception`` records both): a message can
+    quote a server's or storage host's answer, which may echo a signed URL."""
     otel = _modules.get("opentelemetry.trace")
     name = kind or type(error).__name__
     span.set_attribute("error.type", name)
     if kind is None and isinstance(error, Exception):
-        span.record_exception(error)
+        kind_of = type(error)
+        span.add_event("exception", {
+            "exception.type": f"{kind_of.__module__}.{kind_of.__qualname__}"})
     if otel is not None:
         span.set_status(otel.Status(otel.StatusCode.ERROR, name))
 
