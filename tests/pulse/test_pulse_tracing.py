@@ -41,8 +41,8 @@ async def _publish(publisher, key, payload, traceparent=None):
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_a_handled_message_is_a_consumer_span_over_its_calls(
         broker, publisher, queue_name, queue_events, local, spans, kind):  # noqa: F811
-    group, task = slugid.nice(), slugid.nice()
-    key, payload = task_message("task-completed", task, group)
+    group, tasks = slugid.nice(), [slugid.nice(), slugid.nice()]
+    messages = [task_message("task-completed", task, group) for task in tasks]
     publisher_trace, publisher_span = 0x1234ABCD << 64 | 7, 0xBEEF
     traceparent = f"00-{publisher_trace:032x}-{publisher_span:016x}-01"
     seen: list[str] = []
@@ -58,32 +58,40 @@ async def test_a_handled_message_is_a_consumer_span_over_its_calls(
 
     async with Consumer(broker["url"], queue_name, [queue_events.taskCompleted(
             taskGroupId=group)], reconnect_delay=0.05) as consumer:
-        await _publish(publisher, key, payload, traceparent)
+        for (key, payload), parent in zip(messages, (traceparent, None), strict=True):
+            await _publish(publisher, key, payload, parent)
         handled = await asyncio.wait_for(consumer.run(
-            sync_handler if kind == "sync" else async_handler, limit=1), 20)
-    assert handled == 1 and seen == [task]
+            sync_handler if kind == "sync" else async_handler, limit=2), 20)
+    assert handled == 2 and seen == tasks
 
-    span = one(spans, f"process {EXCHANGE}")
-    assert span.kind.name == "CONSUMER"
-    got = attrs(span)
-    assert got["messaging.system"] == "rabbitmq"
-    assert got["messaging.operation.type"] == "process"
-    assert got["messaging.destination.name"] == EXCHANGE
-    assert got["messaging.rabbitmq.destination.routing_key"] == key
-    assert got["messaging.destination.subscription.name"] == f"queue/tcdyn/{queue_name}"
-    assert got["taskcluster.exchange.entry"] == "taskCompleted"
-    assert got["messaging.message.body.size"] > 0
-    assert isinstance(got["messaging.rabbitmq.message.delivery_tag"], int)
-    assert got["server.address"] in ("localhost", "127.0.0.1")  # the broker, no password
-    assert "password" not in str(got) and "guest" not in str(got)
-    # a new trace, linked to the publisher's span
-    assert span.parent is None
-    [link] = span.links
+    # one CONSUMER span per message, in order, each the parent of its handler's call
+    found = [s for s in spans.get_finished_spans() if s.name == f"process {EXCHANGE}"]
+    calls = [s for s in spans.get_finished_spans() if s.name == "queue.status"]
+    assert len(found) == len(calls) == 2
+    found.sort(key=lambda s: s.start_time)
+    calls.sort(key=lambda s: s.start_time)
+    for span, call, (key, _) in zip(found, calls, messages, strict=True):
+        assert span.kind.name == "CONSUMER"
+        got = attrs(span)
+        assert got["messaging.system"] == "rabbitmq"
+        assert got["messaging.operation.type"] == "process"
+        assert got["messaging.destination.name"] == EXCHANGE
+        assert got["messaging.rabbitmq.destination.routing_key"] == key
+        assert got["messaging.destination.subscription.name"] == f"queue/tcdyn/{queue_name}"
+        assert got["taskcluster.exchange.entry"] == "taskCompleted"
+        assert got["messaging.message.body.size"] > 0
+        assert isinstance(got["messaging.rabbitmq.message.delivery_tag"], int)
+        assert got["server.address"] in ("localhost", "127.0.0.1")  # the broker, no password
+        assert "password" not in str(got) and "guest" not in str(got)
+        assert span.parent is None  # a new trace per message
+        # the handler's call is its child, on the handler's thread as on the loop
+        assert call.parent is not None and call.parent.span_id == span.context.span_id
+        assert call.context.trace_id == span.context.trace_id
+    assert found[0].context.trace_id != found[1].context.trace_id
+    # the first, which carried a traceparent, is linked to the publisher's span
+    [link] = found[0].links
     assert (link.context.trace_id, link.context.span_id) == (publisher_trace, publisher_span)
-    # the handler's call is its child, on the handler's thread as on the loop
-    call = one(spans, "queue.status")
-    assert call.parent is not None and call.parent.span_id == span.context.span_id
-    assert call.context.trace_id == span.context.trace_id
+    assert not found[1].links
 
 
 async def test_a_failing_handler_fails_its_span(broker, publisher, queue_name, queue_events,
