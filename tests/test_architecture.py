@@ -44,7 +44,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "environment": ({"errors"}, set()),
     "dates": (set(), set()),
     "logger": (set(), set()),
-    "tracing": ({"errors", "redact"}, {"tcdyn"}),
+    "tracing": ({"errors", "logger", "redact"}, {"tcdyn"}),
     "utils": ({"dates"}, {"auth", "checks", "environment"}),
     # who a request is from; what a reference says; where references come from
     "auth": ({"checks", "environment", "errors", "redact"}, {"default", "utils"}),

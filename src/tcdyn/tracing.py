@@ -21,7 +21,6 @@ here can fail a call: a telemetry error is logged at DEBUG and dropped.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import TaskclusterArgumentError, TaskclusterFailure
+from .logger import logger
 from .redact import safe_url
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["TRACE_HEADER", "CallSpan", "Transfer", "begin", "check_trace_id", "ended",
            "failed", "fresh_trace_id", "processing", "trace_id", "transfer"]
 
-log = logging.getLogger("tcdyn.tracing")
+log = logger("tcdyn.tracing")
 
 #: The request header of the trace id (the services answer it in ``x-for-trace-id``).
 TRACE_HEADER = "x-taskcluster-trace-id"
