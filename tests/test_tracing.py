@@ -319,17 +319,22 @@ def test_a_url_is_shown_without_user_query_or_fragment(url, shown):
 
 
 def test_the_sync_and_async_paths_start_spans_in_one_place():
-    """The drivers start and end a call's span through ``tracing.begin`` and nothing else
-    in the transports does."""
+    """Both drivers run a call inside ``tracing.traced`` (which alone calls ``begin``) and
+    note its attempts through one flow wrapper; no transport starts a span of its own."""
     import inspect
 
+    from tcdyn import tracing
     from tcdyn.transport import aiohttp_transport, drive, httpcore_transport, httpx_transport
 
     for module in (aiohttp_transport, httpcore_transport, httpx_transport):
         assert "tracing.begin" not in inspect.getsource(module)
         assert "start_span" not in inspect.getsource(module)
-    source = inspect.getsource(drive)
-    assert source.count("begin(call)") == 2  # drive and adrive
+    for driver in (drive.drive, drive.adrive):
+        source = inspect.getsource(driver)
+        assert "with traced(call) as traces:" in source
+        assert "flow = _noted(flow, traces.span)" in source
+    source = inspect.getsource(tracing)
+    assert source.count("begin(call)") == 1 and "self.trace, self.span = begin(call)" in source
 
 
 # -- without OpenTelemetry ----------------------------------------------------------------

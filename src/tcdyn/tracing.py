@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from .call.bind import Call
     from .call.retry import Sleep
 
-__all__ = ["TRACE_HEADER", "CallSpan", "Transfer", "begin", "check_trace_id", "ended",
-           "failed", "fresh_trace_id", "processing", "trace_id", "transfer"]
+__all__ = ["TRACE_HEADER", "CallSpan", "Transfer", "begin", "check_trace_id", "fresh_trace_id",
+           "processing", "trace_id", "traced", "transfer"]
 
 log = logger("tcdyn.tracing")
 
@@ -107,8 +107,7 @@ class trace_id:  # named as the function it stands for: ``with tcdyn.trace_id(..
 
 def begin(call: Call) -> tuple[str, CallSpan | None]:
     """The trace id of ``call`` and, when OpenTelemetry records it, its span (started and
-    made current: ``CallSpan.end`` ends it). The drivers ``transport.drive.drive`` /
-    ``adrive`` call it once per call."""
+    made current: ``CallSpan.end`` ends it), once per call, through ``traced``."""
     otel = _modules.get("opentelemetry.trace")
     if otel is None:
         return _given.get() or call.trace_id or fresh_trace_id(), None
@@ -189,18 +188,28 @@ class CallSpan:
             _detach(self._token)
 
 
-def failed(error: BaseException, trace: str, span: CallSpan | None) -> None:
-    """A call ended with ``error``: a tcdyn error carries the call's trace id; the span
-    (if any) ends with it."""
-    if isinstance(error, TaskclusterFailure):
-        error.trace_id = trace
-    if span is not None:
-        _quietly(span.end, error)
+class traced:  # named as what it does: ``with traced(call) as t:``
+    """``with traced(call) as t:`` around a driver's run of ``call``: ``t.trace`` is its
+    trace id, ``t.span`` its ``CallSpan`` or None (``begin``). On the way out the span
+    ends with the result or the error, and a tcdyn error gets ``trace_id``."""
 
+    __slots__ = ("span", "trace")
 
-def ended(span: CallSpan) -> None:
-    """A call returned: its span ends (telemetry errors dropped)."""
-    _quietly(span.end, None)
+    def __init__(self, call: Call) -> None:
+        self.trace, self.span = begin(call)
+
+    def __enter__(self) -> traced:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if error is not None:
+            if isinstance(error, TaskclusterFailure):
+                error.trace_id = self.trace
+            if self.span is not None:
+                _quietly(self.span.end, error)
+        elif self.span is not None:
+            _quietly(self.span.end, None)
 
 
 def _quietly(fn: Any, *args: Any) -> None:

@@ -2,8 +2,9 @@
 
 ``drive`` / ``adrive`` run a flow such as ``call.retry.retry_flow``: they perform each
 ``Send`` with the transport's ``attempt`` and each ``Sleep`` with ``time.sleep`` /
-``asyncio.sleep``, and give the call its trace id and (with OpenTelemetry in use) its span,
-through ``tracing``: the one place where a call's span starts and ends. ``PerLoop`` keeps
+``asyncio.sleep``, inside ``tracing.traced``: the call's trace id and (with OpenTelemetry in
+use) its span, which ``_noted`` tells of each attempt and retry; the one place where a
+call's span starts and ends. ``PerLoop`` keeps
 one connection pool per event loop, closed when that loop shuts down
 (``close_at_shutdown``); ``within`` bounds an awaitable by a number of seconds.
 """
@@ -16,12 +17,13 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..call.retry import Send, Sleep
-from ..tracing import begin, ended, failed
+from ..tracing import traced
 
 if TYPE_CHECKING:
     import asyncio  # the async driver imports it when used: sync programs never load it
 
     from ..call.bind import Call
+    from ..tracing import CallSpan
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -40,32 +42,22 @@ def drive(flow: Generator[Send | Sleep, Any, _R], attempt: Callable[[str], objec
     """Run ``call``'s sans-IO retry ``flow`` (``call.retry.retry_flow``): ``attempt(trace)``
     (a ``Received``, or the exception that prevented one) at each ``Send``, a sleep at each
     ``Sleep``; returns the flow's result. ``trace`` is the call's trace id, its header's
-    value; with OpenTelemetry in use, the call is a span (``tracing.begin``). Every sync
+    value; with OpenTelemetry in use, the call is a span (``tracing.traced``). Every sync
     transport drives its calls with it."""
-    trace, span = begin(call)
-    try:
+    with traced(call) as traces:
+        flow = _noted(flow, traces.span)
         step = next(flow)
         while True:
             outcome: object = None
             if isinstance(step, Sleep):
-                if span is not None:
-                    span.retrying(step)
                 time.sleep(step.seconds)
             else:
-                outcome = attempt(trace)
-                if span is not None:
-                    span.sent(outcome)
+                outcome = attempt(traces.trace)
             try:
                 step = flow.send(outcome)
             except StopIteration as done:
                 result: _R = done.value
-                break
-    except BaseException as exc:
-        failed(exc, trace, span)
-        raise
-    if span is not None:
-        ended(span)
-    return result
+                return result
 
 
 async def adrive(flow: Generator[Send | Sleep, Any, _R],
@@ -73,30 +65,45 @@ async def adrive(flow: Generator[Send | Sleep, Any, _R],
     """:func:`drive` for the async transports: ``await attempt(trace)``, ``asyncio.sleep``."""
     import asyncio
 
-    trace, span = begin(call)
-    try:
+    with traced(call) as traces:
+        flow = _noted(flow, traces.span)
         step = next(flow)
         while True:
             outcome: object = None
             if isinstance(step, Sleep):
-                if span is not None:
-                    span.retrying(step)
                 await asyncio.sleep(step.seconds)
             else:
-                outcome = await attempt(trace)
-                if span is not None:
-                    span.sent(outcome)
+                outcome = await attempt(traces.trace)
             try:
                 step = flow.send(outcome)
             except StopIteration as done:
                 result: _R = done.value
-                break
-    except BaseException as exc:
-        failed(exc, trace, span)
-        raise
-    if span is not None:
-        ended(span)
-    return result
+                return result
+
+
+def _noted(flow: Generator[Send | Sleep, Any, _R], span: CallSpan | None
+           ) -> Generator[Send | Sleep, Any, _R]:
+    """``flow``, with each attempt's outcome and each retry's sleep noted on ``span``
+    (``flow`` itself without a span: the common case costs nothing)."""
+    if span is None:
+        return flow
+    return _noting(flow, span)
+
+
+def _noting(flow: Generator[Send | Sleep, Any, _R], span: CallSpan
+            ) -> Generator[Send | Sleep, Any, _R]:
+    step = next(flow)
+    while True:
+        if isinstance(step, Sleep):
+            span.retrying(step)
+        outcome = yield step
+        if not isinstance(step, Sleep):
+            span.sent(outcome)
+        try:
+            step = flow.send(outcome)
+        except StopIteration as done:
+            result: _R = done.value
+            return result
 
 
 def close_at_shutdown(close: Callable[[], Awaitable[Any]]) -> AsyncGenerator[None, None]:
