@@ -84,7 +84,8 @@ def _library() -> list[tuple[str, str, str, list[tuple[str, Documented]]]]:
           ("Base class of tcdyn.QueueEvents and every events class",
            lambda: tcdyn.QueueEvents.__mro__[1]),
           *named("tcdyn.load", "tcdyn.Deployment", "tcdyn.Credentials",
-                 "tcdyn.createTemporaryCredentials", "tcdyn.RetryPolicy", "tcdyn.Binding")]),
+                 "tcdyn.createTemporaryCredentials", "tcdyn.RetryPolicy", "tcdyn.Binding",
+                 "tcdyn.trace_id")]),
         ("credentials", "Credentials and scopes",
          "Scope expressions as the services evaluate them, and signing in through a "
          "deployment's web UI ([credentials](../guides/credentials.md)).",

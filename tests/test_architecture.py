@@ -44,6 +44,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "environment": ({"errors"}, set()),
     "dates": (set(), set()),
     "logger": (set(), set()),
+    "tracing": ({"errors", "logger", "redact"}, {"tcdyn"}),
     "utils": ({"dates"}, {"auth", "checks", "environment"}),
     # who a request is from; what a reference says; where references come from
     "auth": ({"checks", "environment", "errors", "redact"}, {"default", "utils"}),
@@ -52,8 +53,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
                    {"call", "transport"}),
     "schemas": ({"errors", "logger", "model", "redact"}, set()),
     # an API call without I/O, then the HTTP edge
-    "call": ({"auth", "checks", "errors", "logger", "model"}, {"utils"}),
-    "transport": ({"auth", "call", "errors", "redact"}, set()),
+    "call": ({"auth", "checks", "errors", "logger", "model", "tracing"}, {"utils"}),
+    "transport": ({"auth", "call", "errors", "redact", "tracing"}, set()),
     # built classes, their bases, the deployment that builds them
     "classes": ({"model"}, {"auth", "call", "errors", "terminal"}),
     "client": ({"auth", "call", "checks", "classes", "errors", "model"},
@@ -62,8 +63,9 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
                    {"call", "client", "errors"}),
     "default": ({"deployment", "environment", "references"}, set()),
     # features over built classes
-    "transfer": ({"call", "checks", "errors", "logger", "transport"}, {"default"}),
-    "pulse": ({"checks", "client", "errors", "logger", "redact"}, set()),
+    "transfer": ({"call", "checks", "errors", "logger", "redact", "tracing", "transport"},
+                 {"default"}),
+    "pulse": ({"checks", "client", "errors", "logger", "redact", "tracing"}, set()),
     # workflows over the API: a task group's timeline; logs followed, retriggers, views
     "views": (set(), set()),
     "workflow": ({"errors", "logger"}, {"aio", "download", "payloads", "pulse", "tcdyn",

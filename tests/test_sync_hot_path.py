@@ -112,10 +112,12 @@ def test_clients_tcdyn_creates_send_through_httpcore(server):
 
 def test_the_pool_sends_the_bytes_httpx_sends(capture, monkeypatch):
     """Request line and headers, in order, as the httpx path sends them (the Hawk mac, ts
-    and nonce aside), for a GET, a PUT with a body, a POST without one and a query."""
+    and nonce aside), for a GET, a PUT with a body, a POST without one and a query; the
+    trace id (fixed here) in the same place."""
     def heads() -> list[bytes]:
         capture.heads.clear()
-        with tcdyn.Queue(rootUrl=capture.root_url, credentials=CREDS, validate=False) as q:
+        with tcdyn.Queue(rootUrl=capture.root_url, credentials=CREDS, validate=False,
+                         traceId="hot-path") as q:
             q.task("a b/c")
             q.createTask("abc", {"x": [1, "é"]})
             q.reportCompleted("abc", 0)
@@ -131,6 +133,8 @@ def test_the_pool_sends_the_bytes_httpx_sends(capture, monkeypatch):
     assert fast[1] == slow[1] and len(fast[1]) == 4
     assert fast[1][0].startswith(b"GET /api/queue/v1/task/a%20b%2Fc HTTP/1.1\r\nHost: ")
     assert b"Content-Length: 0" in fast[1][2]
+    assert all(b"\r\nx-taskcluster-trace-id: hot-path\r\nAuthorization: Hawk " in h
+               for h in fast[1])
 
 
 def test_a_non_normal_root_url_is_sent_as_httpx_normalises_it(capture):

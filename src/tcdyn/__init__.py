@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from . import schemas as schemas
     from . import scopes as scopes
     from . import testing as testing
+    from . import tracing as tracing
     from . import types as types
     from . import upload as upload
     from . import utils as utils
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     from .client.events import Binding as Binding
     from .deployment import Deployment as Deployment
     from .deployment import load as load
+    from .tracing import trace_id as trace_id
     from .utils import createSession as createSession
     from .utils import dumpJson as dumpJson
     from .utils import encodeStringForB64Header as encodeStringForB64Header
@@ -124,10 +126,11 @@ _LAZY = {
     "makeB64UrlUnsafe": "utils",
     "timeline": "views.timeline",
     "new_task": "workflow.tasks",
+    "trace_id": "tracing",
 }
 _SUBMODULES = {"aio", "artifacts", "credentials", "deployment", "download", "errors",
                "exchanges", "logs", "payloads", "pulse", "references", "schemas", "scopes",
-               "testing", "types", "upload", "utils", "workflow"}
+               "testing", "tracing", "types", "upload", "utils", "workflow"}
 
 __all__ = [
     "AuthenticationFailed",
@@ -182,6 +185,7 @@ __all__ = [
     "stableSlugId",
     "stringDate",
     "timeline",
+    "trace_id",
 ]
 if TYPE_CHECKING:  # and the bundled service classes (a star import of _services)
     from . import _services

@@ -40,7 +40,13 @@ class TaskclusterFailure(Exception):
 
     Every subclass pickles (for ``ProcessPoolExecutor`` and friends): it is rebuilt from its
     message and attributes, not by calling its constructor again.
+
+    ``trace_id``: the ``x-taskcluster-trace-id`` of the API call that failed (the services
+    log it as ``traceId``: hand it to whoever reads their logs), or None for an error no
+    request went with (``tcdyn.tracing``).
     """
+
+    trace_id: str | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         state = {key: _picklable(value) for key, value in self.__dict__.items()}

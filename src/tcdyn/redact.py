@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "looks_secret", "sensitive_container", "sensitive_name", "url_for_display",
-           "url_password", "userinfo_cut_short"]
+__all__ = ["REDACTED", "looks_secret", "safe_url", "sensitive_container", "sensitive_name",
+           "url_for_display", "url_password", "userinfo_cut_short"]
 
 REDACTED = "<redacted>"
 
@@ -75,6 +75,21 @@ def url_for_display(url: str) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return REDACTED
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its query and fragment (where presigned URLs keep their signature and
+    a bewit is) and without user information: scheme, host, port and path."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:  # IPv6
+            host = f"[{host}]"
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return "<unparseable URL>"
 
 
 def userinfo_cut_short(url: str) -> bool:

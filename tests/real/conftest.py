@@ -73,6 +73,13 @@ def stack() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def stack_logs(stack) -> Path:
+    """The folder of the stack's service logs (``queue.log``: one JSON record a line, as
+    the services' monitor writes them), beside its env file."""
+    return _env_file().parent / "logs"
+
+
+@pytest.fixture(scope="session")
 def root_url(stack) -> str:
     return stack["TASKCLUSTER_ROOT_URL"]
 

@@ -31,6 +31,10 @@ class Call:
     body: bytes | None
     #: The payload ``body`` encodes, for validation to check without decoding ``body``.
     payload: Any = dataclasses.field(default=None, repr=False, compare=False)
+    #: The entry's route template (``/task/<taskId>``), for telemetry.
+    route: str = dataclasses.field(default="", repr=False, compare=False)
+    #: The trace id the client was given (``traceId=``), else None (``tcdyn.tracing``).
+    trace_id: str | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 # -- binding arguments ------------------------------------------------------------------
@@ -194,4 +198,5 @@ def bind(service: str, base_url: str, entry: EntryModel, args: tuple[Any, ...],
     if payload is None and entry.input is not None:
         raise ArgumentError(f"{entry.name}() payload must not be None")
     return Call(service, entry.name, entry.http_method, url, _encode_query(entry, query),
-                None if payload is None else encode_body(entry, payload), payload)
+                None if payload is None else encode_body(entry, payload), payload,
+                entry.route)

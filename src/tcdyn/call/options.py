@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .. import checks
 from ..auth.provider import CredentialsSource, credentials_source
 from ..errors import TaskclusterArgumentError as ArgumentError
+from ..tracing import check_trace_id
 
 if TYPE_CHECKING:
     import httpx
@@ -35,7 +36,7 @@ OPTION_NAMES = ("rootUrl", "credentials", "authorizedScopes", "maxRetries",
                 "signedUrlExpiration", "timeout", "proxyUrl")
 #: Keyword-only options beyond the official ones.
 KEYWORD_NAMES = ("retry", "client", "session", "validate", "validate_responses", "auth",
-                 "max_response_size")
+                 "max_response_size", "traceId")
 
 #: "Not given", as opposed to an explicit ``None``: ``credentials=None`` means anonymous
 #: even when the options dict has credentials, and ``timeout=None`` means no timeout.
@@ -88,6 +89,9 @@ class ClientOptions:
     validate_responses: bool
     #: The user's ``httpx.Client`` / ``httpx.AsyncClient``, or None (tcdyn makes one).
     http_client: Any
+    #: The trace id every call sends (``traceId=``, as the JS client's), or None: each call
+    #: its own (``tcdyn.tracing``).
+    trace_id: str | None = None
 
     @classmethod
     def parse(cls, owner: str, options: Mapping[str, Any] | None, session: Any, *,
@@ -98,6 +102,7 @@ class ClientOptions:
               signedUrlExpiration: float | None = None, proxyUrl: str | None = None,
               validate: bool | None = None, validate_responses: bool = False,
               auth: Any = None, max_response_size: int | None = None,
+              traceId: str | None = None,
               unknown: Mapping[str, Any] | None = None) -> ClientOptions:
         """Check and settle ``owner()``'s options (keywords win over the options dict)."""
         if options is not None and not isinstance(options, Mapping):
@@ -138,7 +143,8 @@ class ClientOptions:
             else checks.seconds(expiration, f"{owner}() signedUrlExpiration"),
             max_response_size=_positive_int("max_response_size", max_response_size),
             validate=validate, validate_responses=validate_responses,
-            http_client=_http_client(owner, client, session, http_client_type))
+            http_client=_http_client(owner, client, session, http_client_type),
+            trace_id=None if traceId is None else check_trace_id(traceId, f"{owner}() traceId"))
 
     def as_dict(self) -> dict[str, Any]:
         """The official client's options dict; never a raw credentials dict (secrets)."""

@@ -65,7 +65,8 @@ class ClientBase:
                  client: Any = None, signedUrlExpiration: float | None = None,
                  proxyUrl: str | None = None, validate: bool | None = None,
                  validate_responses: bool = False, auth: Any = None,
-                 max_response_size: int | None = None, **unknown: Any) -> None:
+                 max_response_size: int | None = None, traceId: str | None = None,
+                 **unknown: Any) -> None:
         opts = ClientOptions.parse(
             type(self).__name__, options, session, default_root_url=self._context.root_url,
             http_client_type=self._http_client_type, rootUrl=rootUrl,
@@ -73,7 +74,7 @@ class ClientBase:
             maxRetries=maxRetries, retry=retry, timeout=timeout, client=client,
             signedUrlExpiration=signedUrlExpiration, proxyUrl=proxyUrl, validate=validate,
             validate_responses=validate_responses, auth=auth,
-            max_response_size=max_response_size, unknown=unknown)
+            max_response_size=max_response_size, traceId=traceId, unknown=unknown)
         # Plain attributes, read on every call: no lookups via opts.
         self._root_url = opts.root_url
         self._proxy_url = opts.proxy_url
@@ -87,6 +88,7 @@ class ClientBase:
         self._timeout = opts.timeout
         self._validate = opts.validate
         self._validate_responses = opts.validate_responses
+        self._trace_id = opts.trace_id
         self._options = opts.as_dict()
         self._scopes_cache: tuple[float, Any, tuple[str, ...]] | None = None
         self._make_transport(opts.http_client)
@@ -206,6 +208,8 @@ class ClientBase:
             kwargs = dict(kwargs)  # tcdyn's own keyword: never sent
             worker = kwargs.pop(worker_payload.KEYWORD)
         call = bind(self._model.serviceName, self._base_url, entry, args, kwargs)
+        if self._trace_id is not None:
+            call.trace_id = self._trace_id
         if call.body is not None and self._validate is not False:
             # The payload as sent (datetimes as strings), without decoding the body again.
             self._context.validator.check_payload(self._model.serviceName, entry,
@@ -258,6 +262,7 @@ class ClientBase:
         """``auth.currentScopes`` of this deployment (or through the proxy), for this
         client's own transport, and the auth that signs it with exactly ``creds``."""
         call = self._context.auth_call(self._root_url, "currentScopes")
+        call.trace_id = self._trace_id
         if creds is None:  # anonymous, through the proxy, or with the user's own auth
             return call, None
         from ..transport.hawk import HawkAuth, origin_of

@@ -28,7 +28,7 @@ from ..client.events import Binding, RoutingKeyError
 from ..logger import logger
 from .delivery import Delivery
 from .errors import PulseConnectionError, PulseError
-from .message import ACKED, REJECTED, REQUEUED, Message, SyncMessage, cc_routes
+from .message import ACKED, REJECTED, REQUEUED, Message, SyncMessage, cc_routes, processing
 from .options import (
     ConsumerOptions,
     QueueOptions,
@@ -436,9 +436,10 @@ class Consumer:
             if message is None:
                 break
             try:
-                result = handler(message)
-                if inspect.isawaitable(result):
-                    await result
+                with processing(message):
+                    result = handler(message)
+                    if inspect.isawaitable(result):
+                        await result
             except Exception as e:
                 await self._failed(message, e)
             except BaseException:
@@ -474,7 +475,8 @@ class Consumer:
                     batch.append(message)
                 results: list[BaseException | None] = []
                 try:
-                    await worker.submit(handle_batch, handler, batch, results, stop, loop)
+                    await worker.submit(handle_batch, handler, batch, results, stop, loop,
+                                        processing)
                 except BaseException:
                     halted = True
                     done = len(results)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from .. import tracing
 from ..client.events import ROUTE_PREFIX, Binding
 
 if TYPE_CHECKING:
@@ -119,6 +121,18 @@ class SyncMessage(Message):
             raise RuntimeError(f"{self!r}: settle it from the handler's thread, not from "
                                "the consumer's event loop")
         asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+
+def processing(message: Message) -> AbstractContextManager[None]:
+    """The span of a handler's work on ``message`` (``tracing.processing``: a CONSUMER
+    span with OpenTelemetry in use, else nothing)."""
+    raw, consumer = message._raw, message._consumer
+    return tracing.processing(
+        message.exchange, message.routing_key,
+        queue=consumer.queue_name if consumer is not None else "",
+        size=len(raw.body) if raw is not None else None,
+        delivery_tag=getattr(raw, "delivery_tag", None), headers=getattr(raw, "headers", None),
+        entry=message.name, broker=consumer._url if consumer is not None else None)
 
 
 def cc_routes(headers: Mapping[str, Any] | None) -> list[str]:

@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 # A batch stops taking new messages after this long, so finished ones are acked promptly.
@@ -60,18 +61,20 @@ def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | No
 
 def handle_batch(handler: Callable[[Any], Any], batch: Sequence[Any],
                  results: list[BaseException | None], stop: Callable[[], bool],
-                 loop: asyncio.AbstractEventLoop) -> None:
-    """Call ``handler`` on each message of ``batch`` in order, appending ``None`` (done)
-    or the exception it raised to ``results``; stop early when ``stop()`` is true or the
-    batch has run ``BATCH_SECONDS``."""
+                 loop: asyncio.AbstractEventLoop,
+                 around: Callable[[Any], AbstractContextManager[Any]]) -> None:
+    """Call ``handler`` on each message of ``batch`` in order, inside ``around(message)``
+    (its span), appending ``None`` (done) or the exception it raised to ``results``; stop
+    early when ``stop()`` is true or the batch has run ``BATCH_SECONDS``."""
     deadline = time.monotonic() + BATCH_SECONDS
     for message in batch:
         if stop() or (results and time.monotonic() > deadline):
             return
         try:
-            result = handler(message)
-            if hasattr(result, "__await__"):
-                asyncio.run_coroutine_threadsafe(_await(result), loop).result()
+            with around(message):
+                result = handler(message)
+                if hasattr(result, "__await__"):
+                    asyncio.run_coroutine_threadsafe(_await(result), loop).result()
         except Exception as e:
             results.append(e)
         else:

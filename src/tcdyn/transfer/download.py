@@ -27,6 +27,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .. import tracing
 from ..call.response import BodyReader
 from . import checks, hosts
 from .flavours import Flavour, Limit, Storage, aw
@@ -69,7 +70,8 @@ async def download(io: Flavour, /, *, name: str, maxRetries: int = 5, objectServ
         answer = await aw(objectService.startDownload(name, hosts.START_DOWNLOAD))
         return hosts.get_url_source(answer)
 
-    return await _fetch(io, opts, await start(), start, writerFactory)
+    with tracing.transfer("tcdyn.download", {"taskcluster.object.name": name}) as traced:
+        return await _fetch(io, opts, await start(), start, writerFactory, traced)
 
 
 async def downloadArtifactToBuf(io: Flavour, /, *, maxSize: int | None = None, **kwargs: Any
@@ -98,21 +100,25 @@ async def downloadArtifact(io: Flavour, /, *, taskId: str, name: str,
     into ``writerFactory()``'s writer, by its storage type; returns its content type."""
     opts = DownloadOptions.for_artifact(taskId, name, queueService, writerFactory,
                                         maxRetries, progress, deadline, maxSize)
-    if runId is None:
-        answer = await aw(queueService.latestArtifact(taskId, name))
-    else:
-        answer = await aw(queueService.artifact(taskId, runId, name))
-    if hosts.artifact_kind(answer) != "object":
-        return await _fetch(io, opts, Source(hosts.check_url(opts.func, answer.get("url"))),
-                            None, writerFactory)
-    service = checks.object_client(queueService, answer.get("credentials"), opts.maxRetries,
-                                   asynchronous=io.asynchronous)
-    try:
-        return await download(io, name=answer["name"], maxRetries=opts.maxRetries,
-                              objectService=service, writerFactory=writerFactory,
-                              progress=progress, deadline=deadline, maxSize=maxSize)
-    finally:
-        await io.close(service)
+    attributes = {"taskcluster.task_id": taskId, "taskcluster.artifact.name": name}
+    if runId is not None:
+        attributes["taskcluster.run_id"] = str(runId)
+    with tracing.transfer("tcdyn.downloadArtifact", attributes) as traced:
+        if runId is None:
+            answer = await aw(queueService.latestArtifact(taskId, name))
+        else:
+            answer = await aw(queueService.artifact(taskId, runId, name))
+        if hosts.artifact_kind(answer) != "object":
+            return await _fetch(io, opts, Source(hosts.check_url(opts.func, answer.get("url"))),
+                                None, writerFactory, traced)
+        service = checks.object_client(queueService, answer.get("credentials"),
+                                       opts.maxRetries, asynchronous=io.asynchronous)
+        try:
+            return await download(io, name=answer["name"], maxRetries=opts.maxRetries,
+                                  objectService=service, writerFactory=writerFactory,
+                                  progress=progress, deadline=deadline, maxSize=maxSize)
+        finally:
+            await io.close(service)
 
 
 class DownloadOptions:
@@ -179,13 +185,15 @@ async def _into(target: Target, run: Awaitable[str]) -> str:
 
 async def _fetch(io: Flavour, opts: DownloadOptions, source: Source,
                  renew: Callable[[], Awaitable[Source]] | None,
-                 writerFactory: Callable[[], Any]) -> str:
-    """GET ``source`` into a fresh writer per attempt, retrying, then verify its hashes."""
+                 writerFactory: Callable[[], Any], traced: tracing.Transfer) -> str:
+    """GET ``source`` into a fresh writer per attempt, retrying, then verify its hashes;
+    the bytes received go to the transfer's span."""
     async with io.storage(opts.timeout) as storage:
         flow = storage_flow("GET", source, opts.policy, renewable=renew is not None)
         content_type, hashes, source = await drive(
             flow, lambda step: _attempt(io, storage, opts, step, writerFactory), renew,
-            io.sleep)
+            io.sleep, traced, "GET")
+    traced.moved(hashes.count)
     if source.hashes is not None:
         verifyHashes(hashes.hexdigests(), source.hashes)
     return str(content_type)

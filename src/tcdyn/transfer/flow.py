@@ -22,6 +22,7 @@ from ..call.options import RetryPolicy
 from ..call.retry import Sleep
 from ..errors import TaskclusterConnectionError
 from ..logger import logger
+from ..tracing import Transfer
 from .hosts import Source, StorageStatus, expired, safe_url
 
 log = logger("tcdyn.transfer")
@@ -93,19 +94,34 @@ def storage_flow(method: str, source: Source, policy: RetryPolicy, *, renewable:
 
 async def drive(flow: Generator[Step, Any, Any], attempt: Callable[[Attempt], Awaitable[Any]],
                 renew: Callable[[], Awaitable[Source]] | None,
-                sleep: Callable[[float], Awaitable[None]]) -> Any:
+                sleep: Callable[[float], Awaitable[None]], traced: Transfer,
+                method: str) -> Any:
     """Run ``flow``: ``attempt(step)`` at each ``Attempt`` (its failures among
     ``ATTEMPT_FAILURES`` sent back), ``sleep`` at each ``Sleep``, ``renew()`` at ``RENEW``;
-    returns the flow's result."""
+    returns the flow's result. Each attempt is a span under the transfer's (``traced``, a
+    ``tracing.Transfer``: nothing without OpenTelemetry in use), each retry its event."""
     step = next(flow)
+    failure: BaseException | None = None
     while True:
         outcome: Any = None
         if isinstance(step, Attempt):
+            span = traced.attempt(method, step.source.url, step.number)
             try:
                 outcome = await attempt(step)
             except ATTEMPT_FAILURES as exc:
-                outcome = exc
+                outcome = failure = exc
+                if span is not None:
+                    span.end(exc, getattr(exc, "status", None))
+            except BaseException as exc:
+                if span is not None:
+                    span.end(exc)
+                raise
+            else:
+                if span is not None:
+                    span.end(None)
         elif isinstance(step, Sleep):
+            if failure is not None:
+                traced.retrying(step.seconds, failure)
             await sleep(step.seconds)
         elif renew is not None:
             outcome = await renew()

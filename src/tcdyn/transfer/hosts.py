@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -24,6 +24,7 @@ from ..errors import (
     TaskclusterFailure,
     TaskclusterRestFailure,
 )
+from ..redact import safe_url as safe_url  # here for the transfer code's importers
 from .hashing import ACCEPTABLE_HASHES, no_acceptable_hashes
 
 #: How much of a storage host's error body goes into the exception.
@@ -32,19 +33,6 @@ ERROR_BODY_LIMIT = 64 * 1024
 HEADERS = {"Accept-Encoding": "identity"}
 #: What ``startDownload`` is asked.
 START_DOWNLOAD = {"acceptDownloadMethods": {"getUrl": True}}
-
-
-def safe_url(url: str) -> str:
-    """``url`` without its query and fragment (where presigned URLs keep their signature)
-    and without user information."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
-    except ValueError:
-        return "<unparseable URL>"
 
 
 def client_kwargs(timeout: float | None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 
 import slugid
 
+from .. import tracing
 from ..errors import TaskclusterArgumentError, TaskclusterRestFailure
 from . import checks
 from .flavours import Flavour, Limit, Storage, aw
@@ -65,21 +66,25 @@ async def upload(io: Flavour, /, *, projectId: str, name: str, contentType: str,
     ``contentLength``."""
     plan = UploadPlan("upload", projectId, name, contentType, contentLength, expires,
                       readerFactory, maxRetries, uploadId, objectService, progress, deadline)
-    methods = plan.put_method()
-    hashes = Hashes()
-    if plan.inline:
-        plan.progress.restart(plan.contentLength)
-        reader = await aw(plan.readerFactory())
-        data = b"".join([chunk async for chunk in plan.body(reader, hashes)])
-        methods = {**plan.inline_method(data), **methods}
-    answer = await aw(objectService.createUpload(plan.name, plan.request(methods)))
-    put = plan.chosen(answer)
-    if put is not None:
-        async with io.storage(plan.timeout) as storage:
-            hashes = await drive(storage_flow("PUT", put, plan.policy, renewable=True),
-                                 lambda step: _attempt(io, storage, plan, step),
-                                 lambda: _renew(plan), io.sleep)
-    await aw(objectService.finishUpload(plan.name, plan.finish(hashes)))
+    with tracing.transfer("tcdyn.upload", {
+            "taskcluster.object.name": plan.name, "taskcluster.project_id": plan.projectId,
+            "taskcluster.transfer.content_length": plan.contentLength}) as traced:
+        methods = plan.put_method()
+        hashes = Hashes()
+        if plan.inline:
+            plan.progress.restart(plan.contentLength)
+            reader = await aw(plan.readerFactory())
+            data = b"".join([chunk async for chunk in plan.body(reader, hashes)])
+            methods = {**plan.inline_method(data), **methods}
+        answer = await aw(objectService.createUpload(plan.name, plan.request(methods)))
+        put = plan.chosen(answer)
+        if put is not None:
+            async with io.storage(plan.timeout) as storage:
+                hashes = await drive(storage_flow("PUT", put, plan.policy, renewable=True),
+                                     lambda step: _attempt(io, storage, plan, step),
+                                     lambda: _renew(plan), io.sleep, traced, "PUT")
+        await aw(objectService.finishUpload(plan.name, plan.finish(hashes)))
+        traced.moved(hashes.count)
 
 
 async def _attempt(io: Flavour, storage: Storage, plan: UploadPlan, step: Attempt) -> Hashes:

@@ -35,6 +35,7 @@ from ..call.response import (
     Result,
 )
 from ..call.retry import retry_flow
+from ..tracing import TRACE_HEADER
 from .base import OWN_AUTH, AsyncTransport, CallAuth, TransportBase, closed, tcdyns_own
 from .drive import PerLoop, adrive
 from .errors import expired, failure, shown_request
@@ -105,8 +106,9 @@ class AiohttpTransport(TransportBase):
         return signer
 
     async def _headers(self, method: str, url: yarl.URL, body: bytes | None,
-                       signer: HawkAuth | None) -> dict[str, str]:
+                       signer: HawkAuth | None, trace: str) -> dict[str, str]:
         headers = dict(_BODY_HEADERS if body is not None else _GET_HEADERS)
+        headers[TRACE_HEADER] = trace  # not signed: Hawk stays valid
         if signer is None:
             return headers
         credentials = await signer.credentials()
@@ -135,10 +137,10 @@ class AiohttpTransport(TransportBase):
             response.release()  # a body not read to its end closes the connection
 
     async def _attempt(self, session: aiohttp.ClientSession, call: Call, url: yarl.URL,
-                       signer: HawkAuth | None, proxy: Proxy | None
+                       signer: HawkAuth | None, proxy: Proxy | None, trace: str
                        ) -> Received | httpx.RequestError:
         """One try: a ``Received``, or the httpx exception the httpx transport would give."""
-        headers = await self._headers(call.http_method, url, call.body, signer)
+        headers = await self._headers(call.http_method, url, call.body, signer, trace)
         try:
             if self.timeout is None:
                 return await self._exchange(session, call, url, headers, proxy)
@@ -168,7 +170,8 @@ class AiohttpTransport(TransportBase):
         proxy = rule.proxy_for(url.scheme, url.host or "", url.port) \
             if rule is not None and rule.configured else None
         return await adrive(retry_flow(call, self.policy),
-                            lambda: self._attempt(session, call, url, signer, proxy))
+                            lambda trace: self._attempt(session, call, url, signer, proxy,
+                                                        trace), call)
 
     async def aclose(self) -> None:
         self._closed = True

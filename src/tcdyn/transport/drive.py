@@ -2,8 +2,11 @@
 
 ``drive`` / ``adrive`` run a flow such as ``call.retry.retry_flow``: they perform each
 ``Send`` with the transport's ``attempt`` and each ``Sleep`` with ``time.sleep`` /
-``asyncio.sleep``. ``PerLoop`` keeps one connection pool per event loop, closed when that loop
-shuts down (``close_at_shutdown``); ``within`` bounds an awaitable by a number of seconds.
+``asyncio.sleep``, inside ``tracing.traced``: the call's trace id and (with OpenTelemetry in
+use) its span, which ``_noted`` tells of each attempt and retry; the one place where a
+call's span starts and ends. ``PerLoop`` keeps
+one connection pool per event loop, closed when that loop shuts down
+(``close_at_shutdown``); ``within`` bounds an awaitable by a number of seconds.
 """
 
 from __future__ import annotations
@@ -14,9 +17,13 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..call.retry import Send, Sleep
+from ..tracing import traced
 
 if TYPE_CHECKING:
     import asyncio  # the async driver imports it when used: sync programs never load it
+
+    from ..call.bind import Call
+    from ..tracing import CallSpan
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -30,36 +37,68 @@ async def within(seconds: float, awaitable: Awaitable[_T]) -> _T:
         return await awaitable
 
 
-def drive(flow: Generator[Send | Sleep, Any, _R], attempt: Callable[[], object]) -> _R:
-    """Run the sans-IO retry ``flow`` (``call.retry.retry_flow``): ``attempt()`` (a
-    ``Received``, or the exception that prevented one) at each ``Send``, a sleep at each
-    ``Sleep``; returns the flow's result. Every sync transport drives its calls with it."""
-    step = next(flow)
-    while True:
-        outcome: object = None
-        if isinstance(step, Sleep):
-            time.sleep(step.seconds)
-        else:
-            outcome = attempt()
-        try:
-            step = flow.send(outcome)
-        except StopIteration as done:
-            result: _R = done.value
-            return result
+def drive(flow: Generator[Send | Sleep, Any, _R], attempt: Callable[[str], object],
+          call: Call) -> _R:
+    """Run ``call``'s sans-IO retry ``flow`` (``call.retry.retry_flow``): ``attempt(trace)``
+    (a ``Received``, or the exception that prevented one) at each ``Send``, a sleep at each
+    ``Sleep``; returns the flow's result. ``trace`` is the call's trace id, its header's
+    value; with OpenTelemetry in use, the call is a span (``tracing.traced``). Every sync
+    transport drives its calls with it."""
+    with traced(call) as traces:
+        flow = _noted(flow, traces.span)
+        step = next(flow)
+        while True:
+            outcome: object = None
+            if isinstance(step, Sleep):
+                time.sleep(step.seconds)
+            else:
+                outcome = attempt(traces.trace)
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                result: _R = done.value
+                return result
 
 
 async def adrive(flow: Generator[Send | Sleep, Any, _R],
-                 attempt: Callable[[], Awaitable[object]]) -> _R:
-    """:func:`drive` for the async transports: ``await attempt()``, ``asyncio.sleep``."""
+                 attempt: Callable[[str], Awaitable[object]], call: Call) -> _R:
+    """:func:`drive` for the async transports: ``await attempt(trace)``, ``asyncio.sleep``."""
     import asyncio
 
+    with traced(call) as traces:
+        flow = _noted(flow, traces.span)
+        step = next(flow)
+        while True:
+            outcome: object = None
+            if isinstance(step, Sleep):
+                await asyncio.sleep(step.seconds)
+            else:
+                outcome = await attempt(traces.trace)
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                result: _R = done.value
+                return result
+
+
+def _noted(flow: Generator[Send | Sleep, Any, _R], span: CallSpan | None
+           ) -> Generator[Send | Sleep, Any, _R]:
+    """``flow``, with each attempt's outcome and each retry's sleep noted on ``span``
+    (``flow`` itself without a span: the common case costs nothing)."""
+    if span is None:
+        return flow
+    return _noting(flow, span)
+
+
+def _noting(flow: Generator[Send | Sleep, Any, _R], span: CallSpan
+            ) -> Generator[Send | Sleep, Any, _R]:
     step = next(flow)
     while True:
-        outcome: object = None
         if isinstance(step, Sleep):
-            await asyncio.sleep(step.seconds)
-        else:
-            outcome = await attempt()
+            span.retrying(step)
+        outcome = yield step
+        if not isinstance(step, Sleep):
+            span.sent(outcome)
         try:
             step = flow.send(outcome)
         except StopIteration as done:

@@ -40,6 +40,7 @@ from ..call.response import (
     Result,
 )
 from ..call.retry import retry_flow
+from ..tracing import TRACE_HEADER
 from .base import OWN_AUTH, CallAuth, Transport, closed, tcdyns_own
 from .deadline import Deadline, Expired, backend, bounded, take
 from .drive import drive
@@ -56,6 +57,7 @@ _NO_TIMEOUT = {"connect": None, "read": None, "write": None, "pool": None}
 #: A path httpx sends exactly as given: nothing to percent-encode, no dot segment.
 _AS_IS = re.compile(r"(?:[A-Za-z0-9\-_~!$&'()*+,;=:@/]|\.(?!\.?(?:/|$))|%[0-9A-Fa-f]{2})*")
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+_TRACE_HEADER = TRACE_HEADER.encode("ascii")
 _Pool = httpcore.ConnectionPool | httpcore.HTTPProxy
 _HTTPCORE_ERRORS = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError,
                     httpcore.ProxyError, httpcore.UnsupportedProtocol)
@@ -157,8 +159,8 @@ class PoolTransport(HttpxTransport):
             self._origins.setdefault(origin.prefix, origin)
         return origin, parsed.raw_path.decode("ascii"), str(parsed)
 
-    def _headers(self, call: Call, origin: _Origin, target: str, auth: HawkAuth | None
-                 ) -> list[tuple[bytes, bytes]]:
+    def _headers(self, call: Call, origin: _Origin, target: str, auth: HawkAuth | None,
+                 trace: str) -> list[tuple[bytes, bytes]]:
         headers = list(origin.get_headers)
         body = call.body
         if body is not None:
@@ -166,6 +168,7 @@ class PoolTransport(HttpxTransport):
             headers.append((b"Content-Length", str(len(body)).encode("ascii")))
         elif call.http_method in _BODY_METHODS:  # httpx adds it next to Host
             headers.insert(1, (b"Content-Length", b"0"))
+        headers.append((_TRACE_HEADER, trace.encode("ascii")))  # not signed: Hawk stays valid
         if auth is not None:
             credentials = auth.credentials_now()
             if credentials is not None and auth.signs(origin.scheme, origin.host, origin.port):
@@ -184,11 +187,11 @@ class PoolTransport(HttpxTransport):
         pool = self._pool_for(origin)
         deadline = self._deadline()
 
-        def attempt() -> Received | httpx.RequestError:  # signed anew: fresh timestamp, nonce
-            headers = self._headers(call, origin, target, signer)
+        def attempt(trace: str) -> Received | httpx.RequestError:  # signed anew: fresh ts, nonce
+            headers = self._headers(call, origin, target, signer, trace)
             return self._try(pool, call, origin, target, url, headers, deadline)
 
-        return drive(retry_flow(call, self.policy), attempt)
+        return drive(retry_flow(call, self.policy), attempt, call)
 
     def _try(self, pool: _Pool, call: Call, origin: _Origin, target: str, url: str,
              headers: list[tuple[bytes, bytes]], deadline: Deadline | None

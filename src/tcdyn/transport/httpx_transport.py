@@ -20,6 +20,7 @@ from ..call.bind import Call
 from ..call.options import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT, RetryPolicy
 from ..call.response import ACCEPT_ENCODING, BodyReader, Received, Result
 from ..call.retry import retry_flow
+from ..tracing import TRACE_HEADER
 from .base import OWN_AUTH, CallAuth, TransportBase, closed
 from .clients import async_client, sync_client
 from .deadline import Deadline, Expired, bounded, take
@@ -132,7 +133,8 @@ class HttpxTransport(_Transport):
         request = _request(client, call, deadline, self._owns_client)
         signer = self.auth if auth is OWN_AUTH else auth
 
-        def attempt() -> Received | httpx.TransportError:
+        def attempt(trace: str) -> Received | httpx.TransportError:
+            request.headers[TRACE_HEADER] = trace  # not signed: Hawk stays valid
             try:
                 return self._attempt(client, request, deadline, signer)
             except httpx.TransportError as exc:
@@ -140,7 +142,7 @@ class HttpxTransport(_Transport):
             except Expired as exc:
                 return _redacted(expired(exc.total, request))
 
-        return drive(retry_flow(call, self.policy), attempt)
+        return drive(retry_flow(call, self.policy), attempt, call)
 
     def close(self) -> None:
         self._closed = True
@@ -214,7 +216,8 @@ class AsyncHttpxTransport(_Transport):
         request = _request(client, call, deadline, self._owns_client)
         signer = self.auth if auth is OWN_AUTH else auth
 
-        async def attempt() -> Received | httpx.TransportError:
+        async def attempt(trace: str) -> Received | httpx.TransportError:
+            request.headers[TRACE_HEADER] = trace
             try:
                 return await self._attempt(client, request, deadline, signer)
             except httpx.TransportError as exc:
@@ -222,7 +225,7 @@ class AsyncHttpxTransport(_Transport):
             except Expired as exc:
                 return _redacted(expired(exc.total, request))
 
-        return await adrive(retry_flow(call, self.policy), attempt)
+        return await adrive(retry_flow(call, self.policy), attempt, call)
 
     async def aclose(self) -> None:
         self._closed = True
