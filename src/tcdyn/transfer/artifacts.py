@@ -92,14 +92,24 @@ class PublishPlan:
             except InsufficientScopes:
                 raise self.no_expiry() from None
         yield from self.absent()
-        answer = yield "createArtifact", (self.taskId, self.runId, self.name,
-                                          self.request(expires))
+        try:
+            answer = yield "createArtifact", (self.taskId, self.runId, self.name,
+                                              self.request(expires))
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # interrupted: the queue may have made it
+                exc.add_note(self.unfinished_note("createArtifact"))
+            raise
         try:
             yield "upload", (answer,)
+        except BaseException as exc:
+            exc.add_note(self.unfinished_note())
+            raise
+        try:
             yield "finishArtifact", (self.taskId, self.runId, self.name,
                                      {"uploadId": answer["uploadId"]})
         except BaseException as exc:
-            exc.add_note(self.unfinished_note())
+            exc.add_note(self.unfinished_note(
+                "finishArtifact" if not isinstance(exc, Exception) else None))
             raise
         return self.result(answer)
 
@@ -146,10 +156,20 @@ class PublishPlan:
             "resume nor replace it: publish under another name, or in a new run (nothing "
             "was sent)", status_code=409, code="RequestConflict")
 
-    def unfinished_note(self) -> str:
-        return (f"artifact {self.name!r} of {self._where()} was created but not finished: "
-                "the queue lists it, a download of it answers 404, and it cannot be published "
-                "again under this name in this run")
+    def unfinished_note(self, interrupted: str | None = None) -> str:
+        """What a publish that stopped after ``createArtifact`` leaves; ``interrupted``:
+        the call it was interrupted in while the queue answered, which may have been
+        done."""
+        what = "the queue lists it, a download of it answers 404, and it cannot be published " \
+               "again under this name in this run"
+        where = f"artifact {self.name!r} of {self._where()}"
+        if interrupted == "createArtifact":
+            return (f"{where} may have been created but not finished (interrupted while the "
+                    f"queue answered createArtifact): if it was, {what}")
+        if interrupted == "finishArtifact":
+            return (f"{where} was created and may not be finished (interrupted while the "
+                    f"queue answered finishArtifact): if it is not, {what}")
+        return f"{where} was created but not finished: {what}"
 
     def no_expiry(self) -> TaskclusterArgumentError:
         return TaskclusterArgumentError(
@@ -216,19 +236,19 @@ async def drive_steps(steps: Generator[Step, Any, Any],
                       perform: Callable[[str, tuple[Any, ...]], Awaitable[Any]]) -> Any:
     """Run ``steps`` (``PublishPlan.steps``): each step's outcome sent back, or the
     exception that prevented it thrown in (the flow decides, then raises it or another);
-    returns their result."""
-    outcome: Any = None
-    failure: BaseException | None = None
-    while True:
-        try:
-            step = steps.throw(failure) if failure is not None else steps.send(outcome)
-        except StopIteration as done:
-            return done.value
-        outcome, failure = None, None
-        try:
-            outcome = await perform(*step)
-        except BaseException as exc:
-            failure = exc
+    returns their result. An exception is thrown in while it is being handled, so a
+    ``KeyboardInterrupt`` is never set aside where a signal handler would not see it."""
+    try:
+        step = next(steps)
+        while True:
+            try:
+                outcome = await perform(*step)
+            except BaseException as exc:
+                step = steps.throw(exc)
+            else:
+                step = steps.send(outcome)
+    except StopIteration as done:
+        return done.value
 
 
 class ProgressBar:
