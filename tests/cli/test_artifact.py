@@ -322,14 +322,14 @@ TCDYN_SOURCE = str(Path(tcdyn_package.__file__).parent)
 #: Moments spread evenly over a command's run.
 SPREAD = 12
 #: Where a KeyboardInterrupt was lost or hung the command ("function#n": its n-th call;
-#: "a#n>b": the first call of b after that): jsonschema-rs calling tcdyn's retriever (the
+#: "a#n then b": the first call of b after that): jsonschema-rs calling tcdyn's retriever (the
 #: interrupt made into its error: the command ran to its end, exit 0, as tests/real saw),
 #: at the retriever's first line and within; importlib's weakref callback (Python ignores
 #: what it raises); a dataclass's __set_name__ (made into RuntimeError, exit 1); httpcore's
 #: pool lock given back (raised there, the lock stays taken: the cleanup waited for it
 #: forever); the hashing threads' results; the chunks sent.
 HAZARDS = ["compile_check.<locals>.kept_retrieve#1",
-           "compile_check.<locals>.kept_retrieve#1>_compile_rs.<locals>.retrieve",
+           "compile_check.<locals>.kept_retrieve#1 then _compile_rs.<locals>.retrieve",
            "_get_module_lock.<locals>.cb#1", "Field.__set_name__#1", "ThreadLock.__exit__#3",
            "Future.result#1", "DirectStorage._sent#1"]
 _moments: dict[str, list[str]] = {}
@@ -370,7 +370,7 @@ def pick(found: list[str], choice: tuple[str, Any]) -> str:
         start = which * len(found) // SPREAD
         later = [m for m in found[start:] if m.split(" ", 1)[1].startswith(TCDYN_SOURCE)]
         return (later or found[start:])[0]
-    first, _, then = which.partition(">")
+    first, _, then = which.partition(" then ")
     at = _calls(found, first)
     return found[_calls(found, then, at) if then else at]
 
