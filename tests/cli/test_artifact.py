@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-import tcdyn as tcdyn_package
 from helpers import SECRET
+from interrupt_at import SPREAD, moments, pick, run_at, signals_in_turn
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.objects import InMemoryObjects, Storage
 from tcdyn.testing.server import LocalDeployment
@@ -314,20 +314,16 @@ def test_put_of_an_existing_name_exits_3_with_any_credentials(w, tmp_path, grant
 # tests/interrupt_at.py calls the command's handler at a chosen moment of a real run (a
 # Python function starting in the main thread), as Python does when the signal arrives then:
 # moments spread over the run, SIGTERM and SIGINT in turn, and the moments where a
-# KeyboardInterrupt used to be lost or to hang the command. Each run must end at once with
-# exit 130 and one line that tells the truth about what was left.
+# KeyboardInterrupt used to be lost or to hang the command (all failed before the fix). Each
+# run must end at once with exit 130 and one line that tells the truth about what was left.
 
-HARNESS = Path(__file__).resolve().parents[1] / "interrupt_at.py"
-TCDYN_SOURCE = str(Path(tcdyn_package.__file__).parent)
-#: Moments spread evenly over a command's run.
-SPREAD = 12
-#: Where a KeyboardInterrupt was lost or hung the command ("function#n": its n-th call;
-#: "a#n then b": the first call of b after that): jsonschema-rs calling tcdyn's retriever (the
-#: interrupt made into its error: the command ran to its end, exit 0, as tests/real saw),
-#: at the retriever's first line and within; importlib's weakref callback (Python ignores
-#: what it raises); a dataclass's __set_name__ (made into RuntimeError, exit 1); httpcore's
-#: pool lock given back (raised there, the lock stays taken: the cleanup waited for it
-#: forever); the hashing threads' results; the chunks sent.
+#: Where a KeyboardInterrupt was lost or hung the command (interrupt_at.pick's names):
+#: jsonschema-rs calling tcdyn's retriever (the interrupt made into its error: the command
+#: ran to its end, exit 0, as tests/real saw), at the retriever's first line and within;
+#: importlib's weakref callback (Python ignores what it raises); a dataclass's
+#: __set_name__ (made into RuntimeError, exit 1); httpcore's pool lock given back (raised
+#: there, the lock stays taken: the cleanup waited for it forever); the hashing threads'
+#: results; the chunks sent.
 HAZARDS = ["compile_check.<locals>.kept_retrieve#1",
            "compile_check.<locals>.kept_retrieve#1 then _compile_rs.<locals>.retrieve",
            "_get_module_lock.<locals>.cb#1", "Field.__set_name__#1", "ThreadLock.__exit__#3",
@@ -335,51 +331,18 @@ HAZARDS = ["compile_check.<locals>.kept_retrieve#1",
 _moments: dict[str, list[str]] = {}
 
 
-def moments(w: World, tmp_path: Path, scenario: str, reset: Any, *args: str) -> list[str]:
-    """The moments of an uninterrupted run (once per scenario, after a run that fills the
-    references cache); ``reset()`` makes the state each run starts from."""
+def moments_of(w: World, tmp_path: Path, scenario: str, reset: Any, *args: str
+               ) -> list[str]:
+    """The moments of ``scenario``, listed once."""
     if scenario not in _moments:
-        listing = tmp_path / "moments.txt"
-        for _ in range(2):
-            reset()
-            done = subprocess.run([sys.executable, str(HARNESS), "SIGTERM", "-", *args],
-                                  env={**w.env, "TCDYN_MOMENTS_FILE": str(listing)},
-                                  capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
-            assert done.returncode == 0, err(done)
-        _moments[scenario] = listing.read_text().splitlines()
+        _moments[scenario] = moments(w.env, tmp_path / "moments.txt", reset, *args)
     return _moments[scenario]
-
-
-def _calls(found: list[str], which: str, start: int = 0) -> int:
-    """The index of call ``function#n`` (``function``: its first) in ``found`` from
-    ``start``."""
-    function, _, nth = which.partition("#")
-    for i in range(start, len(found)):
-        name, _, count = found[i].partition(" ")
-        if name == function and (not nth or count.endswith(f"#{nth}")):
-            return i
-    raise AssertionError(f"{which} is not a moment of the run: the test needs another")
-
-
-def pick(found: list[str], choice: tuple[str, Any]) -> str:
-    """The moment of ``choice``: for ``("spread", k)`` the first call of tcdyn's own code
-    from k/SPREAD of the run on (their order is the same in every run, where a library's
-    may not be), for ``("hazard", ...)`` the call ``HAZARDS`` names."""
-    kind, which = choice
-    if kind == "spread":
-        start = which * len(found) // SPREAD
-        later = [m for m in found[start:] if m.split(" ", 1)[1].startswith(TCDYN_SOURCE)]
-        return (later or found[start:])[0]
-    first, _, then = which.partition(" then ")
-    at = _calls(found, first)
-    return found[_calls(found, then, at) if then else at]
 
 
 def interrupted_at(w: World, sig: str, moment: str, *args: str
                    ) -> subprocess.CompletedProcess[bytes]:
     start = time.monotonic()
-    done = subprocess.run([sys.executable, str(HARNESS), sig, moment, *args], env=w.env,
-                          capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    done = run_at(w.env, sig, moment, *args)
     assert done.returncode == 130, (moment, done.returncode, err(done))
     assert done.stdout == b"", moment
     assert time.monotonic() - start < 30, moment  # at once, not after the transfer
@@ -388,14 +351,8 @@ def interrupted_at(w: World, sig: str, moment: str, *args: str
     return done
 
 
-def signals_in_turn(choices: list[tuple[str, Any]]) -> list[Any]:
-    """Each choice of moment with SIGTERM and SIGINT in turn."""
-    return [pytest.param(choice, ("SIGTERM", "SIGINT")[i % 2],
-                         id=f"{choice[0]}-{choice[1]}-{('SIGTERM', 'SIGINT')[i % 2]}")
-            for i, choice in enumerate(choices)]
-
-
 SPREAD_CHOICES = [("spread", k) for k in range(SPREAD)]
+HAZARD_CHOICES = [("at", h) for h in HAZARDS]
 
 
 @pytest.fixture
@@ -406,7 +363,7 @@ def stable(w: World) -> World:
 
 
 @pytest.mark.parametrize(("choice", "sig"), signals_in_turn(
-    [*SPREAD_CHOICES, *(("hazard", h) for h in HAZARDS)]))
+    [*SPREAD_CHOICES, *HAZARD_CHOICES]))
 def test_a_signal_at_any_moment_of_put_stops_it(stable, tmp_path, choice, sig):
     w = stable
     path = tmp_path / "big.bin"
@@ -418,7 +375,7 @@ def test_a_signal_at_any_moment_of_put_stops_it(stable, tmp_path, choice, sig):
         w.objects = fresh(w.dep, w.storage, w.host)
         queues.append(V106Artifacts(w.dep, w.objects))
 
-    moment = pick(moments(w, tmp_path, "put", reset, *put), choice)
+    moment = pick(moments_of(w, tmp_path, "put", reset, *put), choice)
     reset()
     line = err(interrupted_at(w, sig, moment, *put)).strip()
     record = queues[-1].records.get("public/big.bin")
@@ -435,7 +392,7 @@ def test_a_signal_at_any_moment_of_put_stops_it(stable, tmp_path, choice, sig):
 
 
 @pytest.mark.parametrize(("choice", "sig"), signals_in_turn(
-    [*SPREAD_CHOICES[::2], ("hazard", "Future.result#1")]))
+    [*SPREAD_CHOICES[::2], ("at", "Future.result#1")]))
 def test_a_signal_at_any_moment_of_get_leaves_no_file(stable, tmp_path, choice, sig):
     w = stable
     data = os.urandom(3 * MiB)
@@ -447,7 +404,7 @@ def test_a_signal_at_any_moment_of_get_leaves_no_file(stable, tmp_path, choice, 
         out.unlink(missing_ok=True)
         object_artifact(w, data)
 
-    moment = pick(moments(w, tmp_path, "get", reset, *get), choice)
+    moment = pick(moments_of(w, tmp_path, "get", reset, *get), choice)
     reset()
     interrupted_at(w, sig, moment, *get)
     left = list(out.parent.iterdir())
