@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -353,10 +353,17 @@ def test_interrupting_a_follow_exits_130(local):
     proc = subprocess.Popen([sys.executable, "-m", "tcdyn", "task", "log", task_id, "-f"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    timer = threading.Timer(3.0, lambda: proc.send_signal(2))
-    timer.start()
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "waiting for a worker" in err
+    try:
+        said = ""
+        while "waiting for a worker" not in said:  # signalled once it waits, however slow
+            line = proc.stderr.readline()          # the start is
+            assert line, said
+            said += line
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and err.endswith("tcdyn: interrupted\n"), err
 
 
 # -- issue 18 item 5: Ctrl-C or SIGTERM at any moment of task log --follow --------------------

@@ -8,8 +8,9 @@ a directory refused before anything is sent); stdout (the default, or ``-o -``) 
 a retry skips the bytes already written once it has checked they are the same, a failure
 says what was written, and binary data is not written to a terminal unless ``--binary``.
 ``put`` is ``tcdyn.artifacts.publish`` (which refuses a name the run already has), after
-checking ``--expires``. Ctrl-C and SIGTERM stop either at any moment (``interrupts``):
-temporary files removed, exit 130; an interrupted ``put`` says that the name is used up.
+checking ``--expires``. Ctrl-C and SIGTERM end either at once, at any moment
+(``interrupts.ending``): temporary files removed, exit 130; an interrupted ``put`` says
+whether the name is used up.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import IO, Any, Literal
 from .output import (
     FAILURE,
     HTTP_4XX,
-    INTERRUPTED,
     USAGE,
     CommandError,
     UsageError,
@@ -92,9 +92,9 @@ def _queue_and_settings(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _get(args: argparse.Namespace) -> int:
     from ..download import downloadArtifactToFile
-    from .interrupts import stopping
+    from .interrupts import ending
 
-    with stopping():
+    with ending():
         _, queue = _queue_and_settings(args)
         with queue:
             if args.output and args.output != "-":
@@ -241,29 +241,22 @@ def _put(args: argparse.Namespace) -> int:
             kwargs["expires"] = fromNow(args.expires)
         except ValueError as exc:
             raise UsageError(f"artifact put: --expires {args.expires!r}: {exc}") from None
-    from .interrupts import stopping
+    from .interrupts import ending
 
-    try:
-        with stopping() as stop:
-            _, queue = _queue_and_settings(args)
-            with queue:
-                if "expires" not in kwargs:
-                    kwargs["expires"] = _task_expiry(queue, args.task_id)
-                try:
-                    published = publish(queue, args.task_id, args.run_id, args.name,
-                                        args.path, **kwargs)
-                except TaskclusterFailure as exc:
-                    if not getattr(exc, "__notes__", None):
-                        raise
-                    raise CommandError(f"{exc}; {'; '.join(exc.__notes__)}",
-                                       classify(exc)[0]) from None
-            stop.check()
-            emit(published)
-    except KeyboardInterrupt as exc:
-        if not getattr(exc, "__notes__", None):
-            raise
-        print(f"tcdyn: interrupted: {'; '.join(exc.__notes__)}", file=sys.stderr)
-        return INTERRUPTED
+    with ending():
+        _, queue = _queue_and_settings(args)
+        with queue:
+            if "expires" not in kwargs:
+                kwargs["expires"] = _task_expiry(queue, args.task_id)
+            try:
+                published = publish(queue, args.task_id, args.run_id, args.name, args.path,
+                                    **kwargs)
+            except TaskclusterFailure as exc:
+                if not getattr(exc, "__notes__", None):
+                    raise
+                raise CommandError(f"{exc}; {'; '.join(exc.__notes__)}", classify(exc)[0]
+                                   ) from None
+    emit(published)
     return 0
 
 

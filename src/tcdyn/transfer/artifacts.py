@@ -32,7 +32,7 @@ from ..errors import (
     ResourceNotFound,
     TaskclusterArgumentError,
 )
-from . import checks
+from . import checks, leftovers
 from .flavours import Flavour, aw
 from .hashing import Progress
 
@@ -80,6 +80,8 @@ class PublishPlan:
         self.contentType = contentType or guess_content_type(name)
         self.expires = expires
         self.maxRetries = checks.check_count(func, "maxRetries", maxRetries)
+        #: The call in progress once the name may be taken (``left``), else None.
+        self.phase: str | None = None
 
     def steps(self) -> Generator[Step, Any, dict[str, Any]]:
         """What ``publish`` does, without I/O: yields each queue call as ``(method, args)``
@@ -93,24 +95,21 @@ class PublishPlan:
                 raise self.no_expiry() from None
         yield from self.absent()
         try:
+            self.phase = "createArtifact"
             answer = yield "createArtifact", (self.taskId, self.runId, self.name,
                                               self.request(expires))
-        except BaseException as exc:
-            if not isinstance(exc, Exception):  # interrupted: the queue may have made it
-                exc.add_note(self.unfinished_note("createArtifact"))
-            raise
-        try:
+            self.phase = "upload"
             yield "upload", (answer,)
-        except BaseException as exc:
-            exc.add_note(self.unfinished_note())
-            raise
-        try:
+            self.phase = "finishArtifact"
             yield "finishArtifact", (self.taskId, self.runId, self.name,
                                      {"uploadId": answer["uploadId"]})
         except BaseException as exc:
-            exc.add_note(self.unfinished_note(
-                "finishArtifact" if not isinstance(exc, Exception) else None))
+            note = self.left(exc)
+            if note is not None:
+                exc.add_note(note)
             raise
+        finally:
+            self.phase = None
         return self.result(answer)
 
     def absent(self) -> Generator[Step, Any, None]:
@@ -156,17 +155,23 @@ class PublishPlan:
             "resume nor replace it: publish under another name, or in a new run (nothing "
             "was sent)", status_code=409, code="RequestConflict")
 
-    def unfinished_note(self, interrupted: str | None = None) -> str:
-        """What a publish that stopped after ``createArtifact`` leaves; ``interrupted``:
-        the call it was interrupted in while the queue answered, which may have been
+    def left(self, error: BaseException | None = None) -> str | None:
+        """What the publish leaves if ``error`` ends it now (None: if the process ends now),
+        or None for nothing half-made. Once ``createArtifact`` may have been answered the
+        name is used up; an interrupt (not an error: the queue did not refuse) while the
+        queue answers ``createArtifact`` or ``finishArtifact`` may have come after it was
         done."""
+        if self.phase is None or (self.phase == "createArtifact"
+                                  and isinstance(error, Exception)):
+            return None
         what = "the queue lists it, a download of it answers 404, and it cannot be published " \
                "again under this name in this run"
         where = f"artifact {self.name!r} of {self._where()}"
-        if interrupted == "createArtifact":
+        interrupted = not isinstance(error, Exception)
+        if self.phase == "createArtifact":
             return (f"{where} may have been created but not finished (interrupted while the "
                     f"queue answered createArtifact): if it was, {what}")
-        if interrupted == "finishArtifact":
+        if self.phase == "finishArtifact" and interrupted:
             return (f"{where} was created and may not be finished (interrupted while the "
                     f"queue answered finishArtifact): if it is not, {what}")
         return f"{where} was created but not finished: {what}"
@@ -228,7 +233,8 @@ async def publish(io: Flavour, /, queue: Any, taskId: str, runId: int, name: str
             await io.close(service)
         return None
 
-    result: dict[str, Any] = await drive_steps(job.steps(), perform)
+    with leftovers.noting(job.left):
+        result: dict[str, Any] = await drive_steps(job.steps(), perform)
     return result
 
 
