@@ -4,7 +4,7 @@
 
 A moment is a Python function call of the main thread (``sys.setprofile`` ``call`` events,
 also on resuming a generator), counted while the command handles ``SIGNAL`` with a handler
-of its own (``tcdyn.cli.interrupts.stopping``), named ``"qualname file:line#n"`` (the n-th
+of its own (``tcdyn.cli.interrupts.ending``), named ``"qualname file:line#n"`` (the n-th
 call of that function). There the command's handler is called with that function's frame,
 as Python calls it when the signal arrives just then (it runs a handler at the next function
 entry or loop back-edge of the main thread), inside whatever is running: a callback from
