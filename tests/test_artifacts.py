@@ -4,6 +4,7 @@ storage host that can fail, stall, truncate and corrupt on request."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import inspect
 import io
@@ -429,6 +430,72 @@ def test_a_second_publish_of_a_finished_artifact_is_refused_before_creating(
                              "published artifact cannot be replaced"):
         publish(api, tmp_path)
     assert "createArtifact" not in [r.name for r in dep.requests]
+
+
+class Interrupted:
+    """The queue, interrupted (KeyboardInterrupt) once it has answered call ``nth`` of
+    ``method``, as by Ctrl-C while its answer is being read."""
+
+    def __init__(self, queue, method, nth):
+        self._queue, self._method, self._calls = queue, method, nth
+
+    def __getattr__(self, name):
+        call = getattr(self._queue, name)
+        if name != self._method:
+            return call
+
+        def interrupted(*args):
+            self._calls -= 1
+            if self._calls:
+                return call(*args)
+            with contextlib.suppress(tcdyn.TaskclusterFailure):  # answered all the same
+                answer = call(*args)
+                if inspect.isawaitable(answer):
+                    async def awaited():
+                        with contextlib.suppress(tcdyn.TaskclusterFailure):
+                            await answer
+                        raise KeyboardInterrupt
+                    return awaited()
+            raise KeyboardInterrupt
+        return interrupted
+
+
+@pytest.mark.parametrize(("phase", "said", "record"), [
+    ("artifactInfo", None, None),
+    ("finishArtifact#1", None, None),  # the probe: is the name free?
+    ("createArtifact", "may have been created but not finished (interrupted while the "
+                       "queue answered createArtifact): if it was, the queue lists it", False),
+    ("upload", "was created but not finished: the queue lists it", False),
+    ("finishArtifact#2", "was created and may not be finished (interrupted while the queue "
+                       "answered finishArtifact): if it is not, the queue lists it", True),
+])
+def test_an_interrupted_publish_says_what_it_left(api, env, queue_v106, tmp_path, phase,
+                                                  said, record):
+    """Ctrl-C in each step of publish, once the queue has done it: the note says what the
+    queue may hold, and a publish that may have made the name says the name is used."""
+    queue = api.client("Queue")
+    kwargs = {}
+    if phase == "upload":
+        def progress(done, total):
+            if done:
+                raise KeyboardInterrupt
+        kwargs["progress"] = progress
+    else:
+        method, _, nth = phase.partition("#")
+        queue = Interrupted(queue, method, int(nth or 1))
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"hello\n" * 5000)
+    with pytest.raises(KeyboardInterrupt) as info:
+        api.call(api.artifacts.publish, queue, "T", 0, "public/a.txt", path,
+                 expires=EXPIRES, **kwargs)
+    notes = getattr(info.value, "__notes__", [])
+    if said is None:
+        assert notes == [] and "public/a.txt" not in queue_v106.records
+        return
+    [note] = notes
+    assert note.startswith("artifact 'public/a.txt' of run 0 of task T " + said), note
+    assert "cannot be published again under this name in this run" in note
+    assert queue_v106.records["public/a.txt"]["present"] is record
 
 
 def test_publish_checks_with_a_probe_the_real_queue_answers(api, env, queue_v106, tmp_path):

@@ -126,3 +126,58 @@ def test_task_completed_message_is_checked_in_rust(monkeypatch: pytest.MonkeyPat
     assert isinstance(fast.__self__, jsonschema_rs.Draft7Validator)
     # no custom keyword or format: each would call into Python, for every message
     assert made == [] and compiled == [set()]
+
+
+# -- issue 18 item 5: Ctrl-C (a signal handler's KeyboardInterrupt) is not swallowed ---------
+# jsonschema-rs turns an exception raised by the Python code it calls into its own error (a
+# retriever, a keyword's constructor) or into a "not valid" verdict (a keyword's validate):
+# a KeyboardInterrupt raised there by a signal handler made the schema fall back to
+# fastjsonschema, or the report's validator decide, and the interrupt was gone.
+
+U = "/schemas/t/v1/u.json"
+
+
+def _interrupting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, when: Any) -> None:
+    """``module.name`` raises KeyboardInterrupt the first time ``when(*args)`` holds."""
+    original = getattr(module, name)
+    done: list[bool] = []
+
+    def interrupted(*args: Any) -> Any:
+        if not done and when(*args):
+            done.append(True)
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(module, name, interrupted)
+
+
+def test_an_interrupt_while_jsonschema_rs_retrieves_a_document_is_raised(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tcdyn.schemas import fast_path
+
+    registry = SchemaRegistry(lambda path: copy.deepcopy({
+        T: {"properties": {"a": {"$ref": "u.json"}}}, U: {"type": "string"}}.get(path)))
+    # the root is read by tcdyn; u.json when jsonschema-rs asks for it
+    _interrupting(monkeypatch, fast_path, "_document", lambda prepared, uri: "u.json" in uri)
+    with pytest.raises(KeyboardInterrupt):
+        registry.validate(T, {"a": "x"}, what="t")
+
+
+@pytest.mark.parametrize("phase", ["constructor", "validate"])
+def test_an_interrupt_in_a_custom_keyword_is_raised(monkeypatch: pytest.MonkeyPatch,
+                                                    phase: str) -> None:
+    from tcdyn.schemas import rust_check
+
+    pattern = "^(?=a)a$"  # not portable: matched by the custom keyword
+    assert portable_pattern(pattern) is None
+    registry = SchemaRegistry(lambda path: copy.deepcopy({T: {"pattern": pattern}}.get(path)))
+    if phase == "constructor":
+        _interrupting(monkeypatch, rust_check, "compile_pattern", lambda value: True)
+    else:
+        class Interrupting:
+            def search(self, text: str) -> Any:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(rust_check, "compile_pattern", lambda value: Interrupting())
+    with pytest.raises(KeyboardInterrupt):
+        registry.validate(T, "a", what="t")

@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ptyrun import dangerous_in, run_on_pty
 
 import tcdyn
+from interrupt_at import SPREAD, moments, pick, run_at, signals_in_turn
 from log_helpers import LogWorker, task
 from tcdyn.testing.auth import ClientRecord
 from tcdyn.testing.livelog import LiveLog
@@ -350,10 +353,58 @@ def test_interrupting_a_follow_exits_130(local):
     proc = subprocess.Popen([sys.executable, "-m", "tcdyn", "task", "log", task_id, "-f"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    timer = threading.Timer(3.0, lambda: proc.send_signal(2))
-    timer.start()
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "waiting for a worker" in err
+    try:
+        said = ""
+        while "waiting for a worker" not in said:  # signalled once it waits, however slow
+            line = proc.stderr.readline()          # the start is
+            assert line, said
+            said += line
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and err.endswith("tcdyn: interrupted\n"), err
+
+
+# -- issue 18 item 5: Ctrl-C or SIGTERM at any moment of task log --follow --------------------
+# (tests/interrupt_at.py: the handler called at moments spread over a real run, and while
+# the download thread hands the log over)
+
+_FOLLOWED: dict[str, Any] = {}
+
+
+@pytest.fixture
+def followed(local, tmp_path_factory) -> tuple[dict[str, str], tuple[str, ...], bytes, list[str]]:
+    """A completed task whose 3 MiB log the follower downloads (on its thread), the
+    command, the log, and the moments of a run of it."""
+    if not _FOLLOWED:
+        _, queue, _, env = local
+        queue_id = _queue_id()
+        task_id = _make(queue, queue_id)
+        chunks = [b"%07d building and linking\n" % i for i in range(3 * 1024 * 1024 // 26)]
+        with LiveLog() as live:
+            LogWorker(queue, queue_id).run(task_id, live, chunks)
+        env = {**env, "PYTHONHASHSEED": "0"}
+        args = ("task", "log", task_id, "--follow", "--poll", "0.3")
+        listing = tmp_path_factory.mktemp("follow") / "moments.txt"
+        _FOLLOWED.update(env=env, args=args, log=b"".join(chunks),
+                         moments=moments(env, listing, lambda: None, *args))
+    return _FOLLOWED["env"], _FOLLOWED["args"], _FOLLOWED["log"], _FOLLOWED["moments"]
+
+
+@pytest.mark.parametrize(("choice", "sig"), signals_in_turn(
+    [*(("spread", k) for k in range(SPREAD)), ("at", "Follower._download#2")]))
+def test_a_signal_at_any_moment_of_a_follow_stops_it(followed, choice, sig):
+    env, args, log, found = followed
+    moment = pick(found, choice)
+    start = time.monotonic()
+    done = run_at(env, sig, moment, *args)
+    err = done.stderr.decode()
+    assert done.returncode == 130, (moment, done.returncode, err)
+    assert time.monotonic() - start < 30, moment
+    assert err.splitlines()[-1] == "tcdyn: interrupted", (moment, err)
+    assert "Traceback" not in err and "Exception ignored" not in err, (moment, err)
+    assert log.startswith(done.stdout), moment  # what was shown is the log, as sent
 
 
 def test_group_lines_on_a_terminal_escape_the_name_and_the_line():

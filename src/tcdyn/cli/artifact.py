@@ -8,8 +8,9 @@ a directory refused before anything is sent); stdout (the default, or ``-o -``) 
 a retry skips the bytes already written once it has checked they are the same, a failure
 says what was written, and binary data is not written to a terminal unless ``--binary``.
 ``put`` is ``tcdyn.artifacts.publish`` (which refuses a name the run already has), after
-checking ``--expires``. SIGTERM stops either as Ctrl-C does: temporary files removed, exit
-130; an interrupted ``put`` says that the name is used up.
+checking ``--expires``. Ctrl-C and SIGTERM end either at once, at any moment
+(``interrupts.ending``): temporary files removed, exit 130; an interrupted ``put`` says
+whether the name is used up.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import codecs
 import contextlib
 import hashlib
 import re
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +28,6 @@ from typing import IO, Any, Literal
 from .output import (
     FAILURE,
     HTTP_4XX,
-    INTERRUPTED,
     USAGE,
     CommandError,
     UsageError,
@@ -91,40 +90,24 @@ def _queue_and_settings(args: argparse.Namespace) -> tuple[Any, Any]:
     return conf, conf.client("Queue")
 
 
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a supervisor, ``kill``, a CI timeout) stops the command as Ctrl-C does: as
-    ``KeyboardInterrupt``, so temporary files are removed and the exit status is 130."""
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _get(args: argparse.Namespace) -> int:
     from ..download import downloadArtifactToFile
+    from .interrupts import ending
 
-    _, queue = _queue_and_settings(args)
-    with _terminate_as_interrupt(), queue:
-        if args.output and args.output != "-":
-            with _said(args.name, args.task_id, args.max_size, lambda: "nothing written"):
-                downloadArtifactToFile(args.output, taskId=args.task_id, name=args.name,
-                                       runId=args.run_id, queueService=queue,
-                                       maxSize=args.max_size)
-            return 0
-        tty = sys.stdout.isatty()
-        sink = terminal_sink(sys.stdout.buffer, tty and not args.binary)
-        stream(queue, args.task_id, args.name, args.run_id, sink,
-               max_size=args.max_size, text_only=tty and not args.binary)
-        sink.flush()
+    with ending():
+        _, queue = _queue_and_settings(args)
+        with queue:
+            if args.output and args.output != "-":
+                with _said(args.name, args.task_id, args.max_size, lambda: "nothing written"):
+                    downloadArtifactToFile(args.output, taskId=args.task_id, name=args.name,
+                                           runId=args.run_id, queueService=queue,
+                                           maxSize=args.max_size)
+                return 0
+            tty = sys.stdout.isatty()
+            sink = terminal_sink(sys.stdout.buffer, tty and not args.binary)
+            stream(queue, args.task_id, args.name, args.run_id, sink,
+                   max_size=args.max_size, text_only=tty and not args.binary)
+            sink.flush()
     return 0
 
 
@@ -258,22 +241,22 @@ def _put(args: argparse.Namespace) -> int:
             kwargs["expires"] = fromNow(args.expires)
         except ValueError as exc:
             raise UsageError(f"artifact put: --expires {args.expires!r}: {exc}") from None
-    _, queue = _queue_and_settings(args)
-    with _terminate_as_interrupt(), queue:
-        if "expires" not in kwargs:
-            kwargs["expires"] = _task_expiry(queue, args.task_id)
-        try:
-            emit(publish(queue, args.task_id, args.run_id, args.name, args.path, **kwargs))
-        except KeyboardInterrupt as exc:
-            if not getattr(exc, "__notes__", None):
-                raise
-            print(f"tcdyn: interrupted: {'; '.join(exc.__notes__)}", file=sys.stderr)
-            return INTERRUPTED
-        except TaskclusterFailure as exc:
-            if not getattr(exc, "__notes__", None):
-                raise
-            raise CommandError(f"{exc}; {'; '.join(exc.__notes__)}", classify(exc)[0]
-                               ) from None
+    from .interrupts import ending
+
+    with ending():
+        _, queue = _queue_and_settings(args)
+        with queue:
+            if "expires" not in kwargs:
+                kwargs["expires"] = _task_expiry(queue, args.task_id)
+            try:
+                published = publish(queue, args.task_id, args.run_id, args.name, args.path,
+                                    **kwargs)
+            except TaskclusterFailure as exc:
+                if not getattr(exc, "__notes__", None):
+                    raise
+                raise CommandError(f"{exc}; {'; '.join(exc.__notes__)}", classify(exc)[0]
+                                   ) from None
+    emit(published)
     return 0
 
 

@@ -5,7 +5,8 @@ Views (``status``, ``artifacts``) are aligned tables for people, in colour on a 
 ``--json`` prints what the queue answered. The actions that end or repeat work
 (``cancel``, ``rerun``, ``complete``) ask before they act on a terminal, act at once with
 ``--yes``, refuse without it when not interactive, and say what they would do with
-``--dry-run``.
+``--dry-run``. ``log`` (``--follow`` too) ends at once on Ctrl-C or SIGTERM, exit 130
+(``interrupts.ending``).
 """
 
 from __future__ import annotations
@@ -127,15 +128,16 @@ def _definition(args: argparse.Namespace) -> int:
 def _log(args: argparse.Namespace) -> int:
     import sys
 
+    from .interrupts import ending
     from .output import UsageError, terminal_sink
 
-    with queue(args) as q:
+    if args.run_id is not None and not args.follow:
+        raise UsageError("task log: --run-id goes with --follow")
+    with ending(), queue(args) as q:
         if args.follow:
             from .follow import follow_task
 
             return follow_task(args, q)
-        if args.run_id is not None:
-            raise UsageError("task log: --run-id goes with --follow")
         from .artifact import stream
 
         sink = terminal_sink(sys.stdout.buffer, sys.stdout.isatty())

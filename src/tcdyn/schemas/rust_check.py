@@ -20,10 +20,16 @@ first, for Rust's reading of draft-07:
 - ``contentEncoding``, ``contentMediaType`` (annotations to the services) and the keys of
   tcdyn's own keywords are removed, so a schema carrying one never gets it enforced;
 - ``patternProperties`` keys must be portable, else the schema is not compiled here.
+
+jsonschema-rs turns whatever the Python code it calls raises into its own error (a
+retriever, a keyword's constructor) or into "not valid" (a keyword's ``validate``): a
+``KeyboardInterrupt`` that a signal handler raises there (Ctrl-C, the command's SIGTERM) is
+kept (:func:`_keep`) and raised again once jsonschema-rs returns, not lost.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterator
 from functools import partial
 from re import _constants as _c  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # not in typeshed
@@ -137,15 +143,46 @@ def portable_pattern(pattern: str) -> str | None:
     return _rust(translation.pattern) if translation.engine == "re" else None
 
 
+class _Kept(threading.local):
+    """What the Python code jsonschema-rs called in this thread raised that is not an
+    ``Exception`` (``KeyboardInterrupt``, ``SystemExit``), until raised again."""
+
+    error: BaseException | None = None
+
+
+_kept = _Kept()
+
+
+def _keep(exc: BaseException) -> None:
+    """Keep ``exc``, raised in code jsonschema-rs called, if it is not an error."""
+    if not isinstance(exc, Exception):
+        _kept.error = exc
+
+
+def _raise_kept() -> None:
+    """Raise what :func:`_keep` kept in this thread, if anything."""
+    error, _kept.error = _kept.error, None
+    if error is not None:
+        raise error
+
+
 class _JsPattern:
     """jsonschema-rs keyword: a JavaScript pattern matched by :mod:`tcdyn.patterns`."""
 
     def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
-        self._search = compile_pattern(value).search
+        try:
+            self._search = compile_pattern(value).search
+        except BaseException as exc:
+            _keep(exc)
+            raise
 
     def validate(self, instance: Any) -> None:
-        if type(instance) is str and self._search(instance) is None:
-            raise ValueError("does not match")
+        try:
+            if type(instance) is str and self._search(instance) is None:
+                raise ValueError("does not match")
+        except BaseException as exc:
+            _keep(exc)
+            raise
 
 
 class _JsMultipleOf:
@@ -155,8 +192,12 @@ class _JsMultipleOf:
         self._divisor = value
 
     def validate(self, instance: Any) -> None:
-        if type(instance) in (int, float) and not js_multiple_of(instance, self._divisor):
-            raise ValueError("not a multiple")
+        try:
+            if type(instance) in (int, float) and not js_multiple_of(instance, self._divisor):
+                raise ValueError("not a multiple")
+        except BaseException as exc:
+            _keep(exc)
+            raise
 
 
 class _JsUniqueItems:
@@ -168,9 +209,13 @@ class _JsUniqueItems:
         self._strings = strings_only(parent_schema.get("items"))
 
     def validate(self, instance: Any) -> None:
-        if type(instance) is list and len(instance) > 1 and not unique(
-                instance, self._plan, strings=self._strings):
-            raise ValueError("non-unique elements")
+        try:
+            if type(instance) is list and len(instance) > 1 and not unique(
+                    instance, self._plan, strings=self._strings):
+                raise ValueError("non-unique elements")
+        except BaseException as exc:
+            _keep(exc)
+            raise
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -285,16 +330,38 @@ def compile_check(root: Any, retrieve: Callable[[str], Any], needs: set[str]
     """
     import jsonschema_rs
 
-    validator = jsonschema_rs.Draft7Validator(root, retriever=retrieve)
-    if not needs:
-        return validator.is_valid
-    options: dict[str, Any] = {}
-    keywords = {_PATTERN_KEYWORD: _JsPattern, _MULTIPLE_KEYWORD: _JsMultipleOf,
-                _UNIQUE_KEYWORD: _JsUniqueItems, UNIQUE_FILLED: _JsUniqueItems}
-    if needs & set(keywords):
-        options["keywords"] = {k: v for k, v in keywords.items() if k in needs}
-    names = {name: partial(formats.check, name[len(_FORMAT_PREFIX):])
-             for name in needs if name.startswith(_FORMAT_PREFIX)}
-    if names:
-        options.update(formats=names, validate_formats=True)
-    return jsonschema_rs.Draft7Validator(root, retriever=retrieve, **options).is_valid
+    def kept_retrieve(uri: str) -> Any:
+        try:
+            return retrieve(uri)
+        except BaseException as exc:
+            _keep(exc)
+            raise
+
+    try:
+        validator = jsonschema_rs.Draft7Validator(root, retriever=kept_retrieve)
+        if not needs:
+            return validator.is_valid
+        options: dict[str, Any] = {}
+        keywords = {_PATTERN_KEYWORD: _JsPattern, _MULTIPLE_KEYWORD: _JsMultipleOf,
+                    _UNIQUE_KEYWORD: _JsUniqueItems, UNIQUE_FILLED: _JsUniqueItems}
+        if needs & set(keywords):
+            options["keywords"] = {k: v for k, v in keywords.items() if k in needs}
+        names = {name: partial(formats.check, name[len(_FORMAT_PREFIX):])
+                 for name in needs if name.startswith(_FORMAT_PREFIX)}
+        if names:
+            options.update(formats=names, validate_formats=True)
+        is_valid = jsonschema_rs.Draft7Validator(root, retriever=kept_retrieve,
+                                                 **options).is_valid
+    except Exception:
+        _raise_kept()
+        raise
+    if "keywords" not in options:  # formats raise through jsonschema-rs as they are
+        return is_valid
+
+    def check(instance: Any) -> bool:
+        if is_valid(instance):
+            return True
+        _raise_kept()
+        return False
+
+    return check

@@ -32,7 +32,7 @@ from ..errors import (
     ResourceNotFound,
     TaskclusterArgumentError,
 )
-from . import checks
+from . import checks, leftovers
 from .flavours import Flavour, aw
 from .hashing import Progress
 
@@ -80,6 +80,8 @@ class PublishPlan:
         self.contentType = contentType or guess_content_type(name)
         self.expires = expires
         self.maxRetries = checks.check_count(func, "maxRetries", maxRetries)
+        #: The call in progress once the name may be taken (``left``), else None.
+        self.phase: str | None = None
 
     def steps(self) -> Generator[Step, Any, dict[str, Any]]:
         """What ``publish`` does, without I/O: yields each queue call as ``(method, args)``
@@ -92,15 +94,22 @@ class PublishPlan:
             except InsufficientScopes:
                 raise self.no_expiry() from None
         yield from self.absent()
-        answer = yield "createArtifact", (self.taskId, self.runId, self.name,
-                                          self.request(expires))
         try:
+            self.phase = "createArtifact"
+            answer = yield "createArtifact", (self.taskId, self.runId, self.name,
+                                              self.request(expires))
+            self.phase = "upload"
             yield "upload", (answer,)
+            self.phase = "finishArtifact"
             yield "finishArtifact", (self.taskId, self.runId, self.name,
                                      {"uploadId": answer["uploadId"]})
         except BaseException as exc:
-            exc.add_note(self.unfinished_note())
+            note = self.left(exc)
+            if note is not None:
+                exc.add_note(note)
             raise
+        finally:
+            self.phase = None
         return self.result(answer)
 
     def absent(self) -> Generator[Step, Any, None]:
@@ -146,10 +155,26 @@ class PublishPlan:
             "resume nor replace it: publish under another name, or in a new run (nothing "
             "was sent)", status_code=409, code="RequestConflict")
 
-    def unfinished_note(self) -> str:
-        return (f"artifact {self.name!r} of {self._where()} was created but not finished: "
-                "the queue lists it, a download of it answers 404, and it cannot be published "
-                "again under this name in this run")
+    def left(self, error: BaseException | None = None) -> str | None:
+        """What the publish leaves if ``error`` ends it now (None: if the process ends now),
+        or None for nothing half-made. Once ``createArtifact`` may have been answered the
+        name is used up; an interrupt (not an error: the queue did not refuse) while the
+        queue answers ``createArtifact`` or ``finishArtifact`` may have come after it was
+        done."""
+        if self.phase is None or (self.phase == "createArtifact"
+                                  and isinstance(error, Exception)):
+            return None
+        what = "the queue lists it, a download of it answers 404, and it cannot be published " \
+               "again under this name in this run"
+        where = f"artifact {self.name!r} of {self._where()}"
+        interrupted = not isinstance(error, Exception)
+        if self.phase == "createArtifact":
+            return (f"{where} may have been created but not finished (interrupted while the "
+                    f"queue answered createArtifact): if it was, {what}")
+        if self.phase == "finishArtifact" and interrupted:
+            return (f"{where} was created and may not be finished (interrupted while the "
+                    f"queue answered finishArtifact): if it is not, {what}")
+        return f"{where} was created but not finished: {what}"
 
     def no_expiry(self) -> TaskclusterArgumentError:
         return TaskclusterArgumentError(
@@ -208,7 +233,8 @@ async def publish(io: Flavour, /, queue: Any, taskId: str, runId: int, name: str
             await io.close(service)
         return None
 
-    result: dict[str, Any] = await drive_steps(job.steps(), perform)
+    with leftovers.noting(job.left):
+        result: dict[str, Any] = await drive_steps(job.steps(), perform)
     return result
 
 
@@ -216,19 +242,19 @@ async def drive_steps(steps: Generator[Step, Any, Any],
                       perform: Callable[[str, tuple[Any, ...]], Awaitable[Any]]) -> Any:
     """Run ``steps`` (``PublishPlan.steps``): each step's outcome sent back, or the
     exception that prevented it thrown in (the flow decides, then raises it or another);
-    returns their result."""
-    outcome: Any = None
-    failure: BaseException | None = None
-    while True:
-        try:
-            step = steps.throw(failure) if failure is not None else steps.send(outcome)
-        except StopIteration as done:
-            return done.value
-        outcome, failure = None, None
-        try:
-            outcome = await perform(*step)
-        except BaseException as exc:
-            failure = exc
+    returns their result. An exception is thrown in while it is being handled, so a
+    ``KeyboardInterrupt`` is never set aside where a signal handler would not see it."""
+    try:
+        step = next(steps)
+        while True:
+            try:
+                outcome = await perform(*step)
+            except BaseException as exc:
+                step = steps.throw(exc)
+            else:
+                step = steps.send(outcome)
+    except StopIteration as done:
+        return done.value
 
 
 class ProgressBar:

@@ -127,7 +127,11 @@ def blocking(fn: Callable[Concatenate[Flavour, P], Coroutine[Any, Any, T]]
     def call(*args: P.args, **kwargs: P.kwargs) -> T:
         from .sync_storage import SYNC
 
-        return run(fn(SYNC, *args, **kwargs))
+        coroutine = fn(SYNC, *args, **kwargs)
+        try:
+            return run(coroutine)
+        finally:  # an interrupt before it started: no "never awaited" warning
+            coroutine.close()
 
     form: Callable[P, T] = _like(call, fn)
     return form

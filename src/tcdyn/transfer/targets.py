@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TaskclusterArgumentError
+from . import leftovers
 
 
 class BufReader:
@@ -70,7 +71,8 @@ class Target:
     """Where a download to a file goes, and how to undo it.
 
     A path: a temporary file beside it (``.<name>.<random>.part``), renamed over the path
-    only by ``commit`` (after the hashes were verified), removed by ``discard``. It is made
+    only by ``commit`` (after the hashes were verified), removed by ``discard`` (or by
+    ``leftovers.end`` when the process ends before either). It is made
     with the mode the path will have: an existing file's permission bits (so content meant
     to be private is never readable by others, even while written), else what the umask
     leaves of 0666, as ``open()`` makes a new file. A file object: written from its start;
@@ -114,12 +116,17 @@ class Target:
             mode = None  # a new file: 0666 less the umask
         while True:
             tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.part")
+            leftovers.add_file(tmp)  # before it exists: removed if the process ends now
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
                              0o666 if mode is None else mode)
                 break
             except FileExistsError:
+                leftovers.forget_file(tmp)  # someone else's
                 continue
+            except BaseException:
+                leftovers.forget_file(tmp)
+                raise
         self.tmp = tmp
         if mode is not None:
             os.fchmod(fd, mode)  # the umask does not apply to an existing file's mode
@@ -135,6 +142,7 @@ class Target:
         file.close()
         assert self.tmp is not None
         os.replace(self.tmp, self.path)
+        leftovers.forget_file(self.tmp)
         self.tmp = None
 
     def discard(self) -> None:
@@ -150,4 +158,5 @@ class Target:
                 self.file.close()
             if self.tmp is not None:
                 self.tmp.unlink()
+                leftovers.forget_file(self.tmp)
                 self.tmp = None
