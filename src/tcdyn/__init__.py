@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from . import deployment as deployment
     from . import download as download
     from . import errors as errors
+    from . import exceptions as exceptions
     from . import exchanges as exchanges
     from . import logs as logs
     from . import payloads as payloads
@@ -126,8 +127,8 @@ _LAZY = {
     "new_task": "workflow.tasks",
 }
 _SUBMODULES = {"aio", "artifacts", "credentials", "deployment", "download", "errors",
-               "exchanges", "logs", "payloads", "pulse", "references", "schemas", "scopes",
-               "testing", "types", "upload", "utils", "workflow"}
+               "exceptions", "exchanges", "logs", "payloads", "pulse", "references", "schemas",
+               "scopes", "testing", "types", "upload", "utils", "workflow"}
 
 __all__ = [
     "AuthenticationFailed",

@@ -187,8 +187,11 @@ def _http_client(owner: str, client: Any, session: Any,
 
     kind = http_client_type(httpx)
     if not isinstance(given, kind):
-        hint = (" (tcdyn uses httpx, not requests)" if type(given).__module__.startswith(
-            "requests") else "")
+        origin = type(given).__module__.partition(".")[0]
+        hint = {"requests": " (tcdyn uses httpx, not requests: tcdyn.createSession() makes "
+                            "an httpx.Client)",
+                "aiohttp": " (tcdyn takes an httpx.AsyncClient, not an aiohttp session: "
+                           "tcdyn.aio.createSession() makes one)"}.get(origin, "")
         raise ArgumentError(f"{owner}() needs an {kind.__module__}.{kind.__name__} as "
                             f"client=/session=, got {type(given).__name__}{hint}")
     return given
