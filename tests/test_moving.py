@@ -130,6 +130,21 @@ def test_options_keeps_keyword_only_settings_across_a_change():
     assert q.retry == RetryPolicy(max_retries=1, delay_factor=0.5) and q.validate is False
 
 
+def test_setting_the_exchange_prefix_changes_the_next_bindings():
+    events = tcdyn.QueueEvents(rootUrl="https://tc.example.com")
+    events.options["exchangePrefix"] = "exchange/taskcluster-queue2/v1/"
+    assert events.taskDefined()["exchange"] == "exchange/taskcluster-queue2/v1/task-defined"
+    assert events.exchange_name("taskDefined") == "exchange/taskcluster-queue2/v1/task-defined"
+    with pytest.raises(tcdyn.TaskclusterArgumentError, match="exchangePrefix must be a str"):
+        events.options["exchangePrefix"] = 3
+    with pytest.raises(tcdyn.TaskclusterArgumentError, match="did you mean 'exchangePrefix'"):
+        events.options["exchangePrefx"] = "x"
+    del events.options["exchangePrefix"]
+    assert events.taskDefined()["exchange"] == "exchange/taskcluster-queue/v1/task-defined"
+    events.options["credentials"] = CREDS  # accepted, as by the constructor, and not kept
+    assert "credentials" not in events.options
+
+
 # -- optionsFromEnvironment merges what is set ---------------------------------------------
 
 ENV = ("TASKCLUSTER_ROOT_URL", "TASKCLUSTER_CLIENT_ID", "TASKCLUSTER_ACCESS_TOKEN",
