@@ -263,7 +263,7 @@ def test_5xx_exhausts_retries(server, flavour, tc):
         run(flavour, "Queue", tc, lambda q: q.task("t"),
             **client_kwargs(server, maxRetries=2))
     assert info.value.attempts == 3 and len(server.requests) == 3
-    assert "after 3 attempts" in str(info.value)
+    assert "after 3 attempts" in info.value.summary
 
 
 def test_429_honours_retry_after(server, flavour, tc):

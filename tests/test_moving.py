@@ -5,8 +5,10 @@ tests/official."""
 from __future__ import annotations
 
 import asyncio
+import pickle
 import subprocess
 import sys
+import traceback
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
@@ -145,6 +147,32 @@ def test_setting_the_exchange_prefix_changes_the_next_bindings():
     assert "credentials" not in events.options
 
 
+# -- str() of an error: the server's message ----------------------------------------------
+
+def test_a_rest_error_reads_as_the_servers_message_and_shows_where_it_came_from(server):
+    server.handle("queue", "task",
+                  lambda req: error(404, "ResourceNotFound", "no task T\n---\n* method: task"))
+    with tcdyn.Queue(rootUrl=server.root_url, credentials=CREDS) as q, \
+            pytest.raises(tcdyn.ResourceNotFound) as caught:
+        q.task("T")
+    err = caught.value
+    assert str(err) == "no task T\n---\n* method: task" == err.message
+    assert err.args == (str(err),)
+    assert err.summary == (f"queue.task: HTTP 404 ResourceNotFound (GET {server.root_url}"
+                           "/api/queue/v1/task/T)")
+    shown = "".join(traceback.format_exception(err))
+    assert err.summary in shown and "no task T" in shown
+    again = pickle.loads(pickle.dumps(err))
+    assert str(again) == str(err) and again.summary == err.summary
+    assert "".join(traceback.format_exception(again)).count(err.summary) == 1
+
+
+def test_the_official_constructor_gives_the_official_str():
+    err = tcdyn.TaskclusterRestFailure("msg", None, 500, {"message": "msg"})
+    assert str(err) == "msg" and err.status_code == 500 and err.summary == "HTTP 500"
+    assert str(tcdyn.TaskclusterRestFailure(msg="Test", superExc=None)) == "Test"
+
+
 # -- optionsFromEnvironment merges what is set ---------------------------------------------
 
 ENV = ("TASKCLUSTER_ROOT_URL", "TASKCLUSTER_CLIENT_ID", "TASKCLUSTER_ACCESS_TOKEN",
@@ -227,3 +255,16 @@ def test_a_session_of_requests_or_aiohttp_is_refused_with_what_to_use_instead():
                 tcdyn.aio.Queue(rootUrl="https://tc.example.com", session=session)
 
     asyncio.run(main())
+
+
+# -- credentials that cannot sign: TaskclusterAuthFailure, as with the official client ----
+
+def test_invalid_credentials_are_an_auth_failure_found_before_sending(server):
+    for creds in ({"clientId": "\U0001f4a9", "accessToken": "\U0001f4a9"},
+                  {"clientId": "me", "accessToken": "t\u00e9"}, {"clientId": "me"}):
+        with pytest.raises(tcdyn.TaskclusterAuthFailure) as caught:
+            tcdyn.Auth({"rootUrl": server.root_url, "credentials": creds})
+        err = caught.value
+        assert isinstance(err, tcdyn.CredentialsError) and err.status_code is None
+        assert "t\u00e9" not in str(err)  # a secret is never shown
+    assert server.requests == []
