@@ -268,3 +268,11 @@ def test_invalid_credentials_are_an_auth_failure_found_before_sending(server):
         assert isinstance(err, tcdyn.CredentialsError) and err.status_code is None
         assert "t\u00e9" not in str(err)  # a secret is never shown
     assert server.requests == []
+
+
+def test_tcdyn_slugid_is_the_slugid_module_as_taskcluster_slugid_is():
+    import slugid
+    import taskcluster
+
+    assert tcdyn.slugid is slugid is taskcluster.slugid
+    assert len(tcdyn.slugid.v4()) == 22 and not tcdyn.slugid.nice().startswith("-")

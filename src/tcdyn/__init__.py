@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     # in ``_services/__init__.pyi``.
     from typing import Any
 
+    import slugid as slugid
+
     from . import aio as aio
     from . import artifacts as artifacts
     from . import credentials as credentials
@@ -109,6 +111,7 @@ _LAZY = {
     "createTemporaryCredentials": "auth.credentials",
     "RetryPolicy": "call.options",
     "Binding": "client.events",
+    "slugid": "utils",  # the slugid package, as taskcluster.slugid
     "slugId": "utils",
     "slugIdV4": "utils",
     "stableSlugId": "utils",
