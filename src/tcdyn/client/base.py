@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..call.response import Result
     from ..classes.context import ClassContext
     from ..model.reference import EntryModel, ServiceModel
+    from ..transport.base import AsyncTransport, Transport
 
 #: How long a client trusts ``auth.currentScopes`` for its preflight checks.
 SCOPES_TTL = 300.0
@@ -94,7 +95,8 @@ class ClientBase:
             "validate_responses": validate_responses, "auth": auth,
             "max_response_size": max_response_size}
         self._settle(opts)
-        self._make_transport(opts.http_client)
+        # The subclass's own transport (sync or async), as what an options change retunes.
+        self._tunable: Transport | AsyncTransport = self._make_transport(opts.http_client)
 
     def _settle(self, opts: ClientOptions) -> None:
         # Plain attributes, read on every call: no lookups via opts.
@@ -122,7 +124,7 @@ class ClientBase:
                                    http_client_type=self._http_client_type, **self._keywords)
         self._given = given
         self._settle(opts)
-        transport = self._transport
+        transport = self._tunable
         transport.policy = opts.retry
         transport.timeout = opts.timeout
         transport.max_response_size = opts.max_response_size
@@ -217,7 +219,7 @@ class ClientBase:
         kwargs.setdefault("rootUrl", found.root_url)
         return cls(**kwargs)
 
-    def _make_transport(self, client: Any) -> None:
+    def _make_transport(self, client: Any) -> Transport | AsyncTransport:
         raise NotImplementedError
 
     def _auth(self) -> httpx.Auth | None:
