@@ -78,3 +78,17 @@ def test_each_removed_difference_is_proved_by_a_test_of_tcdyn():
             path, _, name = proof.partition("::")
             assert re.search(rf"^(async )?def {name}\(", (root / path).read_text(),
                              re.MULTILINE), f"{d.name!r}: no test {proof}"
+
+
+def test_the_page_gives_the_counts_of_this_run(outcomes):
+    tcdyn = outcomes["tcdyn"]
+    passed = sum(o.outcome == "passed" for o in tcdyn.values())
+    failed = sum(o.outcome == "failed" for o in tcdyn.values())
+    shown = {d.name for t, o in tcdyn.items() if o.outcome == "failed"
+             for d in [harness.expectation(t)] if d is not None}
+    page = " ".join(harness.PAGE.read_text().split())
+    for said in (f"v106.0.0, {len(tcdyn)} tests)", f"**{passed + len(harness.REAL)} pass**",
+                 f"{passed} in the unit suite", f"the {len(harness.REAL)} that need",
+                 f"**{failed} differ, all deliberately**", f"show {len(shown)} of the",
+                 f"**{len(harness.NOT_RUN)} are not run**"):
+        assert said in page, f"the page should say {said!r}"
