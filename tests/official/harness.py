@@ -1,18 +1,22 @@
 """The official client's tests, run against tcdyn: where they come from, how their imports
 map to tcdyn's, and what is expected of each (tests/official/README.md).
 
-``run(target)`` runs the copies in ``upstream/`` in a pytest process of their own (the shim
+The tests are the ``test/`` folder of the official client's sdist, fetched at install time
+(scripts/official_tests.py, run by scripts/setup.sh) into a cache outside the clone, never
+committed. ``run(target)`` runs a copy of them in a pytest process of its own (the shim
 must own the name ``taskcluster``, which the rest of the suite uses for the real official
-client) and returns each test's outcome; ``test_official.py`` compares them with
-``DIFFERENCES`` and ``NOT_RUN``. ``python tests/official/harness.py [tcdyn|taskcluster] [rootUrl]``
-prints the outcomes and the counts (with a rootUrl: of ``REAL``, against that deployment,
-with ``TASKCLUSTER_CLIENT_ID`` and ``TASKCLUSTER_ACCESS_TOKEN`` as the credentials).
+client; ``official_plugin`` is that process's plugin) and returns each test's outcome;
+``test_official.py`` compares them with ``DIFFERENCES`` and ``NOT_RUN``.
+``python tests/official/harness.py [tcdyn|taskcluster] [rootUrl]`` prints the outcomes
+and the counts (with a rootUrl: of ``REAL``, against that deployment, with
+``TASKCLUSTER_CLIENT_ID`` and ``TASKCLUSTER_ACCESS_TOKEN`` as the credentials).
 """
 
 from __future__ import annotations
 
 import atexit
 import copy
+import importlib.util
 import json
 import os
 import re
@@ -26,16 +30,30 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-UPSTREAM = HERE / "upstream"
 ROOT = HERE.parents[1]
+
+
+def _fetcher() -> Any:
+    """scripts/official_tests.py, which fetches the official tests and knows where they are."""
+    spec = importlib.util.spec_from_file_location(
+        "official_tests", ROOT / "scripts" / "official_tests.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+FETCHER = _fetcher()
+#: The official client's version whose tests run (the pin of pyproject's bench extra).
+VERSION: str = FETCHER.version()
 #: The page that lists every difference (``test_official.py`` checks they agree).
 PAGE = ROOT / "docs" / "moving.md"
-#: Which client the copies run against: ``tcdyn`` (through the shim) or ``taskcluster``
-#: (the official client itself, to check the copies and the stand-ins).
+#: Which client the official tests run against: ``tcdyn`` (through the shim) or ``taskcluster``
+#: (the official client itself, to check them and the stand-ins).
 TARGET_VARIABLE = "TCDYN_OFFICIAL_TARGET"
-#: Set in the copies' pytest process: where to write the outcomes (JSON).
+#: Set in the official tests' pytest process: where to write the outcomes (JSON).
 REPORT_VARIABLE = "TCDYN_OFFICIAL_REPORT"
-#: Set in the copies' pytest process to run only ``REAL`` (against a real deployment).
+#: Set in the official tests' pytest process to run only ``REAL`` (against a real deployment).
 REAL_VARIABLE = "TCDYN_OFFICIAL_REAL"
 
 #: The official import paths and tcdyn's, as a user moving over rewrites them. Besides
@@ -167,6 +185,19 @@ class _BothOptions(MutableMapping[str, Any]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+# -- what the plugin adds (official_plugin.py) -------------------------------------------
+
+#: Test cases the official files define inside a module-level function, where pytest never
+#: finds them (upstream's mistake): module -> that function -> the class the plugin collects
+#: them in (with the function itself when it takes ``self``: the cases' helper method).
+NESTED = {"test_utils.py": {"assertScopeMatch": "TestScopeMatch",
+                            "test_not_expired": "TestIsExpired",
+                            "clear_env": "TestOptionsFromEnvironment"}}
+#: Tests reading a file of the official client's source tree beside ``test/`` (which alone is
+#: fetched): the plugin puts tcdyn's file of that name there for the test.
+FILES_BESIDE = {"test_utils.py::test_success_put_file": "pyproject.toml"}
 
 
 # -- expectations -----------------------------------------------------------------------
@@ -357,15 +388,32 @@ class Outcome:
     text: str = ""
 
 
+def missing() -> str | None:
+    """Why the official tests cannot run here (not fetched), or None."""
+    if FETCHER.is_fetched(VERSION):
+        return None
+    return (f"the official client's tests ({VERSION}) are not fetched into "
+            f"{FETCHER.tests_dir(VERSION)}: run scripts/setup.sh "
+            "(or python scripts/official_tests.py)")
+
+
 def run(target: str = "tcdyn", root_url: str | None = None,
         credentials: Mapping[str, str] | None = None) -> dict[str, Outcome]:
-    """Run the copies against ``target`` (``tcdyn`` or ``taskcluster``) in a pytest process of
-    their own; each official test id (``test_client.py::test_x``) -> its ``Outcome``. With
-    ``root_url``, only ``REAL``, against that deployment (and ``credentials``, a clientId and
-    accessToken, for the object service's tests)."""
+    """Run the official tests against ``target`` (``tcdyn`` or ``taskcluster``) in a pytest
+    process of their own; each official test id (``test_client.py::test_x``) -> its
+    ``Outcome``. With ``root_url``, only ``REAL``, against that deployment (and
+    ``credentials``, a clientId and accessToken, for the object service's tests)."""
+    why = missing()
+    if why:
+        raise FileNotFoundError(why)
     work = Path(tempfile.mkdtemp(prefix="tcdyn-official-run-"))
     try:
         report = work / "report.json"
+        # A copy of its own: the fetched folder stays as fetched (no __pycache__, no file
+        # the plugin adds), whichever Pythons and runs read it at once.
+        upstream = work / "upstream"
+        shutil.copytree(FETCHER.tests_dir(VERSION), upstream,
+                        ignore=shutil.ignore_patterns(FETCHER.MARKER, "__pycache__"))
         paths = [HERE / "support", HERE]
         if target == "tcdyn":
             paths.insert(0, HERE / "shim")
@@ -384,8 +432,9 @@ def run(target: str = "tcdyn", root_url: str | None = None,
                             "TASKCLUSTER_ACCESS_TOKEN": credentials["accessToken"]})
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-c", str(HERE / "harness.ini"), "--rootdir",
-             str(HERE), "--confcutdir", str(HERE), str(UPSTREAM), "-q", "-p",
-             "no:cacheprovider", "-p", "no:tcdyn", "--continue-on-collection-errors"],
+             str(work), "--confcutdir", str(work), str(upstream), "-q", "-p",
+             "no:cacheprovider", "-p", "no:tcdyn", "-p", "official_plugin",
+             "--continue-on-collection-errors"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
         if not report.is_file():
             raise RuntimeError(f"the official tests did not run (exit {done.returncode}):\n"
