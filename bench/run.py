@@ -93,12 +93,16 @@ def versions() -> dict[str, str | None]:
 
 
 def official_pin() -> str:
-    """The official client's version the figures are against: pyproject's ``bench`` extra."""
-    import tomllib
+    """The official client's version the figures are against: pyproject's ``bench`` extra
+    (as scripts/official_tests.py reads it, for the official tests it fetches)."""
+    import importlib.util
 
-    with open(HERE.parent / "pyproject.toml", "rb") as f:
-        extra = tomllib.load(f)["project"]["optional-dependencies"]["bench"]
-    return next(d.split("==", 1)[1] for d in extra if d.startswith("taskcluster=="))
+    spec = importlib.util.spec_from_file_location(
+        "official_tests", HERE.parent / "scripts" / "official_tests.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.version())
 
 
 def commit() -> str | None:

@@ -71,4 +71,4 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except tcdyn.TaskclusterFailure as exc:  # one line on stderr, exit status 1
-        sys.exit(f"error: {exc}")
+        sys.exit(f"error: {type(exc).__name__}: {exc}")

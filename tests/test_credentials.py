@@ -257,7 +257,7 @@ def test_repr_shows_what_matters_and_no_secret(perm):
     limited = temp.with_authorized_scopes(["s"])
     assert repr(perm) == "Credentials(clientId='project/me')"
     assert repr(limited) == ("Credentials(clientId='project/me/x', temporary, "
-                             "issuer='project/me', expires 2026-01-01T01:00:00.000Z, "
+                             "issuer='project/me', expires 2026-01-01T01:00:00Z, "
                              "authorizedScopes=['s'])")
     for creds in (perm, temp, limited):
         for text in (repr(creds), str(creds), f"{creds}", repr([creds])):

@@ -77,7 +77,7 @@ def test_a_bundled_method_the_deployment_lacks_says_the_api_differs(v107, flavou
     def check(error: DeploymentApiMismatch) -> None:
         assert error.status_code == 404 and error.code is None
         assert error.service == "auth" and error.method_name == "azureAccounts"
-        assert str(error) == (
+        assert error.describe() == (
             f"auth.azureAccounts: HTTP 404 (GET {v107.root_url}/api/auth/v1/azure/accounts):"
             " the deployment has no route for auth.azureAccounts (it answered: Not found): "
             "its API differs from the references this client was built from; build the "

@@ -366,7 +366,7 @@ def test_official_exception_constructors():
     rest = tcdyn.TaskclusterRestFailure("msg", cause, 404, {"code": "ResourceNotFound"})
     assert (rest.superExc, rest.status_code, rest.body) == (cause, 404,
                                                             {"code": "ResourceNotFound"})
-    assert rest.message == "msg" and "HTTP 404" in str(rest)
+    assert rest.message == "msg" == str(rest) and rest.summary == "HTTP 404"
     conn = tcdyn.TaskclusterConnectionError("down", cause)
     assert conn.superExc is cause and str(conn) == "down"
     keyword = tcdyn.TaskclusterRestFailure("m", status_code=500, service="queue", attempts=2)

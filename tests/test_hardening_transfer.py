@@ -274,4 +274,4 @@ def test_the_default_in_memory_cap_is_64_mib(api, env):
 def test_a_refusal_without_a_status_does_not_say_http_none():
     err = tcdyn.TaskclusterRestFailure("no URL", service="storage", http_method="GET",
                                        url="https://s3.example/x")
-    assert str(err) == "storage (GET https://s3.example/x): no URL"
+    assert err.describe() == "storage (GET https://s3.example/x): no URL"

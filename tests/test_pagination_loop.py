@@ -74,7 +74,7 @@ def test_a_repeated_token_ends_every_walk_with_a_typed_error(server, tc, flavour
     assert isinstance(error, InvalidResponse) and isinstance(error, tcdyn.TaskclusterFailure)
     assert error.service == "queue" and error.method_name == "listTaskGroup"
     assert (error.page, error.first_page) == (2, 1)
-    text = str(error)
+    text = error.describe()
     assert "queue.listTaskGroup" in text and "continuationToken" in text
     assert "page 2" in text and "page 1" in text
     assert TOKEN not in text and TOKEN not in repr(error) and TOKEN[:12] not in text

@@ -92,12 +92,16 @@ def test_every_environment_reader_refuses_a_partial_credential_set(monkeypatch, 
     monkeypatch.setenv("TASKCLUSTER_ROOT_URL", "https://tc.example.com")
     for var, value in env.items():
         monkeypatch.setenv(var, value)
-    readers = [Credentials.from_env, lambda: optionsFromEnvironment(),
-               lambda: optionsFromEnvironment(environ=env),
-               lambda: tcdyn.Queue.from_env()]
+    readers = [Credentials.from_env, lambda: tcdyn.Queue.from_env()]
     for reader in readers:
         with pytest.raises(CredentialsError, match=message):
             reader()
+    # optionsFromEnvironment merges what is set into its defaults, as the official one does
+    # (they may hold the rest); a set still partial is refused by the client it configures
+    for options in (optionsFromEnvironment(), optionsFromEnvironment(
+            environ={**env, "TASKCLUSTER_ROOT_URL": "https://tc.example.com"})):
+        with pytest.raises(CredentialsError, match="credentials dict"):
+            tcdyn.Queue(options)
 
 
 def test_an_empty_variable_counts_as_unset_everywhere(monkeypatch):

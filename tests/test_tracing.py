@@ -116,6 +116,16 @@ def test_the_clients_trace_id_and_a_block_of_the_users(dep, flavour):
     assert sent_ids(dep) == ["task/T1/run/0", "from-the-block", "task/T1/run/0"]
 
 
+def test_the_clients_trace_id_outlives_a_change_of_its_options(dep):
+    """``client.options`` is live (as the official client's): a change is parsed again with
+    the constructor's keywords, ``traceId=`` among them."""
+    dep.handle("queue", "status", lambda req: {"status": {}})
+    with tcdyn.Queue(rootUrl=dep.root_url, credentials=CREDS, traceId="task/T1/run/0") as q:
+        q.options["maxRetries"] = 2
+        q.status("a")
+    assert sent_ids(dep) == ["task/T1/run/0"]
+
+
 def test_a_block_without_an_id_gives_its_calls_one_fresh_id(dep):
     dep.handle("queue", "status", lambda req: {"status": {}})
     with tcdyn.Queue(rootUrl=dep.root_url) as q, tcdyn.trace_id() as tid:

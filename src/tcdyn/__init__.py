@@ -52,12 +52,15 @@ if TYPE_CHECKING:
     # in ``_services/__init__.pyi``.
     from typing import Any
 
+    import slugid as slugid
+
     from . import aio as aio
     from . import artifacts as artifacts
     from . import credentials as credentials
     from . import deployment as deployment
     from . import download as download
     from . import errors as errors
+    from . import exceptions as exceptions
     from . import exchanges as exchanges
     from . import logs as logs
     from . import payloads as payloads
@@ -110,6 +113,7 @@ _LAZY = {
     "createTemporaryCredentials": "auth.credentials",
     "RetryPolicy": "call.options",
     "Binding": "client.events",
+    "slugid": "utils",  # the slugid package, as taskcluster.slugid
     "slugId": "utils",
     "slugIdV4": "utils",
     "stableSlugId": "utils",
@@ -129,8 +133,8 @@ _LAZY = {
     "trace_id": "tracing",
 }
 _SUBMODULES = {"aio", "artifacts", "credentials", "deployment", "download", "errors",
-               "exchanges", "logs", "payloads", "pulse", "references", "schemas", "scopes",
-               "testing", "tracing", "types", "upload", "utils", "workflow"}
+               "exceptions", "exchanges", "logs", "payloads", "pulse", "references", "schemas",
+               "scopes", "testing", "tracing", "types", "upload", "utils", "workflow"}
 
 __all__ = [
     "AuthenticationFailed",

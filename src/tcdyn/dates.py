@@ -62,14 +62,16 @@ def fromNowJSON(offset: str) -> str:
 
 
 def stringDate(date_: datetime | date) -> str:
-    """``2026-01-01T00:00:00.000Z``: UTC, milliseconds, as JavaScript's ``toJSON``.
-
-    Naive datetimes are taken as UTC; a ``date`` is its midnight UTC.
-    """
+    """The official client's date string: ``isoformat()`` with ``Z`` for UTC
+    (``2026-01-01T00:00:00Z``, ``2026-01-01T00:00:00.250000Z``); naive datetimes are taken
+    as UTC, another offset is kept (``+02:00``). A ``date`` is its midnight UTC."""
     if isinstance(date_, datetime):
-        value = date_ if date_.tzinfo is None else date_.astimezone(UTC)
+        value = date_
     elif isinstance(date_, date):
         value = datetime(date_.year, date_.month, date_.day)
     else:
         raise TypeError(f"expected a datetime, got {type(date_).__name__}")
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    text = value.isoformat()
+    if text.endswith("+00:00"):
+        return text[:-6] + "Z"
+    return text + "Z" if value.utcoffset() is None else text

@@ -56,10 +56,20 @@ class CredentialVariables(NamedTuple):
         return f"CredentialVariables(client_id={self.client_id!r}, ...)"
 
 
+def credential_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The credential variables that are set, by credentials key (``clientId``,
+    ``accessToken``, ``certificate``), complete or not: what ``optionsFromEnvironment``
+    merges into its defaults."""
+    found = {key: value(name, environ) for key, name in (
+        ("clientId", CLIENT_ID), ("accessToken", ACCESS_TOKEN), ("certificate", CERTIFICATE))}
+    return {key: text for key, text in found.items() if text is not None}
+
+
 def credentials(environ: Mapping[str, str] | None = None) -> CredentialVariables | None:
     """The credential variables, None when none is set, ``CredentialsError`` for a partial
     set (naming what is missing)."""
-    client_id, token, cert = (value(k, environ) for k in (CLIENT_ID, ACCESS_TOKEN, CERTIFICATE))
+    found = credential_values(environ)
+    client_id, token, cert = (found.get(k) for k in ("clientId", "accessToken", "certificate"))
     if client_id is None and token is None:
         if cert is not None:
             raise CredentialsError(f"{CERTIFICATE} is set but {CLIENT_ID} and {ACCESS_TOKEN} "

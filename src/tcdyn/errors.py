@@ -81,8 +81,6 @@ class ServiceNotFound(TaskclusterFailure, LookupError):
         super().__init__(f"{where} have no service {name!r} (they have {', '.join(names)})")
 
 
-class CredentialsError(TaskclusterFailure, ValueError):
-    """Credentials (or a request to derive new ones) are invalid."""
 
 
 class SchemaValidationError(TaskclusterFailure, ValueError):
@@ -124,12 +122,17 @@ class SchemaNotAvailable(TaskclusterFailure, LookupError):
 
 
 class TaskclusterRestFailure(TaskclusterFailure):
-    """The service answered with an error status.
+    """The service answered with an error status (``CredentialsError``: credentials that
+    cannot be used, found before sending).
 
     Attributes: ``status_code``, ``code`` (Taskcluster's error code, e.g.
     ``ResourceNotFound``), ``message`` (the server's full message), ``body`` (parsed JSON,
     or ``None``), ``raw_body`` (text when the body was not JSON), ``request_info``,
     ``service``, ``method_name``, ``http_method``, ``url`` and ``attempts``.
+
+    ``str(error)`` is the server's message, as with the official client; ``summary`` says
+    where it came from (``queue.task: HTTP 404 ResourceNotFound (GET <url>)``) and is shown
+    below the message in a traceback (a note); ``describe()`` is both on one line.
 
     The official constructor works too: ``TaskclusterRestFailure(msg, superExc,
     status_code, body)``, ``msg=`` included.
@@ -168,7 +171,10 @@ class TaskclusterRestFailure(TaskclusterFailure):
         self.url = url
         self.attempts = attempts
         self.superExc = superExc
-        super().__init__(self._summary())
+        self.summary = self._summary()
+        super().__init__(message or self.summary)
+        if message and self.summary:
+            self.add_note(self.summary)
 
     def _summary(self) -> str:
         where = ".".join(p for p in (self.service, self.method_name) if p)
@@ -177,12 +183,24 @@ class TaskclusterRestFailure(TaskclusterFailure):
         head = f"{where}: {answer}" if where and answer else where or answer
         req = f" ({self.http_method} {self.url})" if self.http_method and self.url else ""
         tries = f", after {self.attempts} attempts" if self.attempts > 1 else ""
-        lead = f"{head}{req}{tries}".strip()
-        return f"{lead}: {self.message}" if lead else self.message
+        return f"{head}{req}{tries}".strip()
+
+    def describe(self) -> str:
+        """Where the error came from and the server's message, on one line's start:
+        ``queue.task: HTTP 404 ResourceNotFound (GET <url>): <message>``."""
+        if self.summary and self.message:
+            return f"{self.summary}: {self.message}"
+        return self.summary or self.message
 
 
 class TaskclusterAuthFailure(TaskclusterRestFailure):
     """HTTP 401: the request could not be authenticated."""
+
+
+class CredentialsError(TaskclusterAuthFailure, ValueError):
+    """Credentials (or a request to derive new ones) are invalid: found before anything is
+    sent (``status_code`` is None). A ``TaskclusterAuthFailure``, as the official client
+    says of credentials it cannot use."""
 
 
 class TaskclusterConnectionError(TaskclusterFailure):

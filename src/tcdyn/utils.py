@@ -74,22 +74,19 @@ def optionsFromEnvironment(defaults: Mapping[str, Any] | None = None, *,
                            environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Client options from ``TASKCLUSTER_ROOT_URL``, ``TASKCLUSTER_CLIENT_ID``,
     ``TASKCLUSTER_ACCESS_TOKEN`` and ``TASKCLUSTER_CERTIFICATE`` over ``defaults`` (which is
-    copied, not changed): ``{"rootUrl": ..., "credentials": {...}}``. The variables are read
-    by ``tcdyn.environment``'s rule: a client ID without an access token (or the reverse) is a
-    ``CredentialsError`` naming the missing variable."""
+    copied, not changed): ``{"rootUrl": ..., "credentials": {...}}``, as the official one
+    gives them. Each variable that is set replaces its key, so a set may be completed by the
+    defaults (a clientId from them, the access token from the environment); a set still
+    incomplete is refused where it is used (the client's ``CredentialsError``)."""
     from . import environment
     from .checks import root_url_form
 
-    found = environment.credentials(environ)
     root_url = environment.value(environment.ROOT_URL, environ)
     options = copy.deepcopy(dict(defaults or {}))
     credentials = dict(options.get("credentials") or {})
     if root_url:
         options["rootUrl"] = root_url_form(root_url)
-    for key, value in zip(("clientId", "accessToken", "certificate"), found or (),
-                          strict=False):
-        if value:
-            credentials[key] = value
+    credentials.update(environment.credential_values(environ))
     if credentials:
         options["credentials"] = credentials
     return options

@@ -91,14 +91,22 @@ def task_queue() -> str:
     return f"tcdyn-parity/w{slugid.nice().lower().replace('_', 'x').replace('-', 'y')[:20]}"
 
 
+def stamp(expr: str) -> str:
+    """``fromNow(expr)`` in milliseconds, the precision Taskcluster keeps (JavaScript's Date):
+    sent so, a date comes back as sent (``stringDate`` writes microseconds, as the official
+    client does)."""
+    moment = utils.fromNow(expr)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 def task_def(task_queue_id: str | None = None, **overrides: Any) -> dict[str, Any]:
     task = {
         "taskQueueId": task_queue_id or task_queue(),
         "schedulerId": SCHEDULER,
         "projectId": PROJECT,
-        "created": utils.fromNowJSON("0 seconds"),
-        "deadline": utils.fromNowJSON("1 hour"),
-        "expires": utils.fromNowJSON("1 day"),
+        "created": stamp("0 seconds"),
+        "deadline": stamp("1 hour"),
+        "expires": stamp("1 day"),
         "payload": {"command": ["true"]},
         "metadata": {"name": "tcdyn parity", "description": "tests/parity",
                      "owner": "tcdyn@example.com", "source": "https://example.com/tcdyn"},
@@ -331,10 +339,10 @@ def artifacts(s: Session) -> None:
     s.call("createTask", queue.createTask, task_id, task_def())
     s.call("listLatestArtifacts, no run yet claimed", queue.listLatestArtifacts, task_id)
     s.call("createArtifact on an unclaimed run", queue.createArtifact, task_id, "0",
-           "public/x", {"storageType": "error", "expires": utils.fromNowJSON("1 hour"),
+           "public/x", {"storageType": "error", "expires": stamp("1 hour"),
                         "reason": "file-missing-on-worker", "message": "gone"})
     worker = _worker(s, s.call("claimTask", queue.claimTask, task_id, "0", WORKER))
-    expires = utils.fromNowJSON("2 hours")
+    expires = stamp("2 hours")
     url = "https://example.com/tcdyn-parity/log.txt"
     for name, body in (
             ("public/ref", {"storageType": "reference", "url": url, "contentType": "text/plain"}),
@@ -390,7 +398,7 @@ def s3_artifact(s: Session) -> None:
     worker = _worker(s, s.call("claimTask", queue.claimTask, task_id, "0", WORKER))
     put = s.call("createArtifact s3", worker.createArtifact, task_id, "0", "private/a.txt", {
         "storageType": "s3", "contentType": "text/plain",
-        "expires": utils.fromNowJSON("2 hours")}).body
+        "expires": stamp("2 hours")}).body
     assert put["storageType"] == "s3" and put["contentType"] == "text/plain"
     with httpx.Client() as http:
         http.put(put["putUrl"], content=b"tcdyn parity\n",
@@ -404,7 +412,7 @@ def s3_artifact(s: Session) -> None:
     s.call("reportCompleted", worker.reportCompleted, task_id, "0")
     s.call("createArtifact after completion", worker.createArtifact, task_id, "0",
            "private/b.txt", {"storageType": "s3", "contentType": "text/plain",
-                            "expires": utils.fromNowJSON("2 hours")})
+                            "expires": stamp("2 hours")})
 
 
 def seal_and_cancel_task_group(s: Session) -> None:

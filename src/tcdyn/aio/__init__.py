@@ -6,15 +6,19 @@ or an ``auth=`` of the user's sends with httpx.
 ``tcdyn.aio.upload``, ``tcdyn.aio.download``, ``tcdyn.aio.artifacts`` and ``tcdyn.aio.logs``
 (modules of this package, imported on first access) are the async forms of ``tcdyn.upload``,
 ``tcdyn.download``, ``tcdyn.artifacts`` and ``tcdyn.logs``; ``await tcdyn.aio.timeline(queue,
-groupId)`` is ``tcdyn.timeline``'s.
+groupId)`` is ``tcdyn.timeline``'s. ``tcdyn.aio.reader_writer`` and ``createSession`` are the
+official ``taskcluster.aio`` ones (the session: an ``httpx.AsyncClient``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    import httpx
+
 #: Lower-case names: the async helper modules, imported on first access.
-_MODULES = ("artifacts", "download", "logs", "upload")
+_MODULES = ("artifacts", "download", "logs", "reader_writer", "upload")
 
 if TYPE_CHECKING:  # the bundled classes, typed by the generated _services/aio.pyi
     from .._services import aio as _aio
@@ -23,9 +27,11 @@ if TYPE_CHECKING:  # the bundled classes, typed by the generated _services/aio.p
     from . import artifacts as artifacts
     from . import download as download
     from . import logs as logs
+    from . import reader_writer as reader_writer
     from . import upload as upload
 
-    __all__: list[str] = ["artifacts", "download", "logs", "timeline", "upload"]
+    __all__: list[str] = ["artifacts", "createSession", "download", "logs", "reader_writer",
+                          "timeline", "upload"]
     __all__ += _aio.__all__
 else:
     def __getattr__(name: str) -> Any:
@@ -43,6 +49,15 @@ else:
             value = default_class(name, asynchronous=True)
         globals()[name] = value
         return value
+
+
+def createSession(*args: Any, **kwargs: Any) -> httpx.AsyncClient:
+    """A new ``httpx.AsyncClient`` (the official one gives an ``aiohttp.ClientSession``), to
+    pass as ``session=`` to several async clients so that they share one pool; closing them
+    leaves it open (``async with tcdyn.aio.createSession() as session: ...``)."""
+    import httpx
+
+    return httpx.AsyncClient(*args, **kwargs)
 
 
 def __dir__() -> list[str]:

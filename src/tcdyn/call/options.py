@@ -3,13 +3,15 @@ the retry policy (``RetryPolicy``).
 
 ``ClientOptions.parse`` takes what ``Queue(options, rootUrl=..., ...)`` was given (the official
 options dict and tcdyn's keywords alike) and returns the settled values, or raises a
-``TaskclusterArgumentError`` naming the option before anything is sent.
+``TaskclusterArgumentError`` naming the option before anything is sent. ``LiveOptions`` is
+``client.options``: the official dict, whose changes are checked the same way and take
+effect from the next call.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -41,6 +43,71 @@ KEYWORD_NAMES = ("retry", "client", "session", "validate", "validate_responses",
 #: "Not given", as opposed to an explicit ``None``: ``credentials=None`` means anonymous
 #: even when the options dict has credentials, and ``timeout=None`` means no timeout.
 UNSET: Any = object()
+#: What ``LiveOptions`` passes to its ``change`` for ``del options[key]``.
+DELETE: Any = object()
+
+
+class LiveOptions(MutableMapping[str, Any]):
+    """A client's options, read and changed as the official client's ``options`` dict:
+    reading gives the values in force; ``options[key] = value`` (``update``, ``del``) is
+    checked as the constructor checks it and takes effect from the next call, or raises
+    ``TaskclusterArgumentError`` and changes nothing. Values are the ones in force (the
+    credentials as a ``Credentials``, never a dict with the secret); change a value by
+    setting it whole. ``dict(options)`` is a copy."""
+
+    __slots__ = ("_change", "_read")
+
+    def __init__(self, read: Callable[[], Mapping[str, Any]],
+                 change: Callable[[str, Any], None]) -> None:
+        self._read = read
+        self._change = change
+
+    def __getitem__(self, key: str) -> Any:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict(self._read()))
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._change(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._change(key, DELETE)
+
+    def copy(self) -> dict[str, Any]:
+        """A plain dict of the values in force (as ``dict.copy`` of the official dict)."""
+        return dict(self._read())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._read()))
+
+
+def given_options(options: Mapping[str, Any] | None, **keywords: Any) -> dict[str, Any]:
+    """The official options as given: the options dict, with the official options given as
+    keywords over it (a keyword not given is ``None``, or ``UNSET`` for ``credentials`` and
+    ``timeout``, where ``None`` has a meaning). Parsed again, it settles the same options."""
+    given = dict(options or {})
+    for key, value in keywords.items():
+        if value is not UNSET and (value is not None or key in ("credentials", "timeout")):
+            given[key] = value
+    return given
+
+
+def changed(given: Mapping[str, Any], owner: str, key: str, value: Any,
+            names: tuple[str, ...]) -> dict[str, Any]:
+    """``given`` with ``key`` set to ``value`` (or removed: ``DELETE``), for an official
+    option ``key`` of ``names``; an unknown key is refused as the constructor refuses it."""
+    if key not in names:
+        raise unknown_option(owner, key, names)
+    out = dict(given)
+    if value is DELETE:
+        out.pop(key, None)
+    else:
+        out[key] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -176,7 +243,10 @@ def _positive_int(name: str, value: Any) -> int:
     return value
 
 
-def _retry_policy(retry: RetryPolicy | None, retries: int | None) -> RetryPolicy:
+def _retry_policy(retry: RetryPolicy | None, retries: Any) -> RetryPolicy:
+    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)
+                                or retries < 0):
+        raise ArgumentError(f"maxRetries must be an int >= 0, got {retries!r}")
     if retry is None:
         return RetryPolicy(max_retries=DEFAULT_MAX_RETRIES if retries is None else retries)
     return retry if retries is None else dataclasses.replace(retry, max_retries=retries)
@@ -193,8 +263,11 @@ def _http_client(owner: str, client: Any, session: Any,
 
     kind = http_client_type(httpx)
     if not isinstance(given, kind):
-        hint = (" (tcdyn uses httpx, not requests)" if type(given).__module__.startswith(
-            "requests") else "")
+        origin = type(given).__module__.partition(".")[0]
+        hint = {"requests": " (tcdyn uses httpx, not requests: tcdyn.createSession() makes "
+                            "an httpx.Client)",
+                "aiohttp": " (tcdyn takes an httpx.AsyncClient, not an aiohttp session: "
+                           "tcdyn.aio.createSession() makes one)"}.get(origin, "")
         raise ArgumentError(f"{owner}() needs an {kind.__module__}.{kind.__name__} as "
                             f"client=/session=, got {type(given).__name__}{hint}")
     return given

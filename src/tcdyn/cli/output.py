@@ -173,6 +173,8 @@ def message_lines(exc: BaseException) -> list[str]:
 
     if type(exc).__module__ == "builtins" and isinstance(exc, OSError):
         text = os_error_text(exc)
+    elif isinstance(exc, TaskclusterRestFailure):
+        text = exc.describe()
     else:
         text = str(exc)
     if isinstance(exc, TaskclusterRestFailure) and "\n" in (exc.message or "") \

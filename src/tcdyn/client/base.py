@@ -17,7 +17,15 @@ from ..auth.credentials import Credentials
 from ..auth.provider import Fixed
 from ..call import worker_payload
 from ..call.bind import Call, bind, bind_arguments
-from ..call.options import UNSET, ClientOptions, RetryPolicy
+from ..call.options import (
+    OPTION_NAMES,
+    UNSET,
+    ClientOptions,
+    LiveOptions,
+    RetryPolicy,
+    changed,
+    given_options,
+)
 from ..call.paging import split_paging
 from ..checks import root_url_form
 from ..classes.meta import Extras
@@ -31,6 +39,7 @@ if TYPE_CHECKING:
     from ..call.response import Result
     from ..classes.context import ClassContext
     from ..model.reference import EntryModel, ServiceModel
+    from ..transport.base import AsyncTransport, Transport
 
 #: How long a client trusts ``auth.currentScopes`` for its preflight checks.
 SCOPES_TTL = 300.0
@@ -67,14 +76,30 @@ class ClientBase:
                  validate_responses: bool = False, auth: Any = None,
                  max_response_size: int | None = None, traceId: str | None = None,
                  **unknown: Any) -> None:
+        owner = type(self).__name__
         opts = ClientOptions.parse(
-            type(self).__name__, options, session, default_root_url=self._context.root_url,
+            owner, options, session, default_root_url=self._context.root_url,
             http_client_type=self._http_client_type, rootUrl=rootUrl,
             credentials=credentials, authorizedScopes=authorizedScopes,
             maxRetries=maxRetries, retry=retry, timeout=timeout, client=client,
             signedUrlExpiration=signedUrlExpiration, proxyUrl=proxyUrl, validate=validate,
             validate_responses=validate_responses, auth=auth,
             max_response_size=max_response_size, traceId=traceId, unknown=unknown)
+        # What a change to ``options`` is parsed again with: the official options as given,
+        # and the keyword-only ones as settled.
+        self._given = given_options(
+            options, rootUrl=rootUrl, credentials=credentials,
+            authorizedScopes=authorizedScopes, maxRetries=maxRetries, timeout=timeout,
+            signedUrlExpiration=signedUrlExpiration, proxyUrl=proxyUrl)
+        self._keywords: dict[str, Any] = {
+            "retry": retry, "client": opts.http_client, "validate": validate,
+            "validate_responses": validate_responses, "auth": auth,
+            "max_response_size": max_response_size, "traceId": traceId}
+        self._settle(opts)
+        # The subclass's own transport (sync or async), as what an options change retunes.
+        self._tunable: Transport | AsyncTransport = self._make_transport(opts.http_client)
+
+    def _settle(self, opts: ClientOptions) -> None:
         # Plain attributes, read on every call: no lookups via opts.
         self._root_url = opts.root_url
         self._proxy_url = opts.proxy_url
@@ -91,7 +116,21 @@ class ClientBase:
         self._trace_id = opts.trace_id
         self._options = opts.as_dict()
         self._scopes_cache: tuple[float, Any, tuple[str, ...]] | None = None
-        self._make_transport(opts.http_client)
+
+    def _change_option(self, key: str, value: Any) -> None:
+        """``options[key] = value`` (``DELETE``: ``del``): parsed again with the others as
+        the constructor parses them, then in force from the next call."""
+        owner = type(self).__name__
+        given = changed(self._given, owner, key, value, OPTION_NAMES)
+        opts = ClientOptions.parse(owner, given, None, default_root_url=self._context.root_url,
+                                   http_client_type=self._http_client_type, **self._keywords)
+        self._given = given
+        self._settle(opts)
+        transport = self._tunable
+        transport.policy = opts.retry
+        transport.timeout = opts.timeout
+        transport.max_response_size = opts.max_response_size
+        transport.auth = self._auth()
 
     # -- tcdyn's own public names: API entries of the same name take precedence on a
     # client; every one stays reachable as ``client.meta.<name>``.
@@ -111,10 +150,13 @@ class ClientBase:
         return self._proxy_url
 
     @property
-    def options(self) -> dict[str, Any]:
-        """The official client's options dict (a copy); ``credentials`` is the
-        ``Credentials`` (whose repr hides the secrets) or the provider, never a raw dict."""
-        return dict(self._options)
+    def options(self) -> LiveOptions:
+        """The official client's options dict: ``rootUrl``, ``credentials`` (the
+        ``Credentials``, whose repr hides the secrets, or the provider; never a raw dict),
+        ``authorizedScopes``, ``maxRetries``, ``signedUrlExpiration``, ``timeout``,
+        ``proxyUrl``. Setting or deleting one is checked as the constructor checks it and
+        takes effect from the next call (``LiveOptions``)."""
+        return LiveOptions(lambda: self._options, self._change_option)
 
     @property
     def retry(self) -> RetryPolicy:
@@ -179,7 +221,7 @@ class ClientBase:
         kwargs.setdefault("rootUrl", found.root_url)
         return cls(**kwargs)
 
-    def _make_transport(self, client: Any) -> None:
+    def _make_transport(self, client: Any) -> Transport | AsyncTransport:
         raise NotImplementedError
 
     def _auth(self) -> httpx.Auth | None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from ..auth.credentials import Credentials
     from ..model.reference import EntryModel
+    from ..transport.base import AsyncTransport, Transport
 
 __all__ = ["LEGACY_ROOT_URL", "SCOPES_TTL", "AsyncClient", "Client", "api_base_url"]
 
@@ -34,12 +35,13 @@ _A = TypeVar("_A", bound="AsyncClient")
 class Client(ClientBase):
     """Base of every synchronous service client (``tcdyn.Queue``, ...)."""
 
-    def _make_transport(self, client: httpx.Client | None) -> None:
+    def _make_transport(self, client: httpx.Client | None) -> Transport:
         from ..transport.httpcore_transport import sync_transport  # httpcore's pool unless client=
 
         self._transport = sync_transport(self._auth(), self._retry, client=client,
                                          timeout=self._timeout,
                                          max_response_size=self._max_response_size)
+        return self._transport
 
     @staticmethod
     def _http_client_type(httpx: ModuleType) -> type[Any]:
@@ -125,7 +127,7 @@ class Client(ClientBase):
 class AsyncClient(ClientBase):
     """Base of every asynchronous service client (``tcdyn.aio.Queue``, ...)."""
 
-    def _make_transport(self, client: httpx.AsyncClient | None) -> None:
+    def _make_transport(self, client: httpx.AsyncClient | None) -> AsyncTransport:
         from ..transport.aiohttp_transport import (
             async_transport,  # aiohttp unless client= (or a proxy)
         )
@@ -133,6 +135,7 @@ class AsyncClient(ClientBase):
         self._transport = async_transport(self._auth(), self._retry, client=client,
                                           timeout=self._timeout,
                                           max_response_size=self._max_response_size)
+        return self._transport
 
     @staticmethod
     def _http_client_type(httpx: ModuleType) -> type[Any]:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..classes.meta import Extras
 from ..errors import TaskclusterArgumentError, TaskclusterFailure, TaskclusterTopicExchangeFailure
+
+if TYPE_CHECKING:
+    from ..call.options import LiveOptions
 
 __all__ = [
     "BaseEvents",
@@ -272,23 +275,35 @@ class BaseEvents:
             merged["rootUrl"] = rootUrl
         if exchangePrefix is not None:
             merged["exchangePrefix"] = exchangePrefix
-        merged.pop("credentials", None)
-        self._options: dict[str, Any] = merged
-        model = _model_of(type(self))
-        prefix = merged.get("exchangePrefix", model.exchangePrefix if model else "")
-        if not isinstance(prefix, str):
-            raise TaskclusterArgumentError(f"{name}() exchangePrefix must be a str, "
-                                           f"got {type(prefix).__name__}")
-        self._prefix = prefix
         self._layouts: dict[str, KeyLayout] = {}
+        self._settle(merged)
+
+    def _settle(self, options: Mapping[str, Any]) -> None:
+        """Check ``options`` and put them in force (``credentials`` dropped: unused)."""
+        model = _model_of(type(self))
+        prefix = options.get("exchangePrefix", model.exchangePrefix if model else "")
+        if not isinstance(prefix, str):
+            raise TaskclusterArgumentError(f"{type(self).__name__}() exchangePrefix must be "
+                                           f"a str, got {type(prefix).__name__}")
+        self._options: dict[str, Any] = {k: v for k, v in options.items()
+                                         if k != "credentials"}
+        self._prefix = prefix
 
     meta = property(Extras, doc="tcdyn's own attributes, apart from the exchanges' names.")
     _meta = meta
 
     @property
-    def options(self) -> dict[str, Any]:
-        """The options given (``credentials`` left out)."""
-        return self._options
+    def options(self) -> LiveOptions:
+        """The options given (``credentials`` left out), as the official client's dict:
+        setting or deleting one (``exchangePrefix``) is checked as the constructor checks
+        it and changes the bindings made from then on."""
+        from ..call.options import LiveOptions, changed
+
+        def change(key: str, value: Any) -> None:
+            self._settle(changed(self._options, type(self).__name__, key, value,
+                                 EVENTS_OPTIONS))
+
+        return LiveOptions(lambda: self._options, change)
 
     @property
     def rootUrl(self) -> str | None:

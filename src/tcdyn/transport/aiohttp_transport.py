@@ -86,8 +86,9 @@ class AiohttpTransport(TransportBase):
                  timeout: float | None = DEFAULT_TIMEOUT,
                  max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
         super().__init__(policy, timeout, max_response_size, ProxyRule.from_environment())
-        #: Signs the calls: the same credentials and hosts as the httpx transports'.
-        self.auth = auth
+        #: Signs the calls: the same credentials and hosts as the httpx transports' (a
+        #: ``HawkAuth``; set anew when the client's options change).
+        self.auth: httpx.Auth | None = auth
         self._sessions: PerLoop[aiohttp.ClientSession] = PerLoop(_new_session,
                                                                  lambda s: s.close())
 
@@ -101,9 +102,9 @@ class AiohttpTransport(TransportBase):
         """What signs a call (``OWN_AUTH``: this transport's auth; ``None``: unsigned; else a
         ``HawkAuth`` of the call's own)."""
         signer = self.auth if auth is OWN_AUTH else auth
-        if signer is not None and type(signer) is not HawkAuth:
-            raise TypeError(f"aiohttp transport signs with HawkAuth only, got {signer!r}")
-        return signer
+        if signer is None or type(signer) is HawkAuth:
+            return signer
+        raise TypeError(f"aiohttp transport signs with HawkAuth only, got {signer!r}")
 
     async def _headers(self, method: str, url: yarl.URL, body: bytes | None,
                        signer: HawkAuth | None, trace: str) -> dict[str, str]:

@@ -43,6 +43,8 @@ class Transport(Protocol):
     policy: RetryPolicy
     timeout: float | None
     max_response_size: int
+    #: What signs the calls (``OWN_AUTH``); a client sets it anew when its options change.
+    auth: httpx.Auth | None
 
     def send(self, call: Call, auth: CallAuth = OWN_AUTH) -> Result:
         """The call's result (retried as the policy says), or tcdyn's typed error."""
@@ -60,6 +62,8 @@ class AsyncTransport(Protocol):
     policy: RetryPolicy
     timeout: float | None
     max_response_size: int
+    #: What signs the calls (``OWN_AUTH``); a client sets it anew when its options change.
+    auth: httpx.Auth | None
 
     async def send(self, call: Call, auth: CallAuth = OWN_AUTH) -> Result:
         """The call's result (retried as the policy says), or tcdyn's typed error."""
