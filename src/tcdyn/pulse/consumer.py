@@ -44,6 +44,9 @@ from .worker import Worker, handle_batch
 log = logger("tcdyn.pulse")
 
 _STOP = object()
+_FLUSH = object()  # the ack timer's turn: ack what was handled
+#: seconds a handled message waits for its (batched) ack once deliveries pause
+ACK_DELAY = 0.005
 _TRANSIENT = (ConnectionError, OSError, asyncio.TimeoutError, amqp.AMQPError,
               amqp.ChannelInvalidStateError)
 Handler = Callable[[Message], Awaitable[Any] | Any]
@@ -169,6 +172,7 @@ class Consumer:
         self._ack_last: Any = None  # the last handled, not yet acked delivery
         self._ack_count = 0
         self._ack_generation = 0
+        self._ack_timer: asyncio.TimerHandle | None = None
         self._reader: asyncio.Task[Any] | None = None  # the task that got ``_pending``
         self._message_cls: type[Message] = Message
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -513,9 +517,14 @@ class Consumer:
             if inbox.empty():
                 if not wait:
                     return None
+                if self._ack_last is not None and self._ack_timer is None:
+                    self._ack_timer = asyncio.get_running_loop().call_later(
+                        ACK_DELAY, self._ack_due)
+            item = await inbox.get()
+            if item is _FLUSH:
                 if self._ack_last is not None:
                     await self._flush_acks()
-            item = await inbox.get()
+                continue
             if item is _STOP:
                 break
             if isinstance(item, BaseException):
@@ -631,8 +640,8 @@ class Consumer:
         nothing if it is already settled.
 
         Acks are coalesced: the highest handled delivery tag is acked with ``multiple``
-        when ``_ack_batch`` are waiting, when no delivery is waiting, and on close (so a
-        message is only ever acked after it was handled).
+        when ``_ack_batch`` are waiting, when deliveries paused for ``ACK_DELAY``, and on
+        close (so a message is only ever acked after it was handled).
         """
         if message._settled is not None:
             return
@@ -666,12 +675,20 @@ class Consumer:
             if await _settle_quietly(raw.reject(requeue=False)):
                 self.stats.rejected += 1
 
+    def _ack_due(self) -> None:
+        """The ack timer: deliveries paused for ``ACK_DELAY``; the reader acks what is
+        handled when it takes this turn (it alone settles, so acks go out in order)."""
+        self._ack_timer = None
+        if self._ack_last is not None and self._inbox is not None:
+            self._inbox.put_nowait(_FLUSH)
+
     async def _flush_acks(self) -> None:
-        """Ack every handled message up to the last one (one ``basic.ack multiple``)."""
+        """Ack every handled message up to the last one (one ``basic.ack multiple``; not
+        waiting for the frame to be written: a lost one is redelivered)."""
         raw, count = self._ack_last, self._ack_count
         self._ack_last, self._ack_count = None, 0
         if (raw is not None and self._ack_generation == self._generation
-                and await _settle_quietly(raw.ack(multiple=True))):
+                and await _settle_quietly(raw.ack(multiple=True, wait=False))):
             self.stats.acked += count
 
 
