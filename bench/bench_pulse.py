@@ -53,8 +53,10 @@ ADMIN_URL = os.environ.get("TCDYN_AMQP_ADMIN_URL",
                            "amqp://tcdyn-admin:tcdyn-admin-pass@localhost:5672/")
 DEPLOYMENT = bundled_dir()  # the bundled v106 set: references/ and schemas/
 EXCHANGE = "exchange/taskcluster-queue/v1/task-completed"
-#: this run's own queue (a shared broker may run several benchmarks)
+#: this run's own queue and task group: the queue is bound to the group's messages only, so
+#: what others publish on a shared broker does not reach it (children get it in argv)
 QUEUE = f"bench-pulse-{os.getpid()}"
+GROUP = slugid.nice()
 PREFETCH = 64
 #: seconds the waiting handler of the scale-out awaits per message
 WORK = 0.002
@@ -69,10 +71,10 @@ SIZES = {True: {"compare": (300, 1), "io": (100, 1), "cpu": (300, 1)},
 
 
 def reference_binding() -> Binding:
-    """The taskCompleted binding, built from the deployment's reference."""
+    """The taskCompleted binding of this run's group, built from the deployment's reference."""
     import tcdyn
 
-    return tcdyn.load(DEPLOYMENT).QueueEvents().taskCompleted()
+    return tcdyn.load(DEPLOYMENT).QueueEvents().taskCompleted(taskGroupId=GROUP)
 
 
 def registry_validator() -> Any:
@@ -108,9 +110,8 @@ async def fill(n: int, queue_name: str) -> None:
     try:
         channel = await connection.channel(publisher_confirms=False)
         exchange = await channel.get_exchange(EXCHANGE, ensure=False)
-        group = slugid.nice()
         for i in range(n):
-            key, body = message(i, group)
+            key, body = message(i, GROUP)
             await exchange.publish(aio_pika.Message(
                 body, content_type="application/json", delivery_mode=2,
                 headers={"CC": [f"route.index.bench.{i % 10}"]}), routing_key=key)
@@ -168,7 +169,7 @@ async def run_raw(n: int, queue_name: str) -> tuple[float, float]:
     await channel.set_qos(prefetch_count=PREFETCH)
     exchange = await channel.get_exchange(EXCHANGE, ensure=True)  # as tcdyn: passive
     queue = await channel.declare_queue(queue_name, durable=True)
-    await queue.bind(exchange, routing_key="#")
+    await queue.bind(exchange, routing_key=reference_binding().routingKeyPattern)
     batch = max(1, PREFETCH // 4)
     done = asyncio.Event()
     state = {"count": 0, "start": 0.0, "cpu": 0.0, "unacked": 0}
@@ -345,7 +346,7 @@ class Children:
         for i in range(self.count):
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, os.path.abspath(__file__), "--child",
-                self.queue.rsplit("/", 1)[1], stdin=asyncio.subprocess.PIPE,
+                self.queue.rsplit("/", 1)[1], GROUP, stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE)
             self.procs.append(proc)
             self.lines.append(asyncio.Queue())
@@ -468,10 +469,13 @@ def measure(quick: bool) -> list[Row]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the smoke test's size")
-    parser.add_argument("--child", metavar="QUEUE", help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, metavar=("QUEUE", "GROUP"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(child(args.child))
+        global GROUP
+        queue, GROUP = args.child
+        asyncio.run(child(queue))
         return 0
     print(table(measure(args.quick)))
     return 0

@@ -11,6 +11,7 @@ Deliveries of a dead session are dropped unacked: the broker redelivers them.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import inspect
@@ -45,8 +46,9 @@ log = logger("tcdyn.pulse")
 
 _STOP = object()
 _FLUSH = object()  # the ack timer's turn: ack what was handled
-#: seconds a handled message waits for its (batched) ack once deliveries pause
-ACK_DELAY = 0.005
+#: seconds without a delivery after which what was handled is acked (while deliveries
+#: flow, a batch is acked every ``prefetch // 4``)
+ACK_DELAY = 0.02
 _TRANSIENT = (ConnectionError, OSError, asyncio.TimeoutError, amqp.AMQPError,
               amqp.ChannelInvalidStateError)
 Handler = Callable[[Message], Awaitable[Any] | Any]
@@ -164,7 +166,7 @@ class Consumer:
         self._budget = RequeueBudget(max_requeues)
         self._session: _Session | None = None
         self._generation = 0
-        self._inbox: asyncio.Queue[Any] | None = None
+        self._inbox: _Inbox | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._pending: Message | None = None  # the last message an iteration got
         self._pending_owner: object = None  # that iteration (``_Iteration`` or self)
@@ -173,6 +175,7 @@ class Consumer:
         self._ack_count = 0
         self._ack_generation = 0
         self._ack_timer: asyncio.TimerHandle | None = None
+        self._ack_mark = 0  # ``stats.delivered`` when the ack timer was set
         self._reader: asyncio.Task[Any] | None = None  # the task that got ``_pending``
         self._message_cls: type[Message] = Message
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -220,7 +223,7 @@ class Consumer:
         """
         if self._started:
             raise RuntimeError(f"{self!r} is already started")
-        self._inbox = asyncio.Queue()
+        self._inbox = _Inbox()
         self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         self._session = await self._open()
         self._started = True
@@ -514,13 +517,16 @@ class Consumer:
         inbox = self._inbox
         assert inbox is not None
         while not self._stopped:
-            if inbox.empty():
+            if inbox:
+                item = inbox.get_nowait()
+            else:
                 if not wait:
                     return None
                 if self._ack_last is not None and self._ack_timer is None:
+                    self._ack_mark = self.stats.delivered
                     self._ack_timer = asyncio.get_running_loop().call_later(
                         ACK_DELAY, self._ack_due)
-            item = await inbox.get()
+                item = await inbox.get()
             if item is _FLUSH:
                 if self._ack_last is not None:
                     await self._flush_acks()
@@ -676,10 +682,17 @@ class Consumer:
                 self.stats.rejected += 1
 
     def _ack_due(self) -> None:
-        """The ack timer: deliveries paused for ``ACK_DELAY``; the reader acks what is
-        handled when it takes this turn (it alone settles, so acks go out in order)."""
+        """The ack timer, ``ACK_DELAY`` after the reader found its inbox empty: if no
+        delivery came since, the reader acks what is handled when it takes this turn (it
+        alone settles, so acks go out in order); if some came, it waits as long again
+        (while deliveries flow, the batch rule acks)."""
         self._ack_timer = None
-        if self._ack_last is not None and self._inbox is not None:
+        if self._ack_last is None or self._inbox is None:
+            return
+        if self.stats.delivered != self._ack_mark:
+            self._ack_mark = self.stats.delivered
+            self._ack_timer = asyncio.get_running_loop().call_later(ACK_DELAY, self._ack_due)
+        else:
             self._inbox.put_nowait(_FLUSH)
 
     async def _flush_acks(self) -> None:
@@ -690,6 +703,41 @@ class Consumer:
         if (raw is not None and self._ack_generation == self._generation
                 and await _settle_quietly(raw.ack(multiple=True, wait=False))):
             self.stats.acked += count
+
+
+class _Inbox:
+    """Deliveries waiting for the reader (one task): a deque and its waiter, lighter than
+    ``asyncio.Queue`` on the path every message takes."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: collections.deque[Any] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def get_nowait(self) -> Any:
+        return self._items.popleft()
+
+    async def get(self) -> Any:
+        while not self._items:
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter:
+                    self._waiter = None
+        return self._items.popleft()
 
 
 class _Iteration:
