@@ -119,3 +119,27 @@ async def test_a_handled_message_is_acked_soon_when_no_more_come(
         assert not runner.done()  # acked while still consuming, not on close
         consumer.stop()
         await asyncio.wait_for(runner, 10)
+
+
+async def test_the_inbox_keeps_order_and_wakes_every_waiting_reader():
+    """The consumer's inbox (a deque, lighter than asyncio.Queue): items come out in order,
+    two waiting readers are both woken, and one cancelled after its wake-up hands it on."""
+    from tcdyn.pulse.consumer import _Inbox
+
+    inbox, got = _Inbox(), []
+
+    async def reader(name: str) -> None:
+        got.append((name, await inbox.get()))
+
+    readers = [asyncio.create_task(reader(name)) for name in "ab"]
+    await asyncio.sleep(0)
+    inbox.put_nowait(1)
+    inbox.put_nowait(2)
+    await asyncio.wait_for(asyncio.gather(*readers), 5)
+    assert got == [("a", 1), ("b", 2)]
+    readers = [asyncio.create_task(reader(name)) for name in "cd"]
+    await asyncio.sleep(0)
+    inbox.put_nowait(3)
+    readers[0].cancel()  # woken for 3, cancelled before it ran
+    await asyncio.wait_for(readers[1], 5)
+    assert got[-1] == ("d", 3) and not inbox

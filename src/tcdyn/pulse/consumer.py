@@ -706,37 +706,44 @@ class Consumer:
 
 
 class _Inbox:
-    """Deliveries waiting for the reader (one task): a deque and its waiter, lighter than
+    """Deliveries waiting for the reader: a deque and the tasks waiting on it, lighter than
     ``asyncio.Queue`` on the path every message takes."""
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_items", "_waiters")
 
     def __init__(self) -> None:
         self._items: collections.deque[Any] = collections.deque()
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     def __bool__(self) -> bool:
         return bool(self._items)
 
     def put_nowait(self, item: Any) -> None:
         self._items.append(item)
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
+                return
 
     def get_nowait(self) -> Any:
         return self._items.popleft()
 
     async def get(self) -> Any:
         while not self._items:
-            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
             try:
                 await waiter
-            finally:
-                if self._waiter is waiter:
-                    self._waiter = None
+            except BaseException:
+                if waiter.done() and not waiter.cancelled() and self._items:
+                    self._wake_one()  # woken, then cancelled: another reader takes it
+                waiter.cancel()
+                raise
         return self._items.popleft()
 
 
