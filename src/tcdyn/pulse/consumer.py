@@ -251,7 +251,10 @@ class Consumer:
         if pending is not None and pending._settled is None:
             await self._unfinished(pending)
         if self._ack_last is not None:
-            await self._flush_acks()
+            await self._flush_acks(wait=True)  # written before the connection closes
+        timer, self._ack_timer = self._ack_timer, None
+        if timer is not None:
+            timer.cancel()
         task, self._supervisor = self._supervisor, None
         if task is not None:
             task.cancel()
@@ -695,13 +698,15 @@ class Consumer:
         else:
             self._inbox.put_nowait(_FLUSH)
 
-    async def _flush_acks(self) -> None:
-        """Ack every handled message up to the last one (one ``basic.ack multiple``; not
-        waiting for the frame to be written: a lost one is redelivered)."""
+    async def _flush_acks(self, *, wait: bool = False) -> None:
+        """Ack every handled message up to the last one (one ``basic.ack multiple``).
+        Unless ``wait``, the frame is queued, not waited for (the reader goes on; were the
+        connection lost first, the broker would redeliver): ``close`` waits, since closing
+        the connection drops what it has not written."""
         raw, count = self._ack_last, self._ack_count
         self._ack_last, self._ack_count = None, 0
         if (raw is not None and self._ack_generation == self._generation
-                and await _settle_quietly(raw.ack(multiple=True, wait=False))):
+                and await _settle_quietly(raw.ack(multiple=True, wait=wait))):
             self.stats.acked += count
 
 
