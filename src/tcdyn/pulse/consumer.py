@@ -543,29 +543,27 @@ class Consumer:
             if generation != self._generation:
                 continue  # its channel is gone: the broker redelivers it
             self.stats.delivered += 1
-            message = await self._decode(generation, raw)
-            if message is not None:
+            message = self._decode(generation, raw)
+            if not isinstance(message, str):
                 return message
+            await self._reject(raw, message)
         return None
 
-    async def _decode(self, generation: int, raw: Any) -> Message | None:
-        """The message, or ``None`` after rejecting it: nothing in a body escapes."""
+    def _decode(self, generation: int, raw: Any) -> Message | str:
+        """The message, or why it is to be rejected: nothing in a body escapes. (Not a
+        coroutine: every message takes this path, and only a rejection awaits.)"""
         body = raw.body
         cap = self.options.max_body_size
         if cap is not None and len(body) > cap:
-            await self._reject(raw, f"body is {len(body)} bytes, over max_body_size ({cap})")
-            return None
+            return f"body is {len(body)} bytes, over max_body_size ({cap})"
         try:
             payload = json.loads(body)
         except RecursionError:
-            await self._reject(raw, "body is not usable JSON: nested too deeply")
-            return None
+            return "body is not usable JSON: nested too deeply"
         except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, too many digits
-            await self._reject(raw, f"body is not JSON: {_clip(e)}")
-            return None
+            return f"body is not JSON: {_clip(e)}"
         except Exception as e:  # e.g. MemoryError
-            await self._reject(raw, f"body cannot be decoded: {type(e).__name__}: {_clip(e)}")
-            return None
+            return f"body cannot be decoded: {type(e).__name__}: {_clip(e)}"
         binding = self._by_exchange.get(raw.exchange)
         routing = None
         if binding is not None and binding.routingKeyReference:
@@ -574,26 +572,20 @@ class Consumer:
             except RoutingKeyError as e:
                 log.debug("%s: %s", self.queue_name, e)
             except Exception as e:
-                await self._reject(raw, f"routing key cannot be read: {type(e).__name__}: "
-                                        f"{_clip(e)}")
-                return None
+                return f"routing key cannot be read: {type(e).__name__}: {_clip(e)}"
         validate = self.options.validate
         if validate is not None and binding is not None:
             try:
                 validate(binding, payload)
             except RecursionError:
-                await self._reject(raw, f"payload fails {binding.schema or 'its schema'}: "
-                                        "nested too deeply to check")
-                return None
+                return (f"payload fails {binding.schema or 'its schema'}: nested too "
+                        "deeply to check")
             except Exception as e:
-                await self._reject(raw, f"payload fails {binding.schema or 'its schema'}: "
-                                        f"{_clip(e)}")
-                return None
+                return f"payload fails {binding.schema or 'its schema'}: {_clip(e)}"
         try:
             routes = cc_routes(raw.headers)
         except Exception as e:
-            await self._reject(raw, f"CC header cannot be read: {_clip(e)}")
-            return None
+            return f"CC header cannot be read: {_clip(e)}"
         return self._message_cls(
             exchange=raw.exchange, routing_key=raw.routing_key, payload=payload,
             routing=routing, routes=routes, redelivered=bool(raw.redelivered),
