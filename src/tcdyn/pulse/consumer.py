@@ -456,7 +456,8 @@ class Consumer:
                 await self._requeue(message)
                 raise
             else:
-                await self._settle(message)
+                if self._handled(message):
+                    await self._flush_acks()
             handled += 1
         return handled
 
@@ -644,23 +645,16 @@ class Consumer:
         when ``_ack_batch`` are waiting, when deliveries paused for ``ACK_DELAY``, and on
         close (so a message is only ever acked after it was handled).
         """
+        if error is None:
+            if self._handled(message):
+                await self._flush_acks()
+            return
         if message._settled is not None:
             return
         if message._generation != self._generation:
             message._settled = REQUEUED
             return  # delivered on a session that ended: the broker redelivers it
         raw = message._raw
-        if error is None:
-            message._settled = ACKED
-            if self._budget.tracking:
-                self._budget.succeeded(_identity(raw), redelivered=raw.redelivered)
-            if self._ack_generation != message._generation:
-                self._ack_count = 0
-            self._ack_last, self._ack_generation = raw, message._generation
-            self._ack_count += 1
-            if self._ack_count >= self._ack_batch:
-                await self._flush_acks()
-            return
         count = (raw.headers or {}).get("x-delivery-count")
         requeue = self._budget.failed(_identity(raw), redelivered=bool(raw.redelivered),
                                       delivery_count=count if isinstance(count, int) else None)
@@ -675,6 +669,25 @@ class Consumer:
                       self.options.max_requeues, _clip(repr(error)))
             if await _settle_quietly(raw.reject(requeue=False)):
                 self.stats.rejected += 1
+
+    def _handled(self, message: Message) -> bool:
+        """Count ``message`` (handled) into the next batched ack; whether that ack is due
+        (``_settle`` without an error; the loop of ``run`` calls it directly, as every
+        message takes it and it awaits nothing)."""
+        if message._settled is not None:
+            return False
+        if message._generation != self._generation:
+            message._settled = REQUEUED
+            return False  # delivered on a session that ended: the broker redelivers it
+        raw = message._raw
+        message._settled = ACKED
+        if self._budget.tracking:
+            self._budget.succeeded(_identity(raw), redelivered=raw.redelivered)
+        if self._ack_generation != message._generation:
+            self._ack_count = 0
+        self._ack_last, self._ack_generation = raw, message._generation
+        self._ack_count += 1
+        return self._ack_count >= self._ack_batch
 
     def _ack_due(self) -> None:
         """The ack timer, ``ACK_DELAY`` after the reader found its inbox empty: if no
