@@ -20,7 +20,7 @@ from typing import Any
 import aio_pika
 import pytest
 import slugid
-from pulse_helpers import AMQP_URL, rabbitmqctl, task_message
+from pulse_helpers import AMQP_URL, rabbitmqctl, task_message, wait_for
 
 from tcdyn.pulse import Consumer
 
@@ -123,15 +123,6 @@ def _queue_counts(full_name: str) -> tuple[int, int, int]:
     raise AssertionError(f"the broker has no queue {full_name}")
 
 
-async def _until(predicate: Any, timeout: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 async def _scale_out(*, start: list[Any], victim: int, queue_events: Any, queue: str,
                      group: str, n: int, prefetch: int) -> dict[str, Any]:
     """Publish ``n`` messages to ``queue``, then start its consumers (``start``: functions
@@ -151,7 +142,7 @@ async def _scale_out(*, start: list[Any], victim: int, queue_events: Any, queue:
         def total() -> int:
             return sum(len(p.handled) for p in procs)
 
-        await _until(lambda: total() >= n // 2, 60, "half the messages")
+        await wait_for(lambda: total() >= n // 2, 60, "half the messages")
         at_kill, killed = total(), procs[victim]
         killed.process.send_signal(signal.SIGKILL)
         await killed.process.wait()
@@ -160,7 +151,7 @@ async def _scale_out(*, start: list[Any], victim: int, queue_events: Any, queue:
         def seen() -> set[str]:
             return {task for p in procs for task, _ in p.handled}
 
-        await _until(lambda: seen() >= published, 60, "every message handled")
+        await wait_for(lambda: seen() >= published, 60, "every message handled")
         survivors = [p for p in procs if p is not killed]
         # While the survivors still hold their connections: nothing waits unacked.
         for _ in range(20):
