@@ -1,25 +1,31 @@
-"""Throughput of tcdyn.pulse.Consumer against a raw aio-pika consumer, on the local broker.
+"""Pulse: ``tcdyn.pulse.Consumer`` against a raw aio-pika consumer, and scale-out over
+processes sharing one queue, on the local broker (``scripts/rabbitmq.sh``).
 
-Each repetition publishes N Taskcluster-shaped ``task-completed`` messages into a durable
-queue, then drains it several ways, timing from the first delivery to the last ack:
+One process (``pulse.consume.*``): each round publishes N Taskcluster-shaped
+``task-completed`` messages into a durable queue, then drains it once per contender, in
+alternating order, timing from the first delivery to the last ack:
 
-- raw:        aio-pika ``queue.consume`` whose callback parses the JSON body and acks in
-              batches as tcdyn does (``basic.ack multiple`` per ``prefetch // 4``); it
-              declares its exchange, queue and binding itself, so it runs on a fresh broker;
-- tcdyn:      ``Consumer.run`` with an async handler, which runs on the event loop as the
-              raw callback does (decode JSON, parse the routing key and CC'd routes, ack);
-- validated:  the same with ``validate``: the deployment's schemas (``tcdyn.load``);
-- tcdyn sync / valid sync: the same two with a synchronous handler, which tcdyn runs in a
-              thread of its own (one hop per batch) so a slow one cannot starve heartbeats;
-- jsonschema: validated by a plain ``jsonschema.Draft6Validator`` (a reference point).
+- raw aio-pika: ``queue.consume`` whose callback parses the JSON body and acks in batches
+  (``basic.ack multiple`` per ``prefetch // 4``), as tcdyn does;
+- validated (the judged row): ``Consumer.run`` with an async handler, which runs on the
+  event loop as the raw callback does, each message decoded, its routing key and CC'd
+  routes read and its body validated against the deployment's schema;
+- tcdyn: the same without validation; valid sync: validated, a synchronous handler (tcdyn
+  runs it in a thread of its own, a hop per batch, so a slow one cannot starve heartbeats).
 
-Prints the medians and the ratios to raw (targets: >= 0.9x without validation, >= 0.8x
-with it (issue 11), judged on the handlers that run where the raw callback runs: ``tcdyn``
-and ``validated``; the sync ones are reported beside them). Needs the broker from
-scripts/rabbitmq.sh.
-Each fill and drain is bounded by ``--timeout`` so that a broker restart cannot hang it.
+The consumer's CPU time per message is reported beside the rates: on a busy machine it
+moves less than the rate does.
 
-    python bench/bench_pulse.py [--messages 20000] [--repeat 3] [--prefetch 64] [--timeout 120]
+Scale-out (``pulse.scale.*``): 1, 2 and 4 processes, each a ``Consumer.run`` with the
+validated async handler, drain one named queue (RabbitMQ's competing consumers); the rate
+is the messages over the time from the first message handled in any process to the last
+one in any. Two handlers: one that awaits 2 ms per message, as a handler calling an API
+would (the judged row: what processes add when a handler waits), and a no-op one (CPU
+bound: N processes and the broker share the machine's cores, so past them processes add
+nothing). Every round checks that each message was handled once and acked, and that the
+queue is empty afterwards; a module that loses one raises.
+
+    python bench/bench_pulse.py [--quick]
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aio_pika
 import slugid
+from benchkit import Figure, Row, alternate, ratio_row, table
 
 from tcdyn.exchanges import Binding
 from tcdyn.pulse import Consumer
@@ -45,14 +53,28 @@ ADMIN_URL = os.environ.get("TCDYN_AMQP_ADMIN_URL",
                            "amqp://tcdyn-admin:tcdyn-admin-pass@localhost:5672/")
 DEPLOYMENT = bundled_dir()  # the bundled v106 set: references/ and schemas/
 EXCHANGE = "exchange/taskcluster-queue/v1/task-completed"
-QUEUE = "bench-pulse"
+#: this run's own queue and task group: the queue is bound to the group's messages only, so
+#: what others publish on a shared broker does not reach it (children get it in argv)
+QUEUE = f"bench-pulse-{os.getpid()}"
+GROUP = slugid.nice()
+PREFETCH = 64
+#: seconds the waiting handler of the scale-out awaits per message
+WORK = 0.002
+#: the scale-out's prefetch per handler: a waiting handler needs few messages ahead, and a
+#: deep window would leave the last ones queued behind one process while the others idle
+SCALE_PREFETCH = {"io": 8, "cpu": PREFETCH}
+#: seconds one fill, drain or round may take before the benchmark fails
+TIMEOUT = 300.0
+#: (messages, rounds) per part, quick and full
+SIZES = {True: {"compare": (300, 1), "io": (100, 1), "cpu": (300, 1)},
+         False: {"compare": (10_000, 5), "io": (2_000, 3), "cpu": (10_000, 3)}}
 
 
 def reference_binding() -> Binding:
-    """The taskCompleted binding, built from the deployment's reference."""
+    """The taskCompleted binding of this run's group, built from the deployment's reference."""
     import tcdyn
 
-    return tcdyn.load(DEPLOYMENT).QueueEvents().taskCompleted()
+    return tcdyn.load(DEPLOYMENT).QueueEvents().taskCompleted(taskGroupId=GROUP)
 
 
 def registry_validator() -> Any:
@@ -62,34 +84,8 @@ def registry_validator() -> Any:
     return tcdyn.load(DEPLOYMENT).validate_message
 
 
-def jsonschema_validator() -> Any:
-    """``validate(binding, payload)`` with a plain jsonschema validator per schema."""
-    import jsonschema
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT6
-
-    resources = []
-    for path in sorted((DEPLOYMENT / "schemas").rglob("*.json")):
-        schema = json.loads(path.read_text())
-        if isinstance(schema, dict) and "$id" in schema:
-            resources.append((schema["$id"].rstrip("#"),
-                              Resource.from_contents(schema, default_specification=DRAFT6)))
-    registry = Registry().with_resources(resources)
-    cache: dict[str, Any] = {}
-
-    def validate(binding: Binding, payload: Any) -> None:
-        validator = cache.get(binding.schema)
-        if validator is None:
-            validator = cache[binding.schema] = jsonschema.Draft6Validator(
-                registry.contents(binding.schema.rstrip("#")), registry=registry)
-        error = next(validator.iter_errors(payload), None)
-        if error is not None:
-            raise ValueError(error.message)
-
-    return validate
-
-
 def message(i: int, group: str) -> tuple[str, bytes]:
+    """(routing key, body) of a ``task-completed`` message as the queue publishes it."""
     task = slugid.nice()
     status = {
         "taskId": task, "provisionerId": "proj-bench", "workerType": "ci",
@@ -111,39 +107,76 @@ def message(i: int, group: str) -> tuple[str, bytes]:
 async def fill(n: int, queue_name: str) -> None:
     """Publish ``n`` messages and wait until the queue holds them all."""
     connection = await aio_pika.connect(ADMIN_URL)
-    channel = await connection.channel(publisher_confirms=False)
-    exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC,
-                                              durable=True)
-    group = slugid.nice()
-    for i in range(n):
-        key, body = message(i, group)
-        await exchange.publish(aio_pika.Message(
-            body, content_type="application/json", delivery_mode=2,
-            headers={"CC": [f"route.index.bench.{i % 10}"]}), routing_key=key)
-    while True:
+    try:
+        channel = await connection.channel(publisher_confirms=False)
+        exchange = await channel.get_exchange(EXCHANGE, ensure=False)
+        for i in range(n):
+            key, body = message(i, GROUP)
+            await exchange.publish(aio_pika.Message(
+                body, content_type="application/json", delivery_mode=2,
+                headers={"CC": [f"route.index.bench.{i % 10}"]}), routing_key=key)
+        while await depth(queue_name, connection) < n:
+            await asyncio.sleep(0.05)
+    finally:
+        await connection.close()
+
+
+async def depth(queue_name: str, connection: Any = None) -> int:
+    """Messages ready in ``queue_name`` (unacked ones are not counted)."""
+    own = connection is None
+    if own:
+        connection = await aio_pika.connect(ADMIN_URL)
+    try:
+        channel = await connection.channel()
         queue = await channel.declare_queue(queue_name, passive=True)
-        if queue.declaration_result.message_count >= n:
-            break
-        await asyncio.sleep(0.05)
-    await connection.close()
+        count = int(queue.declaration_result.message_count)
+        await channel.close()
+        return count
+    finally:
+        if own:
+            await connection.close()
 
 
-async def run_raw(n: int, queue_name: str, prefetch: int) -> float:
-    """A raw aio-pika consumer that declares what it needs and batches acks as tcdyn does:
-    one ``basic.ack multiple`` per ``prefetch // 4`` handled messages, and at the end."""
+async def setup_queue(queue_name: str) -> None:
+    """On a fresh broker: the exchange (the publisher's, declared as admin), then the queue
+    and its binding as tcdyn's consumer declares them, then empty."""
+    connection = await aio_pika.connect(ADMIN_URL)
+    try:
+        channel = await connection.channel()
+        await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        async with Consumer(URL, queue_name.rsplit("/", 1)[1], [reference_binding()]):
+            pass
+        await (await channel.declare_queue(queue_name, passive=True)).purge()
+    finally:
+        await connection.close()
+
+
+async def delete_queue(queue_name: str) -> None:
+    connection = await aio_pika.connect(ADMIN_URL)
+    try:
+        await (await connection.channel()).queue_delete(queue_name)
+    finally:
+        await connection.close()
+
+
+# -- one process: tcdyn against raw aio-pika -------------------------------------------------
+
+async def run_raw(n: int, queue_name: str) -> tuple[float, float]:
+    """A raw aio-pika consumer batching acks as tcdyn does (one ``basic.ack multiple`` per
+    ``PREFETCH // 4`` handled messages, and at the end): (msg/s, CPU us per message)."""
     connection = await aio_pika.connect(URL)
     channel = await connection.channel()
-    await channel.set_qos(prefetch_count=prefetch)
+    await channel.set_qos(prefetch_count=PREFETCH)
     exchange = await channel.get_exchange(EXCHANGE, ensure=True)  # as tcdyn: passive
     queue = await channel.declare_queue(queue_name, durable=True)
-    await queue.bind(exchange, routing_key="#")
-    batch = max(1, prefetch // 4)
+    await queue.bind(exchange, routing_key=reference_binding().routingKeyPattern)
+    batch = max(1, PREFETCH // 4)
     done = asyncio.Event()
-    state = {"count": 0, "start": 0.0, "unacked": 0}
+    state = {"count": 0, "start": 0.0, "cpu": 0.0, "unacked": 0}
 
     async def on_message(msg: aio_pika.abc.AbstractIncomingMessage) -> None:
         if state["count"] == 0:
-            state["start"] = time.perf_counter()
+            state["start"], state["cpu"] = time.perf_counter(), time.process_time()
         json.loads(msg.body)  # the least a consumer does with a message
         state["count"] += 1
         state["unacked"] += 1
@@ -155,85 +188,301 @@ async def run_raw(n: int, queue_name: str, prefetch: int) -> float:
 
     await queue.consume(on_message)
     await done.wait()
-    elapsed = time.perf_counter() - state["start"]
+    elapsed, cpu = time.perf_counter() - state["start"], time.process_time() - state["cpu"]
     await connection.close()
-    return n / elapsed
+    return n / elapsed, cpu / n * 1e6
 
 
-async def run_tcdyn(n: int, binding: Binding, prefetch: int, validate: Any,
-                    on_loop: bool) -> float:
-    """``Consumer.run`` with a synchronous handler (run in a thread of its own, one batch at
-    a time) or, ``on_loop``, an async one (run on the event loop, as the raw callback)."""
-    state = {"count": 0, "start": 0.0}
+async def run_tcdyn(n: int, queue_name: str, validate: Any, on_loop: bool
+                    ) -> tuple[float, float]:
+    """``Consumer.run`` with an async handler (``on_loop``, run on the event loop, as the
+    raw callback) or a synchronous one (run in a thread of its own): (msg/s, CPU us)."""
+    state = {"count": 0, "start": 0.0, "cpu": 0.0}
 
     def handler(message: Any) -> None:
         if state["count"] == 0:
-            state["start"] = time.perf_counter()
+            state["start"], state["cpu"] = time.perf_counter(), time.process_time()
         state["count"] += 1
 
     async def async_handler(message: Any) -> None:
         handler(message)
 
-    async with Consumer(URL, QUEUE, [binding], prefetch=prefetch, validate=validate) as c:
-        await c.run(async_handler if on_loop else handler, limit=n)
+    consumer = Consumer(URL, queue_name.rsplit("/", 1)[1], [reference_binding()],
+                        prefetch=PREFETCH, validate=validate)
+    async with consumer:
+        await consumer.run(async_handler if on_loop else handler, limit=n)
         elapsed = time.perf_counter() - state["start"]
-    assert c.stats.acked == n and c.stats.rejected == 0, c.stats
-    return n / elapsed
+        cpu = time.process_time() - state["cpu"]
+    stats = consumer.stats
+    if stats.acked != n or stats.rejected or state["count"] != n:
+        raise RuntimeError(f"tcdyn consumer: {state['count']} handled, {stats}")
+    return n / elapsed, cpu / n * 1e6
 
 
-async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--prefetch", type=int, default=64)
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds one drain may take before the run fails")
-    args = parser.parse_args()
-    binding = reference_binding()
-    checked = registry_validator()
-    # name: (validate, async handler on the loop)
-    validators = {"tcdyn": (None, True), "validated": (checked, True),
-                  "tcdyn sync": (None, False), "valid sync": (checked, False),
-                  "jsonschema": (jsonschema_validator(), True)}
+def compare(loop: asyncio.AbstractEventLoop, n: int, rounds: int) -> list[Row]:
+    """The one-process rows: tcdyn's consumers against raw aio-pika, alternating."""
     queue_name = f"queue/tcdyn/{QUEUE}"
-    # On a fresh broker: the exchange (the publisher's, declared as admin), then the queue
-    # and its binding (tcdyn's consumer declares them), then start empty.
-    admin = await aio_pika.connect(ADMIN_URL)
-    await (await admin.channel()).declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC,
-                                                   durable=True)
-    async with Consumer(URL, QUEUE, [binding]):
-        pass
-    await (await (await admin.channel()).declare_queue(queue_name, passive=True)).purge()
-    results: dict[str, list[float]] = {"raw": [], **{name: [] for name in validators}}
+    validate = registry_validator()
+    # the schema is compiled at its first check (~20 ms, once per process): not throughput
+    validate(reference_binding(), json.loads(message(0, GROUP)[1]))
+    runs: dict[str, Callable[[], Any]] = {
+        "raw aio-pika": lambda: run_raw(n, queue_name),
+        "validated": lambda: run_tcdyn(n, queue_name, validate, True),
+        "tcdyn": lambda: run_tcdyn(n, queue_name, None, True),
+        "valid sync": lambda: run_tcdyn(n, queue_name, validate, False),
+    }
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+
+    def contender(name: str) -> Callable[[], float]:
+        async def once() -> float:
+            await asyncio.wait_for(fill(n, queue_name), TIMEOUT)
+            rate, us = await asyncio.wait_for(runs[name](), TIMEOUT)
+            cpu[name].append(us)
+            print(f"pulse: {name:12} {rate:8.0f} msg/s  {us:6.1f} us CPU/msg", file=sys.stderr,
+                  flush=True)
+            return rate
+
+        return lambda: loop.run_until_complete(once())
+
+    loop.run_until_complete(setup_queue(queue_name))
     try:
-        for rep in range(args.repeat):
-            for name in results:
-                await asyncio.wait_for(fill(args.messages, queue_name), args.timeout)
-                if name == "raw":
-                    run = run_raw(args.messages, queue_name, args.prefetch)
-                else:
-                    run = run_tcdyn(args.messages, binding, args.prefetch, *validators[name])
-                # a broker restart must not hang the benchmark
-                rate = await asyncio.wait_for(run, args.timeout)
-                results[name].append(rate)
-                print(f"rep {rep + 1} {name:10} {rate:9.0f} msg/s", flush=True)
+        rates = alternate({name: contender(name) for name in runs}, rounds)
     finally:
-        await (await admin.channel()).queue_delete(queue_name)
-        await admin.close()
-    medians = {name: statistics.median(rates) for name, rates in results.items()}
-    print(f"\n{args.messages} messages x {args.repeat} repetitions, prefetch "
-          f"{args.prefetch}; medians:")
-    for name, rate in medians.items():
-        print(f"  {name:10} {rate:9.0f} msg/s  {rate / medians['raw']:.2f}x raw")
-    ok = (medians["tcdyn"] / medians["raw"] >= 0.9
-          and medians.get("validated", 0) / medians["raw"] >= 0.8)
-    print("targets (>= 0.9x without validation, >= 0.8x validated, issue 11; handlers on the "
-          "loop):", "met" if ok else "NOT met")
-    sync = {name: medians[name] / medians["raw"] for name in ("tcdyn sync", "valid sync")}
-    print("sync handlers (a thread hop per batch):",
-          ", ".join(f"{name} {ratio:.2f}x" for name, ratio in sync.items()))
+        loop.run_until_complete(delete_queue(queue_name))
+    raw = rates["raw aio-pika"]
+
+    def us(name: str) -> str:
+        return f"{statistics.median(cpu[name]):.0f}"
+
+    detail = (f"consumer CPU per message: tcdyn validated {us('validated')} us, raw "
+              f"{us('raw aio-pika')} us; {n} messages, prefetch {PREFETCH}")
+    return [
+        ratio_row("pulse.consume.validated", "Pulse consume, validated, async handler",
+                  rates["validated"], raw, "msg/s", ("tcdyn validated", "raw aio-pika"),
+                  detail),
+        Row("pulse.consume.raw", "Pulse consume, raw aio-pika (callback, batched acks)",
+            statistics.median(raw), "msg/s", min(raw), max(raw),
+            (Figure.of("raw aio-pika", raw, "msg/s"),)),
+        ratio_row("pulse.consume.cpu", "Pulse consume, validated: raw's CPU/msg over tcdyn's",
+                  cpu["raw aio-pika"], cpu["validated"], "us",
+                  ("raw aio-pika", "tcdyn validated"),
+                  "above 1.0x: tcdyn spends less CPU per message"),
+        ratio_row("pulse.consume.plain", "Pulse consume, not validated, async handler",
+                  rates["tcdyn"], raw, "msg/s", ("tcdyn", "raw aio-pika")),
+        ratio_row("pulse.consume.sync", "Pulse consume, validated, synchronous handler",
+                  rates["valid sync"], raw, "msg/s", ("tcdyn valid sync", "raw aio-pika"),
+                  "the handler in a thread of its own, a hop per batch"),
+    ]
+
+
+# -- scale-out: N processes on one named queue -----------------------------------------------
+
+async def child(queue: str) -> None:
+    """One competing consumer, driven over stdin: ``run MODE PREFETCH`` starts a round
+    (``one_round``); ``exit`` ends the process."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    binding, validate = reference_binding(), registry_validator()
+    validate(binding, json.loads(message(0, GROUP)[1]))  # compiled once, before any round
+    _say("ready")
+    while (line := (await reader.readline()).decode().strip()) not in ("", "exit"):
+        _, mode, prefetch = line.split()
+        consumer = Consumer(URL, queue, [binding], prefetch=int(prefetch), validate=validate)
+        await one_round(consumer, reader, mode)
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+async def one_round(consumer: Consumer, reader: asyncio.StreamReader, mode: str) -> None:
+    """Start ``consumer`` (the validated async handler; ``io``: it awaits ``WORK`` per
+    message, ``cpu``: no-op) and print ``started``; on ``go`` handle until ``stop``, then
+    print ``done`` with the count, the acks and the first and last handling times
+    (``time.monotonic``: one clock for every process of the machine). While handling,
+    print ``n COUNT`` every 20 ms when the count changed."""
+    state = {"count": 0, "first": 0.0, "last": 0.0}
+
+    async def handler(message: Any) -> None:
+        now = time.monotonic()
+        if not state["count"]:
+            state["first"] = now
+        state["count"] += 1
+        state["last"] = now
+        if mode == "io":
+            await asyncio.sleep(WORK)
+
+    async def progress() -> None:
+        said = 0
+        while True:
+            await asyncio.sleep(0.02)
+            if state["count"] != said:
+                said = state["count"]
+                _say(f"n {said}")
+
+    async with consumer:
+        _say("started")
+        await reader.readline()  # go
+        running = asyncio.create_task(consumer.run(handler))
+        ticking = asyncio.create_task(progress())
+        await reader.readline()  # stop
+        consumer.stop()
+        await running
+        ticking.cancel()
+    _say("done " + json.dumps({**state, "acked": consumer.stats.acked,
+                               "rejected": consumer.stats.rejected}))
+
+
+class Children:
+    """The consumer processes of the scale-out (``--child``), reused across rounds."""
+
+    def __init__(self, queue: str, count: int) -> None:
+        self.queue, self.count = queue, count
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.lines: list[asyncio.Queue[str]] = []
+        self.handled: list[int] = []
+        self.readers: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        for i in range(self.count):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, os.path.abspath(__file__), "--child",
+                self.queue.rsplit("/", 1)[1], GROUP, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE)
+            self.procs.append(proc)
+            self.lines.append(asyncio.Queue())
+            self.handled.append(0)
+            self.readers.append(asyncio.create_task(self._read(i, proc)))
+        for i in range(self.count):
+            await self._expect(i, "ready")
+
+    async def _read(self, i: int, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        async for raw in proc.stdout:
+            line = raw.decode().strip()
+            if line.startswith("n "):
+                self.handled[i] = int(line[2:])
+            else:
+                self.lines[i].put_nowait(line)
+        self.lines[i].put_nowait("")  # the process ended
+
+    async def _expect(self, i: int, word: str) -> str:
+        line = await asyncio.wait_for(self.lines[i].get(), TIMEOUT)
+        if not line.startswith(word):
+            raise RuntimeError(f"scale-out consumer {i}: expected {word!r}, got {line!r}")
+        return line
+
+    def _send(self, i: int, line: str) -> None:
+        stdin = self.procs[i].stdin
+        assert stdin is not None
+        stdin.write(line.encode() + b"\n")
+
+    async def round(self, n: int, messages: int, mode: str) -> float:
+        """Fill the queue, drain it with ``n`` of the processes; msg/s."""
+        await asyncio.wait_for(fill(messages, self.queue), TIMEOUT)
+        for i in range(n):
+            self.handled[i] = 0
+            self._send(i, f"run {mode} {SCALE_PREFETCH[mode]}")
+        for i in range(n):
+            await self._expect(i, "started")
+        for i in range(n):
+            self._send(i, "go")
+        deadline = time.monotonic() + TIMEOUT
+        while sum(self.handled[:n]) < messages:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"scale-out: {sum(self.handled[:n])} of {messages} "
+                                   f"messages handled in {TIMEOUT} s")
+            await asyncio.sleep(0.02)
+        for i in range(n):
+            self._send(i, "stop")
+        finals = [json.loads((await self._expect(i, "done"))[5:]) for i in range(n)]
+        handled = sum(f["count"] for f in finals)
+        left = await depth(self.queue)
+        if (handled != messages or left or any(f["rejected"] for f in finals)
+                or any(f["acked"] != f["count"] for f in finals)):
+            raise RuntimeError(f"scale-out, {n} processes: {handled} of {messages} handled, "
+                               f"{left} left in the queue; {finals}")
+        start = min(f["first"] for f in finals if f["count"])
+        end = max(f["last"] for f in finals if f["count"])
+        shares = [f["count"] for f in finals]
+        rate = messages / (end - start)
+        print(f"pulse: scale-out {mode} {n} process(es) {rate:8.0f} msg/s, shares {shares}",
+              file=sys.stderr, flush=True)
+        return rate
+
+    async def close(self) -> None:
+        for i, proc in enumerate(self.procs):
+            if proc.returncode is None:
+                self._send(i, "exit")
+        for proc in self.procs:
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+def scale_out(loop: asyncio.AbstractEventLoop, quick: bool) -> list[Row]:
+    """The scale-out rows: 1, 2 and 4 processes on one queue, both handlers."""
+    queue_name = f"queue/tcdyn/{QUEUE}-scale"
+    counts = (1, 2, 4)
+    loop.run_until_complete(setup_queue(queue_name))
+    children = Children(queue_name, max(counts))
+    rows: list[Row] = []
+    try:
+        loop.run_until_complete(children.start())
+        for mode in ("io", "cpu"):
+            messages, rounds = SIZES[quick][mode]
+            rates = alternate({n: _round(loop, children, n, messages, mode) for n in counts},
+                              rounds)
+            what = (f"a handler awaiting {WORK * 1000:g} ms per message" if mode == "io"
+                    else "a no-op handler (CPU bound)")
+            detail = (f"{messages} messages, validated, prefetch {SCALE_PREFETCH[mode]}"
+                      + ("" if mode == "io" else
+                         f"; {os.cpu_count()} cores shared with the broker"))
+            prefix = "pulse.scale" if mode == "io" else "pulse.scale.cpu"
+            for n in counts[1:]:
+                rows.append(ratio_row(f"{prefix}.{n}",
+                                      f"Pulse: {n} processes on one queue, {what}",
+                                      rates[n], rates[1], "msg/s",
+                                      (f"{n} processes", "1 process"), detail))
+    finally:
+        loop.run_until_complete(children.close())
+        loop.run_until_complete(delete_queue(queue_name))
+    return rows
+
+
+def _round(loop: asyncio.AbstractEventLoop, children: Children, n: int, messages: int,
+           mode: str) -> Callable[[], float]:
+    return lambda: loop.run_until_complete(children.round(n, messages, mode))
+
+
+def measure(quick: bool) -> list[Row]:
+    """The benchmark command's interface (bench/README.md): every row of this module."""
+    loop = asyncio.new_event_loop()
+    try:
+        n, rounds = SIZES[quick]["compare"]
+        return compare(loop, n, rounds) + scale_out(loop, quick)
+    finally:
+        loop.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the smoke test's size")
+    parser.add_argument("--child", nargs=2, metavar=("QUEUE", "GROUP"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        global GROUP
+        queue, GROUP = args.child
+        asyncio.run(child(queue))
+        return 0
+    print(table(measure(args.quick)))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(main())

@@ -370,6 +370,12 @@ class _NoProcessing:
 _NOT_PROCESSING = _NoProcessing()
 
 
+def in_use() -> bool:
+    """Whether the program imported OpenTelemetry, which makes calls, transfers and Pulse
+    messages spans (one dict lookup: a path every message takes asks it first)."""
+    return "opentelemetry.trace" in _modules
+
+
 def processing(exchange: str, routing_key: str, *, queue: str, size: int | None = None,
                delivery_tag: Any = None, headers: Any = None, entry: str | None = None,
                broker: str | None = None) -> _Processing | _NoProcessing:

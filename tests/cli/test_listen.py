@@ -241,3 +241,19 @@ def test_no_raw_library_log_line_reaches_the_terminal(tmp_path, verbose):
     if not verbose:
         assert len(run.stderr.splitlines()) == 1, run.stderr
     assert "hidden-pass" not in run.stderr
+
+
+@pytest.mark.parametrize(("option", "says"), [
+    (["--queue", "queue/someone-else/q"], "--queue: queue_name 'queue/someone-else/q' belongs"),
+    (["--queue", ""], "--queue: queue_name must be 1 to"),
+    (["--prefetch", "0"], "--prefetch: prefetch must be >= 1, got 0"),
+])
+def test_listen_checks_queue_and_prefetch_before_connecting(tmp_path, option, says):
+    """Issue 21: ``--queue NAME`` (a durable queue shared by several listeners) and
+    ``--prefetch N`` are checked as the library checks them, as usage errors, before any
+    connection (the broker here does not exist)."""
+    env = _clean_env(tmp_path, TCDYN_PULSE_URL="amqp://tcdyn:hidden-pass@localhost:1/")
+    run = _run(["listen", "queue", "taskCompleted", *option], env, timeout=30)
+    assert run.returncode == 2, run.stderr
+    assert says in run.stderr and len(run.stderr.splitlines()) == 1, run.stderr
+    assert "hidden-pass" not in run.stderr

@@ -1,7 +1,13 @@
-"""``tcdyn listen SERVICE [EXCHANGE] [--WORD=VALUE ...] [--url AMQP_URL] [--count N]``.
+"""``tcdyn listen SERVICE [EXCHANGE] [--WORD=VALUE ...] [--url AMQP_URL] [--count N]
+[--queue NAME] [--prefetch N]``.
 
 Binds an exclusive queue (gone when the command stops) and prints one JSON line per
 message: ``{"exchange", "routingKey", "routing", "routes", "redelivered", "payload"}``.
+With ``--queue NAME`` it consumes the durable queue ``queue/<user>/NAME`` instead, which
+outlives the command and which several ``tcdyn listen --queue NAME`` (or ``Consumer``)
+processes share: each message goes to one of them, and is acked only after its line was
+written, so one killed meanwhile loses none (the broker hands its unacked ones to the
+others, at most ``--prefetch`` of them printed twice).
 Without EXCHANGE it binds every exchange of the service whose routing key has all the given
 words (``tcdyn listen queue --taskGroupId=X``: every state change of a task group, as
 examples/sniffer.py). The AMQP URL comes from ``--url`` (without the password, which then
@@ -31,6 +37,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="the broker, without its password ($TCDYN_PULSE_PASSWORD); default: "
                         "$TCDYN_PULSE_URL, then the config file")
     p.add_argument("--count", type=int, metavar="N", help="exit after N messages")
+    p.add_argument("--queue", metavar="NAME",
+                   help="consume the durable queue queue/<user>/NAME, shared by every "
+                        "listener given the same NAME (default: an exclusive queue of "
+                        "this command's own)")
+    p.add_argument("--prefetch", type=int, metavar="N", default=32,
+                   help="messages received ahead, unacked (default 32)")
     p.set_defaults(run=_listen, extra_words=True)
 
 
@@ -84,9 +96,21 @@ def _listen(args: argparse.Namespace) -> int:
             raise UsageError("listen: no exchange of this service has all those words")
     if args.count is not None and args.count < 1:
         raise UsageError("--count must be at least 1")
+    consumer = _consumer(url, args.queue, bindings, args.prefetch)
     _quiet_amqp_logs()
-    asyncio.run(_consume(url, bindings, args.count))
+    asyncio.run(_consume(consumer, url, args.count))
     return 0
+
+
+def _consumer(url: str, queue: str | None, bindings: list[Any], prefetch: int) -> Any:
+    """The consumer, its options checked before connecting (a bad one is a usage error)."""
+    from ..pulse import Consumer
+
+    try:
+        return Consumer(url, queue, bindings, prefetch=prefetch)
+    except (TypeError, ValueError) as exc:
+        option = "--prefetch" if "prefetch" in str(exc) else "--queue"
+        raise UsageError(f"{option}: {exc}") from None
 
 
 def _check_url(url: str) -> None:
@@ -129,12 +153,12 @@ def as_json(message: Any) -> dict[str, Any]:
             "redelivered": message.redelivered, "payload": message.payload}
 
 
-async def _consume(url: str, bindings: list[Any], count: int | None) -> None:
-    from ..pulse import Consumer, PulseConnectionError
+async def _consume(consumer: Any, url: str, count: int | None) -> None:
+    from ..pulse import PulseConnectionError
 
     try:
-        async with Consumer(url, None, bindings) as consumer:
-            await _print(consumer, len(bindings), count)
+        async with consumer:
+            await _print(consumer, len(consumer.bindings), count)
     except PulseConnectionError as exc:
         if _refused_login(exc):  # a credentials problem, not a broker that is down
             from ..redact import url_password

@@ -29,9 +29,11 @@ class Delivery:
         self.message_id: str | None = properties.message_id
         self._channel = delivered.channel
 
-    def ack(self, *, multiple: bool = False) -> Awaitable[None]:
-        """Acknowledge this delivery (and, with ``multiple``, every earlier one)."""
-        done: Awaitable[None] = self._channel.basic_ack(self.delivery_tag, multiple=multiple)
+    def ack(self, *, multiple: bool = False, wait: bool = True) -> Awaitable[None]:
+        """Acknowledge this delivery (and, with ``multiple``, every earlier one); unless
+        ``wait``, done once the frame is queued, not written."""
+        done: Awaitable[None] = self._channel.basic_ack(self.delivery_tag, multiple=multiple,
+                                                        wait=wait)
         return done
 
     def nack(self, *, requeue: bool = True) -> Awaitable[None]:
