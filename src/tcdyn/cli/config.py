@@ -3,20 +3,8 @@
 In order: the command line (``--root-url``, ``--references``, ``--url``; never a secret),
 the environment (``TASKCLUSTER_ROOT_URL``, ``TASKCLUSTER_CLIENT_ID`` / ``_ACCESS_TOKEN`` /
 ``_CERTIFICATE``, ``TASKCLUSTER_REFERENCES``, ``TCDYN_PULSE_URL``, ``TCDYN_PULSE_PASSWORD``
-for a Pulse URL without one), then the config file
-(``$TCDYN_CONFIG``, else ``$XDG_CONFIG_HOME/tcdyn/config.toml``, else
-``~/.config/tcdyn/config.toml``)::
-
-    root_url = "https://tc.example.com"
-    references = "/path/to/mirror"        # optional: a mirror or a rootUrl
-
-    [credentials]
-    client_id = "me"
-    access_token = "..."
-    certificate = "..."                   # optional, for temporary credentials
-
-    [pulse]
-    url = "amqps://user:password@pulse.example.com/"
+for a Pulse URL without one), then the config file (where it lives and its form:
+``tcdyn.auth.config_file``).
 
 The file is read, and refused, by the library's reader (``tcdyn.auth.config_file``), whose
 rule this follows: a file holding a secret that group or others may read, or that another
