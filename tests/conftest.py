@@ -7,11 +7,19 @@ the test deployment and ``tests/data/`` holds the test vectors.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import settings
+
+# A suite started in the background by a non-interactive shell (scripts/test.sh runs the other
+# Pythons' suites so) inherits SIGINT ignored, and so would every command it starts: tcdyn
+# keeps a signal it was started with ignored, so the tests of what Ctrl-C does would see it
+# do nothing. They need SIGINT as a terminal gives it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Property tests check what holds, not how fast: a per-example deadline only measures how busy
 # the machine is (CI runs the suites of three Pythons beside the Taskcluster stack).
