@@ -803,19 +803,35 @@ def _observes(schema: Any, names: set[str], resolver: Any, depth: int) -> bool:
         return True
     if schema.get("additionalProperties") not in (None, True, {}) and names - set(properties):
         return True
+    if any(_observes(sub, names, resolver, depth + 1) for sub in _same_value(schema)):
+        return True
+    return _via_ref(schema, resolver, lambda sub, r: _observes(sub, names, r, depth + 1))
+
+
+def _same_value(schema: dict[str, Any], *, dependencies: bool = False) -> list[Any]:
+    """The subschemas ``schema`` applies to the very value it is given: ``not``, ``if``,
+    ``then``, ``else``, the members of ``allOf``/``anyOf``/``oneOf`` (and, with
+    ``dependencies``, the schemas of ``dependencies``)."""
     same: list[Any] = [schema.get(k) for k in ("not", "if", "then", "else")]
     for key in ("allOf", "anyOf", "oneOf"):
         same += schema.get(key, []) if isinstance(schema.get(key), list) else []
-    if any(_observes(sub, names, resolver, depth + 1) for sub in same):
-        return True
+    deps = schema.get("dependencies") if dependencies else None
+    same += list(deps.values()) if isinstance(deps, dict) else []
+    return same
+
+
+def _via_ref(schema: dict[str, Any], resolver: Any, walk: Any) -> bool:
+    """``walk(target, its resolver)`` of the schema ``schema``'s ``$ref`` names (False
+    without one); True when the reference cannot be resolved (undecided: the service
+    decides)."""
     ref = schema.get("$ref")
-    if isinstance(ref, str):
-        try:
-            resolved = resolver.lookup(ref)
-        except Exception:
-            return True
-        return _observes(resolved.contents, names, resolved.resolver, depth + 1)
-    return False
+    if not isinstance(ref, str):
+        return False
+    try:
+        resolved = resolver.lookup(ref)
+    except Exception:
+        return True
+    return bool(walk(resolved.contents, resolved.resolver))
 
 
 #: The order ajv runs keywords in (its rule groups: any type, ..., array, object); an
@@ -876,21 +892,10 @@ def _reads(schema: Any, part: tuple[str, str], resolver: Any, depth: int) -> boo
             return True
         if name not in properties and not _trivial(schema.get("additionalProperties")):
             return True
-    same: list[Any] = [schema.get(k) for k in ("not", "if", "then", "else")]
-    for key in ("allOf", "anyOf", "oneOf"):
-        same += schema.get(key, []) if isinstance(schema.get(key), list) else []
-    deps = schema.get("dependencies")
-    same += list(deps.values()) if isinstance(deps, dict) else []
-    if any(_reads(sub, part, resolver, depth + 1) for sub in same):
+    if any(_reads(sub, part, resolver, depth + 1)
+           for sub in _same_value(schema, dependencies=True)):
         return True
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        try:
-            resolved = resolver.lookup(ref)
-        except Exception:
-            return True
-        return _reads(resolved.contents, part, resolved.resolver, depth + 1)
-    return False
+    return _via_ref(schema, resolver, lambda sub, r: _reads(sub, part, r, depth + 1))
 
 
 def fill_plan(schema: Any, resolver: Any) -> dict[str, Any] | None:
